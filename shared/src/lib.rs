@@ -1,1 +1,6 @@
-pub fn x(){}
+//! Mirror Genesys Cloud agent presence into Microsoft Teams: the domain (parse → map →
+//! decide), the ports it needs, their AWS / Genesys / Graph adapters, and the service that
+//! ties them together for every function of this project.
+#![forbid(unsafe_code)]
+
+pub mod domain;
