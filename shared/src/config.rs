@@ -1,0 +1,386 @@
+//! The function's configuration, read from the environment once at start-up into typed,
+//! validated values. Every error names the variable at fault.
+
+use crate::domain::excerpt::excerpt;
+use crate::domain::mapping::PresenceMapping;
+use crate::service::Settings;
+use reqwest::Url;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid configuration: {variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+/// Everything the presence sync needs to start.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub state_table: String,
+    pub azure_secret_id: String,
+    pub genesys_secret_id: String,
+    pub genesys_login_url: Url,
+    pub genesys_api_url: Url,
+    pub graph_api_url: Url,
+    /// `<origin of GRAPH_API_URL>/.default`: national clouds have their own Graph host.
+    pub graph_scope: String,
+    pub azure_login_url: Url,
+    pub mapping: PresenceMapping,
+    /// ISO-8601 duration sent as `expirationDuration`, when set.
+    pub presence_expiration: Option<String>,
+    pub settings: Settings,
+    pub http: HttpTimeouts,
+}
+
+/// Connect and total timeouts for every HTTP call to Genesys and Microsoft.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpTimeouts {
+    pub connect: Duration,
+    pub total: Duration,
+}
+
+impl Default for HttpTimeouts {
+    fn default() -> Self {
+        HttpTimeouts {
+            connect: Duration::from_secs(2),
+            total: Duration::from_secs(8),
+        }
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
+        let required =
+            |name: &'static str| get(name).ok_or_else(|| problem(name, "is required but not set"));
+
+        let state_table = required("STATE_TABLE")?;
+        let azure_secret_id = required("AZURE_SECRET_ID")?;
+        let genesys_secret_id = required("GENESYS_SECRET_ID")?;
+
+        let environment = get("GENESYS_ENVIRONMENT")
+            .map(|env| genesys_environment(&env))
+            .transpose()?;
+        let genesys_url = |name: &'static str, host_prefix: &str| -> Result<Url, ConfigError> {
+            match (get(name), &environment) {
+                (Some(raw), _) => base_url(name, &raw),
+                (None, Some(env)) => base_url(name, &format!("https://{host_prefix}.{env}")),
+                (None, None) => Err(problem(
+                    "GENESYS_ENVIRONMENT",
+                    format!(
+                        "is required (the region host, e.g. mypurecloud.com) unless {name} is set"
+                    ),
+                )),
+            }
+        };
+        let genesys_login_url = genesys_url("GENESYS_LOGIN_URL", "login")?;
+        let genesys_api_url = genesys_url("GENESYS_API_URL", "api")?;
+
+        let graph_api_url = base_url(
+            "GRAPH_API_URL",
+            &get("GRAPH_API_URL").unwrap_or_else(|| "https://graph.microsoft.com/v1.0".to_owned()),
+        )?;
+        let graph_scope = format!("{}/.default", graph_api_url.origin().ascii_serialization());
+        let azure_login_url = base_url(
+            "AZURE_LOGIN_URL",
+            &get("AZURE_LOGIN_URL")
+                .unwrap_or_else(|| "https://login.microsoftonline.com".to_owned()),
+        )?;
+
+        let mapping = PresenceMapping::from_json(&get("PRESENCE_MAPPING").unwrap_or_default())
+            .map_err(|e| problem("PRESENCE_MAPPING", e.to_string()))?;
+        let presence_expiration = get("PRESENCE_EXPIRATION")
+            .map(|raw| expiration(&raw))
+            .transpose()?;
+
+        let mut settings = Settings::default();
+        if let Some(prefix) = get("ALLOWED_SOURCE_PREFIX") {
+            settings.allowed_source_prefix = prefix;
+        }
+        settings.allowed_account = get("ALLOWED_ACCOUNT")
+            .map(|account| aws_account("ALLOWED_ACCOUNT", &account))
+            .transpose()?;
+
+        Ok(Config {
+            state_table,
+            azure_secret_id,
+            genesys_secret_id,
+            genesys_login_url,
+            genesys_api_url,
+            graph_api_url,
+            graph_scope,
+            azure_login_url,
+            mapping,
+            presence_expiration,
+            settings,
+            http: HttpTimeouts::default(),
+        })
+    }
+}
+
+/// A Genesys region host such as `mypurecloud.com` or `usw2.pure.cloud`.
+fn genesys_environment(raw: &str) -> Result<String, ConfigError> {
+    let host = raw.trim().trim_end_matches('.').to_ascii_lowercase();
+    let valid = host.contains('.')
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if !valid {
+        return Err(problem(
+            "GENESYS_ENVIRONMENT",
+            format!(
+                "{} is not a Genesys Cloud region host (e.g. mypurecloud.com, mypurecloud.ie, usw2.pure.cloud)",
+                excerpt(raw)
+            ),
+        ));
+    }
+    Ok(host)
+}
+
+/// An absolute base URL without query or fragment, kept without a trailing slash. Plain
+/// `http` is accepted only for loopback hosts (local emulators and tests).
+fn base_url(variable: &'static str, raw: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(raw.trim())
+        .map_err(|e| problem(variable, format!("{} is not a URL: {e}", excerpt(raw))))?;
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => {
+            return Err(problem(
+                variable,
+                format!("{} must be an https URL", excerpt(raw)),
+            ));
+        }
+    }
+    if url.host_str().is_none() || url.query().is_some() || url.fragment().is_some() {
+        return Err(problem(
+            variable,
+            format!(
+                "{} must be a base URL (scheme and host, optional path)",
+                excerpt(raw)
+            ),
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(problem(variable, "must not carry credentials"));
+    }
+    let trimmed = url.as_str().trim_end_matches('/').to_owned();
+    Url::parse(&trimmed).map_err(|e| problem(variable, e.to_string()))
+}
+
+/// An ISO-8601 duration Graph accepts as `expirationDuration`, e.g. `PT8H` or `P1D`.
+fn expiration(raw: &str) -> Result<String, ConfigError> {
+    let raw = raw.trim();
+    let bad = || {
+        problem(
+            "PRESENCE_EXPIRATION",
+            format!(
+                "{} is not an ISO-8601 duration such as PT8H or P1D",
+                excerpt(raw)
+            ),
+        )
+    };
+    let duration = iso8601::duration(raw).map_err(|_| bad())?;
+    let std: Duration = duration.into();
+    if std.is_zero() {
+        return Err(problem("PRESENCE_EXPIRATION", "must be longer than zero"));
+    }
+    Ok(raw.to_owned())
+}
+
+fn aws_account(variable: &'static str, raw: &str) -> Result<String, ConfigError> {
+    let raw = raw.trim();
+    if raw.len() == 12 && raw.chars().all(|c| c.is_ascii_digit()) {
+        Ok(raw.to_owned())
+    } else {
+        Err(problem(
+            variable,
+            format!("{} is not a 12-digit AWS account id", excerpt(raw)),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn minimal() -> HashMap<&'static str, String> {
+        HashMap::from([
+            ("STATE_TABLE", "presence-state".to_owned()),
+            ("AZURE_SECRET_ID", "presence/azure".to_owned()),
+            ("GENESYS_SECRET_ID", "presence/genesys".to_owned()),
+            ("GENESYS_ENVIRONMENT", "mypurecloud.ie".to_owned()),
+        ])
+    }
+
+    fn load(vars: &HashMap<&'static str, String>) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    fn with(name: &'static str, value: &str) -> HashMap<&'static str, String> {
+        let mut vars = minimal();
+        vars.insert(name, value.to_owned());
+        vars
+    }
+
+    #[test]
+    fn minimal_configuration_gets_documented_defaults() {
+        let c = load(&minimal()).unwrap();
+        assert_eq!(
+            c.genesys_login_url.as_str(),
+            "https://login.mypurecloud.ie/"
+        );
+        assert_eq!(c.genesys_api_url.as_str(), "https://api.mypurecloud.ie/");
+        assert_eq!(c.graph_api_url.as_str(), "https://graph.microsoft.com/v1.0");
+        assert_eq!(c.graph_scope, "https://graph.microsoft.com/.default");
+        assert_eq!(
+            c.azure_login_url.as_str(),
+            "https://login.microsoftonline.com/"
+        );
+        assert_eq!(c.mapping, PresenceMapping::default());
+        assert_eq!(c.presence_expiration, None);
+        assert_eq!(
+            c.settings.allowed_source_prefix,
+            "aws.partner/genesys.com/cloud/"
+        );
+        assert_eq!(c.settings.allowed_account, None);
+    }
+
+    #[test]
+    fn each_required_variable_is_named_when_missing() {
+        for name in [
+            "STATE_TABLE",
+            "AZURE_SECRET_ID",
+            "GENESYS_SECRET_ID",
+            "GENESYS_ENVIRONMENT",
+        ] {
+            let mut vars = minimal();
+            vars.remove(name);
+            let err = load(&vars).unwrap_err();
+            assert_eq!(err.variable, name);
+            assert!(err.to_string().contains(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn blank_values_count_as_missing() {
+        let err = load(&with("STATE_TABLE", "  ")).unwrap_err();
+        assert_eq!(err.variable, "STATE_TABLE");
+    }
+
+    #[test]
+    fn explicit_genesys_urls_override_the_environment() {
+        let mut vars = minimal();
+        vars.remove("GENESYS_ENVIRONMENT");
+        vars.insert("GENESYS_LOGIN_URL", "http://127.0.0.1:9000/".to_owned());
+        vars.insert("GENESYS_API_URL", "http://127.0.0.1:9001".to_owned());
+        let c = load(&vars).unwrap();
+        assert_eq!(c.genesys_login_url.as_str(), "http://127.0.0.1:9000/");
+        assert_eq!(c.genesys_api_url.as_str(), "http://127.0.0.1:9001/");
+    }
+
+    #[test]
+    fn national_cloud_graph_host_sets_the_token_scope() {
+        let c = load(&with("GRAPH_API_URL", "https://graph.microsoft.us/v1.0/")).unwrap();
+        assert_eq!(c.graph_api_url.as_str(), "https://graph.microsoft.us/v1.0");
+        assert_eq!(c.graph_scope, "https://graph.microsoft.us/.default");
+    }
+
+    #[test]
+    fn plain_http_is_refused_except_on_loopback() {
+        let err = load(&with("GRAPH_API_URL", "http://graph.example.com/v1.0")).unwrap_err();
+        assert_eq!(err.variable, "GRAPH_API_URL");
+        assert!(load(&with("GRAPH_API_URL", "http://127.0.0.1:8080/v1.0")).is_ok());
+        for bad in [
+            "graph.microsoft.com",
+            "https://graph.microsoft.com/v1.0?x=1",
+            "ftp://x/y",
+            "https://u:p@graph.microsoft.com",
+        ] {
+            let err = load(&with("GRAPH_API_URL", bad)).unwrap_err();
+            assert_eq!(err.variable, "GRAPH_API_URL", "{bad}");
+        }
+    }
+
+    #[test]
+    fn genesys_environment_must_be_a_host() {
+        for bad in [
+            "mypurecloud",
+            "https://mypurecloud.com",
+            "my purecloud.com",
+            "a..b",
+            "x/../y.com",
+        ] {
+            let err = load(&with("GENESYS_ENVIRONMENT", bad)).unwrap_err();
+            assert_eq!(err.variable, "GENESYS_ENVIRONMENT", "{bad}");
+        }
+        let c = load(&with("GENESYS_ENVIRONMENT", "usw2.pure.cloud")).unwrap();
+        assert_eq!(c.genesys_api_url.as_str(), "https://api.usw2.pure.cloud/");
+    }
+
+    #[test]
+    fn invalid_mapping_fails_start_up_naming_the_variable_and_entry() {
+        let err = load(&with(
+            "PRESENCE_MAPPING",
+            r#"{"BREAK":{"availability":"Away","activity":"Busy"}}"#,
+        ))
+        .unwrap_err();
+        assert_eq!(err.variable, "PRESENCE_MAPPING");
+        assert!(err.problem.contains("BREAK"), "{err}");
+    }
+
+    #[test]
+    fn presence_expiration_must_be_an_iso8601_duration() {
+        assert_eq!(
+            load(&with("PRESENCE_EXPIRATION", "PT8H"))
+                .unwrap()
+                .presence_expiration
+                .as_deref(),
+            Some("PT8H")
+        );
+        assert!(load(&with("PRESENCE_EXPIRATION", "P1D")).is_ok());
+        for bad in ["8h", "PT", "P0D", "tomorrow"] {
+            let err = load(&with("PRESENCE_EXPIRATION", bad)).unwrap_err();
+            assert_eq!(err.variable, "PRESENCE_EXPIRATION", "{bad}");
+        }
+    }
+
+    #[test]
+    fn allowed_account_must_be_twelve_digits() {
+        assert_eq!(
+            load(&with("ALLOWED_ACCOUNT", "123456789012"))
+                .unwrap()
+                .settings
+                .allowed_account
+                .as_deref(),
+            Some("123456789012")
+        );
+        let err = load(&with("ALLOWED_ACCOUNT", "12345")).unwrap_err();
+        assert_eq!(err.variable, "ALLOWED_ACCOUNT");
+    }
+
+    #[test]
+    fn allowed_source_prefix_can_pin_one_org() {
+        let prefix = "aws.partner/genesys.com/cloud/7c1f3a3e-1111-4a4a-9c9c-0123456789ab/";
+        let c = load(&with("ALLOWED_SOURCE_PREFIX", prefix)).unwrap();
+        assert_eq!(c.settings.allowed_source_prefix, prefix);
+    }
+}

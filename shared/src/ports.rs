@@ -1,0 +1,197 @@
+//! The capabilities the sync needs from the outside world, one small trait each, so the
+//! service never knows which store or client it talks to.
+
+use crate::domain::ids::{GenesysUserId, TeamsUserId};
+use crate::domain::state::{Intent, Lease, Observation, UserState};
+use crate::domain::teams::TeamsPresence;
+use std::future::Future;
+use tokio::time::Instant;
+
+/// The time an invocation may spend on remote calls, retries and waits included.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    pub until: Instant,
+}
+
+impl Budget {
+    pub fn remaining(&self) -> std::time::Duration {
+        self.until.saturating_duration_since(Instant::now())
+    }
+
+    pub fn is_spent(&self) -> bool {
+        self.remaining().is_zero()
+    }
+}
+
+/// What the state store did with a conditional write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recorded {
+    /// Written; the record as it was just before.
+    Accepted { before: UserState },
+    /// Not written because its condition failed; the record as it is.
+    Refused { current: UserState },
+}
+
+/// How a lease holder leaves the record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Finish {
+    /// Graph accepted this state: it is now what is applied.
+    Applied(crate::domain::teams::TeamsState),
+    /// Teams was not touched: what is applied stays, and the record is clean again.
+    Untouched,
+    /// A Graph call failed and may or may not have landed: release the lease but leave the
+    /// record dirty, so that the next event or redelivery re-applies the newest state.
+    Abandoned,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("state table: {0}")]
+pub struct StoreError(pub String);
+
+/// The per-user record of presence, routing status and what Teams was given.
+pub trait StateStore: Send + Sync {
+    /// Records the observation if nothing in it is older and something is newer than the
+    /// record; with `lease`, also takes the lease with `intent`, provided nobody holds a live
+    /// lease on a dirty record.
+    fn record(
+        &self,
+        user: &GenesysUserId,
+        event_id: &str,
+        observation: &Observation,
+        claim: Option<(Intent, &Lease)>,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+
+    /// Takes the lease on a record that must be unchanged since `expected_rev`.
+    fn reclaim(
+        &self,
+        user: &GenesysUserId,
+        expected_rev: u64,
+        intent: Intent,
+        lease: &Lease,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+
+    /// Marks the record dirty (a Graph call is about to be made). False when the lease is
+    /// no longer ours.
+    fn mark_pending(
+        &self,
+        user: &GenesysUserId,
+        owner: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records the end of a holder's work and releases the lease. False when the lease is no
+    /// longer ours.
+    fn finish(
+        &self,
+        user: &GenesysUserId,
+        owner: &str,
+        finish: Finish,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// A cached answer to "which Teams user is this Genesys user?".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CachedTeamsId {
+    /// `None`: Genesys has no Teams id for the user (or does not know the user).
+    pub teams: Option<TeamsUserId>,
+    /// Seconds since the Unix epoch after which the answer must be looked up again.
+    pub expires_at: i64,
+}
+
+/// A shared cache of Teams ids, so that a Genesys lookup happens once per cache lifetime.
+pub trait TeamsIdCache: Send + Sync {
+    /// The cached answer, if there is one that has not expired at `now` (epoch seconds).
+    fn get(
+        &self,
+        user: &GenesysUserId,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<CachedTeamsId>, StoreError>> + Send;
+    fn put(
+        &self,
+        user: &GenesysUserId,
+        entry: &CachedTeamsId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn forget(&self, user: &GenesysUserId) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// What Genesys knows of a user's Teams identity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DirectoryAnswer {
+    /// The value of the user's `microsoftteams` external id, not yet validated.
+    TeamsId(String),
+    NoTeamsId,
+    UnknownUser,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    /// The remote refused the request for a reason retrying will not fix.
+    #[error("{service} refused the request: {detail}")]
+    Refused {
+        service: &'static str,
+        detail: String,
+    },
+    /// Our credentials or permissions are wrong.
+    #[error("{service} denied access: {detail}")]
+    Denied {
+        service: &'static str,
+        detail: String,
+    },
+    /// The remote kept failing (throttling, 5xx, timeouts, dropped connections) until the
+    /// invocation's budget ran out; the request may or may not have taken effect.
+    #[error("{service} unavailable: {detail}")]
+    Unavailable {
+        service: &'static str,
+        detail: String,
+    },
+    /// The remote answered something that breaks its contract.
+    #[error("{service} answered unexpectedly: {detail}")]
+    BadResponse {
+        service: &'static str,
+        detail: String,
+    },
+    #[error("{0}")]
+    Configuration(String),
+}
+
+impl RemoteError {
+    /// Whether the request may have taken effect although it failed.
+    pub fn may_have_landed(&self) -> bool {
+        matches!(
+            self,
+            RemoteError::Unavailable { .. } | RemoteError::BadResponse { .. }
+        )
+    }
+}
+
+/// Looks up a Genesys user's Teams id.
+pub trait TeamsDirectory: Send + Sync {
+    fn lookup(
+        &self,
+        user: &GenesysUserId,
+        budget: Budget,
+    ) -> impl Future<Output = Result<DirectoryAnswer, RemoteError>> + Send;
+}
+
+/// What Graph did with a presence write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteAnswer {
+    Accepted,
+    UserNotFound,
+}
+
+/// Writes a Teams user's preferred presence.
+pub trait PresenceWriter: Send + Sync {
+    fn set_preferred(
+        &self,
+        user: &TeamsUserId,
+        presence: TeamsPresence,
+        budget: Budget,
+    ) -> impl Future<Output = Result<WriteAnswer, RemoteError>> + Send;
+    fn clear_preferred(
+        &self,
+        user: &TeamsUserId,
+        budget: Budget,
+    ) -> impl Future<Output = Result<WriteAnswer, RemoteError>> + Send;
+}

@@ -1,0 +1,606 @@
+//! The presence sync itself: one Genesys event in, at most one Graph write out, ordered and
+//! de-duplicated per user through the state store. Generic over the ports, so every function
+//! of the project (and every test) drives the same code with its own adapters.
+
+use crate::domain::decide::{
+    AfterClaim, ClaimPlan, Refusal, after_claim, classify_refusal, predict,
+};
+use crate::domain::event::{EventError, GenesysEvent};
+use crate::domain::excerpt::excerpt;
+use crate::domain::ids::{GenesysUserId, TeamsUserId};
+use crate::domain::mapping::{PresenceMapping, Target};
+use crate::domain::outcome::{Outcome, Report, SkipReason};
+use crate::domain::state::{Intent, Lease, Observation, UserState};
+use crate::domain::teams::TeamsState;
+use crate::ports::{
+    Budget, CachedTeamsId, DirectoryAnswer, Finish, PresenceWriter, Recorded, RemoteError,
+    StateStore, StoreError, TeamsDirectory, TeamsIdCache, WriteAnswer,
+};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tracing::{info, warn};
+
+/// Behaviour that is configuration rather than code.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Events whose `source` does not start with this are rejected.
+    pub allowed_source_prefix: String,
+    /// When set, events from another AWS account are rejected.
+    pub allowed_account: Option<String>,
+    /// How long a Teams id found in Genesys is trusted.
+    pub teams_id_ttl: Duration,
+    /// How long "this user has no Teams id" is trusted.
+    pub no_teams_id_ttl: Duration,
+    /// Time kept back before the Lambda deadline for the final write and the answer.
+    pub deadline_margin: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            allowed_source_prefix: "aws.partner/genesys.com/cloud/".to_owned(),
+            allowed_account: None,
+            teams_id_ttl: Duration::from_secs(24 * 3600),
+            no_teams_id_ttl: Duration::from_secs(3600),
+            deadline_margin: Duration::from_millis(1500),
+        }
+    }
+}
+
+/// One invocation as Lambda describes it.
+#[derive(Clone, Debug)]
+pub struct Invocation {
+    pub request_id: String,
+    pub deadline: SystemTime,
+}
+
+/// Why an event failed. Every variant names the input or the user concerned and never
+/// carries a secret or a token.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Event(#[from] EventError),
+    #[error(
+        "event source {event_source} is not allowed: it does not start with ALLOWED_SOURCE_PREFIX {prefix:?}"
+    )]
+    SourceNotAllowed {
+        event_source: String,
+        prefix: String,
+    },
+    #[error("event account {account} is not allowed: ALLOWED_ACCOUNT is {allowed:?}")]
+    AccountNotAllowed { account: String, allowed: String },
+    #[error("Genesys user {user}: {source}")]
+    Store {
+        user: GenesysUserId,
+        source: StoreError,
+    },
+    #[error("Genesys user {user}: looking up the Teams id: {source}")]
+    Directory {
+        user: GenesysUserId,
+        source: RemoteError,
+    },
+    #[error("Genesys user {user} (Teams user {teams}): {source}")]
+    Graph {
+        user: GenesysUserId,
+        teams: TeamsUserId,
+        source: RemoteError,
+    },
+    #[error(
+        "Genesys user {user}: another instance holds the user's lease until {until_ms} ms, beyond this invocation's time budget; failing so that Lambda redelivers the event"
+    )]
+    Busy { user: GenesysUserId, until_ms: i64 },
+    #[error(
+        "Genesys user {user}: the user's lease was taken over by another instance before this one could {doing}; failing so that Lambda redelivers the event"
+    )]
+    LeaseLost {
+        user: GenesysUserId,
+        doing: &'static str,
+    },
+    #[error("Genesys user {user}: out of time after {attempts} attempts to record the event")]
+    OutOfTime { user: GenesysUserId, attempts: u32 },
+}
+
+impl SyncError {
+    /// A short, stable error type for Lambda's `errorType` and for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SyncError::Event(EventError::UnsupportedTopic(_)) => "UnsupportedTopic",
+            SyncError::Event(_) => "MalformedEvent",
+            SyncError::SourceNotAllowed { .. } => "SourceNotAllowed",
+            SyncError::AccountNotAllowed { .. } => "AccountNotAllowed",
+            SyncError::Store { .. } => "StateStoreError",
+            SyncError::Directory { source, .. } | SyncError::Graph { source, .. } => {
+                let genesys = matches!(self, SyncError::Directory { .. });
+                match (source, genesys) {
+                    (RemoteError::Refused { .. }, true) => "GenesysRefused",
+                    (RemoteError::Denied { .. }, true) => "GenesysDenied",
+                    (RemoteError::Unavailable { .. }, true) => "GenesysUnavailable",
+                    (RemoteError::BadResponse { .. }, true) => "GenesysBadResponse",
+                    (RemoteError::Refused { .. }, false) => "GraphRefused",
+                    (RemoteError::Denied { .. }, false) => "GraphDenied",
+                    (RemoteError::Unavailable { .. }, false) => "GraphUnavailable",
+                    (RemoteError::BadResponse { .. }, false) => "GraphBadResponse",
+                    (RemoteError::Configuration(_), _) => "ConfigurationError",
+                }
+            }
+            SyncError::Busy { .. } => "UserBusy",
+            SyncError::LeaseLost { .. } => "LeaseLost",
+            SyncError::OutOfTime { .. } => "OutOfTime",
+        }
+    }
+
+    /// Whether the event itself is bad (so redelivering it cannot help).
+    pub fn is_rejection(&self) -> bool {
+        matches!(
+            self,
+            SyncError::Event(_)
+                | SyncError::SourceNotAllowed { .. }
+                | SyncError::AccountNotAllowed { .. }
+        )
+    }
+}
+
+/// The presence sync, holding its adapters for the life of the process.
+pub struct PresenceSync<S, C, D, W> {
+    store: S,
+    cache: C,
+    directory: D,
+    writer: W,
+    mapping: PresenceMapping,
+    settings: Settings,
+    memory: moka::sync::Cache<GenesysUserId, CachedTeamsId>,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn epoch_ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Grace after the invocation deadline before a dead holder's lease lets others in.
+const LEASE_GRACE_MS: i64 = 1_000;
+
+impl<S, C, D, W> PresenceSync<S, C, D, W>
+where
+    S: StateStore,
+    C: TeamsIdCache,
+    D: TeamsDirectory,
+    W: PresenceWriter,
+{
+    pub fn new(
+        store: S,
+        cache: C,
+        directory: D,
+        writer: W,
+        mapping: PresenceMapping,
+        settings: Settings,
+    ) -> Self {
+        let memory = moka::sync::Cache::builder()
+            .max_capacity(200_000)
+            .time_to_live(settings.teams_id_ttl.max(settings.no_teams_id_ttl))
+            .build();
+        PresenceSync {
+            store,
+            cache,
+            directory,
+            writer,
+            mapping,
+            settings,
+            memory,
+        }
+    }
+
+    /// Handles one EventBridge event: validates it, then syncs the user's Teams presence.
+    /// Logs one line with the outcome (or the error).
+    pub async fn handle(
+        &self,
+        raw: serde_json::Value,
+        invocation: &Invocation,
+    ) -> Result<Report, SyncError> {
+        let started = std::time::Instant::now();
+        let event = match self.admit(raw) {
+            Ok(event) => event,
+            Err(error) => {
+                warn!(
+                    requestId = %invocation.request_id,
+                    error = %error,
+                    errorType = error.kind(),
+                    elapsedMs = started.elapsed().as_millis() as u64,
+                    "event rejected"
+                );
+                return Err(error);
+            }
+        };
+        let result = self.sync(&event, invocation).await;
+        let presence_version = event.presence.as_ref().map(|p| p.version.to_string());
+        let routing_version = event.routing.as_ref().map(|r| r.version.to_string());
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Ok(outcome) => info!(
+                outcome = outcome.kind(),
+                reason = outcome.reason(),
+                genesysUserId = %event.user,
+                topic = %event.topic,
+                eventId = %event.event_id,
+                presence = event.presence.as_ref().map(|p| p.value.system.as_str()),
+                routingStatus = event.routing.as_ref().map(|r| r.value.as_str()),
+                presenceVersion = presence_version,
+                routingVersion = routing_version,
+                teams = outcome.teams().map(|t| t.to_string()),
+                elapsedMs = elapsed_ms,
+                "event handled"
+            ),
+            Err(error) => tracing::error!(
+                outcome = "failed",
+                errorType = error.kind(),
+                error = %error,
+                genesysUserId = %event.user,
+                topic = %event.topic,
+                eventId = %event.event_id,
+                presenceVersion = presence_version,
+                routingVersion = routing_version,
+                elapsedMs = elapsed_ms,
+                "event failed"
+            ),
+        }
+        result.map(|outcome| Report::new(&event.user, outcome))
+    }
+
+    /// Parses the event and checks that it comes from where it may.
+    fn admit(&self, raw: serde_json::Value) -> Result<GenesysEvent, SyncError> {
+        let event = GenesysEvent::parse(raw)?;
+        if !event
+            .source
+            .starts_with(&self.settings.allowed_source_prefix)
+        {
+            return Err(SyncError::SourceNotAllowed {
+                event_source: excerpt(&event.source),
+                prefix: self.settings.allowed_source_prefix.clone(),
+            });
+        }
+        if let Some(allowed) = &self.settings.allowed_account
+            && event.account.as_deref() != Some(allowed.as_str())
+        {
+            return Err(SyncError::AccountNotAllowed {
+                account: event
+                    .account
+                    .as_deref()
+                    .map_or("(none)".to_owned(), excerpt),
+                allowed: allowed.clone(),
+            });
+        }
+        Ok(event)
+    }
+
+    /// Syncs a validated event.
+    pub async fn sync(
+        &self,
+        event: &GenesysEvent,
+        invocation: &Invocation,
+    ) -> Result<Outcome, SyncError> {
+        let remaining = invocation
+            .deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+            .saturating_sub(self.settings.deadline_margin);
+        let budget = Budget {
+            until: tokio::time::Instant::now() + remaining,
+        };
+        let lease = Lease {
+            owner: format!(
+                "{}/{}",
+                invocation.request_id,
+                uuid::Uuid::new_v4().simple()
+            ),
+            until_ms: epoch_ms(invocation.deadline) + LEASE_GRACE_MS,
+        };
+        let user = &event.user;
+        let store_err = |source| SyncError::Store {
+            user: user.clone(),
+            source,
+        };
+
+        let mut observation = Observation::from(event);
+        let mut known: Option<UserState> = None;
+        let mut wait = Duration::from_millis(20);
+        for attempt in 1u32.. {
+            let plan = predict(&self.mapping, &observation, known.as_ref());
+            let claim = match plan {
+                ClaimPlan::Take(intent) => Some(intent),
+                ClaimPlan::RecordOnly => None,
+            };
+            let now = now_ms();
+            let recorded = self
+                .store
+                .record(
+                    user,
+                    &event.event_id,
+                    &observation,
+                    claim.map(|i| (i, &lease)),
+                    now,
+                )
+                .await
+                .map_err(store_err)?;
+            match recorded {
+                Recorded::Accepted { before } => {
+                    let mut after = before.merged(&observation, &event.event_id);
+                    if let Some(intent) = claim {
+                        after = after.claimed(intent, lease.clone());
+                    }
+                    let plan = after_claim(
+                        &self.mapping,
+                        &observation,
+                        &before,
+                        &after,
+                        claim.is_some(),
+                        false,
+                    );
+                    let outcome = self.carry_out(plan, user, &lease.owner, budget).await?;
+                    if claim.is_none() && after.dirty() && !after.busy(now_ms()) {
+                        return self.reconcile(after, outcome, &lease, budget, user).await;
+                    }
+                    return Ok(outcome);
+                }
+                Recorded::Refused { current } => {
+                    match classify_refusal(&event.event_id, &observation, &current) {
+                        Refusal::Busy => {
+                            let until_ms = current.lease.as_ref().map_or(0, |l| l.until_ms);
+                            let budget_end_ms = now_ms() + budget.remaining().as_millis() as i64;
+                            if budget.remaining() < wait || until_ms > budget_end_ms {
+                                // Waiting cannot end in time; let Lambda redeliver later.
+                                return Err(SyncError::Busy {
+                                    user: user.clone(),
+                                    until_ms,
+                                });
+                            }
+                            tokio::time::sleep(wait).await;
+                            wait = (wait * 2).min(Duration::from_millis(400));
+                        }
+                        Refusal::Retry(part) => observation = part,
+                        Refusal::Done(reason) => {
+                            let outcome = Outcome::Skipped(reason);
+                            if current.dirty() && !current.busy(now_ms()) {
+                                return self
+                                    .reconcile(current, outcome, &lease, budget, user)
+                                    .await;
+                            }
+                            return Ok(outcome);
+                        }
+                    }
+                    known = Some(current);
+                }
+            }
+            if budget.is_spent() {
+                return Err(SyncError::OutOfTime {
+                    user: user.clone(),
+                    attempts: attempt,
+                });
+            }
+        }
+        unreachable!("the attempt counter does not overflow before the budget is spent")
+    }
+
+    /// Settles a record an earlier attempt left dirty (it failed or died around its Graph
+    /// call): takes the lease and re-applies what the newest recorded state maps to. When no
+    /// call turns out to be needed, the event keeps its own outcome.
+    async fn reconcile(
+        &self,
+        mut current: UserState,
+        own: Outcome,
+        lease: &Lease,
+        budget: Budget,
+        user: &GenesysUserId,
+    ) -> Result<Outcome, SyncError> {
+        while !budget.is_spent() {
+            let intent = match current.target(&self.mapping).0 {
+                Target::Teams(state) if state != current.applied() => Intent::Teams(state),
+                _ => Intent::Pending,
+            };
+            let recorded = self
+                .store
+                .reclaim(user, current.rev, intent, lease, now_ms())
+                .await
+                .map_err(|source| SyncError::Store {
+                    user: user.clone(),
+                    source,
+                })?;
+            match recorded {
+                Recorded::Accepted { before } => {
+                    let after = before.clone().claimed(intent, lease.clone());
+                    let plan = after_claim(
+                        &self.mapping,
+                        &Observation::default(),
+                        &before,
+                        &after,
+                        true,
+                        true,
+                    );
+                    return match self.carry_out(plan, user, &lease.owner, budget).await? {
+                        Outcome::Skipped(_) => Ok(own),
+                        done => Ok(done),
+                    };
+                }
+                Recorded::Refused { current: now } => {
+                    if !now.dirty() || now.busy(now_ms()) {
+                        // Settled meanwhile, or someone else is settling it.
+                        return Ok(own);
+                    }
+                    current = now;
+                }
+            }
+        }
+        Ok(own)
+    }
+
+    /// Carries out a decision while holding the user's lease (or, for `NoCall` without
+    /// `release`, without one).
+    async fn carry_out(
+        &self,
+        plan: AfterClaim,
+        user: &GenesysUserId,
+        owner: &str,
+        budget: Budget,
+    ) -> Result<Outcome, SyncError> {
+        let store_err = |source| SyncError::Store {
+            user: user.clone(),
+            source,
+        };
+        let (state, mark_pending, why) = match plan {
+            AfterClaim::NoCall { reason, release } => {
+                if release {
+                    self.store
+                        .finish(user, owner, Finish::Untouched)
+                        .await
+                        .map_err(store_err)?;
+                }
+                return Ok(Outcome::Skipped(reason));
+            }
+            AfterClaim::Call {
+                state,
+                mark_pending,
+                why,
+            } => (state, mark_pending, why),
+        };
+        if mark_pending
+            && !self
+                .store
+                .mark_pending(user, owner)
+                .await
+                .map_err(store_err)?
+        {
+            return Err(SyncError::LeaseLost {
+                user: user.clone(),
+                doing: "call Graph",
+            });
+        }
+        let teams = match self.teams_id(user, budget).await {
+            Ok(Some(teams)) => teams,
+            Ok(None) => {
+                self.store
+                    .finish(user, owner, Finish::Untouched)
+                    .await
+                    .map_err(store_err)?;
+                return Ok(Outcome::Skipped(SkipReason::NoTeamsUser));
+            }
+            Err(error) => {
+                self.abandon(user, owner).await;
+                return Err(error);
+            }
+        };
+        let written = match state {
+            TeamsState::Preferred(presence) => {
+                self.writer.set_preferred(&teams, presence, budget).await
+            }
+            TeamsState::Cleared => self.writer.clear_preferred(&teams, budget).await,
+        };
+        match written {
+            Ok(WriteAnswer::Accepted) => {
+                if !self
+                    .store
+                    .finish(user, owner, Finish::Applied(state))
+                    .await
+                    .map_err(store_err)?
+                {
+                    // Graph has our state, but our lease ran out and another instance took
+                    // over: it saw the record dirty and re-applies the newest state itself.
+                    warn!(genesysUserId = %user, "lease taken over after the Graph call; the new holder re-applies the newest state");
+                }
+                Ok(match state {
+                    TeamsState::Preferred(presence) => Outcome::Applied(presence, why),
+                    TeamsState::Cleared => Outcome::Cleared(why),
+                })
+            }
+            Ok(WriteAnswer::UserNotFound) => {
+                warn!(genesysUserId = %user, teamsUserId = %teams, "Graph does not know the Teams user; dropping the cached Teams id");
+                self.memory.invalidate(user);
+                if let Err(error) = self.cache.forget(user).await {
+                    warn!(genesysUserId = %user, error = %error, "could not drop the cached Teams id");
+                }
+                self.store
+                    .finish(user, owner, Finish::Untouched)
+                    .await
+                    .map_err(store_err)?;
+                Ok(Outcome::Skipped(SkipReason::TeamsUserNotFound))
+            }
+            Err(source) => {
+                self.abandon(user, owner).await;
+                Err(SyncError::Graph {
+                    user: user.clone(),
+                    teams,
+                    source,
+                })
+            }
+        }
+    }
+
+    /// Releases the lease after a failure, leaving the record dirty so that the redelivery
+    /// (or the user's next event) re-applies the newest state. Best effort: if this write
+    /// fails too, the lease simply expires.
+    async fn abandon(&self, user: &GenesysUserId, owner: &str) {
+        if let Err(error) = self.store.finish(user, owner, Finish::Abandoned).await {
+            warn!(genesysUserId = %user, error = %error, "could not release the lease after a failure; it expires on its own");
+        }
+    }
+
+    /// The user's Teams id: from memory, else the shared cache, else Genesys.
+    async fn teams_id(
+        &self,
+        user: &GenesysUserId,
+        budget: Budget,
+    ) -> Result<Option<TeamsUserId>, SyncError> {
+        let now = now_ms() / 1000;
+        if let Some(entry) = self.memory.get(user)
+            && entry.expires_at > now
+        {
+            return Ok(entry.teams);
+        }
+        let cached = self
+            .cache
+            .get(user, now)
+            .await
+            .map_err(|source| SyncError::Store {
+                user: user.clone(),
+                source,
+            })?;
+        if let Some(entry) = cached {
+            self.memory.insert(user.clone(), entry.clone());
+            return Ok(entry.teams);
+        }
+        let answer = self
+            .directory
+            .lookup(user, budget)
+            .await
+            .map_err(|source| SyncError::Directory {
+                user: user.clone(),
+                source,
+            })?;
+        let teams = match answer {
+            DirectoryAnswer::TeamsId(raw) => {
+                let parsed = TeamsUserId::parse(&raw);
+                if parsed.is_none() {
+                    warn!(genesysUserId = %user, teamsId = %excerpt(&raw), "the microsoftteams external id Genesys holds for this user is not a GUID; treating the user as having no Teams id");
+                }
+                parsed
+            }
+            DirectoryAnswer::NoTeamsId | DirectoryAnswer::UnknownUser => None,
+        };
+        let ttl = if teams.is_some() {
+            self.settings.teams_id_ttl
+        } else {
+            self.settings.no_teams_id_ttl
+        };
+        let entry = CachedTeamsId {
+            teams,
+            expires_at: now + ttl.as_secs() as i64,
+        };
+        if let Err(error) = self.cache.put(user, &entry).await {
+            warn!(genesysUserId = %user, error = %error, "could not cache the Teams id; it will be looked up again");
+        }
+        self.memory.insert(user.clone(), entry.clone());
+        Ok(entry.teams)
+    }
+}
