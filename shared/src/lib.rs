@@ -3,6 +3,7 @@
 //! ties them together for every function of this project.
 #![forbid(unsafe_code)]
 
+pub mod adapters;
 pub mod config;
 pub mod domain;
 pub mod ports;

@@ -195,3 +195,12 @@ pub trait PresenceWriter: Send + Sync {
         budget: Budget,
     ) -> impl Future<Output = Result<WriteAnswer, RemoteError>> + Send;
 }
+
+/// Where credentials live (Secrets Manager in production).
+pub trait SecretSource: Send + Sync {
+    /// The secret's string value.
+    fn fetch(
+        &self,
+        secret_id: &str,
+    ) -> impl Future<Output = Result<secrecy::SecretString, RemoteError>> + Send;
+}

@@ -150,7 +150,7 @@ pub struct PresenceSync<S, C, D, W> {
     memory: moka::sync::Cache<GenesysUserId, CachedTeamsId>,
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)

@@ -1,0 +1,414 @@
+//! The state table in DynamoDB: per-user records written with conditional updates (so that
+//! ordering and the lease hold across concurrent instances) and the Teams id cache.
+//!
+//! Items: `pk = "user#<genesysUserId>"` for a user's record, `pk = "teams-id#<genesysUserId>"`
+//! for a cached Teams id with `expires_at` (the table's TTL attribute; checked here too,
+//! since DynamoDB deletes expired items up to days late).
+
+use crate::domain::event::{PresenceValue, Stamped};
+use crate::domain::ids::{GenesysUserId, TeamsUserId};
+use crate::domain::presence::{RoutingStatus, SystemPresence};
+use crate::domain::state::{Intent, Lease, Observation, UserState};
+use crate::domain::teams::TeamsState;
+use crate::domain::version::Version;
+use crate::ports::{CachedTeamsId, Finish, Recorded, StateStore, StoreError, TeamsIdCache};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use std::collections::HashMap;
+
+type Item = HashMap<String, AttributeValue>;
+
+#[derive(Clone, Debug)]
+pub struct DynamoStateStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoStateStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: String) -> Self {
+        DynamoStateStore { client, table }
+    }
+
+    fn error<E: ProvideErrorMetadata + std::error::Error + 'static>(
+        &self,
+        operation: &str,
+        error: &SdkError<E>,
+    ) -> StoreError {
+        let code = error.code().unwrap_or("");
+        let detail = match code {
+            "ResourceNotFoundException" => {
+                format!("table {} does not exist (check STATE_TABLE)", self.table)
+            }
+            "AccessDeniedException" => format!(
+                "{operation} on table {} is denied: the function's role needs dynamodb:{operation} on it",
+                self.table
+            ),
+            "" => format!(
+                "{operation} on table {} failed: {}",
+                self.table,
+                chain(error)
+            ),
+            code => format!(
+                "{operation} on table {} failed: {code}: {}",
+                self.table,
+                error.message().unwrap_or("")
+            ),
+        };
+        StoreError(detail)
+    }
+
+    /// Runs a conditional update that returns the item as it was, whether written or not.
+    async fn conditional(
+        &self,
+        operation: UpdateItemFluentBuilder,
+    ) -> Result<Recorded, StoreError> {
+        let result = operation
+            .return_values(ReturnValue::AllOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(Recorded::Accepted {
+                before: user_state(output.attributes.as_ref())?,
+            }),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
+            {
+                let UpdateItemError::ConditionalCheckFailedException(failed) = e.err() else {
+                    unreachable!("matched above")
+                };
+                Ok(Recorded::Refused {
+                    current: user_state(failed.item.as_ref())?,
+                })
+            }
+            Err(error) => Err(self.error("UpdateItem", &error)),
+        }
+    }
+
+    /// Runs an update conditional on holding the lease; false when it is no longer ours.
+    async fn as_holder(&self, operation: UpdateItemFluentBuilder) -> Result<bool, StoreError> {
+        match operation.send().await {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(self.error("UpdateItem", &error)),
+        }
+    }
+
+    fn update(&self, pk: String) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk))
+    }
+}
+
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        text = format!("{text}: {s}");
+        source = s.source();
+    }
+    text
+}
+
+fn user_key(user: &GenesysUserId) -> String {
+    format!("user#{user}")
+}
+
+fn teams_key(user: &GenesysUserId) -> String {
+    format!("teams-id#{user}")
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+fn get_n(item: &Item, name: &str) -> Result<Option<i64>, StoreError> {
+    match item.get(name) {
+        None => Ok(None),
+        Some(value) => value
+            .as_n()
+            .ok()
+            .and_then(|n| n.parse::<i64>().ok())
+            .map(Some)
+            .ok_or_else(|| {
+                StoreError(format!(
+                    "attribute {name} of a state item is not an integer"
+                ))
+            }),
+    }
+}
+
+/// Reads a user's record; a missing item is the empty record.
+pub fn user_state(item: Option<&Item>) -> Result<UserState, StoreError> {
+    let Some(item) = item.filter(|i| !i.is_empty()) else {
+        return Ok(UserState::default());
+    };
+    let presence = match (get_n(item, "presence_version")?, get_s(item, "presence")) {
+        (Some(version), Some(system)) => Some(Stamped {
+            value: PresenceValue {
+                system: SystemPresence::observe(system),
+                definition_id: get_s(item, "presence_definition").map(str::to_owned),
+            },
+            version: Version::from_millis(version),
+        }),
+        _ => None,
+    };
+    let routing = match (get_n(item, "routing_version")?, get_s(item, "routing")) {
+        (Some(version), Some(status)) => Some(Stamped {
+            value: RoutingStatus::observe(status),
+            version: Version::from_millis(version),
+        }),
+        _ => None,
+    };
+    let lease = match (get_s(item, "lease_owner"), get_n(item, "lease_until")?) {
+        (Some(owner), Some(until_ms)) => Some(Lease {
+            owner: owner.to_owned(),
+            until_ms,
+        }),
+        _ => None,
+    };
+    Ok(UserState {
+        presence,
+        routing,
+        last_event: get_s(item, "last_event").map(str::to_owned),
+        applied: get_s(item, "applied").and_then(TeamsState::decode),
+        intent: get_s(item, "intent").map(Intent::decode),
+        lease,
+        rev: get_n(item, "rev")?.unwrap_or(0).max(0) as u64,
+    })
+}
+
+/// Builds update expressions without hand-numbering placeholders.
+#[derive(Default)]
+struct Expression {
+    set: Vec<String>,
+    remove: Vec<&'static str>,
+    conditions: Vec<String>,
+    values: Item,
+}
+
+impl Expression {
+    fn value(&mut self, name: &str, value: AttributeValue) -> String {
+        let placeholder = format!(":{name}");
+        self.values.insert(placeholder.clone(), value);
+        placeholder
+    }
+
+    fn set(&mut self, attribute: &str, value: AttributeValue) {
+        let placeholder = self.value(attribute, value);
+        self.set.push(format!("{attribute} = {placeholder}"));
+    }
+
+    fn apply(self, operation: UpdateItemFluentBuilder, now_ms: i64) -> UpdateItemFluentBuilder {
+        let mut this = self;
+        this.set("updated_at", n(now_ms));
+        let one = this.value("one", n(1));
+        let mut update = format!("SET {} ADD rev {one}", this.set.join(", "));
+        if !this.remove.is_empty() {
+            update.push_str(&format!(" REMOVE {}", this.remove.join(", ")));
+        }
+        let operation = operation
+            .update_expression(update)
+            .set_expression_attribute_values(Some(this.values));
+        if this.conditions.is_empty() {
+            operation
+        } else {
+            operation.condition_expression(this.conditions.join(" AND "))
+        }
+    }
+
+    /// Nobody is in the middle of changing Teams for the user.
+    fn lease_free_or_clean(&mut self, now_ms: i64) {
+        let now = self.value("now", n(now_ms));
+        self.conditions.push(format!(
+            "(attribute_not_exists(lease_until) OR lease_until < {now} OR intent = applied)"
+        ));
+    }
+
+    fn claim(&mut self, intent: Intent, lease: &Lease) {
+        self.set("intent", s(intent.encode()));
+        self.set("lease_owner", s(&lease.owner));
+        self.set("lease_until", n(lease.until_ms));
+        let clear = self.value("cleared", s(TeamsState::Cleared.encode()));
+        self.set
+            .push(format!("applied = if_not_exists(applied, {clear})"));
+    }
+
+    fn held_by(&mut self, owner: &str) {
+        let owner = self.value("owner", s(owner));
+        self.conditions.push(format!("lease_owner = {owner}"));
+    }
+}
+
+impl StateStore for DynamoStateStore {
+    async fn record(
+        &self,
+        user: &GenesysUserId,
+        event_id: &str,
+        observation: &Observation,
+        claim: Option<(Intent, &Lease)>,
+        now_ms: i64,
+    ) -> Result<Recorded, StoreError> {
+        let mut e = Expression::default();
+        // Nothing carried may be older than the record, and something must be newer.
+        let mut newer = Vec::new();
+        if let Some(p) = &observation.presence {
+            let pv = e.value("pv", n(p.version.millis()));
+            e.conditions.push(format!(
+                "(attribute_not_exists(presence_version) OR presence_version <= {pv})"
+            ));
+            newer.push(format!(
+                "attribute_not_exists(presence_version) OR presence_version < {pv}"
+            ));
+            e.set.push(format!("presence_version = {pv}"));
+            e.set("presence", s(p.value.system.as_str()));
+            match &p.value.definition_id {
+                Some(id) => e.set("presence_definition", s(id)),
+                None => e.remove.push("presence_definition"),
+            }
+        }
+        if let Some(r) = &observation.routing {
+            let rv = e.value("rv", n(r.version.millis()));
+            e.conditions.push(format!(
+                "(attribute_not_exists(routing_version) OR routing_version <= {rv})"
+            ));
+            newer.push(format!(
+                "attribute_not_exists(routing_version) OR routing_version < {rv}"
+            ));
+            e.set.push(format!("routing_version = {rv}"));
+            e.set("routing", s(r.value.as_str()));
+        }
+        if newer.is_empty() {
+            return Err(StoreError(
+                "an observation without presence or routing status cannot be recorded".to_owned(),
+            ));
+        }
+        e.conditions.push(format!("({})", newer.join(" OR ")));
+        e.set("last_event", s(event_id));
+        if let Some((intent, lease)) = claim {
+            e.claim(intent, lease);
+            e.lease_free_or_clean(now_ms);
+        }
+        self.conditional(e.apply(self.update(user_key(user)), now_ms))
+            .await
+    }
+
+    async fn reclaim(
+        &self,
+        user: &GenesysUserId,
+        expected_rev: u64,
+        intent: Intent,
+        lease: &Lease,
+        now_ms: i64,
+    ) -> Result<Recorded, StoreError> {
+        let mut e = Expression::default();
+        let rev = e.value("rev", n(expected_rev));
+        e.conditions.push(format!("rev = {rev}"));
+        e.claim(intent, lease);
+        e.lease_free_or_clean(now_ms);
+        self.conditional(e.apply(self.update(user_key(user)), now_ms))
+            .await
+    }
+
+    async fn mark_pending(&self, user: &GenesysUserId, owner: &str) -> Result<bool, StoreError> {
+        let mut e = Expression::default();
+        e.set("intent", s(Intent::Pending.encode()));
+        e.held_by(owner);
+        let now = crate::service::now_ms();
+        self.as_holder(e.apply(self.update(user_key(user)), now))
+            .await
+    }
+
+    async fn finish(
+        &self,
+        user: &GenesysUserId,
+        owner: &str,
+        finish: Finish,
+    ) -> Result<bool, StoreError> {
+        let mut e = Expression::default();
+        match finish {
+            Finish::Applied(state) => {
+                e.set("applied", s(state.encode()));
+                e.set("intent", s(state.encode()));
+            }
+            Finish::Untouched => e.set.push("intent = applied".to_owned()),
+            Finish::Abandoned => {}
+        }
+        e.remove.extend(["lease_owner", "lease_until"]);
+        e.held_by(owner);
+        let now = crate::service::now_ms();
+        self.as_holder(e.apply(self.update(user_key(user)), now))
+            .await
+    }
+}
+
+impl TeamsIdCache for DynamoStateStore {
+    async fn get(
+        &self,
+        user: &GenesysUserId,
+        now: i64,
+    ) -> Result<Option<CachedTeamsId>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(teams_key(user)))
+            .send()
+            .await
+            .map_err(|e| self.error("GetItem", &e))?;
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let expires_at = get_n(&item, "expires_at")?.unwrap_or(0);
+        if expires_at <= now {
+            return Ok(None);
+        }
+        Ok(Some(CachedTeamsId {
+            teams: get_s(&item, "teams_id").and_then(TeamsUserId::parse),
+            expires_at,
+        }))
+    }
+
+    async fn put(&self, user: &GenesysUserId, entry: &CachedTeamsId) -> Result<(), StoreError> {
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(teams_key(user)))
+            .item("expires_at", n(entry.expires_at));
+        if let Some(teams) = &entry.teams {
+            put = put.item("teams_id", s(teams.as_str()));
+        }
+        put.send().await.map_err(|e| self.error("PutItem", &e))?;
+        Ok(())
+    }
+
+    async fn forget(&self, user: &GenesysUserId) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(teams_key(user)))
+            .send()
+            .await
+            .map_err(|e| self.error("DeleteItem", &e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,357 @@
+//! What every HTTP call to Genesys and Microsoft shares: one client with connect and total
+//! timeouts, bounded body reads, and retries of throttling and server errors that honour
+//! `Retry-After` and stay inside the invocation's time budget.
+
+use crate::config::HttpTimeouts;
+use crate::ports::{Budget, RemoteError};
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{Response, StatusCode};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::time::Instant;
+use tracing::warn;
+
+/// The largest response body read from Genesys or Microsoft; their real answers here are a
+/// few kilobytes, so anything bigger is a fault, not data.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+pub fn client(timeouts: HttpTimeouts) -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(timeouts.connect)
+        .timeout(timeouts.total)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        // Building fails only when the TLS backend cannot initialise, which no input causes.
+        .expect("the HTTP client (rustls) initialises")
+}
+
+/// Reads a response body, refusing more than `MAX_BODY_BYTES`.
+pub async fn read_capped(mut response: Response) -> Result<Vec<u8>, String> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > MAX_BODY_BYTES as u64)
+    {
+        return Err(format!("response body larger than {MAX_BODY_BYTES} bytes"));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("reading the response body failed: {}", describe(&e)))?
+    {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(format!("response body larger than {MAX_BODY_BYTES} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// `Retry-After` in seconds (the form Graph and Genesys use); an HTTP date is ignored.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// A transport error described without the URL (which can carry ids but never secrets;
+/// still, the caller names what it was doing).
+pub fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else if error.is_body() || error.is_decode() {
+        "broken response body"
+    } else if error.is_request() {
+        "request failed"
+    } else {
+        "transport error"
+    };
+    let mut source = std::error::Error::source(error);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
+
+/// One failed attempt.
+#[derive(Debug)]
+pub enum Failure {
+    /// Worth trying again: throttling, a server error, a timeout, a dropped connection.
+    Transient {
+        detail: String,
+        retry_after: Option<Duration>,
+    },
+    /// Trying again will not help.
+    Final(RemoteError),
+}
+
+impl Failure {
+    pub fn transient_status(status: StatusCode, headers: &HeaderMap, what: &str) -> Self {
+        Failure::Transient {
+            detail: format!("{what} answered {status}"),
+            retry_after: retry_after(headers),
+        }
+    }
+
+    pub fn transport(error: &reqwest::Error, what: &str) -> Self {
+        Failure::Transient {
+            detail: format!("{what}: {}", describe(error)),
+            retry_after: None,
+        }
+    }
+}
+
+/// Whether a status is worth retrying: throttling and server errors.
+pub fn is_transient(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+}
+
+/// Calls after a `Retry-After` must wait, shared by every request to one service from this
+/// process: a throttled app gains nothing by having other requests hit the limit meanwhile.
+#[derive(Debug, Default)]
+pub struct ThrottleGate {
+    until: Mutex<Option<Instant>>,
+}
+
+impl ThrottleGate {
+    fn close_for(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut guard = self.until.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none_or(|current| current < until) {
+            *guard = Some(until);
+        }
+    }
+
+    fn opens_at(&self) -> Option<Instant> {
+        let guard = self.until.lock().unwrap_or_else(|p| p.into_inner());
+        guard.filter(|until| *until > Instant::now())
+    }
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or the budget leaves no room for the
+/// next wait. Waits honour `Retry-After`; without it, exponential backoff with jitter.
+pub async fn with_retries<T, F, Fut>(
+    service: &'static str,
+    gate: &ThrottleGate,
+    budget: Budget,
+    mut attempt: F,
+) -> Result<T, RemoteError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Failure>>,
+{
+    let unavailable = |detail: String| RemoteError::Unavailable { service, detail };
+    let gated = || {
+        // Futures are lazy: creating the attempt here starts nothing before the gate opens.
+        let next = attempt();
+        async move {
+            if let Some(opens) = gate.opens_at() {
+                if opens > budget.until {
+                    return Err(Failure::Final(unavailable(format!(
+                        "throttled for {} ms more, beyond this invocation's time budget",
+                        opens.saturating_duration_since(Instant::now()).as_millis()
+                    ))));
+                }
+                tokio::time::sleep_until(opens).await;
+            }
+            if budget.is_spent() {
+                return Err(Failure::Final(unavailable(
+                    "no time left in this invocation's budget".to_owned(),
+                )));
+            }
+            next.await
+        }
+    };
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(100))
+        .with_max_delay(Duration::from_secs(4))
+        .with_jitter()
+        .with_max_times(20);
+    let result = gated
+        .retry(backoff)
+        .sleep(tokio::time::sleep)
+        .when(|failure| matches!(failure, Failure::Transient { .. }))
+        .adjust(|failure, backoff| {
+            let Failure::Transient { retry_after, .. } = failure else {
+                return None;
+            };
+            if let Some(wait) = retry_after {
+                gate.close_for(*wait);
+            }
+            let wait = retry_after.or(backoff)?;
+            (wait < budget.remaining()).then_some(wait)
+        })
+        .notify(|failure, wait| {
+            if let Failure::Transient {
+                detail,
+                retry_after,
+            } = failure
+            {
+                warn!(
+                    service,
+                    detail = %detail,
+                    retryAfterSecs = retry_after.map(|d| d.as_secs()),
+                    waitMs = wait.as_millis() as u64,
+                    "retrying"
+                );
+            }
+        })
+        .await;
+    match result {
+        Ok(value) => Ok(value),
+        Err(Failure::Final(error)) => Err(error),
+        Err(Failure::Transient {
+            detail,
+            retry_after,
+        }) => Err(unavailable(match retry_after {
+            Some(wait) => format!(
+                "{detail} with Retry-After {} s; giving up within this invocation's time budget so that Lambda retries it",
+                wait.as_secs()
+            ),
+            None => format!(
+                "{detail}; giving up within this invocation's time budget so that Lambda retries it"
+            ),
+        })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn retry_after_reads_seconds_and_ignores_dates() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(retry_after(&h), None);
+        assert_eq!(retry_after(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn throttling_and_server_errors_are_transient() {
+        for s in [429, 500, 502, 503, 504] {
+            assert!(is_transient(StatusCode::from_u16(s).unwrap()), "{s}");
+        }
+        for s in [400, 401, 403, 404, 409] {
+            assert!(!is_transient(StatusCode::from_u16(s).unwrap()), "{s}");
+        }
+    }
+
+    fn budget(ms: u64) -> Budget {
+        Budget {
+            until: Instant::now() + Duration::from_millis(ms),
+        }
+    }
+
+    #[tokio::test]
+    async fn transient_failures_are_retried_until_success() {
+        let gate = ThrottleGate::default();
+        let mut calls = 0;
+        let result = with_retries("test", &gate, budget(5_000), || {
+            calls += 1;
+            let n = calls;
+            async move {
+                if n < 3 {
+                    Err(Failure::Transient {
+                        detail: "503".into(),
+                        retry_after: None,
+                    })
+                } else {
+                    Ok(n)
+                }
+            }
+        })
+        .await;
+        assert_eq!(result.unwrap(), 3);
+    }
+
+    #[tokio::test]
+    async fn final_failures_are_not_retried() {
+        let gate = ThrottleGate::default();
+        let mut calls = 0;
+        let result: Result<(), _> = with_retries("test", &gate, budget(5_000), || {
+            calls += 1;
+            async {
+                Err(Failure::Final(RemoteError::Refused {
+                    service: "test",
+                    detail: "400".into(),
+                }))
+            }
+        })
+        .await;
+        assert!(matches!(result, Err(RemoteError::Refused { .. })));
+        assert_eq!(calls, 1);
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_beyond_the_budget_gives_up_at_once_and_says_why() {
+        let gate = ThrottleGate::default();
+        let started = Instant::now();
+        let mut calls = 0;
+        let result: Result<(), _> = with_retries("Graph", &gate, budget(2_000), || {
+            calls += 1;
+            async {
+                Err(Failure::Transient {
+                    detail: "Graph answered 429 Too Many Requests".into(),
+                    retry_after: Some(Duration::from_secs(30)),
+                })
+            }
+        })
+        .await;
+        let err = result.unwrap_err();
+        assert!(matches!(err, RemoteError::Unavailable { .. }));
+        assert!(err.to_string().contains("Retry-After 30 s"), "{err}");
+        assert_eq!(calls, 1);
+        assert!(started.elapsed() < Duration::from_millis(500));
+        // The gate now holds every later call of this process back too.
+        let later: Result<(), _> =
+            with_retries("Graph", &gate, budget(2_000), || async { Ok(()) }).await;
+        assert!(
+            later.is_err(),
+            "a call inside the Retry-After window must not start"
+        );
+    }
+
+    #[tokio::test]
+    async fn retry_after_is_waited_before_the_next_attempt() {
+        let gate = ThrottleGate::default();
+        let mut starts = Vec::new();
+        let result = with_retries("Graph", &gate, budget(5_000), || {
+            starts.push(Instant::now());
+            let n = starts.len();
+            async move {
+                if n == 1 {
+                    Err(Failure::Transient {
+                        detail: "429".into(),
+                        retry_after: Some(Duration::from_secs(1)),
+                    })
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .await;
+        assert!(result.is_ok());
+        assert!(starts[1] - starts[0] >= Duration::from_secs(1));
+    }
+}

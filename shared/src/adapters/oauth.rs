@@ -1,0 +1,450 @@
+//! OAuth 2.0 client-credentials tokens for Microsoft Graph and Genesys Cloud: credentials
+//! read from a secret once per process, a token reused until shortly before it expires, and
+//! one re-read of the secret when the token endpoint says `invalid_client` (a rotation).
+
+use super::http::{self, Failure, ThrottleGate, read_capped};
+use crate::ports::{Budget, RemoteError, SecretSource};
+use reqwest::{StatusCode, Url};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+/// A token as the endpoint issued it.
+pub struct IssuedToken {
+    pub access_token: SecretString,
+    pub lifetime: Duration,
+}
+
+/// The endpoint said the client id or secret is wrong.
+#[derive(Debug)]
+pub struct InvalidClient(pub String);
+
+/// One identity provider's client-credentials grant.
+pub trait TokenEndpoint: Send + Sync {
+    type Credentials: Send + Sync;
+    /// For error messages: whose token this is.
+    const SERVICE: &'static str;
+
+    /// Reads the credentials out of the secret's JSON. Errors name fields, never values.
+    fn credentials(
+        &self,
+        secret_id: &str,
+        secret: &SecretString,
+    ) -> Result<Self::Credentials, RemoteError>;
+
+    /// One token request. `Ok(Err(_))` when the endpoint rejects the client.
+    fn request(
+        &self,
+        http: &reqwest::Client,
+        credentials: &Self::Credentials,
+    ) -> impl Future<Output = Result<Result<IssuedToken, InvalidClient>, Failure>> + Send;
+}
+
+/// Used when a token response has no `expires_in`: short, so that a token the server meant
+/// to be short-lived is not kept long (a 401 fetches a new one in any case).
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
+
+struct Token {
+    value: SecretString,
+    refresh_at: Instant,
+}
+
+struct State<C> {
+    credentials: Option<Arc<C>>,
+    token: Option<Token>,
+}
+
+/// The cached credentials and token of one client.
+pub struct TokenCache<S, E: TokenEndpoint> {
+    secret_id: String,
+    secrets: S,
+    endpoint: E,
+    http: reqwest::Client,
+    gate: ThrottleGate,
+    state: Mutex<State<E::Credentials>>,
+}
+
+impl<S: SecretSource, E: TokenEndpoint> TokenCache<S, E> {
+    pub fn new(secret_id: String, secrets: S, endpoint: E, http: reqwest::Client) -> Self {
+        TokenCache {
+            secret_id,
+            secrets,
+            endpoint,
+            http,
+            gate: ThrottleGate::default(),
+            state: Mutex::new(State {
+                credentials: None,
+                token: None,
+            }),
+        }
+    }
+
+    /// A valid token: the cached one, or a new one.
+    pub async fn token(&self, budget: Budget) -> Result<SecretString, RemoteError> {
+        let mut state = self.state.lock().await;
+        if let Some(token) = &state.token
+            && Instant::now() < token.refresh_at
+        {
+            return Ok(token.value.clone());
+        }
+        let mut fresh_secret = false;
+        let credentials = match &state.credentials {
+            Some(c) => c.clone(),
+            None => {
+                fresh_secret = true;
+                self.load_credentials(&mut state).await?
+            }
+        };
+        let mut credentials = credentials;
+        loop {
+            let answer = http::with_retries(E::SERVICE, &self.gate, budget, || {
+                self.endpoint.request(&self.http, &credentials)
+            })
+            .await?;
+            match answer {
+                Ok(issued) => {
+                    let lifetime = issued.lifetime;
+                    // Renew a little before expiry: a tenth of the lifetime, at most a minute.
+                    let margin = (lifetime / 10).min(Duration::from_secs(60));
+                    let value = issued.access_token;
+                    state.token = Some(Token {
+                        value: value.clone(),
+                        refresh_at: Instant::now() + lifetime - margin,
+                    });
+                    return Ok(value);
+                }
+                Err(InvalidClient(detail)) if !fresh_secret => {
+                    info!(secretId = %self.secret_id, service = E::SERVICE, detail = %detail, "token endpoint rejected the cached client credentials; re-reading the secret once in case it was rotated");
+                    fresh_secret = true;
+                    credentials = self.load_credentials(&mut state).await?;
+                }
+                Err(InvalidClient(detail)) => {
+                    return Err(RemoteError::Denied {
+                        service: E::SERVICE,
+                        detail: format!(
+                            "the token endpoint rejects the client credentials in secret {} ({detail})",
+                            self.secret_id
+                        ),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Forgets `token` if it is still the cached one (the API answered 401 with it).
+    pub async fn invalidate(&self, token: &SecretString) {
+        let mut state = self.state.lock().await;
+        if state
+            .token
+            .as_ref()
+            .is_some_and(|t| t.value.expose_secret() == token.expose_secret())
+        {
+            warn!(
+                service = E::SERVICE,
+                "API rejected the cached token; fetching a new one"
+            );
+            state.token = None;
+        }
+    }
+
+    async fn load_credentials(
+        &self,
+        state: &mut State<E::Credentials>,
+    ) -> Result<Arc<E::Credentials>, RemoteError> {
+        let secret = self.secrets.fetch(&self.secret_id).await?;
+        let credentials = Arc::new(self.endpoint.credentials(&self.secret_id, &secret)?);
+        state.credentials = Some(credentials.clone());
+        state.token = None;
+        Ok(credentials)
+    }
+}
+
+/// Reads named, non-empty string fields out of a secret's JSON. Errors name the secret and
+/// the field and never quote the secret's content.
+pub fn secret_fields<const N: usize>(
+    secret_id: &str,
+    secret: &SecretString,
+    names: [&str; N],
+) -> Result<[SecretString; N], RemoteError> {
+    let expected = names.join(", ");
+    let value: serde_json::Value = serde_json::from_str(secret.expose_secret()).map_err(|_| {
+        RemoteError::Configuration(format!(
+            "secret {secret_id} is not a JSON object with the fields {expected}"
+        ))
+    })?;
+    let mut out = Vec::with_capacity(N);
+    for name in names {
+        match value.get(name).and_then(|v| v.as_str()) {
+            Some(field) if !field.trim().is_empty() => {
+                out.push(SecretString::from(field.trim().to_owned()))
+            }
+            _ => {
+                return Err(RemoteError::Configuration(format!(
+                    "secret {secret_id}: field {name} is missing or not a non-empty string (expected fields: {expected})"
+                )));
+            }
+        }
+    }
+    Ok(out
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("one value per name")))
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    access_token: Option<String>,
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize, Default)]
+struct ErrorBody {
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_description: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+/// Turns a token endpoint's answer into a token, an `invalid_client`, or a failure.
+async fn token_answer(
+    service: &'static str,
+    response: reqwest::Response,
+) -> Result<Result<IssuedToken, InvalidClient>, Failure> {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = read_capped(response)
+        .await
+        .map_err(|detail| Failure::Transient {
+            detail: format!("token endpoint: {detail}"),
+            retry_after: None,
+        })?;
+    if status.is_success() {
+        let parsed: TokenBody = serde_json::from_slice(&body).map_err(|_| {
+            Failure::Final(RemoteError::BadResponse {
+                service,
+                detail: format!(
+                    "token endpoint answered {status} with a body that is not a token response"
+                ),
+            })
+        })?;
+        let Some(access_token) = parsed.access_token.filter(|t| !t.is_empty()) else {
+            return Err(Failure::Final(RemoteError::BadResponse {
+                service,
+                detail: "token response has no access_token".to_owned(),
+            }));
+        };
+        let lifetime = match parsed.expires_in {
+            Some(serde_json::Value::Number(n)) => n.as_u64(),
+            Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+            _ => None,
+        }
+        .filter(|secs| *secs > 0)
+        .map(Duration::from_secs);
+        let lifetime = lifetime.unwrap_or_else(|| {
+            warn!(
+                service,
+                "token response has no usable expires_in; assuming {} s",
+                DEFAULT_LIFETIME.as_secs()
+            );
+            DEFAULT_LIFETIME
+        });
+        return Ok(Ok(IssuedToken {
+            access_token: SecretString::from(access_token),
+            lifetime,
+        }));
+    }
+    if http::is_transient(status) {
+        return Err(Failure::transient_status(
+            status,
+            &headers,
+            "token endpoint",
+        ));
+    }
+    let error: ErrorBody = serde_json::from_slice(&body).unwrap_or_default();
+    let code = error.error.as_deref().unwrap_or("no error code");
+    let description = error
+        .error_description
+        .or(error.description)
+        .map(|d| crate::domain::excerpt::cut(d.lines().next().unwrap_or("")))
+        .unwrap_or_default();
+    let detail = format!("{status} {code}: {description}");
+    if matches!(code, "invalid_client" | "unauthorized_client")
+        || status == StatusCode::UNAUTHORIZED
+    {
+        return Ok(Err(InvalidClient(detail)));
+    }
+    Err(Failure::Final(RemoteError::Denied {
+        service,
+        detail: format!("token endpoint refused the request: {detail}"),
+    }))
+}
+
+/// The Microsoft identity platform (Azure AD) token endpoint for Graph.
+pub struct AzureAd {
+    pub login_url: Url,
+    pub scope: String,
+}
+
+pub struct AzureCredentials {
+    tenant: String,
+    client_id: SecretString,
+    client_secret: SecretString,
+}
+
+impl TokenEndpoint for AzureAd {
+    type Credentials = AzureCredentials;
+    const SERVICE: &'static str = "Microsoft identity platform";
+
+    fn credentials(
+        &self,
+        secret_id: &str,
+        secret: &SecretString,
+    ) -> Result<AzureCredentials, RemoteError> {
+        let [tenant, client_id, client_secret] = secret_fields(
+            secret_id,
+            secret,
+            ["tenant_id", "client_id", "client_secret"],
+        )?;
+        let tenant = tenant.expose_secret().to_owned();
+        // The tenant goes into the token URL's path: a GUID or a domain name, nothing else.
+        if !tenant
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        {
+            return Err(RemoteError::Configuration(format!(
+                "secret {secret_id}: field tenant_id is not a tenant id (a GUID) or domain name"
+            )));
+        }
+        Ok(AzureCredentials {
+            tenant,
+            client_id,
+            client_secret,
+        })
+    }
+
+    async fn request(
+        &self,
+        http: &reqwest::Client,
+        credentials: &AzureCredentials,
+    ) -> Result<Result<IssuedToken, InvalidClient>, Failure> {
+        let url = format!(
+            "{}/{}/oauth2/v2.0/token",
+            self.login_url.as_str().trim_end_matches('/'),
+            credentials.tenant
+        );
+        let form = [
+            ("client_id", credentials.client_id.expose_secret()),
+            ("client_secret", credentials.client_secret.expose_secret()),
+            ("scope", self.scope.as_str()),
+            ("grant_type", "client_credentials"),
+        ];
+        let response = http
+            .post(url)
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| Failure::transport(&e, "token endpoint"))?;
+        token_answer(Self::SERVICE, response).await
+    }
+}
+
+/// The Genesys Cloud login (OAuth) service.
+pub struct GenesysLogin {
+    pub login_url: Url,
+}
+
+pub struct GenesysCredentials {
+    client_id: SecretString,
+    client_secret: SecretString,
+}
+
+impl TokenEndpoint for GenesysLogin {
+    type Credentials = GenesysCredentials;
+    const SERVICE: &'static str = "Genesys Cloud login";
+
+    fn credentials(
+        &self,
+        secret_id: &str,
+        secret: &SecretString,
+    ) -> Result<GenesysCredentials, RemoteError> {
+        let [client_id, client_secret] =
+            secret_fields(secret_id, secret, ["client_id", "client_secret"])?;
+        Ok(GenesysCredentials {
+            client_id,
+            client_secret,
+        })
+    }
+
+    async fn request(
+        &self,
+        http: &reqwest::Client,
+        credentials: &GenesysCredentials,
+    ) -> Result<Result<IssuedToken, InvalidClient>, Failure> {
+        let url = format!(
+            "{}/oauth/token",
+            self.login_url.as_str().trim_end_matches('/')
+        );
+        let response = http
+            .post(url)
+            .basic_auth(
+                credentials.client_id.expose_secret(),
+                Some(credentials.client_secret.expose_secret()),
+            )
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .map_err(|e| Failure::transport(&e, "token endpoint"))?;
+        token_answer(Self::SERVICE, response).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_fields_name_the_missing_field_without_quoting_the_secret() {
+        let secret = SecretString::from(r#"{"client_id":"id-123","client_secret":""}"#.to_owned());
+        let err = secret_fields("genesys", &secret, ["client_id", "client_secret"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("client_secret"), "{err}");
+        assert!(!err.contains("id-123"), "{err}");
+    }
+
+    #[test]
+    fn a_secret_that_is_not_json_is_reported_without_its_content() {
+        let secret = SecretString::from("hunter2-super-secret".to_owned());
+        let err = secret_fields("azure", &secret, ["tenant_id"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("azure") && err.contains("tenant_id"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn a_tenant_that_could_change_the_token_url_is_refused() {
+        let endpoint = AzureAd {
+            login_url: Url::parse("https://login.microsoftonline.com").unwrap(),
+            scope: "https://graph.microsoft.com/.default".into(),
+        };
+        let secret = SecretString::from(
+            r#"{"tenant_id":"../evil?","client_id":"a","client_secret":"b"}"#.to_owned(),
+        );
+        assert!(endpoint.credentials("azure", &secret).is_err());
+        let secret = SecretString::from(
+            r#"{"tenant_id":"contoso.onmicrosoft.com","client_id":"a","client_secret":"b"}"#
+                .to_owned(),
+        );
+        assert!(endpoint.credentials("azure", &secret).is_ok());
+    }
+}
