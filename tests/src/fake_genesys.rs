@@ -1,0 +1,664 @@
+//! A fake Genesys Cloud for tests: ONE local server that plays both the Genesys Cloud login
+//! service (OAuth client credentials grant) and the Platform API's SCIM user lookup that the
+//! presence sync uses to find a user's Microsoft Teams id.
+//!
+//! * `POST {login_url}/oauth/token` (HTTP Basic client credentials, form
+//!   `grant_type=client_credentials`) issues opaque bearer tokens that really expire.
+//! * `GET {api_url}/api/v2/scim/v2/users/{userId}` (and the unversioned
+//!   `/api/v2/scim/users/{userId}`) returns the SCIM user, honouring `attributes` and
+//!   `excludedAttributes`; the Teams id lives in the extension
+//!   `urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User` → `externalIds`
+//!   entry with `authority` `microsoftteams`.
+//!
+//! Every rule cites where it comes from; where public material is silent the comment says so
+//! ("not documented"). Faults queued on [`FakeGenesys::faults`] apply before any check.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::fault::{
+    Authorization, FakeServer, FaultPlan, Instrumentation, RecordedCall, Recorder, authorization,
+    has_media_type, instant_after, instrument, lock, random_token,
+};
+
+/// Default token lifetime: "default 24 h" (OAuth client token duration, 300 to 172800 s:
+/// Genesys Cloud Resource Center "Create an OAuth client").
+pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 86_400;
+/// The external id authority under which the Teams integration stores the Entra object id.
+pub const TEAMS_AUTHORITY: &str = "microsoftteams";
+/// SCIM core user schema (RFC 7643).
+pub const SCIM_CORE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+/// Genesys Cloud's SCIM user extension schema.
+pub const GENESYS_USER_EXTENSION: &str =
+    "urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User";
+/// SCIM error message schema (RFC 7644 §3.12).
+pub const SCIM_ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+/// The endpoints of [`FakeGenesys`], for faults and recorded calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GenesysEndpoint {
+    /// `POST /oauth/token`
+    Token,
+    /// Any `/api/v2/scim/...` request.
+    Scim,
+    /// Anything else (answered 404).
+    Other,
+}
+
+/// A token the fake issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    pub access_token: String,
+    pub client_id: String,
+    pub issued_at: Instant,
+    pub expires_at: Instant,
+}
+
+#[derive(Debug, Clone)]
+struct User {
+    id: String,
+    user_name: String,
+    display_name: String,
+    external_ids: Vec<(String, String)>,
+}
+
+#[derive(Debug)]
+struct GenesysState {
+    base_url: String,
+    client: Option<(String, String)>,
+    token_lifetime: u64,
+    tokens: Vec<IssuedToken>,
+    users: HashMap<String, User>,
+}
+
+type Shared = Arc<Mutex<GenesysState>>;
+
+/// The fake Genesys Cloud login + API server. Dropping it stops it.
+pub struct FakeGenesys {
+    server: FakeServer,
+    state: Shared,
+    faults: FaultPlan<GenesysEndpoint>,
+    recorder: Recorder<GenesysEndpoint>,
+}
+
+impl FakeGenesys {
+    /// Start on `127.0.0.1:<ephemeral port>` with no client, no users and no faults.
+    pub async fn start() -> FakeGenesys {
+        let faults = FaultPlan::new();
+        let recorder = Recorder::new();
+        let state: Shared = Arc::new(Mutex::new(GenesysState {
+            base_url: String::new(),
+            client: None,
+            token_lifetime: DEFAULT_TOKEN_LIFETIME_SECS,
+            tokens: Vec::new(),
+            users: HashMap::new(),
+        }));
+        let inst = Instrumentation {
+            plan: faults.clone(),
+            recorder: recorder.clone(),
+            classify,
+            default_body: default_fault_body,
+        };
+        let router_state = Arc::clone(&state);
+        let server = FakeServer::start(move |base_url| {
+            lock(&router_state).base_url = base_url.to_owned();
+            let router = Router::new()
+                .route("/oauth/token", post(token))
+                .route("/api/v2/scim/v2/users/{id}", get(scim_user))
+                .route("/api/v2/scim/users/{id}", get(scim_user))
+                .fallback(not_implemented)
+                .with_state(router_state);
+            instrument(router, inst)
+        })
+        .await
+        .expect("bind the fake Genesys server on 127.0.0.1");
+        FakeGenesys {
+            server,
+            state,
+            faults,
+            recorder,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`: the function calls `{login_url}/oauth/token`.
+    pub fn login_url(&self) -> String {
+        self.server.base_url()
+    }
+
+    /// `http://127.0.0.1:PORT`: the function calls `{api_url}/api/v2/scim/v2/users/{id}?...`.
+    pub fn api_url(&self) -> String {
+        self.server.base_url()
+    }
+
+    /// `{login_url}/oauth/token`
+    pub fn token_url(&self) -> String {
+        format!("{}/oauth/token", self.server.base_url())
+    }
+
+    /// The lookup the presence sync makes:
+    /// `{api_url}/api/v2/scim/v2/users/{id}?attributes=<extension>:externalIds`.
+    pub fn scim_user_url(&self, user_id: &str) -> String {
+        format!(
+            "{}/api/v2/scim/v2/users/{user_id}?attributes={GENESYS_USER_EXTENSION}:externalIds",
+            self.server.base_url()
+        )
+    }
+
+    /// Register THE OAuth client (one at a time). Calling again replaces it; with the same id
+    /// and a new secret this is a secret rotation after which the old secret fails. Tokens
+    /// already issued stay valid until they expire.
+    pub fn register_client(&self, client_id: &str, client_secret: &str) {
+        lock(&self.state).client = Some((client_id.to_owned(), client_secret.to_owned()));
+    }
+
+    /// `expires_in` (and real lifetime) of tokens issued from now on. Default 86400.
+    pub fn set_token_lifetime(&self, secs: u64) {
+        lock(&self.state).token_lifetime = secs;
+    }
+
+    /// Make every token issued so far expired (instead of waiting for it).
+    pub fn expire_tokens(&self) {
+        let now = Instant::now();
+        for token in &mut lock(&self.state).tokens {
+            token.expires_at = now;
+        }
+    }
+
+    /// Add (or replace) a user with, optionally, a `microsoftteams` external id.
+    pub fn add_user(&self, genesys_user_id: &str, teams_id: Option<&str>) {
+        let external_ids = teams_id
+            .map(|teams| vec![(TEAMS_AUTHORITY.to_owned(), teams.to_owned())])
+            .unwrap_or_default();
+        self.add_user_with_external_ids(genesys_user_id, external_ids);
+    }
+
+    /// Add (or replace) a user with exactly these `(authority, value)` external ids, in this
+    /// order, e.g. other authorities, several entries, or a value that is not a GUID. Users
+    /// provisioned through SCIM also carry an entry whose authority starts with
+    /// `x-pc:scimv2:v1` (ScimUserExtensions model, `externalIds`); add one here to model them.
+    pub fn add_user_with_external_ids<A, V>(
+        &self,
+        genesys_user_id: &str,
+        external_ids: impl IntoIterator<Item = (A, V)>,
+    ) where
+        A: Into<String>,
+        V: Into<String>,
+    {
+        let id = genesys_user_id.to_owned();
+        let short = id.split('-').next().unwrap_or(&id).to_owned();
+        let user = User {
+            user_name: format!("agent-{short}@example.com"),
+            display_name: format!("Agent {short}"),
+            external_ids: external_ids
+                .into_iter()
+                .map(|(authority, value)| (authority.into(), value.into()))
+                .collect(),
+            id,
+        };
+        lock(&self.state)
+            .users
+            .insert(genesys_user_id.to_ascii_lowercase(), user);
+    }
+
+    /// Remove a user; lookups get 404 afterwards.
+    pub fn remove_user(&self, genesys_user_id: &str) {
+        lock(&self.state)
+            .users
+            .remove(&genesys_user_id.to_ascii_lowercase());
+    }
+
+    /// The fault queues (kinds [`GenesysEndpoint::Token`] and [`GenesysEndpoint::Scim`]).
+    pub fn faults(&self) -> FaultPlan<GenesysEndpoint> {
+        self.faults.clone()
+    }
+
+    /// The call recorder.
+    pub fn recorder(&self) -> Recorder<GenesysEndpoint> {
+        self.recorder.clone()
+    }
+
+    /// Every call received, in order.
+    pub fn calls(&self) -> Vec<RecordedCall<GenesysEndpoint>> {
+        self.recorder.calls()
+    }
+
+    /// How many SCIM requests were received (faulted ones included).
+    pub fn scim_calls(&self) -> usize {
+        self.recorder.count(GenesysEndpoint::Scim)
+    }
+
+    /// How many token requests were received (faulted ones included).
+    pub fn token_requests(&self) -> usize {
+        self.recorder.count(GenesysEndpoint::Token)
+    }
+
+    /// Every token issued, in order.
+    pub fn issued_tokens(&self) -> Vec<IssuedToken> {
+        lock(&self.state).tokens.clone()
+    }
+
+    /// Stop the server and wait for it.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}
+
+fn classify(_method: &Method, path: &str) -> GenesysEndpoint {
+    if path == "/oauth/token" {
+        GenesysEndpoint::Token
+    } else if path.starts_with("/api/v2/scim/") {
+        GenesysEndpoint::Scim
+    } else {
+        GenesysEndpoint::Other
+    }
+}
+
+fn json_response(status: StatusCode, content_type: &'static str, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+// ---------------------------------------------------------------------------------------
+// Login: POST /oauth/token
+// ---------------------------------------------------------------------------------------
+
+/// A login error as Genesys Cloud sends it: `error`, `description` and `error_description`
+/// (e.g. `{"error":"invalid_client","description":"authentication failed",
+/// "error_description":"authentication failed"}`, reported by users of the Genesys .NET SDK in
+/// tishige/CallFlowVisualizer#8 and asserted by gildas/go-gcloudcx's client tests).
+fn oauth_error_body(error: &str, description: &str) -> String {
+    json!({ "error": error, "description": description, "error_description": description })
+        .to_string()
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    json_response(
+        status,
+        "application/json",
+        oauth_error_body(error, description),
+    )
+}
+
+async fn token(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let mut state = lock(&state);
+
+    // Client credentials grant: POST /oauth/token, form-encoded body (Genesys Cloud Developer
+    // Center "Client credentials grant"; reference sheet). Not documented: the status and
+    // error for another content type; answered as an invalid request.
+    if !has_media_type(&headers, "application/x-www-form-urlencoded") {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Content-Type must be application/x-www-form-urlencoded",
+        );
+    }
+    let Ok(form) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "malformed form body",
+        );
+    };
+
+    // The client authenticates with "Authorization: Basic base64(client_id:client_secret)"
+    // (client credentials grant). Unknown client → "client not found", wrong secret →
+    // "authentication failed", both `invalid_client` (gildas/go-gcloudcx client tests, live
+    // responses). Status 400 for both: go-gcloudcx names both cases "...ShouldBeBadRequest";
+    // not on a Genesys reference page.
+    let (client_id, client_secret) = match authorization(&headers) {
+        Authorization::Basic { user, password } => (user, password),
+        _ => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_client",
+                "client not found",
+            );
+        }
+    };
+    let Some((expected_id, expected_secret)) = state.client.clone() else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_client",
+            "client not found",
+        );
+    };
+    if !client_id.eq_ignore_ascii_case(&expected_id) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_client",
+            "client not found",
+        );
+    }
+    if client_secret != expected_secret {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_client",
+            "authentication failed",
+        );
+    }
+
+    // grant_type=client_credentials (client credentials grant); other values are
+    // `unsupported_grant_type` (RFC 6749 §5.2).
+    let grant_types: Vec<&str> = form
+        .iter()
+        .filter(|(name, _)| name == "grant_type")
+        .map(|(_, value)| value.as_str())
+        .collect();
+    match grant_types.as_slice() {
+        ["client_credentials"] => {}
+        [] => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "missing grant_type",
+            );
+        }
+        [other] => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                &format!("grant type '{other}' is not supported"),
+            );
+        }
+        // "Request and response parameters MUST NOT be included more than once" (RFC 6749 §3.2).
+        _ => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "grant_type given more than once",
+            );
+        }
+    }
+
+    // Success: access_token, token_type, expires_in (reference sheet; Genesys SDKs read
+    // exactly these). "Cache-Control: no-store" on token responses (RFC 6749 §5.1).
+    let lifetime = state.token_lifetime;
+    let now = Instant::now();
+    let access_token = random_token("fake-genesys-");
+    state.tokens.push(IssuedToken {
+        access_token: access_token.clone(),
+        client_id: expected_id,
+        issued_at: now,
+        expires_at: instant_after(now, Duration::from_secs(lifetime)),
+    });
+    let body = json!({
+        "access_token": access_token,
+        "token_type": "bearer",
+        "expires_in": lifetime,
+    });
+    let mut response = json_response(StatusCode::OK, "application/json", body.to_string());
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+// ---------------------------------------------------------------------------------------
+// Platform API: SCIM users
+// ---------------------------------------------------------------------------------------
+
+/// A SCIM error: `schemas`, `status` (a string), optional `scimType`, `detail` (Genesys Cloud
+/// Platform API "ScimError" model; RFC 7644 §3.12).
+fn scim_error_body(status: u16, scim_type: Option<&str>, detail: &str) -> String {
+    let mut body = json!({
+        "schemas": [SCIM_ERROR_SCHEMA],
+        "status": status.to_string(),
+        "detail": detail,
+    });
+    if let Some(scim_type) = scim_type {
+        body["scimType"] = Value::from(scim_type);
+    }
+    body.to_string()
+}
+
+/// SCIM responses use `application/scim+json` (RFC 7644 §3.1); the Genesys SDKs accept it
+/// and `application/json` ("Accept: application/scim+json, application/json", SCIMApi docs).
+const SCIM_CONTENT_TYPE: &str = "application/scim+json; charset=utf-8";
+
+fn scim_error(status: StatusCode, scim_type: Option<&str>, detail: &str) -> Response {
+    json_response(
+        status,
+        SCIM_CONTENT_TYPE,
+        scim_error_body(status.as_u16(), scim_type, detail),
+    )
+}
+
+async fn scim_user(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let state = lock(&state);
+
+    // The SCIM API requires a Platform API bearer token ("Authorization: PureCloud OAuth",
+    // SCIMApi docs). Not documented for these endpoints: the 401 body; answered in the SCIM
+    // error shape, with Genesys's usual wording.
+    let token = match authorization(&headers) {
+        Authorization::Bearer(token) => token,
+        _ => {
+            return scim_error(
+                StatusCode::UNAUTHORIZED,
+                None,
+                "No authentication bearer token specified in authorization header.",
+            );
+        }
+    };
+    match state
+        .tokens
+        .iter()
+        .find(|issued| issued.access_token == token)
+    {
+        None => {
+            return scim_error(StatusCode::UNAUTHORIZED, None, "Invalid login credentials.");
+        }
+        Some(issued) if issued.expires_at <= Instant::now() => {
+            return scim_error(
+                StatusCode::UNAUTHORIZED,
+                None,
+                "Invalid login credentials: the access token has expired.",
+            );
+        }
+        Some(_) => {}
+    }
+
+    // userId is a Genesys user id, a UUID ("The ID of a user", SCIMApi get_scim_v2_user). Not
+    // documented: the answer for a non-UUID id; answered 400 with scimType invalidValue
+    // (RFC 7644 §3.12).
+    if !crate::fault::is_hyphenated_guid(&id) {
+        return scim_error(
+            StatusCode::BAD_REQUEST,
+            Some("invalidValue"),
+            &format!("The user id '{id}' is not a valid UUID."),
+        );
+    }
+    // An unknown user is 404 with the SCIM error (RFC 7644 §3.12 "404 Not found - Specified
+    // resource ... does not exist").
+    let Some(user) = state.users.get(&id.to_ascii_lowercase()) else {
+        return scim_error(
+            StatusCode::NOT_FOUND,
+            None,
+            &format!("Resource {id} not found."),
+        );
+    };
+
+    let (attributes, excluded) = parse_attribute_lists(query.as_deref());
+    let document = select_attributes(user_document(user, &state.base_url), &attributes, &excluded);
+    let mut response = json_response(StatusCode::OK, SCIM_CONTENT_TYPE, document.to_string());
+    response
+        .headers_mut()
+        .insert(header::ETAG, HeaderValue::from_static("W/\"1\""));
+    response
+}
+
+/// The full SCIM user (ScimV2User model: id, schemas, active, userName (the Genesys e-mail),
+/// displayName, emails, the Genesys extension, meta).
+fn user_document(user: &User, base_url: &str) -> Map<String, Value> {
+    let mut document = Map::new();
+    document.insert(
+        "schemas".into(),
+        json!([SCIM_CORE_USER_SCHEMA, GENESYS_USER_EXTENSION]),
+    );
+    document.insert("id".into(), Value::from(user.id.clone()));
+    document.insert("active".into(), Value::from(true));
+    document.insert("userName".into(), Value::from(user.user_name.clone()));
+    document.insert("displayName".into(), Value::from(user.display_name.clone()));
+    document.insert(
+        "emails".into(),
+        json!([{ "value": user.user_name, "type": "work", "primary": true }]),
+    );
+    // Not documented whether an empty list is sent: the Genesys models mark `externalIds`
+    // optional and the Go SDK serialises it with `omitempty`, so a user without external ids
+    // has no extension object at all.
+    if !user.external_ids.is_empty() {
+        let external_ids: Vec<Value> = user
+            .external_ids
+            .iter()
+            .map(|(authority, value)| json!({ "authority": authority, "value": value }))
+            .collect();
+        document.insert(
+            GENESYS_USER_EXTENSION.into(),
+            json!({ "externalIds": external_ids }),
+        );
+    }
+    let last_modified = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .ok()
+        .and_then(|now| now.format(&Rfc3339).ok())
+        .unwrap_or_default();
+    document.insert(
+        "meta".into(),
+        json!({
+            "resourceType": "User",
+            "lastModified": last_modified,
+            "location": format!("{base_url}/api/v2/scim/v2/users/{}", user.id),
+            "version": "W/\"1\"",
+        }),
+    );
+    document
+}
+
+/// `attributes` and `excludedAttributes`: comma-separated attribute names (RFC 7644 §3.9),
+/// possibly repeated (the SDKs send lists), compared case-insensitively (RFC 7643 §2.1).
+fn parse_attribute_lists(query: Option<&str>) -> (Vec<String>, Vec<String>) {
+    let pairs: Vec<(String, String)> = query
+        .and_then(|query| serde_urlencoded::from_str(query).ok())
+        .unwrap_or_default();
+    let collect = |wanted: &str| -> Vec<String> {
+        pairs
+            .iter()
+            .filter(|(name, _)| name == wanted)
+            .flat_map(|(_, value)| value.split(','))
+            .map(|name| name.trim().to_ascii_lowercase())
+            .filter(|name| !name.is_empty())
+            .collect()
+    };
+    (collect("attributes"), collect("excludedAttributes"))
+}
+
+/// The top-level key an attribute path selects, if this fake knows it.
+fn top_level_key(path: &str) -> Option<&'static str> {
+    let extension = GENESYS_USER_EXTENSION.to_ascii_lowercase();
+    let core_prefix = format!("{}:", SCIM_CORE_USER_SCHEMA.to_ascii_lowercase());
+    // The extension as a whole, or its `externalIds` (the only sub-attribute this fake has).
+    if path == extension || path == format!("{extension}:externalids") {
+        return Some(GENESYS_USER_EXTENSION);
+    }
+    let name = path.strip_prefix(&core_prefix).unwrap_or(path);
+    let name = name.split('.').next().unwrap_or(name);
+    [
+        "displayName",
+        "emails",
+        "userName",
+        "active",
+        "id",
+        "meta",
+        "schemas",
+    ]
+    .into_iter()
+    .find(|known| known.eq_ignore_ascii_case(name))
+}
+
+/// Apply `attributes` / `excludedAttributes`. With `attributes`, only those are returned plus
+/// "the "id", "userName", "active", and "meta" attributes" (SCIMApi get_scim_v2_user,
+/// `attributes` parameter), and `schemas`. `excludedAttributes` never removes those.
+fn select_attributes(
+    mut document: Map<String, Value>,
+    attributes: &[String],
+    excluded: &[String],
+) -> Value {
+    const ALWAYS: [&str; 5] = ["schemas", "id", "userName", "active", "meta"];
+    if !attributes.is_empty() {
+        let keep: Vec<&str> = attributes
+            .iter()
+            .filter_map(|path| top_level_key(path))
+            .collect();
+        document.retain(|key, _| ALWAYS.contains(&key.as_str()) || keep.contains(&key.as_str()));
+    }
+    for path in excluded {
+        if let Some(key) = top_level_key(path).filter(|key| !ALWAYS.contains(key)) {
+            document.remove(key);
+        }
+    }
+    Value::Object(document)
+}
+
+async fn not_implemented(method: Method, uri: Uri) -> Response {
+    scim_error(
+        StatusCode::NOT_FOUND,
+        None,
+        &format!(
+            "The fake Genesys server does not implement {method} {}.",
+            uri.path()
+        ),
+    )
+}
+
+/// Default bodies for status faults without a body: the login service in its OAuth error
+/// shape, the SCIM API in the SCIM error shape.
+fn default_fault_body(
+    kind: GenesysEndpoint,
+    status: u16,
+    retry_after: Option<u64>,
+) -> (&'static str, String) {
+    let detail = match status {
+        // Genesys's rate-limit wording ("Rate limit exceeded the maximum. Retry the request in
+        // [N] seconds"); not on a reference page.
+        429 => format!(
+            "Rate limit exceeded the maximum. Retry the request in [{}] seconds",
+            retry_after.unwrap_or(1)
+        ),
+        500 => "The server encountered an unexpected condition.".to_owned(),
+        502 => "Bad gateway.".to_owned(),
+        503 => "Service unavailable.".to_owned(),
+        504 => "The request timed out.".to_owned(),
+        _ => format!("Injected error {status}."),
+    };
+    match kind {
+        GenesysEndpoint::Token => {
+            let error = if status == 429 || status >= 500 {
+                "temporarily_unavailable"
+            } else {
+                "invalid_request"
+            };
+            ("application/json", oauth_error_body(error, &detail))
+        }
+        GenesysEndpoint::Scim | GenesysEndpoint::Other => {
+            (SCIM_CONTENT_TYPE, scim_error_body(status, None, &detail))
+        }
+    }
+}
