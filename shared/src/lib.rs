@@ -8,3 +8,4 @@ pub mod config;
 pub mod domain;
 pub mod ports;
 pub mod service;
+pub mod app;

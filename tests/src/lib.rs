@@ -1,1 +1,10 @@
+//! Test support for the presence sync: fake Genesys Cloud and Microsoft identity/Graph
+//! servers that enforce the documented contracts and inject faults, a moto (AWS emulator)
+//! harness, and a Lambda Runtime API driver for running the built binary.
 
+pub mod aws;
+pub mod fake_genesys;
+pub mod fake_microsoft;
+pub mod fault;
+pub mod moto;
+pub mod runtime_api;

@@ -1,0 +1,71 @@
+//! Builds the production presence sync from a [`Config`]: AWS clients from the SDK's
+//! standard configuration (including `AWS_ENDPOINT_URL_*`), one HTTP client, and the
+//! adapters, once per process.
+
+use crate::adapters::dynamodb::DynamoStateStore;
+use crate::adapters::genesys::GenesysScim;
+use crate::adapters::graph::GraphPresence;
+use crate::adapters::http;
+use crate::adapters::oauth::{AzureAd, GenesysLogin, TokenCache};
+use crate::adapters::secrets_manager::SecretsManager;
+use crate::config::Config;
+use crate::service::PresenceSync;
+use aws_config::BehaviorVersion;
+use aws_config::timeout::TimeoutConfig;
+use std::time::Duration;
+
+/// The presence sync wired to DynamoDB, Secrets Manager, Genesys Cloud and Microsoft Graph.
+pub type ProductionSync = PresenceSync<
+    DynamoStateStore,
+    DynamoStateStore,
+    GenesysScim<SecretsManager>,
+    GraphPresence<SecretsManager>,
+>;
+
+pub async fn build(config: &Config) -> ProductionSync {
+    let aws = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(config.http.connect)
+                .operation_attempt_timeout(Duration::from_secs(2))
+                .operation_timeout(Duration::from_secs(6))
+                .build(),
+        )
+        .load()
+        .await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+    let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws));
+    let http = http::client(config.http);
+
+    let store = DynamoStateStore::new(dynamodb, config.state_table.clone());
+    let genesys_tokens = TokenCache::new(
+        config.genesys_secret_id.clone(),
+        secrets.clone(),
+        GenesysLogin {
+            login_url: config.genesys_login_url.clone(),
+        },
+        http.clone(),
+    );
+    let graph_tokens = TokenCache::new(
+        config.azure_secret_id.clone(),
+        secrets,
+        AzureAd {
+            login_url: config.azure_login_url.clone(),
+            scope: config.graph_scope.clone(),
+        },
+        http.clone(),
+    );
+    PresenceSync::new(
+        store.clone(),
+        store,
+        GenesysScim::new(http.clone(), &config.genesys_api_url, genesys_tokens),
+        GraphPresence::new(
+            http,
+            &config.graph_api_url,
+            graph_tokens,
+            config.presence_expiration.clone(),
+        ),
+        config.mapping.clone(),
+        config.settings.clone(),
+    )
+}
