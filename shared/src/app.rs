@@ -22,6 +22,7 @@ pub type ProductionSync = PresenceSync<
     GraphPresence<SecretsManager>,
 >;
 
+/// Builds the sync with the SDK's standard configuration chain (environment, role).
 pub async fn build(config: &Config) -> ProductionSync {
     let aws = aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(
@@ -33,8 +34,13 @@ pub async fn build(config: &Config) -> ProductionSync {
         )
         .load()
         .await;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
-    let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws));
+    build_with(config, &aws)
+}
+
+/// Builds the sync with a given AWS configuration (tests point it at the emulator).
+pub fn build_with(config: &Config, aws: &aws_config::SdkConfig) -> ProductionSync {
+    let dynamodb = aws_sdk_dynamodb::Client::new(aws);
+    let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(aws));
     let http = http::client(config.http);
 
     let store = DynamoStateStore::new(dynamodb, config.state_table.clone());

@@ -4,8 +4,8 @@
 #![forbid(unsafe_code)]
 
 pub mod adapters;
+pub mod app;
 pub mod config;
 pub mod domain;
 pub mod ports;
 pub mod service;
-pub mod app;

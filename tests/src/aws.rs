@@ -56,7 +56,6 @@ pub async fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
 /// region, and no IMDS, profile or shared-credentials lookups.
 pub fn env_for(endpoint: &str) -> Vec<(String, String)> {
     [
-        ("AWS_ENDPOINT_URL", endpoint),
         ("AWS_ENDPOINT_URL_DYNAMODB", endpoint),
         ("AWS_ENDPOINT_URL_SECRETS_MANAGER", endpoint),
         ("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID),
