@@ -32,6 +32,9 @@ pub struct Settings {
     pub no_teams_id_ttl: Duration,
     /// Time kept back before the Lambda deadline for the final write and the answer.
     pub deadline_margin: Duration,
+    /// How long an event waits for another instance to finish with the same user before
+    /// failing, so that Lambda redelivers it later.
+    pub max_lease_wait: Duration,
 }
 
 impl Default for Settings {
@@ -42,6 +45,7 @@ impl Default for Settings {
             teams_id_ttl: Duration::from_secs(24 * 3600),
             no_teams_id_ttl: Duration::from_secs(3600),
             deadline_margin: Duration::from_millis(1500),
+            max_lease_wait: Duration::from_secs(5),
         }
     }
 }
@@ -85,9 +89,13 @@ pub enum SyncError {
         source: RemoteError,
     },
     #[error(
-        "Genesys user {user}: another instance holds the user's lease until {until_ms} ms, beyond this invocation's time budget; failing so that Lambda redelivers the event"
+        "Genesys user {user}: another instance is updating Teams for this user (its lease runs until {until_ms} ms since the epoch); gave up after waiting {waited_ms} ms so that Lambda redelivers the event"
     )]
-    Busy { user: GenesysUserId, until_ms: i64 },
+    Busy {
+        user: GenesysUserId,
+        waited_ms: u64,
+        until_ms: i64,
+    },
     #[error(
         "Genesys user {user}: the user's lease was taken over by another instance before this one could {doing}; failing so that Lambda redelivers the event"
     )]
@@ -307,6 +315,7 @@ where
         let mut observation = Observation::from(event);
         let mut known: Option<UserState> = None;
         let mut wait = Duration::from_millis(20);
+        let started = tokio::time::Instant::now();
         for attempt in 1u32.. {
             let plan = predict(&self.mapping, &observation, known.as_ref());
             let claim = match plan {
@@ -348,13 +357,16 @@ where
                 Recorded::Refused { current } => {
                     match classify_refusal(&event.event_id, &observation, &current) {
                         Refusal::Busy => {
-                            let until_ms = current.lease.as_ref().map_or(0, |l| l.until_ms);
-                            let budget_end_ms = now_ms() + budget.remaining().as_millis() as i64;
-                            if budget.remaining() < wait || until_ms > budget_end_ms {
-                                // Waiting cannot end in time; let Lambda redeliver later.
+                            // A live holder releases within one Graph call; a dead one only
+                            // when its lease expires. Wait a little, then let Lambda redeliver.
+                            let waited = started.elapsed();
+                            if waited + wait > self.settings.max_lease_wait
+                                || budget.remaining() < wait
+                            {
                                 return Err(SyncError::Busy {
                                     user: user.clone(),
-                                    until_ms,
+                                    waited_ms: waited.as_millis() as u64,
+                                    until_ms: current.lease.as_ref().map_or(0, |l| l.until_ms),
                                 });
                             }
                             tokio::time::sleep(wait).await;

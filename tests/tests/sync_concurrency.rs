@@ -1,0 +1,232 @@
+//! Order across concurrent instances: two instances handling two events of the same user at
+//! the same moment leave Teams with the newer event's state, and a holder that died in the
+//! middle of its work is recovered from. Against moto served one request at a time, so that
+//! its conditional writes are atomic as DynamoDB's are.
+
+use presence_core::adapters::dynamodb::DynamoStateStore;
+use presence_core::domain::event::GenesysEvent;
+use presence_core::domain::state::{Intent, Lease, Observation};
+use presence_core::domain::teams::{TeamsPresence, TeamsState};
+use presence_core::ports::StateStore;
+use presence_sync_tests::events::{activity, presence};
+use presence_sync_tests::fake_microsoft::MsEndpoint;
+use presence_sync_tests::fault::Fault;
+use presence_sync_tests::world::World;
+use rand::{Rng, SeedableRng};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+#[tokio::test]
+async fn a_newer_event_waits_for_an_older_one_in_flight_and_wins() {
+    let world = World::start().await;
+    let agent = world.agent();
+    let (a, b) = (world.instance(&[]), world.instance(&[]));
+    // The older event's Graph call is slow; the newer one arrives while it is in flight.
+    world.ms.faults().push(
+        MsEndpoint::Presence,
+        Fault::delay(Duration::from_millis(600)),
+    );
+    let older = presence(&agent.genesys, "AVAILABLE", 1_000);
+    let newer = presence(&agent.genesys, "BUSY", 2_000);
+    let (first, second) = tokio::join!(a.outcome(older), async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        b.outcome(newer).await
+    });
+    assert_eq!(
+        (first.as_str(), second.as_str()),
+        ("applied/changed", "applied/changed")
+    );
+    assert_eq!(world.teams(&agent).as_deref(), Some("Busy/Busy"));
+    let history = world.ms.presence_history(&agent.teams);
+    assert_eq!(history.len(), 2, "{history:?}");
+}
+
+#[tokio::test]
+async fn an_older_event_arriving_while_a_newer_one_is_in_flight_is_stale() {
+    let world = World::start().await;
+    let agent = world.agent();
+    let (a, b) = (world.instance(&[]), world.instance(&[]));
+    world.ms.faults().push(
+        MsEndpoint::Presence,
+        Fault::delay(Duration::from_millis(400)),
+    );
+    let newer = presence(&agent.genesys, "BUSY", 2_000);
+    let older = presence(&agent.genesys, "AVAILABLE", 1_000);
+    let (first, second) = tokio::join!(a.outcome(newer), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        b.outcome(older).await
+    });
+    assert_eq!(
+        (first.as_str(), second.as_str()),
+        ("applied/changed", "skipped/stale")
+    );
+    assert_eq!(world.teams(&agent).as_deref(), Some("Busy/Busy"));
+}
+
+/// Many races with random delays and orders: Teams always ends with the newest state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_instances_always_converge_to_the_newest_event() {
+    let world = World::start().await;
+    let instances: Vec<_> = (0..4).map(|_| world.instance(&[])).collect();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20261127);
+    let states = [
+        ("AVAILABLE", "Available/Available"),
+        ("BUSY", "Busy/Busy"),
+        ("AWAY", "Away/Away"),
+        ("MEETING", "Busy/Busy"),
+        ("Break", "Away/Away"),
+    ];
+    for trial in 0..12 {
+        let agent = world.agent();
+        let count = rng.random_range(2..=4usize);
+        let mut events = Vec::new();
+        for i in 0..count {
+            let (state, teams) = states[rng.random_range(0..states.len())];
+            let version = 1_000 * (i as i64 + 1);
+            let event = if rng.random_bool(0.5) {
+                presence(&agent.genesys, state, version)
+            } else {
+                activity(&agent.genesys, state, version, "IDLE", version)
+            };
+            events.push((event, teams, rng.random_range(0..120u64)));
+        }
+        let expected = events.last().unwrap().1;
+        for _ in 0..count {
+            if rng.random_bool(0.5) {
+                world.ms.faults().push(
+                    MsEndpoint::Presence,
+                    Fault::delay(Duration::from_millis(rng.random_range(50..300))),
+                );
+            }
+        }
+        let runs = events.iter().enumerate().map(|(i, (event, _, start))| {
+            let instance = &instances[i % instances.len()];
+            let event = event.clone();
+            let start = *start;
+            async move {
+                tokio::time::sleep(Duration::from_millis(start)).await;
+                instance.invoke(event).await
+            }
+        });
+        let results = futures::future::join_all(runs).await;
+        for r in &results {
+            assert!(r.is_ok(), "trial {trial}: {r:?}");
+        }
+        assert_eq!(
+            world.teams(&agent).as_deref(),
+            Some(expected),
+            "trial {trial}"
+        );
+        world.ms.faults().clear();
+    }
+}
+
+/// Records `event` with a lease as an instance would just before calling Graph, and never
+/// finishes: the instance died.
+async fn die_holding_the_lease(
+    world: &World,
+    event: &serde_json::Value,
+    state: TeamsPresence,
+    lease_ms: i64,
+) {
+    let parsed = GenesysEvent::parse(event.clone()).unwrap();
+    let store = DynamoStateStore::new(world.dynamodb(), world.table.clone());
+    let lease = Lease {
+        owner: "dead-instance".into(),
+        until_ms: now_ms() + lease_ms,
+    };
+    let recorded = store
+        .record(
+            &parsed.user,
+            &parsed.event_id,
+            &Observation::from(&parsed),
+            Some((Intent::Teams(TeamsState::Preferred(state)), &lease)),
+            now_ms(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        recorded,
+        presence_core::ports::Recorded::Accepted { .. }
+    ));
+}
+
+#[tokio::test]
+async fn a_newer_event_takes_over_when_a_dead_holders_lease_expires() {
+    let world = World::start().await;
+    let agent = world.agent();
+    let instance = world.instance(&[]);
+    instance
+        .outcome(presence(&agent.genesys, "AWAY", 500))
+        .await;
+    die_holding_the_lease(
+        &world,
+        &presence(&agent.genesys, "BUSY", 1_000),
+        TeamsPresence::Busy,
+        700,
+    )
+    .await;
+    let started = std::time::Instant::now();
+    // Teams may show Busy (the dead holder may have called Graph), so even a state equal to
+    // what was applied before must be sent again.
+    assert_eq!(
+        instance
+            .outcome(presence(&agent.genesys, "Break", 2_000))
+            .await,
+        "applied/reconciled"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "waited for the lease"
+    );
+    assert_eq!(world.teams(&agent).as_deref(), Some("Away/Away"));
+}
+
+#[tokio::test]
+async fn the_redelivery_of_a_dead_holders_event_re_applies_it() {
+    let world = World::start().await;
+    let agent = world.agent();
+    let event = presence(&agent.genesys, "BUSY", 1_000);
+    die_holding_the_lease(&world, &event, TeamsPresence::Busy, 0).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let report = world.instance(&[]).invoke(event.clone()).await.unwrap();
+    assert_eq!((report.outcome, report.reason), ("applied", "reconciled"));
+    assert_eq!(world.teams(&agent).as_deref(), Some("Busy/Busy"));
+    // Settled: a further redelivery is a plain duplicate.
+    assert_eq!(
+        world.instance(&[]).outcome(event).await,
+        "skipped/duplicate"
+    );
+    assert_eq!(world.graph_calls(&agent), 1);
+}
+
+#[tokio::test]
+async fn a_lease_that_outlasts_the_wait_fails_the_invocation_so_lambda_redelivers() {
+    let world = World::start().await;
+    let agent = world.agent();
+    die_holding_the_lease(
+        &world,
+        &presence(&agent.genesys, "BUSY", 1_000),
+        TeamsPresence::Busy,
+        60_000,
+    )
+    .await;
+    let mut config = world.config(&[]);
+    config.settings.max_lease_wait = Duration::from_millis(500);
+    let started = std::time::Instant::now();
+    let error = world
+        .instance_with(config)
+        .invoke(presence(&agent.genesys, "AVAILABLE", 2_000))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), "UserBusy");
+    assert!(error.to_string().contains(&agent.genesys), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(world.graph_calls(&agent), 0);
+}
