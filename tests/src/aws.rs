@@ -51,8 +51,8 @@ pub async fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
 }
 
 /// Environment variables for a child process (the Lambda binary) whose AWS SDK must talk
-/// to moto at `endpoint` and nothing else: service endpoints (plus the catch-all
-/// `AWS_ENDPOINT_URL`, so any other service also lands on moto), static credentials,
+/// to moto at `endpoint`: the per-service endpoint variables the README documents
+/// (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SECRETS_MANAGER`), static credentials,
 /// region, and no IMDS, profile or shared-credentials lookups.
 pub fn env_for(endpoint: &str) -> Vec<(String, String)> {
     [

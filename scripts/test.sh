@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (`make test`, `.ci/run`): formatting, lints, the
+# binaries, then every unit, integration and end-to-end test against one moto server.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/setup-venv.sh >/dev/null
+
+echo "== cargo fmt --check"
+cargo fmt --all --check
+
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== cargo build (the presence-sync binary the Runtime API tests drive)"
+cargo build --workspace --bins --locked
+
+echo "== moto (DynamoDB, Secrets Manager) on loopback"
+moto_log="$(mktemp)"
+.venv/bin/python tests/moto_server.py --port 0 >"$moto_log" 2>&1 &
+moto_pid=$!
+trap 'kill "$moto_pid" 2>/dev/null || true; rm -f "$moto_log"' EXIT
+for _ in $(seq 1 300); do
+    grep -q '^MOTO_READY ' "$moto_log" && break
+    kill -0 "$moto_pid" 2>/dev/null || { cat "$moto_log"; echo "moto failed to start" >&2; exit 1; }
+    sleep 0.1
+done
+MOTO_ENDPOINT="$(sed -n 's/^MOTO_READY //p' "$moto_log" | head -n 1)"
+[ -n "$MOTO_ENDPOINT" ] || { cat "$moto_log"; echo "moto did not report ready" >&2; exit 1; }
+export MOTO_ENDPOINT
+echo "moto at $MOTO_ENDPOINT"
+
+echo "== tests"
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --locked --no-fail-fast
+else
+    cargo test --workspace --locked --no-fail-fast
+fi
