@@ -158,3 +158,368 @@ fn own_reason(observation: &Observation) -> SkipReason {
         _ => SkipReason::Unchanged,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::event::{PresenceValue, Stamped};
+    use crate::domain::presence::{RoutingStatus, SystemPresence};
+    use crate::domain::state::Lease;
+    use crate::domain::teams::TeamsPresence;
+    use crate::domain::version::Version;
+
+    const BUSY: TeamsState = TeamsState::Preferred(TeamsPresence::Busy);
+    const AWAY: TeamsState = TeamsState::Preferred(TeamsPresence::Away);
+    const DND: TeamsState = TeamsState::Preferred(TeamsPresence::DoNotDisturb);
+
+    fn p(system: &str, ms: i64) -> Option<Stamped<PresenceValue>> {
+        Some(Stamped {
+            value: PresenceValue {
+                system: SystemPresence::observe(system),
+                definition_id: None,
+            },
+            version: Version::from_millis(ms),
+        })
+    }
+
+    fn r(
+        status: &str,
+        ms: i64,
+    ) -> Option<Stamped<Observed<crate::domain::presence::RoutingStatus>>> {
+        Some(Stamped {
+            value: RoutingStatus::observe(status),
+            version: Version::from_millis(ms),
+        })
+    }
+
+    fn obs(
+        presence: Option<Stamped<PresenceValue>>,
+        routing: Option<Stamped<Observed<RoutingStatus>>>,
+    ) -> Observation {
+        Observation { presence, routing }
+    }
+
+    fn routing_dnd() -> PresenceMapping {
+        PresenceMapping::from_json(
+            r#"{"routing:INTERACTING":{"availability":"DoNotDisturb","activity":"DoNotDisturb"},"routing:OFF_QUEUE":"ignore"}"#,
+        )
+        .unwrap()
+    }
+
+    fn lease() -> Lease {
+        Lease {
+            owner: "me".into(),
+            until_ms: 10_000,
+        }
+    }
+
+    fn applied(state: TeamsState, presence: &str) -> UserState {
+        UserState {
+            presence: p(presence, 100),
+            routing: r("IDLE", 100),
+            last_event: Some("e0".into()),
+            applied: Some(state),
+            intent: Some(Intent::Teams(state)),
+            rev: 3,
+            ..UserState::default()
+        }
+    }
+
+    // --- predict ---------------------------------------------------------------------------
+
+    #[test]
+    fn an_event_carrying_presence_predicts_its_own_target_by_default() {
+        let m = PresenceMapping::default();
+        assert_eq!(
+            predict(&m, &obs(p("ON_QUEUE", 1), r("IDLE", 1)), None),
+            ClaimPlan::Take(Intent::Teams(BUSY))
+        );
+        assert_eq!(
+            predict(&m, &obs(p("Break", 1), None), None),
+            ClaimPlan::Take(Intent::Teams(AWAY))
+        );
+        assert_eq!(
+            predict(&m, &obs(p("OFFLINE", 1), None), None),
+            ClaimPlan::Take(Intent::Teams(TeamsState::Cleared))
+        );
+    }
+
+    #[test]
+    fn routing_alone_only_records_without_routing_rules() {
+        let m = PresenceMapping::default();
+        assert_eq!(
+            predict(&m, &obs(None, r("INTERACTING", 1)), None),
+            ClaimPlan::RecordOnly
+        );
+    }
+
+    #[test]
+    fn presence_that_maps_to_keep_only_records() {
+        let m = PresenceMapping::from_json(r#"{"MEAL":"ignore"}"#).unwrap();
+        assert_eq!(
+            predict(&m, &obs(p("MEAL", 1), None), None),
+            ClaimPlan::RecordOnly
+        );
+        assert_eq!(
+            predict(&m, &obs(p("FOCUS", 1), None), None),
+            ClaimPlan::RecordOnly
+        );
+    }
+
+    #[test]
+    fn with_routing_rules_a_presence_alone_cannot_be_predicted() {
+        let m = routing_dnd();
+        assert_eq!(
+            predict(&m, &obs(p("ON_QUEUE", 1), None), None),
+            ClaimPlan::Take(Intent::Pending)
+        );
+    }
+
+    #[test]
+    fn with_routing_rules_a_mapped_routing_status_predicts_its_rule() {
+        let m = routing_dnd();
+        assert_eq!(
+            predict(&m, &obs(None, r("INTERACTING", 1)), None),
+            ClaimPlan::Take(Intent::Teams(DND))
+        );
+        assert_eq!(
+            predict(&m, &obs(None, r("OFF_QUEUE", 1)), None),
+            ClaimPlan::RecordOnly
+        );
+        assert_eq!(
+            predict(&m, &obs(None, r("IDLE", 1)), None),
+            ClaimPlan::Take(Intent::Pending),
+            "leaving a mapped status returns to the presence, which only the record knows"
+        );
+    }
+
+    #[test]
+    fn with_the_record_known_the_prediction_is_exact() {
+        let m = routing_dnd();
+        let known = applied(DND, "ON_QUEUE");
+        assert_eq!(
+            predict(&m, &obs(None, r("IDLE", 200)), Some(&known)),
+            ClaimPlan::Take(Intent::Teams(BUSY))
+        );
+    }
+
+    // --- classify_refusal ------------------------------------------------------------------
+
+    #[test]
+    fn a_refusal_of_an_acceptable_observation_means_the_user_is_busy() {
+        let current = applied(BUSY, "ON_QUEUE");
+        assert_eq!(
+            classify_refusal("e1", &obs(p("AWAY", 200), None), &current),
+            Refusal::Busy
+        );
+    }
+
+    #[test]
+    fn a_refusal_of_a_partly_newer_observation_retries_the_newer_part() {
+        let current = applied(BUSY, "ON_QUEUE");
+        assert_eq!(
+            classify_refusal("e1", &obs(p("AWAY", 50), r("INTERACTING", 200)), &current),
+            Refusal::Retry(obs(None, r("INTERACTING", 200)))
+        );
+    }
+
+    #[test]
+    fn an_older_observation_is_stale() {
+        let current = applied(BUSY, "ON_QUEUE");
+        assert_eq!(
+            classify_refusal("e1", &obs(p("AWAY", 50), None), &current),
+            Refusal::Done(SkipReason::Stale)
+        );
+    }
+
+    #[test]
+    fn the_recorded_event_again_is_a_duplicate() {
+        let current = applied(BUSY, "ON_QUEUE");
+        assert_eq!(
+            classify_refusal("e0", &obs(p("ON_QUEUE", 100), r("IDLE", 100)), &current),
+            Refusal::Done(SkipReason::Duplicate)
+        );
+    }
+
+    #[test]
+    fn an_equal_version_from_another_event_is_unchanged_or_stale_by_value() {
+        let current = applied(BUSY, "ON_QUEUE");
+        assert_eq!(
+            classify_refusal("e9", &obs(p("On Queue", 100), None), &current),
+            Refusal::Done(SkipReason::Unchanged)
+        );
+        assert_eq!(
+            classify_refusal("e9", &obs(p("AVAILABLE", 100), None), &current),
+            Refusal::Done(SkipReason::Stale)
+        );
+    }
+
+    // --- after_claim -----------------------------------------------------------------------
+
+    fn claim(before: &UserState, o: &Observation, intent: Intent) -> UserState {
+        before.merged(o, "e1").claimed(intent, lease())
+    }
+
+    #[test]
+    fn a_changed_target_calls_graph_without_another_write() {
+        let m = PresenceMapping::default();
+        let before = applied(BUSY, "ON_QUEUE");
+        let o = obs(p("AWAY", 200), None);
+        let after = claim(&before, &o, Intent::Teams(AWAY));
+        assert_eq!(
+            after_claim(&m, &o, &before, &after, true, false),
+            AfterClaim::Call {
+                state: AWAY,
+                mark_pending: false,
+                why: Why::Changed
+            }
+        );
+    }
+
+    #[test]
+    fn an_unchanged_target_needs_neither_a_call_nor_a_release() {
+        let m = PresenceMapping::default();
+        let before = applied(BUSY, "ON_QUEUE");
+        let o = obs(p("MEETING", 200), None);
+        let after = claim(&before, &o, Intent::Teams(BUSY));
+        assert_eq!(
+            after_claim(&m, &o, &before, &after, true, false),
+            AfterClaim::NoCall {
+                reason: SkipReason::Unchanged,
+                release: false
+            }
+        );
+    }
+
+    #[test]
+    fn a_pending_claim_that_needs_no_call_is_released() {
+        let m = routing_dnd();
+        let before = applied(BUSY, "ON_QUEUE");
+        let o = obs(p("BUSY", 200), None);
+        let after = claim(&before, &o, Intent::Pending);
+        assert_eq!(
+            after_claim(&m, &o, &before, &after, true, false),
+            AfterClaim::NoCall {
+                reason: SkipReason::Unchanged,
+                release: true
+            }
+        );
+    }
+
+    #[test]
+    fn an_uncertain_record_is_re_applied_even_when_the_target_equals_what_was_applied() {
+        let m = PresenceMapping::default();
+        let mut before = applied(AWAY, "AWAY");
+        // A holder announced Busy and died: Teams may show Busy.
+        before.intent = Some(Intent::Teams(BUSY));
+        let o = obs(p("Break", 200), None);
+        let after = claim(&before, &o, Intent::Teams(AWAY));
+        assert!(
+            !after.dirty(),
+            "our intent equals what is applied, so others see it clean"
+        );
+        assert_eq!(
+            after_claim(&m, &o, &before, &after, true, false),
+            AfterClaim::Call {
+                state: AWAY,
+                mark_pending: true,
+                why: Why::Reconciled
+            }
+        );
+    }
+
+    #[test]
+    fn offline_for_a_user_never_set_is_unchanged() {
+        let m = PresenceMapping::default();
+        let before = UserState::default();
+        let o = obs(p("OFFLINE", 1), None);
+        let after = claim(&before, &o, Intent::Teams(TeamsState::Cleared));
+        assert_eq!(
+            after_claim(&m, &o, &before, &after, true, false),
+            AfterClaim::NoCall {
+                reason: SkipReason::Unchanged,
+                release: false
+            }
+        );
+    }
+
+    #[test]
+    fn offline_after_a_set_clears() {
+        let m = PresenceMapping::default();
+        let before = applied(BUSY, "ON_QUEUE");
+        let o = obs(p("OFFLINE", 200), None);
+        let after = claim(&before, &o, Intent::Teams(TeamsState::Cleared));
+        assert!(matches!(
+            after_claim(&m, &o, &before, &after, true, false),
+            AfterClaim::Call {
+                state: TeamsState::Cleared,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn keep_targets_skip_with_their_reason() {
+        let m = PresenceMapping::from_json(r#"{"MEAL":"ignore"}"#).unwrap();
+        let before = applied(BUSY, "ON_QUEUE");
+        for (system, reason) in [
+            ("MEAL", SkipReason::Ignored),
+            ("FOCUS", SkipReason::Unmapped),
+        ] {
+            let o = obs(p(system, 200), None);
+            let after = before.merged(&o, "e1");
+            assert_eq!(
+                after_claim(&m, &o, &before, &after, false, false),
+                AfterClaim::NoCall {
+                    reason,
+                    release: false
+                },
+                "{system}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_routing_status_alone_is_unmapped() {
+        let m = PresenceMapping::default();
+        let before = applied(BUSY, "ON_QUEUE");
+        let o = obs(None, r("PAUSED", 200));
+        let after = before.merged(&o, "e1");
+        assert_eq!(
+            after_claim(&m, &o, &before, &after, false, false),
+            AfterClaim::NoCall {
+                reason: SkipReason::Unmapped,
+                release: false
+            }
+        );
+    }
+
+    #[test]
+    fn a_record_only_write_never_calls_graph() {
+        let m = PresenceMapping::default();
+        let mut before = applied(AWAY, "ON_QUEUE");
+        before.intent = Some(Intent::Pending);
+        let o = obs(None, r("INTERACTING", 200));
+        let after = before.merged(&o, "e1");
+        assert!(matches!(
+            after_claim(&m, &o, &before, &after, false, false),
+            AfterClaim::NoCall { release: false, .. }
+        ));
+    }
+
+    #[test]
+    fn a_reconciliation_reports_reconciled() {
+        let m = PresenceMapping::default();
+        let mut current = applied(AWAY, "ON_QUEUE");
+        current.intent = Some(Intent::Teams(BUSY));
+        let after = current.clone().claimed(Intent::Teams(BUSY), lease());
+        assert_eq!(
+            after_claim(&m, &Observation::default(), &current, &after, true, true),
+            AfterClaim::Call {
+                state: BUSY,
+                mark_pending: false,
+                why: Why::Reconciled
+            }
+        );
+    }
+}
