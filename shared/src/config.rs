@@ -21,6 +21,27 @@ fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {
     }
 }
 
+/// Every environment variable the function reads (besides the AWS SDK's own and Lambda's
+/// log controls), so that deployment templates can be checked against the code.
+pub const VARIABLES: &[&str] = &[
+    "STATE_TABLE",
+    "AZURE_SECRET_ID",
+    "GENESYS_SECRET_ID",
+    "GENESYS_ENVIRONMENT",
+    "GENESYS_LOGIN_URL",
+    "GENESYS_API_URL",
+    "GRAPH_API_URL",
+    "AZURE_LOGIN_URL",
+    "PRESENCE_MAPPING",
+    "PRESENCE_EXPIRATION",
+    "ALLOWED_SOURCE_PREFIX",
+    "ALLOWED_ACCOUNT",
+];
+
+/// The variables without which the function cannot start (`GENESYS_ENVIRONMENT` unless both
+/// Genesys URLs are set).
+pub const REQUIRED_VARIABLES: &[&str] = &["STATE_TABLE", "AZURE_SECRET_ID", "GENESYS_SECRET_ID"];
+
 /// Everything the presence sync needs to start.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -239,6 +260,24 @@ mod tests {
         let mut vars = minimal();
         vars.insert(name, value.to_owned());
         vars
+    }
+
+    #[test]
+    fn only_the_listed_variables_are_read() {
+        let read = std::cell::RefCell::new(Vec::new());
+        let vars = minimal();
+        Config::from_lookup(|name| {
+            read.borrow_mut().push(name.to_owned());
+            vars.get(name).cloned()
+        })
+        .unwrap();
+        let read = read.into_inner();
+        for name in &read {
+            assert!(VARIABLES.contains(&name.as_str()), "{name} is read but not listed");
+        }
+        for name in VARIABLES {
+            assert!(read.iter().any(|r| r == name), "{name} is listed but never read");
+        }
     }
 
     #[test]
