@@ -3,8 +3,11 @@
 //! ties them together for every function of this project.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "adapters")]
 pub mod adapters;
+#[cfg(feature = "adapters")]
 pub mod app;
+#[cfg(feature = "adapters")]
 pub mod config;
 pub mod domain;
 pub mod ports;

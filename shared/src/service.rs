@@ -169,6 +169,28 @@ fn epoch_ms(t: SystemTime) -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// The largest event EventBridge delivers (a PutEvents entry is at most 256 KB); anything
+/// bigger did not come from the bus.
+const MAX_EVENT_BYTES: usize = 256 * 1024;
+
+/// The size of a JSON value as serialised, without building the text.
+fn json_size(value: &serde_json::Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail, and a `Value` always serialises.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
 /// Grace after the invocation deadline before a dead holder's lease lets others in.
 const LEASE_GRACE_MS: i64 = 1_000;
 
@@ -260,6 +282,12 @@ where
 
     /// Parses the event and checks that it comes from where it may.
     fn admit(&self, raw: serde_json::Value) -> Result<GenesysEvent, SyncError> {
+        let size = json_size(&raw);
+        if size > MAX_EVENT_BYTES {
+            return Err(SyncError::Event(EventError::Shape(format!(
+                "the event is {size} bytes, more than the {MAX_EVENT_BYTES} bytes an EventBridge event can carry"
+            ))));
+        }
         let event = GenesysEvent::parse(raw)?;
         if !event
             .source

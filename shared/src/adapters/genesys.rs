@@ -58,12 +58,7 @@ async fn classify(response: reqwest::Response) -> Result<Answer, Failure> {
             "SCIM user lookup",
         ));
     }
-    let body = read_capped(response).await.map_err(|detail| {
-        Failure::Final(RemoteError::BadResponse {
-            service: SERVICE,
-            detail: format!("SCIM user lookup: {detail}"),
-        })
-    })?;
+    let body = read_capped(response, SERVICE, "SCIM user lookup").await?;
     let text = || cut(String::from_utf8_lossy(&body).lines().next().unwrap_or(""));
     match status {
         s if s.is_success() => {

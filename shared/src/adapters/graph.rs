@@ -116,7 +116,8 @@ async fn classify(action: &'static str, response: reqwest::Response) -> Result<A
     if http::is_transient(status) {
         return Err(Failure::transient_status(status, &headers, action));
     }
-    let body = read_capped(response).await.unwrap_or_default();
+    // The error body only adds Graph's code and message: without it the status still decides.
+    let body = read_capped(response, SERVICE, action).await.unwrap_or_default();
     let error = serde_json::from_slice::<GraphErrorBody>(&body)
         .unwrap_or_default()
         .error;

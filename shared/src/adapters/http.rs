@@ -26,27 +26,42 @@ pub fn client(timeouts: HttpTimeouts) -> reqwest::Client {
         .expect("the HTTP client (rustls) initialises")
 }
 
-/// Reads a response body, refusing more than `MAX_BODY_BYTES`.
-pub async fn read_capped(mut response: Response) -> Result<Vec<u8>, String> {
+/// Reads a response body, refusing more than `MAX_BODY_BYTES`: an oversized body breaks the
+/// contract (final), a body cut off by the connection is worth another try (transient).
+pub async fn read_capped(
+    mut response: Response,
+    service: &'static str,
+    what: &str,
+) -> Result<Vec<u8>, Failure> {
+    let too_large = || {
+        Failure::Final(RemoteError::BadResponse {
+            service,
+            detail: format!("{what} answered with a body larger than {MAX_BODY_BYTES} bytes"),
+        })
+    };
     if response
         .content_length()
         .is_some_and(|len| len > MAX_BODY_BYTES as u64)
     {
-        return Err(format!("response body larger than {MAX_BODY_BYTES} bytes"));
+        return Err(too_large());
     }
     let mut body = Vec::new();
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| format!("reading the response body failed: {}", describe(&e)))?
+        .map_err(|e| Failure::transport(&e, what))?
     {
         if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(format!("response body larger than {MAX_BODY_BYTES} bytes"));
+            return Err(too_large());
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body)
 }
+
+/// The longest `Retry-After` honoured: a hostile or broken value must not park this process's
+/// calls for hours (the invocation fails instead, and Lambda retries later).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 /// `Retry-After` in seconds (the form Graph and Genesys use); an HTTP date is ignored.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
@@ -57,7 +72,7 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .trim()
         .parse::<u64>()
         .ok()
-        .map(Duration::from_secs)
+        .map(|secs| Duration::from_secs(secs).min(MAX_RETRY_AFTER))
 }
 
 /// A transport error described without the URL (which can carry ids but never secrets;
@@ -192,7 +207,11 @@ where
             if let Some(wait) = retry_after {
                 gate.close_for(*wait);
             }
-            let wait = retry_after.or(backoff)?;
+            // Never sooner than the backoff: `Retry-After: 0` must not become a retry storm.
+            let wait = match (*retry_after, backoff) {
+                (Some(after), Some(backoff)) => after.max(backoff),
+                (after, backoff) => after.or(backoff)?,
+            };
             (wait < budget.remaining()).then_some(wait)
         })
         .notify(|failure, wait| {

@@ -219,12 +219,7 @@ async fn token_answer(
 ) -> Result<Result<IssuedToken, InvalidClient>, Failure> {
     let status = response.status();
     let headers = response.headers().clone();
-    let body = read_capped(response)
-        .await
-        .map_err(|detail| Failure::Transient {
-            detail: format!("token endpoint: {detail}"),
-            retry_after: None,
-        })?;
+    let body = read_capped(response, service, "token endpoint").await?;
     if status.is_success() {
         let parsed: TokenBody = serde_json::from_slice(&body).map_err(|_| {
             Failure::Final(RemoteError::BadResponse {
