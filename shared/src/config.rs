@@ -273,10 +273,16 @@ mod tests {
         .unwrap();
         let read = read.into_inner();
         for name in &read {
-            assert!(VARIABLES.contains(&name.as_str()), "{name} is read but not listed");
+            assert!(
+                VARIABLES.contains(&name.as_str()),
+                "{name} is read but not listed"
+            );
         }
         for name in VARIABLES {
-            assert!(read.iter().any(|r| r == name), "{name} is listed but never read");
+            assert!(
+                read.iter().any(|r| r == name),
+                "{name} is listed but never read"
+            );
         }
     }
 

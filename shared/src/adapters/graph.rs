@@ -117,7 +117,9 @@ async fn classify(action: &'static str, response: reqwest::Response) -> Result<A
         return Err(Failure::transient_status(status, &headers, action));
     }
     // The error body only adds Graph's code and message: without it the status still decides.
-    let body = read_capped(response, SERVICE, action).await.unwrap_or_default();
+    let body = read_capped(response, SERVICE, action)
+        .await
+        .unwrap_or_default();
     let error = serde_json::from_slice::<GraphErrorBody>(&body)
         .unwrap_or_default()
         .error;

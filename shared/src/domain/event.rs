@@ -2,7 +2,7 @@
 //! whose state changed, to what, and as of when. Everything the rest of the code relies on
 //! (topic, user id, versions) is validated here; unknown extra fields are ignored.
 
-use super::excerpt::excerpt;
+use super::excerpt::{cut, excerpt};
 use super::ids::GenesysUserId;
 use super::presence::{Observed, RoutingStatus, SystemPresence};
 use super::version::Version;
@@ -184,7 +184,8 @@ fn deserialize<T: serde::de::DeserializeOwned>(
             (pre, ".") => pre.to_owned(),
             (pre, p) => format!("{pre}.{p}"),
         };
-        EventError::Shape(format!("{at}: {}", e.inner()))
+        // serde quotes the offending value, which can be anything: keep the message bounded.
+        EventError::Shape(format!("{at}: {}", cut(&e.inner().to_string())))
     })
 }
 

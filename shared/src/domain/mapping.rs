@@ -140,7 +140,7 @@ impl PresenceMapping {
             let rule = parse_rule(key, value)?;
             let slot = parse_key(key)?;
             if !seen.insert(slot.clone()) {
-                return Err(MappingError::DuplicateKey(key.clone()));
+                return Err(MappingError::DuplicateKey(cut(key)));
             }
             match slot {
                 Key::System(p) => {
@@ -223,7 +223,7 @@ fn parse_key(key: &str) -> Result<Key, MappingError> {
     if let Some(status) = key.strip_prefix("routing:") {
         return RoutingStatus::parse(status)
             .map(Key::Routing)
-            .ok_or_else(|| MappingError::UnknownKey(key.to_owned()));
+            .ok_or_else(|| MappingError::UnknownKey(cut(key)));
     }
     if let Some(p) = SystemPresence::parse(key) {
         return Ok(Key::System(p));
@@ -231,13 +231,13 @@ fn parse_key(key: &str) -> Result<Key, MappingError> {
     if super::ids::is_uuid(key) {
         return Ok(Key::Definition(key.to_ascii_lowercase()));
     }
-    Err(MappingError::UnknownKey(key.to_owned()))
+    Err(MappingError::UnknownKey(cut(key)))
 }
 
 fn parse_rule(key: &str, value: &serde_json::Value) -> Result<Rule, MappingError> {
     use serde_json::Value;
     let bad = || MappingError::BadValue {
-        key: key.to_owned(),
+        key: cut(key),
         found: cut(&value.to_string()),
     };
     match value {
@@ -255,7 +255,7 @@ fn parse_rule(key: &str, value: &serde_json::Value) -> Result<Rule, MappingError
             TeamsPresence::from_pair(availability, activity)
                 .map(Rule::Set)
                 .ok_or_else(|| MappingError::UnsupportedPair {
-                    key: key.to_owned(),
+                    key: cut(key),
                     availability: cut(availability),
                     activity: cut(activity),
                 })
@@ -486,6 +486,13 @@ mod tests {
                 "{value}: {err:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_huge_key_is_quoted_only_in_part() {
+        let key = "K".repeat(100_000);
+        let err = PresenceMapping::from_json(&format!(r#"{{"{key}":"clear"}}"#)).unwrap_err();
+        assert!(err.to_string().len() < 1_000);
     }
 
     #[test]
