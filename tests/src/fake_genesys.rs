@@ -14,6 +14,7 @@
 //! ("not documented"). Faults queued on [`FakeGenesys::faults`] apply before any check.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -90,6 +91,8 @@ pub struct FakeGenesys {
     state: Shared,
     faults: FaultPlan<GenesysEndpoint>,
     recorder: Recorder<GenesysEndpoint>,
+    /// One-way network delay applied to every request (nanoseconds), see `set_latency`.
+    latency: Arc<AtomicU64>,
 }
 
 impl FakeGenesys {
@@ -110,6 +113,8 @@ impl FakeGenesys {
             classify,
             default_body: default_fault_body,
         };
+        let latency = Arc::new(AtomicU64::new(0));
+        let router_latency = Arc::clone(&latency);
         let router_state = Arc::clone(&state);
         let server = FakeServer::start(move |base_url| {
             lock(&router_state).base_url = base_url.to_owned();
@@ -119,7 +124,10 @@ impl FakeGenesys {
                 .route("/api/v2/scim/users/{id}", get(scim_user))
                 .fallback(not_implemented)
                 .with_state(router_state);
-            instrument(router, inst)
+            instrument(router, inst).layer(axum::middleware::from_fn_with_state(
+                router_latency,
+                one_way_latency,
+            ))
         })
         .await
         .expect("bind the fake Genesys server on 127.0.0.1");
@@ -128,7 +136,17 @@ impl FakeGenesys {
             state,
             faults,
             recorder,
+            latency,
         }
+    }
+
+    /// Delay every request by `delay` before it is handled (faults and recording included),
+    /// as a network between the function and this service would. Default: none.
+    pub fn set_latency(&self, delay: Duration) {
+        self.latency.store(
+            delay.as_nanos().min(u64::MAX as u128) as u64,
+            Ordering::Relaxed,
+        );
     }
 
     /// `http://127.0.0.1:PORT`: the function calls `{login_url}/oauth/token`.
@@ -661,4 +679,17 @@ fn default_fault_body(
             (SCIM_CONTENT_TYPE, scim_error_body(status, None, &detail))
         }
     }
+}
+
+/// The one-way latency set with `set_latency`, applied before anything else.
+async fn one_way_latency(
+    State(latency): State<Arc<AtomicU64>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let delay = Duration::from_nanos(latency.load(Ordering::Relaxed));
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    next.run(request).await
 }

@@ -13,6 +13,7 @@
 //! [`FakeMicrosoft::faults`] are applied before any of these checks.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -115,6 +116,8 @@ pub struct FakeMicrosoft {
     state: Shared,
     faults: FaultPlan<MsEndpoint>,
     recorder: Recorder<MsEndpoint>,
+    /// One-way network delay applied to every request (nanoseconds), see `set_latency`.
+    latency: Arc<AtomicU64>,
 }
 
 impl FakeMicrosoft {
@@ -138,6 +141,8 @@ impl FakeMicrosoft {
             classify,
             default_body: default_fault_body,
         };
+        let latency = Arc::new(AtomicU64::new(0));
+        let router_latency = Arc::clone(&latency);
         let router_state = Arc::clone(&state);
         let server = FakeServer::start(move |base_url| {
             // The scope is the resource identifier (the origin of graph_url) affixed with
@@ -156,7 +161,10 @@ impl FakeMicrosoft {
                 )
                 .fallback(not_implemented)
                 .with_state(router_state);
-            instrument(router, inst)
+            instrument(router, inst).layer(axum::middleware::from_fn_with_state(
+                router_latency,
+                one_way_latency,
+            ))
         })
         .await
         .expect("bind the fake Microsoft server on 127.0.0.1");
@@ -165,7 +173,17 @@ impl FakeMicrosoft {
             state,
             faults,
             recorder,
+            latency,
         }
+    }
+
+    /// Delay every request by `delay` before it is handled (faults and recording included),
+    /// as a network between the function and this service would. Default: none.
+    pub fn set_latency(&self, delay: Duration) {
+        self.latency.store(
+            delay.as_nanos().min(u64::MAX as u128) as u64,
+            Ordering::Relaxed,
+        );
     }
 
     /// `http://127.0.0.1:PORT`: the function calls `{login_url}/{tenant}/oauth2/v2.0/token`.
@@ -1047,4 +1065,17 @@ fn parse_decimal(text: &str) -> Option<f64> {
         }
         None => parse_digits(text),
     }
+}
+
+/// The one-way latency set with `set_latency`, applied before anything else.
+async fn one_way_latency(
+    State(latency): State<Arc<AtomicU64>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let delay = Duration::from_nanos(latency.load(Ordering::Relaxed));
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    next.run(request).await
 }

@@ -3,10 +3,12 @@
 //! harness, and a Lambda Runtime API driver for running the built binary.
 
 pub mod aws;
+pub mod aws_proxy;
 pub mod events;
 pub mod fake_genesys;
 pub mod fake_microsoft;
 pub mod fault;
 pub mod moto;
 pub mod runtime_api;
+pub mod strategies;
 pub mod world;

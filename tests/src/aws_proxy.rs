@@ -1,0 +1,388 @@
+//! A small HTTP reverse proxy in front of moto that counts AWS calls by operation, can add a
+//! delay to every request, and can play an outage.
+//!
+//! * Counting: DynamoDB and Secrets Manager speak the AWS JSON protocol, whose operation is
+//!   the `X-Amz-Target` header (`DynamoDB_20120810.UpdateItem`,
+//!   `secretsmanager.GetSecretValue`). [`AwsProxy::counts`] is keyed by the operation name
+//!   after the dot (`UpdateItem`, `GetItem`, `GetSecretValue`, …); requests without the
+//!   header count as `(none)`. Every request received is counted, answered or not.
+//! * Delay: [`AwsProxy::set_delay`] holds every request that long before forwarding it (a
+//!   one-way network delay, applied once per request).
+//! * Outage: [`AwsProxy::set_down`]`(true)` closes every open connection and answers no
+//!   request (connections are accepted and closed without a response, so the SDK sees an I/O
+//!   error) until `set_down(false)`.
+//! * Timing: the time spent waiting for moto is summed per operation
+//!   ([`AwsProxy::upstream_time`]), so a benchmark can tell the emulator's share of a latency.
+//!
+//! Point a function at it with [`crate::aws::env_for`]`(&proxy.endpoint())` (a child process)
+//! or [`crate::aws::sdk_config`]`(&proxy.endpoint())` (in-process instances).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, watch};
+use tokio::task::{JoinHandle, JoinSet};
+
+/// Largest request or response body forwarded (DynamoDB items are at most 400 KB).
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// The key under which requests without `X-Amz-Target` are counted.
+pub const NO_TARGET: &str = "(none)";
+
+#[derive(Default)]
+struct Stats {
+    /// By operation (`UpdateItem`).
+    by_operation: HashMap<String, usize>,
+    /// By service prefix of the target (`DynamoDB_20120810`, `secretsmanager`).
+    by_service: HashMap<String, usize>,
+    /// Time spent waiting for the upstream, by operation.
+    upstream: HashMap<String, Duration>,
+}
+
+struct Shared {
+    upstream: String,
+    client: reqwest::Client,
+    stats: Mutex<Stats>,
+    delay_ns: AtomicU64,
+    down: watch::Sender<bool>,
+}
+
+impl Shared {
+    fn stats(&self) -> std::sync::MutexGuard<'_, Stats> {
+        self.stats.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The proxy, on `127.0.0.1:<random port>` until dropped.
+pub struct AwsProxy {
+    endpoint: String,
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for AwsProxy {
+    fn drop(&mut self) {
+        // Dropping the accept loop drops its JoinSet, which closes every connection.
+        self.task.abort();
+    }
+}
+
+impl AwsProxy {
+    /// Start a proxy forwarding to `upstream` (e.g. moto's `http://127.0.0.1:PORT`).
+    /// Must be called inside a tokio runtime.
+    pub async fn start(upstream: &str) -> AwsProxy {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the AWS proxy on loopback");
+        let endpoint = format!("http://{}", listener.local_addr().expect("local address"));
+        let (down, _) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            client: reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("the proxy's HTTP client initialises"),
+            stats: Mutex::new(Stats::default()),
+            delay_ns: AtomicU64::new(0),
+            down,
+        });
+        let router = Router::new()
+            .fallback(forward)
+            .with_state(Arc::clone(&shared));
+        let task = tokio::spawn(accept_loop(listener, router, Arc::clone(&shared)));
+        AwsProxy {
+            endpoint,
+            shared,
+            task,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL_*` or an SDK `endpoint_url`.
+    pub fn endpoint(&self) -> String {
+        self.endpoint.clone()
+    }
+
+    /// Requests received so far, by operation (`UpdateItem`, `GetSecretValue`, …).
+    pub fn counts(&self) -> HashMap<String, usize> {
+        self.shared.stats().by_operation.clone()
+    }
+
+    /// Requests received so far for one operation.
+    pub fn count(&self, operation: &str) -> usize {
+        self.shared
+            .stats()
+            .by_operation
+            .get(operation)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// DynamoDB requests received so far (any operation).
+    pub fn dynamodb_calls(&self) -> usize {
+        self.service_calls("DynamoDB_")
+    }
+
+    /// Secrets Manager requests received so far (any operation).
+    pub fn secrets_manager_calls(&self) -> usize {
+        self.service_calls("secretsmanager")
+    }
+
+    fn service_calls(&self, prefix: &str) -> usize {
+        self.shared
+            .stats()
+            .by_service
+            .iter()
+            .filter(|(service, _)| service.starts_with(prefix))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Time spent waiting for the upstream, summed over every forwarded request.
+    pub fn upstream_time(&self) -> Duration {
+        self.shared.stats().upstream.values().sum()
+    }
+
+    /// Time spent waiting for the upstream for one operation.
+    pub fn upstream_time_of(&self, operation: &str) -> Duration {
+        self.shared
+            .stats()
+            .upstream
+            .get(operation)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Forget every count and time.
+    pub fn reset(&self) {
+        *self.shared.stats() = Stats::default();
+    }
+
+    /// Hold every request this long before forwarding it. Default: none.
+    pub fn set_delay(&self, delay: Duration) {
+        self.shared.delay_ns.store(
+            delay.as_nanos().min(u64::MAX as u128) as u64,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// While down, every open connection is closed and no request is answered.
+    pub fn set_down(&self, down: bool) {
+        self.shared.down.send_replace(down);
+    }
+
+    /// Whether [`AwsProxy::set_down`] last said down.
+    pub fn is_down(&self) -> bool {
+        *self.shared.down.borrow()
+    }
+}
+
+async fn accept_loop(listener: TcpListener, router: Router, shared: Arc<Shared>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    if *shared.down.borrow() {
+                        drop(stream);
+                        continue;
+                    }
+                    let _ = stream.set_nodelay(true);
+                    connections.spawn(serve_connection(stream, router.clone(), shared.down.subscribe()));
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+/// Put into every request's extensions: notifying it closes the connection unanswered.
+#[derive(Clone)]
+struct ConnectionKill(Arc<Notify>);
+
+async fn serve_connection(stream: TcpStream, router: Router, mut down: watch::Receiver<bool>) {
+    let kill = Arc::new(Notify::new());
+    let marker = ConnectionKill(Arc::clone(&kill));
+    let tower_service = TowerToHyperService::new(router);
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+        request.extensions_mut().insert(marker.clone());
+        hyper::service::Service::call(&tower_service, request)
+    });
+    let connection =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    tokio::select! {
+        _ = connection => {}
+        _ = kill.notified() => {}
+        _ = down.wait_for(|down| *down) => {}
+    }
+}
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1) and the ones the client recomputes.
+fn forwardable(name: &HeaderName) -> bool {
+    !matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "host"
+            | "content-length"
+    )
+}
+
+fn copy_headers(from: &HeaderMap) -> HeaderMap {
+    from.iter()
+        .filter(|(name, _)| forwardable(name))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
+}
+
+/// `(service, operation)` from `X-Amz-Target`.
+fn target(headers: &HeaderMap) -> (String, String) {
+    match headers
+        .get("x-amz-target")
+        .and_then(|value| value.to_str().ok())
+    {
+        Some(target) => match target.split_once('.') {
+            Some((service, operation)) => (service.to_owned(), operation.to_owned()),
+            None => (target.to_owned(), target.to_owned()),
+        },
+        None => (NO_TARGET.to_owned(), NO_TARGET.to_owned()),
+    }
+}
+
+async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let (service, operation) = target(&parts.headers);
+    {
+        let mut stats = shared.stats();
+        *stats.by_operation.entry(operation.clone()).or_default() += 1;
+        *stats.by_service.entry(service).or_default() += 1;
+    }
+    let kill = parts.extensions.get::<ConnectionKill>().cloned();
+    if *shared.down.borrow() {
+        return unanswered(kill).await;
+    }
+    let delay = Duration::from_nanos(shared.delay_ns.load(Ordering::Relaxed));
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+        if *shared.down.borrow() {
+            return unanswered(kill).await;
+        }
+    }
+    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(body) => body,
+        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response(),
+    };
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |path| path.as_str())
+        .to_owned();
+    let started = Instant::now();
+    let answer = shared
+        .client
+        .request(parts.method, format!("{}{path}", shared.upstream))
+        .headers(copy_headers(&parts.headers))
+        .body(body)
+        .send()
+        .await;
+    let response = match answer {
+        Ok(answer) => {
+            let status = answer.status();
+            let headers = copy_headers(answer.headers());
+            match answer.bytes().await {
+                Ok(bytes) => {
+                    let mut response = Response::new(Body::from(bytes));
+                    *response.status_mut() = status;
+                    *response.headers_mut() = headers;
+                    response
+                }
+                Err(error) => bad_gateway(&error),
+            }
+        }
+        Err(error) => bad_gateway(&error),
+    };
+    *shared.stats().upstream.entry(operation).or_default() += started.elapsed();
+    response
+}
+
+/// Closes the request's connection without an answer.
+async fn unanswered(kill: Option<ConnectionKill>) -> Response {
+    match kill {
+        Some(kill) => {
+            kill.0.notify_one();
+            // The connection task drops this future together with the connection.
+            std::future::pending::<Response>().await
+        }
+        None => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+fn bad_gateway(error: &reqwest::Error) -> Response {
+    let mut response = (
+        StatusCode::BAD_GATEWAY,
+        format!("AWS proxy: upstream failed: {error}"),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_operation_comes_from_the_target_header() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-amz-target",
+            "DynamoDB_20120810.UpdateItem".parse().unwrap(),
+        );
+        assert_eq!(
+            target(&headers),
+            ("DynamoDB_20120810".to_owned(), "UpdateItem".to_owned())
+        );
+        headers.insert(
+            "x-amz-target",
+            "secretsmanager.GetSecretValue".parse().unwrap(),
+        );
+        assert_eq!(
+            target(&headers),
+            ("secretsmanager".to_owned(), "GetSecretValue".to_owned())
+        );
+        assert_eq!(
+            target(&HeaderMap::new()),
+            (NO_TARGET.to_owned(), NO_TARGET.to_owned())
+        );
+    }
+
+    #[test]
+    fn hop_by_hop_headers_are_not_forwarded() {
+        let mut headers = HeaderMap::new();
+        headers.insert("connection", "close".parse().unwrap());
+        headers.insert("host", "127.0.0.1:1".parse().unwrap());
+        headers.insert("x-amz-target", "x.Y".parse().unwrap());
+        let copied = copy_headers(&headers);
+        assert_eq!(copied.len(), 1);
+        assert!(copied.contains_key("x-amz-target"));
+    }
+}
