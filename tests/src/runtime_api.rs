@@ -291,6 +291,13 @@ impl RuntimeApi {
     /// grace period ([`TIMEOUT_GRACE`], see [`RuntimeApi::set_timeout_grace`]), or when the runtime does not answer within the same span
     /// after fetching it. Concurrent calls are fine; each event goes to one poller.
     pub async fn invoke(&self, payload: Value, timeout: Duration) -> Invocation {
+        let payload = Bytes::from(serde_json::to_vec(&payload).expect("payload serializes"));
+        self.invoke_bytes(payload, timeout).await
+    }
+
+    /// [`RuntimeApi::invoke`] with any bytes as the event body (for hostile-input tests:
+    /// Lambda hands the function whatever the invoker sent).
+    pub async fn invoke_bytes(&self, payload: Bytes, timeout: Duration) -> Invocation {
         let started = Instant::now();
         let request_id = uuid::Uuid::new_v4().to_string();
         let (done_tx, mut done_rx) = oneshot::channel();
@@ -306,7 +313,7 @@ impl RuntimeApi {
             .queue_tx
             .send(Queued {
                 request_id: request_id.clone(),
-                payload: Bytes::from(serde_json::to_vec(&payload).expect("payload serializes")),
+                payload,
                 timeout,
                 delivered: delivered_tx,
             })
