@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs each cargo-fuzz target for a bounded time (default 20 s each; CI uses the default).
+# A long run, for the figures in docs/reliability.md:  scripts/fuzz.sh 1800
+# cargo fuzz needs nightly flags; RUSTC_BOOTSTRAP=1 lets the stable toolchain accept them.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../fuzz"
+seconds="${1:-20}"
+command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --version 0.13.2 --locked
+export RUSTC_BOOTSTRAP=1
+for target in event mapping; do
+    mkdir -p "corpus/$target"
+    echo "== fuzz $target for ${seconds}s"
+    # The committed seeds (tests/fixtures events, sample mappings) start the corpus.
+    log="$(mktemp)"
+    if ! cargo fuzz run -O "$target" "corpus/$target" -- -max_total_time="$seconds" -print_final_stats=1 >"$log" 2>&1; then
+        tail -n 60 "$log" >&2
+        echo "fuzz target $target failed (a crash is saved under fuzz/artifacts/$target)" >&2
+        exit 1
+    fi
+    grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
+    rm -f "$log"
+done
