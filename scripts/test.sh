@@ -36,3 +36,10 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     cargo test --workspace --locked --no-fail-fast
 fi
+
+echo "== supply chain: cargo deny (licenses, bans, sources)"
+command -v cargo-deny >/dev/null 2>&1 || cargo install cargo-deny --version 0.20.2 --locked
+cargo deny --locked check licenses bans sources
+
+echo "== fuzz: each cargo-fuzz target for a bounded time"
+bash scripts/fuzz.sh 20
