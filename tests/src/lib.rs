@@ -1,6 +1,7 @@
 //! Test support for the presence sync: fake Genesys Cloud and Microsoft identity/Graph
 //! servers that enforce the documented contracts and inject faults, a moto (AWS emulator)
 //! harness, and a Lambda Runtime API driver for running the built binary.
+#![forbid(unsafe_code)]
 
 pub mod aws;
 pub mod aws_proxy;

@@ -4,6 +4,7 @@
 //! beside the Teams presence that resulted.
 //!
 //! `make demo` (or `cargo build -p presence-sync && cargo run -p presence-sync-tests --bin demo`).
+#![forbid(unsafe_code)]
 
 use presence_sync_tests::aws::env_for;
 use presence_sync_tests::events::{activity, new_id, presence, routing};
