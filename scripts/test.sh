@@ -11,6 +11,7 @@ cargo fmt --all --check
 
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+bash scripts/check-infra.sh
 
 echo "== cargo build (the presence-sync binary the Runtime API tests drive)"
 cargo build --workspace --bins --locked
