@@ -1,0 +1,67 @@
+# Microsoft side of presence-sync (infra/README.md, step 1): an app registration that may
+# set any user's Teams presence, with admin consent, and a client secret.
+#
+# Microsoft Graph application permission Presence.ReadWrite.All: the function calls
+# POST /users/{id}/presence/setUserPreferredPresence and clearUserPreferredPresence with
+# an app-only token (client credentials). Nothing else is requested.
+
+locals {
+  presence_readwrite_all = "83cded22-8297-4ff6-a7fa-e97e9545a259"
+}
+
+data "azuread_client_config" "current" {}
+
+data "azuread_application_published_app_ids" "well_known" {}
+
+# Microsoft Graph's service principal in the tenant (it always exists).
+resource "azuread_service_principal" "msgraph" {
+  client_id    = data.azuread_application_published_app_ids.well_known.result["MicrosoftGraph"]
+  use_existing = true
+}
+
+resource "azuread_application" "presence_sync" {
+  display_name     = var.display_name
+  sign_in_audience = "AzureADMyOrg"
+  owners           = [data.azuread_client_config.current.object_id]
+
+  required_resource_access {
+    resource_app_id = data.azuread_application_published_app_ids.well_known.result["MicrosoftGraph"]
+
+    resource_access {
+      id   = local.presence_readwrite_all
+      type = "Role"
+    }
+  }
+}
+
+resource "azuread_service_principal" "presence_sync" {
+  client_id = azuread_application.presence_sync.client_id
+  owners    = [data.azuread_client_config.current.object_id]
+}
+
+# Admin consent for the application permission: an app role assignment of Graph's
+# Presence.ReadWrite.All to the app's service principal.
+resource "azuread_app_role_assignment" "presence_readwrite_all" {
+  app_role_id         = local.presence_readwrite_all
+  principal_object_id = azuread_service_principal.presence_sync.object_id
+  resource_object_id  = azuread_service_principal.msgraph.object_id
+}
+
+resource "time_rotating" "client_secret" {
+  rotation_days = var.client_secret_rotation_days
+}
+
+resource "azuread_application_password" "presence_sync" {
+  application_id = azuread_application.presence_sync.id
+  display_name   = "presence-sync Lambda (AWS Secrets Manager)"
+  end_date       = time_rotating.client_secret.rotation_rfc3339
+
+  rotate_when_changed = {
+    rotation = time_rotating.client_secret.id
+  }
+
+  # On rotation the new secret exists before the old one is removed.
+  lifecycle {
+    create_before_destroy = true
+  }
+}

@@ -1,0 +1,22 @@
+terraform {
+  required_version = ">= 1.5.0"
+
+  required_providers {
+    azuread = {
+      source  = "hashicorp/azuread"
+      version = "~> 3.0"
+    }
+    time = {
+      source  = "hashicorp/time"
+      version = "~> 0.12"
+    }
+  }
+}
+
+# Credentials come from the environment, never from this directory: sign in with
+# `az login` as an Application Administrator (or Global Administrator) of the tenant, or
+# set ARM_TENANT_ID / ARM_CLIENT_ID / ARM_CLIENT_SECRET for a service principal with
+# Application.ReadWrite.All and AppRoleAssignment.ReadWrite.All.
+provider "azuread" {
+  tenant_id = var.tenant_id
+}

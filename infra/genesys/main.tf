@@ -1,0 +1,54 @@
+# Genesys Cloud side of presence-sync (infra/README.md, step 2):
+# - the Amazon EventBridge Source integration that publishes user activity to a partner
+#   event source in your AWS account;
+# - the OAuth client (client credentials) the function uses to read agents' Teams ids
+#   through SCIM, with a role that can do nothing else.
+
+data "genesyscloud_organizations_me" "current" {}
+
+resource "genesyscloud_integration" "eventbridge" {
+  intended_state   = "ENABLED"
+  integration_type = "amazon-eventbridge-source"
+
+  config {
+    name = var.integration_name
+    properties = jsonencode({
+      awsAccountId      = var.aws_account_id
+      awsAccountRegion  = var.aws_region
+      eventSourceSuffix = var.event_source_suffix
+      eventFilter       = var.topic_filters
+    })
+    advanced = jsonencode({})
+    notes    = "presence-sync: agent presence to Microsoft Teams. Managed by Terraform (infra/genesys)."
+  }
+}
+
+# GET /api/v2/scim/users/{userId} (and /api/v2/scim/v2/users/{userId}) requires
+# directory:user:view (or directory:user:edit); view is the least of the two.
+resource "genesyscloud_auth_role" "scim_reader" {
+  name        = var.role_name
+  description = "presence-sync: read users (their Microsoft Teams external id) through SCIM. Managed by Terraform (infra/genesys)."
+
+  permission_policies {
+    domain      = "directory"
+    entity_name = "user"
+    action_set  = ["view"]
+  }
+}
+
+resource "genesyscloud_oauth_client" "presence_sync" {
+  name                          = var.oauth_client_name
+  description                   = "presence-sync Lambda function: reads agents' Teams ids through SCIM. Managed by Terraform (infra/genesys)."
+  authorized_grant_type         = "CLIENT-CREDENTIALS"
+  access_token_validity_seconds = var.token_validity_seconds
+  state                         = "active"
+
+  # Genesys returns the secret only when the client is created; this keeps it in the
+  # Terraform state (sensitive) so that it can be stored in AWS Secrets Manager.
+  expose_client_secret = true
+
+  roles {
+    role_id     = genesyscloud_auth_role.scim_reader.id
+    division_id = var.role_division_id
+  }
+}
