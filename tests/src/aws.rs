@@ -548,3 +548,45 @@ pub async fn get_secret(client: &aws_sdk_secretsmanager::Client, name: &str) -> 
     serde_json::from_str(text)
         .unwrap_or_else(|err| panic!("secret {name} is not JSON ({err}): {text}"))
 }
+
+/// Every item of a table (a consistent scan), to carry a table across an emulator restart.
+pub async fn snapshot_table(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("scanning {table}: {e:?}"));
+        items.extend(page.items.unwrap_or_default());
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return items;
+        }
+    }
+}
+
+/// Recreates the state table from `template.yaml` and writes `items` back into it.
+pub async fn restore_table(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    items: Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>,
+) {
+    create_state_table(client, table).await;
+    for item in items {
+        client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("restoring {table}: {e:?}"));
+    }
+}

@@ -186,6 +186,11 @@ pub struct RecordedCall<K> {
     /// When the response was handed to the connection (or the connection was dropped).
     pub finished: Instant,
     pub authorization_present: bool,
+    /// The `Authorization` header as sent. Each function instance holds its own token, so
+    /// this attributes calls to instances (the throttling checks need that).
+    pub authorization: Option<String>,
+    /// The `Retry-After` header answered, in seconds.
+    pub retry_after: Option<u64>,
     pub content_type: Option<String>,
     /// The request body, decoded as UTF-8 (lossily).
     pub body: String,
@@ -424,6 +429,9 @@ async fn fault_and_record<K: EndpointKind>(
         started,
         finished: started,
         authorization_present: parts.headers.contains_key(header::AUTHORIZATION),
+        authorization: header_str(&parts.headers, header::AUTHORIZATION.as_str())
+            .map(str::to_owned),
+        retry_after: None,
         content_type: header_str(&parts.headers, header::CONTENT_TYPE.as_str()).map(str::to_owned),
         body: String::from_utf8_lossy(&bytes).into_owned(),
         faulted: false,
@@ -476,6 +484,8 @@ async fn fault_and_record<K: EndpointKind>(
         }
     };
     call.status = response.status().as_u16();
+    call.retry_after =
+        header_str(response.headers(), header::RETRY_AFTER.as_str()).and_then(|v| v.parse().ok());
     call.finished = Instant::now();
     inst.recorder.record(call);
     response

@@ -29,9 +29,30 @@ pub struct World {
     pub sdk: aws_config::SdkConfig,
 }
 
+/// A world with its own moto behind a proxy, for suites that stop and restart the emulator
+/// or count AWS calls: functions talk to the proxy, setup and inspection go to moto directly.
+pub struct Isolation {
+    pub moto: crate::moto::Moto,
+    pub proxy: crate::aws_proxy::AwsProxy,
+}
+
 impl World {
     pub async fn start() -> World {
         let moto = crate::moto::shared().await.to_owned();
+        Self::start_on(&moto).await
+    }
+
+    /// A world whose functions reach AWS through a proxy in front of a moto of its own.
+    pub async fn isolated() -> (World, Isolation) {
+        let moto = crate::moto::Moto::start().await;
+        let proxy = crate::aws_proxy::AwsProxy::start(moto.endpoint()).await;
+        let world = Self::start_on(&proxy.endpoint()).await;
+        (world, Isolation { moto, proxy })
+    }
+
+    /// A world whose functions reach AWS at `moto` (moto itself, or a proxy in front of it).
+    pub async fn start_on(moto: &str) -> World {
+        let moto = moto.to_owned();
         let sdk = aws::sdk_config(&moto).await;
         let table = unique_name("presence-state");
         create_state_table(&aws_sdk_dynamodb::Client::new(&sdk), &table).await;
