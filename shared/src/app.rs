@@ -41,7 +41,7 @@ pub async fn build(config: &Config) -> ProductionSync {
 pub fn build_with(config: &Config, aws: &aws_config::SdkConfig) -> ProductionSync {
     let dynamodb = aws_sdk_dynamodb::Client::new(aws);
     let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(aws));
-    let http = http::client(config.http);
+    let http = http::Http::new(config.http);
 
     let store = DynamoStateStore::new(dynamodb, config.state_table.clone());
     let genesys_tokens = TokenCache::new(

@@ -1,7 +1,7 @@
 //! Genesys Cloud: the Teams id the Microsoft Teams SCIM integration stores on a user, read
 //! through the SCIM API with the app's client-credentials token.
 
-use super::http::{self, Failure, ThrottleGate, read_capped};
+use super::http::{self, Failure, Http, ThrottleGate, read_capped};
 use super::oauth::{GenesysLogin, TokenCache};
 use crate::domain::excerpt::cut;
 use crate::domain::ids::GenesysUserId;
@@ -14,14 +14,14 @@ const EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:genesys:pureclou
 const TEAMS_AUTHORITY: &str = "microsoftteams";
 
 pub struct GenesysScim<S> {
-    http: reqwest::Client,
+    http: Http,
     base: String,
     tokens: TokenCache<S, GenesysLogin>,
     gate: ThrottleGate,
 }
 
 impl<S: SecretSource> GenesysScim<S> {
-    pub fn new(http: reqwest::Client, api_url: &Url, tokens: TokenCache<S, GenesysLogin>) -> Self {
+    pub fn new(http: Http, api_url: &Url, tokens: TokenCache<S, GenesysLogin>) -> Self {
         GenesysScim {
             http,
             base: api_url.as_str().trim_end_matches('/').to_owned(),
@@ -115,7 +115,9 @@ impl<S: SecretSource> TeamsDirectory for GenesysScim<S> {
             let answer = http::with_retries(SERVICE, &self.gate, budget, || async {
                 let response = self
                     .http
+                    .client
                     .get(&url)
+                    .timeout(self.http.attempt_timeout(budget))
                     .bearer_auth(token.expose_secret())
                     .send()
                     .await

@@ -2,7 +2,7 @@
 //! `clearUserPreferredPresence`, with the app's token, retries of throttling and server
 //! errors, and Graph's error codes turned into specific errors.
 
-use super::http::{self, Failure, ThrottleGate, read_capped};
+use super::http::{self, Failure, Http, ThrottleGate, read_capped};
 use super::oauth::{AzureAd, TokenCache};
 use crate::domain::excerpt::cut;
 use crate::domain::ids::TeamsUserId;
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 const SERVICE: &str = "Microsoft Graph";
 
 pub struct GraphPresence<S> {
-    http: reqwest::Client,
+    http: Http,
     base: String,
     tokens: TokenCache<S, AzureAd>,
     expiration: Option<String>,
@@ -47,7 +47,7 @@ struct GraphError {
 
 impl<S: SecretSource> GraphPresence<S> {
     pub fn new(
-        http: reqwest::Client,
+        http: Http,
         graph_api_url: &Url,
         tokens: TokenCache<S, AzureAd>,
         expiration: Option<String>,
@@ -76,7 +76,9 @@ impl<S: SecretSource> GraphPresence<S> {
             let answer = http::with_retries(SERVICE, &self.gate, budget, || async {
                 let response = self
                     .http
+                    .client
                     .post(&url)
+                    .timeout(self.http.attempt_timeout(budget))
                     .bearer_auth(token.expose_secret())
                     .json(&body)
                     .send()

@@ -26,6 +26,28 @@ pub fn client(timeouts: HttpTimeouts) -> reqwest::Client {
         .expect("the HTTP client (rustls) initialises")
 }
 
+/// The HTTP client with its total timeout, so that each attempt can also be cut to the
+/// invocation's remaining time budget: no request outlives the invocation that made it.
+#[derive(Clone, Debug)]
+pub struct Http {
+    pub client: reqwest::Client,
+    total: Duration,
+}
+
+impl Http {
+    pub fn new(timeouts: HttpTimeouts) -> Self {
+        Http {
+            client: client(timeouts),
+            total: timeouts.total,
+        }
+    }
+
+    /// The total timeout for one attempt: the configured one, or less if the budget is short.
+    pub fn attempt_timeout(&self, budget: Budget) -> Duration {
+        budget.remaining().min(self.total)
+    }
+}
+
 /// Reads a response body, refusing more than `MAX_BODY_BYTES`: an oversized body breaks the
 /// contract (final), a body cut off by the connection is worth another try (transient).
 pub async fn read_capped(

@@ -2,7 +2,7 @@
 //! read from a secret once per process, a token reused until shortly before it expires, and
 //! one re-read of the secret when the token endpoint says `invalid_client` (a rotation).
 
-use super::http::{self, Failure, ThrottleGate, read_capped};
+use super::http::{self, Failure, Http, ThrottleGate, read_capped};
 use crate::ports::{Budget, RemoteError, SecretSource};
 use reqwest::{StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
@@ -41,6 +41,7 @@ pub trait TokenEndpoint: Send + Sync {
     fn request(
         &self,
         http: &reqwest::Client,
+        timeout: Duration,
         credentials: &Self::Credentials,
     ) -> impl Future<Output = Result<Result<IssuedToken, InvalidClient>, Failure>> + Send;
 }
@@ -64,13 +65,13 @@ pub struct TokenCache<S, E: TokenEndpoint> {
     secret_id: String,
     secrets: S,
     endpoint: E,
-    http: reqwest::Client,
+    http: Http,
     gate: ThrottleGate,
     state: Mutex<State<E::Credentials>>,
 }
 
 impl<S: SecretSource, E: TokenEndpoint> TokenCache<S, E> {
-    pub fn new(secret_id: String, secrets: S, endpoint: E, http: reqwest::Client) -> Self {
+    pub fn new(secret_id: String, secrets: S, endpoint: E, http: Http) -> Self {
         TokenCache {
             secret_id,
             secrets,
@@ -103,7 +104,11 @@ impl<S: SecretSource, E: TokenEndpoint> TokenCache<S, E> {
         let mut credentials = credentials;
         loop {
             let answer = http::with_retries(E::SERVICE, &self.gate, budget, || {
-                self.endpoint.request(&self.http, &credentials)
+                self.endpoint.request(
+                    &self.http.client,
+                    self.http.attempt_timeout(budget),
+                    &credentials,
+                )
             })
             .await?;
             match answer {
@@ -327,6 +332,7 @@ impl TokenEndpoint for AzureAd {
     async fn request(
         &self,
         http: &reqwest::Client,
+        timeout: Duration,
         credentials: &AzureCredentials,
     ) -> Result<Result<IssuedToken, InvalidClient>, Failure> {
         let url = format!(
@@ -342,6 +348,7 @@ impl TokenEndpoint for AzureAd {
         ];
         let response = http
             .post(url)
+            .timeout(timeout)
             .form(&form)
             .send()
             .await
@@ -380,6 +387,7 @@ impl TokenEndpoint for GenesysLogin {
     async fn request(
         &self,
         http: &reqwest::Client,
+        timeout: Duration,
         credentials: &GenesysCredentials,
     ) -> Result<Result<IssuedToken, InvalidClient>, Failure> {
         let url = format!(
@@ -388,6 +396,7 @@ impl TokenEndpoint for GenesysLogin {
         );
         let response = http
             .post(url)
+            .timeout(timeout)
             .basic_auth(
                 credentials.client_id.expose_secret(),
                 Some(credentials.client_secret.expose_secret()),
