@@ -49,7 +49,18 @@ struct Stats {
     upstream: HashMap<String, Duration>,
 }
 
+/// A request whose answer is to be held back (see [`AwsProxy::hold`]).
+struct HoldSlot {
+    operation: String,
+    needle: String,
+    /// Hold the request before it reaches moto, and never forward it.
+    swallow: bool,
+    reached: Option<tokio::sync::oneshot::Sender<()>>,
+    release: watch::Receiver<bool>,
+}
+
 struct Shared {
+    holds: Mutex<Vec<HoldSlot>>,
     upstream: String,
     client: reqwest::Client,
     stats: Mutex<Stats>,
@@ -96,6 +107,7 @@ impl AwsProxy {
             stats: Mutex::new(Stats::default()),
             delay_ns: AtomicU64::new(0),
             down,
+            holds: Mutex::new(Vec::new()),
         });
         let router = Router::new()
             .fallback(forward)
@@ -184,6 +196,65 @@ impl AwsProxy {
     /// Whether [`AwsProxy::set_down`] last said down.
     pub fn is_down(&self) -> bool {
         *self.shared.down.borrow()
+    }
+
+    /// Holds back the answer to the next `operation` request whose body contains `needle`:
+    /// the request reaches moto (and takes effect there), but its answer waits until the
+    /// [`Hold`] is released or dropped. Crash tests kill the function in that window.
+    pub fn hold(&self, operation: &str, needle: &str) -> Hold {
+        self.add_hold(operation, needle, false)
+    }
+
+    /// Holds the next `operation` request whose body contains `needle` *before* it reaches
+    /// moto, and never forwards it: the write is lost with the process that sent it.
+    pub fn swallow(&self, operation: &str, needle: &str) -> Hold {
+        self.add_hold(operation, needle, true)
+    }
+
+    fn add_hold(&self, operation: &str, needle: &str, swallow: bool) -> Hold {
+        let (reached_tx, reached_rx) = tokio::sync::oneshot::channel();
+        let (release_tx, release_rx) = watch::channel(false);
+        self.shared
+            .holds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(HoldSlot {
+                operation: operation.to_owned(),
+                needle: needle.to_owned(),
+                swallow,
+                reached: Some(reached_tx),
+                release: release_rx,
+            });
+        Hold {
+            reached: Some(reached_rx),
+            release: release_tx,
+        }
+    }
+}
+
+/// An answer held back by [`AwsProxy::hold`]; dropping it releases the answer.
+pub struct Hold {
+    reached: Option<tokio::sync::oneshot::Receiver<()>>,
+    release: watch::Sender<bool>,
+}
+
+impl Hold {
+    /// Waits until the held request has been answered by moto (and is being held).
+    pub async fn reached(&mut self, timeout: Duration) -> bool {
+        let Some(reached) = self.reached.take() else {
+            return true;
+        };
+        matches!(tokio::time::timeout(timeout, reached).await, Ok(Ok(())))
+    }
+
+    pub fn release(&self) {
+        self.release.send_replace(true);
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.release.send_replace(true);
     }
 }
 
@@ -293,6 +364,24 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         .path_and_query()
         .map_or("/", |path| path.as_str())
         .to_owned();
+    let held = {
+        let text = String::from_utf8_lossy(&body);
+        let mut holds = shared.holds.lock().unwrap_or_else(PoisonError::into_inner);
+        let found = holds
+            .iter()
+            .position(|h| h.operation == operation && text.contains(&h.needle));
+        found.map(|i| holds.remove(i))
+    };
+    let held = match held {
+        Some(mut swallowed) if swallowed.swallow => {
+            if let Some(reached) = swallowed.reached.take() {
+                let _ = reached.send(());
+            }
+            let _ = swallowed.release.wait_for(|released| *released).await;
+            return unanswered(kill).await;
+        }
+        other => other,
+    };
     let started = Instant::now();
     let answer = shared
         .client
@@ -318,6 +407,12 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         Err(error) => bad_gateway(&error),
     };
     *shared.stats().upstream.entry(operation).or_default() += started.elapsed();
+    if let Some(mut held) = held {
+        if let Some(reached) = held.reached.take() {
+            let _ = reached.send(());
+        }
+        let _ = held.release.wait_for(|released| *released).await;
+    }
     response
 }
 
