@@ -13,8 +13,8 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 bash scripts/check-infra.sh
 
-echo "== cargo build (the presence-sync binary the Runtime API tests drive)"
-cargo build --workspace --bins --locked
+echo "== cargo build (binaries and tests in one go: the same features, so nothing is built twice)"
+cargo build --workspace --bins --tests --locked
 
 echo "== moto (DynamoDB, Secrets Manager) on loopback"
 moto_log="$(mktemp)"
@@ -32,10 +32,16 @@ export MOTO_ENDPOINT
 echo "moto at $MOTO_ENDPOINT"
 
 echo "== tests"
+# Every log line the function writes during the suite lands here for the log scan below.
+rm -rf target/test-logs
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --locked --no-fail-fast
+    echo "== log scan: no secret or token in any log line of the suite"
+    cargo nextest run -p presence-sync-tests --test log_scan --locked --run-ignored only --no-capture
 else
     cargo test --workspace --locked --no-fail-fast
+    echo "== log scan: no secret or token in any log line of the suite"
+    cargo test -p presence-sync-tests --test log_scan --locked -- --ignored --nocapture
 fi
 
 echo "== supply chain: cargo deny (licenses, bans, sources)"

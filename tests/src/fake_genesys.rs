@@ -81,6 +81,8 @@ struct GenesysState {
     token_lifetime: u64,
     tokens: Vec<IssuedToken>,
     users: HashMap<String, User>,
+    /// Every `(client id, client secret)` ever registered (for the log scan).
+    registered: Vec<(String, String)>,
 }
 
 type Shared = Arc<Mutex<GenesysState>>;
@@ -106,6 +108,7 @@ impl FakeGenesys {
             token_lifetime: DEFAULT_TOKEN_LIFETIME_SECS,
             tokens: Vec::new(),
             users: HashMap::new(),
+            registered: Vec::new(),
         }));
         let inst = Instrumentation {
             plan: faults.clone(),
@@ -177,7 +180,15 @@ impl FakeGenesys {
     /// and a new secret this is a secret rotation after which the old secret fails. Tokens
     /// already issued stay valid until they expire.
     pub fn register_client(&self, client_id: &str, client_secret: &str) {
-        lock(&self.state).client = Some((client_id.to_owned(), client_secret.to_owned()));
+        let mut state = lock(&self.state);
+        let client = (client_id.to_owned(), client_secret.to_owned());
+        state.registered.push(client.clone());
+        state.client = Some(client);
+    }
+
+    /// Every `(client id, client secret)` registered so far, rotations included.
+    pub fn registered_clients(&self) -> Vec<(String, String)> {
+        lock(&self.state).registered.clone()
     }
 
     /// `expires_in` (and real lifetime) of tokens issued from now on. Default 86400.

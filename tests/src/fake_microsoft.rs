@@ -106,6 +106,8 @@ struct MsState {
     preferred: HashMap<String, StoredPresence>,
     history: HashMap<String, Vec<PresenceChange>>,
     deny_permission: bool,
+    /// Every client secret ever registered (for the log scan).
+    registered_secrets: Vec<String>,
 }
 
 type Shared = Arc<Mutex<MsState>>;
@@ -134,6 +136,7 @@ impl FakeMicrosoft {
             preferred: HashMap::new(),
             history: HashMap::new(),
             deny_permission: false,
+            registered_secrets: Vec::new(),
         }));
         let inst = Instrumentation {
             plan: faults.clone(),
@@ -210,11 +213,18 @@ impl FakeMicrosoft {
     /// new secret this is a secret rotation, after which the old secret gets
     /// `invalid_client`. Tokens already issued stay valid until they expire.
     pub fn register_app(&self, tenant_id: &str, client_id: &str, client_secret: &str) {
-        lock(&self.state).app = Some(App {
+        let mut state = lock(&self.state);
+        state.registered_secrets.push(client_secret.to_owned());
+        state.app = Some(App {
             tenant_id: tenant_id.to_owned(),
             client_id: client_id.to_owned(),
             client_secret: client_secret.to_owned(),
         });
+    }
+
+    /// Every client secret registered so far, rotations included.
+    pub fn registered_secrets(&self) -> Vec<String> {
+        lock(&self.state).registered_secrets.clone()
     }
 
     /// `expires_in` (and real lifetime) of tokens issued from now on. Default 3599.

@@ -9,6 +9,7 @@ pub mod events;
 pub mod fake_genesys;
 pub mod fake_microsoft;
 pub mod fault;
+pub mod logs;
 pub mod moto;
 pub mod runtime_api;
 pub mod strategies;

@@ -607,6 +607,13 @@ pub struct LambdaProcess {
     logs: Arc<Mutex<Vec<LogLine>>>,
 }
 
+impl Drop for LambdaProcess {
+    /// Keeps the process's output for the log scan (`crate::logs`).
+    fn drop(&mut self) {
+        crate::logs::save_process_output(self.child.id(), self.logs());
+    }
+}
+
 /// One line the process wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {

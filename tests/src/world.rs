@@ -52,6 +52,7 @@ impl World {
 
     /// A world whose functions reach AWS at `moto` (moto itself, or a proxy in front of it).
     pub async fn start_on(moto: &str) -> World {
+        crate::logs::capture_in_process_logs();
         let moto = moto.to_owned();
         let sdk = aws::sdk_config(&moto).await;
         let table = unique_name("presence-state");
@@ -150,6 +151,21 @@ impl World {
 
     pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {
         aws_sdk_secretsmanager::Client::new(&self.sdk)
+    }
+}
+
+impl Drop for World {
+    /// Hands every secret and token of this world to the log scan.
+    fn drop(&mut self) {
+        let mut secrets = self.ms.registered_secrets();
+        secrets.extend(self.ms.issued_tokens().into_iter().map(|t| t.access_token));
+        secrets.extend(
+            self.genesys
+                .issued_tokens()
+                .into_iter()
+                .map(|t| t.access_token),
+        );
+        crate::logs::record_secrets(secrets, &self.genesys.registered_clients());
     }
 }
 

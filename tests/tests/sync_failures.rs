@@ -336,9 +336,10 @@ async fn a_wrong_secret_fails_naming_the_secret_but_never_its_value() {
 async fn a_wrong_genesys_secret_fails_naming_the_secret() {
     let world = World::start().await;
     let agent = world.agent();
-    world
-        .genesys
-        .register_client(presence_sync_tests::world::GENESYS_CLIENT_ID, "other");
+    world.genesys.register_client(
+        presence_sync_tests::world::GENESYS_CLIENT_ID,
+        "a-different-genesys-secret-0000",
+    );
     let error = world
         .instance(&[])
         .invoke(presence(&agent.genesys, "AVAILABLE", 1_000))
