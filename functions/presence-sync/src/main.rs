@@ -5,7 +5,6 @@
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use presence_core::config::Config;
-use presence_core::domain::outcome::Report;
 use presence_core::service::Invocation;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -33,6 +32,3 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     }))
     .await
 }
-
-// Keeps the answer's type visible at the boundary: the handler returns a `Report`.
-const _: fn(Report) -> serde_json::Value = |r| serde_json::to_value(r).unwrap_or_default();
