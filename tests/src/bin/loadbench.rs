@@ -288,6 +288,12 @@ fn calls(world: &World, proxy: &AwsProxy) -> Calls {
 
 /// User + system CPU time of a process (all its threads, dead ones included).
 fn cpu_time(pid: u32) -> Duration {
+    let (user, system) = cpu_split(pid);
+    user + system
+}
+
+/// User and system CPU time of a process, separately.
+fn cpu_split(pid: u32) -> (Duration, Duration) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name, which is in parentheses and may contain spaces.
     let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
@@ -299,8 +305,11 @@ fn cpu_time(pid: u32) -> Duration {
             .unwrap_or(0)
     };
     // utime and stime are fields 14 and 15 of stat(5); `rest` starts at field 3.
-    let total = ticks(11) + ticks(12);
-    Duration::from_secs_f64(total as f64 / clock_ticks() as f64)
+    let hz = clock_ticks() as f64;
+    (
+        Duration::from_secs_f64(ticks(11) as f64 / hz),
+        Duration::from_secs_f64(ticks(12) as f64 / hz),
+    )
 }
 
 fn clock_ticks() -> u64 {
@@ -437,6 +446,7 @@ async fn main() {
         .expect("polled")
         .saturating_duration_since(spawned);
     let cpu_init = cpu_time(pid);
+    let split_init = cpu_split(pid);
     let rss_init = vm_kib(pid, "VmHWM");
 
     let mut seen: HashSet<usize> = HashSet::new();
@@ -518,6 +528,11 @@ async fn main() {
     cpu_at_phase.insert(phase_name(phase), cpu_time(pid));
     let stream_wall = started.elapsed();
     let cpu_end = cpu_time(pid);
+    let split_end = cpu_split(pid);
+    let split = (
+        split_end.0.saturating_sub(split_init.0),
+        split_end.1.saturating_sub(split_init.1),
+    );
     let rss_peak = vm_kib(pid, "VmHWM");
     let rss_now = vm_kib(pid, "VmRSS");
     let threads = std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -540,6 +555,7 @@ async fn main() {
         &cpu_at_phase,
         stream_wall,
         cpu_end,
+        split,
         rss_peak,
         rss_now,
         &threads,
@@ -569,6 +585,7 @@ fn report(
     cpu_at_phase: &BTreeMap<&'static str, Duration>,
     stream_wall: Duration,
     cpu_end: Duration,
+    split: (Duration, Duration),
     rss_peak: u64,
     rss_now: u64,
     threads: &str,
@@ -605,10 +622,12 @@ fn report(
         failures
     );
     println!(
-        "CPU (user+sys) per event over the stream: {:.0} µs ({:.3} s / {} events); by phase: {}",
+        "CPU (user+sys) per event over the stream: {:.0} µs ({:.3} s / {} events; user {:.0} µs + sys {:.0} µs per event); by phase: {}",
         cpu_stream.as_secs_f64() * 1e6 / events.max(1) as f64,
         cpu_stream.as_secs_f64(),
         events,
+        split.0.as_secs_f64() * 1e6 / events.max(1) as f64,
+        split.1.as_secs_f64() * 1e6 / events.max(1) as f64,
         phases(samples, cpu_init, cpu_at_phase)
     );
     println!(
@@ -749,6 +768,8 @@ fn report(
             "initWallMs": ms(init_wall),
             "initCpuMs": ms(cpu_init),
             "cpuPerEventUs": cpu_stream.as_secs_f64() * 1e6 / events.max(1) as f64,
+            "cpuUserPerEventUs": split.0.as_secs_f64() * 1e6 / events.max(1) as f64,
+            "cpuSysPerEventUs": split.1.as_secs_f64() * 1e6 / events.max(1) as f64,
             "peakRssKiB": rss_peak,
             "streamWallS": stream_wall.as_secs_f64(),
             "failures": failures,
