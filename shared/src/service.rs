@@ -169,6 +169,14 @@ fn epoch_ms(t: SystemTime) -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// Wraps a state store error with the user it concerns.
+fn store_error(user: &GenesysUserId) -> impl Fn(StoreError) -> SyncError + '_ {
+    move |source| SyncError::Store {
+        user: user.clone(),
+        source,
+    }
+}
+
 /// The largest event EventBridge delivers (a PutEvents entry is at most 256 KB); anything
 /// bigger did not come from the bus.
 const MAX_EVENT_BYTES: usize = 256 * 1024;
@@ -335,10 +343,6 @@ where
             until_ms: epoch_ms(invocation.deadline) + LEASE_GRACE_MS,
         };
         let user = &event.user;
-        let store_err = |source| SyncError::Store {
-            user: user.clone(),
-            source,
-        };
 
         let mut observation = Observation::from(event);
         let mut known: Option<UserState> = None;
@@ -361,7 +365,7 @@ where
                     now,
                 )
                 .await
-                .map_err(store_err)?;
+                .map_err(store_error(user))?;
             match recorded {
                 Recorded::Accepted { before } => {
                     let mut after = before.merged(&observation, &event.event_id);
@@ -444,10 +448,7 @@ where
                 .store
                 .reclaim(user, current.rev, intent, lease, now_ms())
                 .await
-                .map_err(|source| SyncError::Store {
-                    user: user.clone(),
-                    source,
-                })?;
+                .map_err(store_error(user))?;
             match recorded {
                 Recorded::Accepted { before } => {
                     let after = before.clone().claimed(intent, lease.clone());
@@ -485,17 +486,13 @@ where
         owner: &str,
         budget: Budget,
     ) -> Result<Outcome, SyncError> {
-        let store_err = |source| SyncError::Store {
-            user: user.clone(),
-            source,
-        };
         let (state, mark_pending, why) = match plan {
             AfterClaim::NoCall { reason, release } => {
                 if release {
                     self.store
                         .finish(user, owner, Finish::Untouched)
                         .await
-                        .map_err(store_err)?;
+                        .map_err(store_error(user))?;
                 }
                 return Ok(Outcome::Skipped(reason));
             }
@@ -510,7 +507,7 @@ where
                 .store
                 .mark_pending(user, owner)
                 .await
-                .map_err(store_err)?
+                .map_err(store_error(user))?
         {
             return Err(SyncError::LeaseLost {
                 user: user.clone(),
@@ -523,7 +520,7 @@ where
                 self.store
                     .finish(user, owner, Finish::Untouched)
                     .await
-                    .map_err(store_err)?;
+                    .map_err(store_error(user))?;
                 return Ok(Outcome::Skipped(SkipReason::NoTeamsUser));
             }
             Err(error) => {
@@ -543,7 +540,7 @@ where
                     .store
                     .finish(user, owner, Finish::Applied(state))
                     .await
-                    .map_err(store_err)?
+                    .map_err(store_error(user))?
                 {
                     // Graph has our state, but our lease ran out and another instance took
                     // over: it saw the record dirty and re-applies the newest state itself.
@@ -563,7 +560,7 @@ where
                 self.store
                     .finish(user, owner, Finish::Untouched)
                     .await
-                    .map_err(store_err)?;
+                    .map_err(store_error(user))?;
                 Ok(Outcome::Skipped(SkipReason::TeamsUserNotFound))
             }
             Err(source) => {
@@ -598,14 +595,7 @@ where
         {
             return Ok(entry.teams);
         }
-        let cached = self
-            .cache
-            .get(user, now)
-            .await
-            .map_err(|source| SyncError::Store {
-                user: user.clone(),
-                source,
-            })?;
+        let cached = self.cache.get(user, now).await.map_err(store_error(user))?;
         if let Some(entry) = cached {
             self.memory.insert(user.clone(), entry.clone());
             return Ok(entry.teams);

@@ -161,6 +161,10 @@ async fn the_binary_refuses_to_start_with_invalid_configuration_naming_the_varia
         .await
         .expect("the process exits");
     assert!(!status.success());
+    // Background tasks read the output: give them time to drain it.
+    process
+        .wait_for_log("PRESENCE_MAPPING", Duration::from_secs(5))
+        .await;
     let logs = process.logs().join("\n");
     assert!(
         logs.contains("PRESENCE_MAPPING") && logs.contains("BREAK"),

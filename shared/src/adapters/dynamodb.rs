@@ -48,7 +48,7 @@ impl DynamoStateStore {
             "" => format!(
                 "{operation} on table {} failed: {}",
                 self.table,
-                chain(error)
+                super::error_chain(error)
             ),
             code => format!(
                 "{operation} on table {} failed: {code}: {}",
@@ -106,16 +106,6 @@ impl DynamoStateStore {
             .table_name(&self.table)
             .key("pk", AttributeValue::S(pk))
     }
-}
-
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        text = format!("{text}: {s}");
-        source = s.source();
-    }
-    text
 }
 
 fn user_key(user: &GenesysUserId) -> String {

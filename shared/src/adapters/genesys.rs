@@ -2,7 +2,7 @@
 //! through the SCIM API with the app's client-credentials token.
 
 use super::http::{self, Failure, Http, ThrottleGate, read_capped};
-use super::oauth::{GenesysLogin, TokenCache};
+use super::oauth::{Authorized, GenesysLogin, TokenCache};
 use crate::domain::excerpt::cut;
 use crate::domain::ids::GenesysUserId;
 use crate::ports::{Budget, DirectoryAnswer, RemoteError, SecretSource, TeamsDirectory};
@@ -31,11 +31,6 @@ impl<S: SecretSource> GenesysScim<S> {
     }
 }
 
-enum Answer {
-    Done(DirectoryAnswer),
-    Unauthorized(String),
-}
-
 /// The `microsoftteams` external id in a SCIM user, if any.
 pub fn teams_external_id(user: &serde_json::Value) -> Option<String> {
     user.get(EXTENSION)?
@@ -48,7 +43,7 @@ pub fn teams_external_id(user: &serde_json::Value) -> Option<String> {
         .map(str::to_owned)
 }
 
-async fn classify(response: reqwest::Response) -> Result<Answer, Failure> {
+async fn classify(response: reqwest::Response) -> Result<Authorized<DirectoryAnswer>, Failure> {
     let status = response.status();
     let headers = response.headers().clone();
     if http::is_transient(status) {
@@ -76,13 +71,13 @@ async fn classify(response: reqwest::Response) -> Result<Answer, Failure> {
                     detail: "SCIM user lookup answered with JSON that is not a user".to_owned(),
                 }));
             }
-            Ok(Answer::Done(match teams_external_id(&user) {
+            Ok(Authorized::Done(match teams_external_id(&user) {
                 Some(id) => DirectoryAnswer::TeamsId(id),
                 None => DirectoryAnswer::NoTeamsId,
             }))
         }
-        StatusCode::NOT_FOUND => Ok(Answer::Done(DirectoryAnswer::UnknownUser)),
-        StatusCode::UNAUTHORIZED => Ok(Answer::Unauthorized(format!("{status}: {}", text()))),
+        StatusCode::NOT_FOUND => Ok(Authorized::Done(DirectoryAnswer::UnknownUser)),
+        StatusCode::UNAUTHORIZED => Ok(Authorized::Unauthorized(format!("{status}: {}", text()))),
         StatusCode::FORBIDDEN => Err(Failure::Final(RemoteError::Denied {
             service: SERVICE,
             detail: format!(
@@ -109,36 +104,24 @@ impl<S: SecretSource> TeamsDirectory for GenesysScim<S> {
             self.base,
             user.as_str()
         );
-        let mut renewed = false;
-        loop {
-            let token = self.tokens.token(budget).await?;
-            let answer = http::with_retries(SERVICE, &self.gate, budget, || async {
-                let response = self
-                    .http
-                    .client
-                    .get(&url)
-                    .timeout(self.http.attempt_timeout(budget))
-                    .bearer_auth(token.expose_secret())
-                    .send()
-                    .await
-                    .map_err(|e| Failure::transport(&e, "SCIM user lookup"))?;
-                classify(response).await
+        self.tokens
+            .authorized(SERVICE, &self.gate, budget, |token| {
+                let url = &url;
+                async move {
+                    // Built when the attempt starts, after any Retry-After wait.
+                    let response = self
+                        .http
+                        .client
+                        .get(url)
+                        .timeout(self.http.attempt_timeout(budget))
+                        .bearer_auth(token.expose_secret())
+                        .send()
+                        .await
+                        .map_err(|e| Failure::transport(&e, "SCIM user lookup"))?;
+                    classify(response).await
+                }
             })
-            .await?;
-            match answer {
-                Answer::Done(done) => return Ok(done),
-                Answer::Unauthorized(_) if !renewed => {
-                    self.tokens.invalidate(&token).await;
-                    renewed = true;
-                }
-                Answer::Unauthorized(detail) => {
-                    return Err(RemoteError::Denied {
-                        service: SERVICE,
-                        detail: format!("SCIM user lookup answered {detail} with a fresh token"),
-                    });
-                }
-            }
-        }
+            .await
     }
 }
 

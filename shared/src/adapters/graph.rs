@@ -3,7 +3,7 @@
 //! errors, and Graph's error codes turned into specific errors.
 
 use super::http::{self, Failure, Http, ThrottleGate, read_capped};
-use super::oauth::{AzureAd, TokenCache};
+use super::oauth::{Authorized, AzureAd, TokenCache};
 use crate::domain::excerpt::cut;
 use crate::domain::ids::TeamsUserId;
 use crate::domain::teams::TeamsPresence;
@@ -70,49 +70,35 @@ impl<S: SecretSource> GraphPresence<S> {
     ) -> Result<WriteAnswer, RemoteError> {
         // The id is a validated GUID, so it cannot change the path.
         let url = format!("{}/users/{}/presence/{action}", self.base, user.as_str());
-        let mut renewed = false;
-        loop {
-            let token = self.tokens.token(budget).await?;
-            let answer = http::with_retries(SERVICE, &self.gate, budget, || async {
-                let response = self
-                    .http
-                    .client
-                    .post(&url)
-                    .timeout(self.http.attempt_timeout(budget))
-                    .bearer_auth(token.expose_secret())
-                    .json(&body)
-                    .send()
-                    .await
-                    .map_err(|e| Failure::transport(&e, action))?;
-                classify(action, response).await
+        self.tokens
+            .authorized(SERVICE, &self.gate, budget, |token| {
+                let (url, body) = (&url, &body);
+                async move {
+                    // Built when the attempt starts, after any Retry-After wait.
+                    let response = self
+                        .http
+                        .client
+                        .post(url)
+                        .timeout(self.http.attempt_timeout(budget))
+                        .bearer_auth(token.expose_secret())
+                        .json(body)
+                        .send()
+                        .await
+                        .map_err(|e| Failure::transport(&e, action))?;
+                    classify(action, response).await
+                }
             })
-            .await?;
-            match answer {
-                Answer::Done(done) => return Ok(done),
-                Answer::Unauthorized(_) if !renewed => {
-                    self.tokens.invalidate(&token).await;
-                    renewed = true;
-                }
-                Answer::Unauthorized(detail) => {
-                    return Err(RemoteError::Denied {
-                        service: SERVICE,
-                        detail: format!("{action} answered 401 with a fresh token: {detail}"),
-                    });
-                }
-            }
-        }
+            .await
     }
 }
 
-enum Answer {
-    Done(WriteAnswer),
-    Unauthorized(String),
-}
-
-async fn classify(action: &'static str, response: reqwest::Response) -> Result<Answer, Failure> {
+async fn classify(
+    action: &'static str,
+    response: reqwest::Response,
+) -> Result<Authorized<WriteAnswer>, Failure> {
     let status = response.status();
     if status.is_success() {
-        return Ok(Answer::Done(WriteAnswer::Accepted));
+        return Ok(Authorized::Done(WriteAnswer::Accepted));
     }
     let headers = response.headers().clone();
     if http::is_transient(status) {
@@ -129,8 +115,8 @@ async fn classify(action: &'static str, response: reqwest::Response) -> Result<A
     let message = error.message.map(|m| cut(&m)).unwrap_or_default();
     let detail = format!("{status} {code}: {message}");
     match status {
-        StatusCode::NOT_FOUND => Ok(Answer::Done(WriteAnswer::UserNotFound)),
-        StatusCode::UNAUTHORIZED => Ok(Answer::Unauthorized(detail)),
+        StatusCode::NOT_FOUND => Ok(Authorized::Done(WriteAnswer::UserNotFound)),
+        StatusCode::UNAUTHORIZED => Ok(Authorized::Unauthorized(detail)),
         StatusCode::FORBIDDEN => Err(Failure::Final(RemoteError::Denied {
             service: SERVICE,
             detail: format!(

@@ -20,6 +20,13 @@ pub struct IssuedToken {
     pub lifetime: Duration,
 }
 
+/// An API's answer to a call made with a token.
+pub enum Authorized<T> {
+    Done(T),
+    /// 401: the token was refused (what the API said).
+    Unauthorized(String),
+}
+
 /// The endpoint said the client id or secret is wrong.
 #[derive(Debug)]
 pub struct InvalidClient(pub String);
@@ -135,6 +142,38 @@ impl<S: SecretSource, E: TokenEndpoint> TokenCache<S, E> {
                             "the token endpoint rejects the client credentials in secret {} ({detail})",
                             self.secret_id
                         ),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Calls an API with the token, retrying as [`http::with_retries`] does; when the API
+    /// answers 401, fetches a new token once and calls again.
+    pub async fn authorized<T, F, Fut>(
+        &self,
+        service: &'static str,
+        gate: &ThrottleGate,
+        budget: Budget,
+        mut attempt: F,
+    ) -> Result<T, RemoteError>
+    where
+        F: FnMut(SecretString) -> Fut,
+        Fut: Future<Output = Result<Authorized<T>, Failure>>,
+    {
+        let mut renewed = false;
+        loop {
+            let token = self.token(budget).await?;
+            match http::with_retries(service, gate, budget, || attempt(token.clone())).await? {
+                Authorized::Done(done) => return Ok(done),
+                Authorized::Unauthorized(_) if !renewed => {
+                    self.invalidate(&token).await;
+                    renewed = true;
+                }
+                Authorized::Unauthorized(detail) => {
+                    return Err(RemoteError::Denied {
+                        service,
+                        detail: format!("{detail} with a freshly issued token"),
                     });
                 }
             }

@@ -69,19 +69,8 @@ fn classify(secret_id: &str, error: SdkError<GetSecretValueError>) -> RemoteErro
             service: SERVICE,
             detail: format!(
                 "reading secret {secret_id} failed: {}",
-                aws_smithy_error(&error)
+                super::error_chain(&error)
             ),
         },
     }
-}
-
-/// The SDK error's message chain (never the secret: a failed call has no value to leak).
-fn aws_smithy_error(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        text = format!("{text}: {s}");
-        source = s.source();
-    }
-    text
 }
