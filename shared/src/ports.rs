@@ -51,8 +51,8 @@ pub struct StoreError(pub String);
 /// The per-user record of presence, routing status and what Teams was given.
 pub trait StateStore: Send + Sync {
     /// Records the observation if nothing in it is older and something is newer than the
-    /// record; with `lease`, also takes the lease with `intent`, provided nobody holds a live
-    /// lease on a dirty record.
+    /// record; with a claim, also takes the lease announcing `intent`, provided
+    /// [`UserState::may_claim`] allows it.
     fn record(
         &self,
         user: &GenesysUserId,

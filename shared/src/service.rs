@@ -3,7 +3,7 @@
 //! of the project (and every test) drives the same code with its own adapters.
 
 use crate::domain::decide::{
-    AfterClaim, ClaimPlan, Refusal, after_claim, classify_refusal, predict,
+    AfterClaim, ClaimPlan, Refusal, Release, after_claim, classify_refusal, predict,
 };
 use crate::domain::event::{EventError, GenesysEvent};
 use crate::domain::excerpt::excerpt;
@@ -387,7 +387,7 @@ where
                     return Ok(outcome);
                 }
                 Recorded::Refused { current } => {
-                    match classify_refusal(&event.event_id, &observation, &current) {
+                    match classify_refusal(&event.event_id, &observation, &current, now_ms()) {
                         Refusal::Busy => {
                             // A live holder releases within one Graph call; a dead one only
                             // when its lease expires. Wait a little, then let Lambda redeliver.
@@ -488,9 +488,14 @@ where
     ) -> Result<Outcome, SyncError> {
         let (state, mark_pending, why) = match plan {
             AfterClaim::NoCall { reason, release } => {
-                if release {
+                let finish = match release {
+                    Release::Not => None,
+                    Release::Settled => Some(Finish::Untouched),
+                    Release::Unsettled => Some(Finish::Abandoned),
+                };
+                if let Some(finish) = finish {
                     self.store
-                        .finish(user, owner, Finish::Untouched)
+                        .finish(user, owner, finish)
                         .await
                         .map_err(store_error(user))?;
                 }

@@ -231,3 +231,70 @@ async fn a_lease_that_outlasts_the_wait_fails_the_invocation_so_lambda_redeliver
     assert!(started.elapsed() < Duration::from_secs(1));
     assert_eq!(world.graph_calls(&agent), 0);
 }
+
+/// Makes Teams show `presence` for the agent, as a holder's Graph call would have.
+async fn graph_sets(
+    world: &World,
+    agent: &presence_sync_tests::world::Agent,
+    presence: TeamsPresence,
+) {
+    use presence_core::adapters::graph::GraphPresence;
+    use presence_core::adapters::http::Http;
+    use presence_core::adapters::oauth::{AzureAd, TokenCache};
+    use presence_core::adapters::secrets_manager::SecretsManager;
+    use presence_core::domain::ids::TeamsUserId;
+    use presence_core::ports::{Budget, PresenceWriter};
+    let config = world.config(&[]);
+    let http = Http::new(config.http);
+    let tokens = TokenCache::new(
+        world.azure_secret.clone(),
+        SecretsManager::new(world.secrets()),
+        AzureAd {
+            login_url: config.azure_login_url.clone(),
+            scope: config.graph_scope.clone(),
+        },
+        http.clone(),
+    );
+    let graph = GraphPresence::new(http, &config.graph_api_url, tokens, None);
+    let budget = Budget {
+        until: tokio::time::Instant::now() + Duration::from_secs(5),
+    };
+    graph
+        .set_preferred(&TeamsUserId::parse(&agent.teams).unwrap(), presence, budget)
+        .await
+        .unwrap();
+}
+
+/// A holder announced Busy, got it into Teams and died. The next event maps to what the
+/// record says is applied (Away): its claim must not make the record look settled, or a
+/// concurrent event would see nothing to do and leave Teams showing Busy.
+#[tokio::test]
+async fn a_claim_never_makes_an_uncertain_record_look_settled() {
+    let (world, isolation) = World::isolated().await;
+    let agent = world.agent();
+    let (a, b) = (world.instance(&[]), world.instance(&[]));
+    a.outcome(presence(&agent.genesys, "AWAY", 500)).await;
+    die_holding_the_lease(
+        &world,
+        &presence(&agent.genesys, "BUSY", 1_000),
+        TeamsPresence::Busy,
+        0,
+    )
+    .await;
+    graph_sets(&world, &agent, TeamsPresence::Busy).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+
+    // Hold back the answer to A's first write while B handles a newer event.
+    let event_a = presence(&agent.genesys, "Break", 2_000);
+    let mut hold = isolation
+        .proxy
+        .hold("UpdateItem", event_a["id"].as_str().unwrap());
+    let (first, second) = tokio::join!(a.invoke(event_a), async {
+        assert!(hold.reached(Duration::from_secs(10)).await);
+        let second = b.invoke(presence(&agent.genesys, "AWAY", 3_000)).await;
+        drop(hold);
+        second
+    });
+    assert!(first.is_ok() && second.is_ok(), "{first:?} {second:?}");
+    assert_eq!(world.teams(&agent).as_deref(), Some("Away/Away"));
+}

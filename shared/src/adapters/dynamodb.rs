@@ -233,6 +233,23 @@ impl Expression {
         ));
     }
 
+    /// The rule of [`UserState::may_claim`]: a clean record may always be claimed; a dirty one
+    /// only once its lease is gone, and never with an intent equal to what is applied (which
+    /// would make an uncertain record look settled).
+    fn may_claim(&mut self, intent: Intent, now_ms: i64) {
+        match intent {
+            Intent::Pending => self.lease_free_or_clean(now_ms),
+            Intent::Teams(state) => {
+                let now = self.value("now", n(now_ms));
+                let intended = self.value("intended", s(state.encode()));
+                self.conditions.push(format!(
+                    "(attribute_not_exists(intent) OR intent = applied OR \
+                     ((attribute_not_exists(lease_until) OR lease_until < {now}) AND applied <> {intended}))"
+                ));
+            }
+        }
+    }
+
     fn claim(&mut self, intent: Intent, lease: &Lease) {
         self.set("intent", s(intent.encode()));
         self.set("lease_owner", s(&lease.owner));
@@ -295,7 +312,7 @@ impl StateStore for DynamoStateStore {
         e.set("last_event", s(event_id));
         if let Some((intent, lease)) = claim {
             e.claim(intent, lease);
-            e.lease_free_or_clean(now_ms);
+            e.may_claim(intent, now_ms);
         }
         self.conditional(e.apply(self.update(user_key(user)), now_ms))
             .await

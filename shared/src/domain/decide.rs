@@ -31,6 +31,13 @@ pub fn predict(
         Some(state) => Some(state.merged(observation, "").target(mapping).0),
         None => predict_from_event(mapping, observation),
     };
+    if let (Some(state), Some(Target::Teams(teams))) = (current, target)
+        && state.dirty()
+        && teams == state.applied()
+    {
+        // Announcing what is applied would make the uncertain record look settled.
+        return ClaimPlan::Take(Intent::Pending);
+    }
     match target {
         Some(Target::Teams(state)) => ClaimPlan::Take(Intent::Teams(state)),
         Some(Target::Keep(_)) => ClaimPlan::RecordOnly,
@@ -61,16 +68,27 @@ fn predict_from_event(mapping: &PresenceMapping, observation: &Observation) -> O
 pub enum Refusal {
     /// The event is newer, but another instance holds the user's lease: wait and try again.
     Busy,
-    /// Part of the event is newer: record that part.
+    /// Record this (the newer part of the event, or all of it with a claim planned from the
+    /// record as it now is).
     Retry(Observation),
     /// Nothing in the event is newer.
     Done(SkipReason),
 }
 
-pub fn classify_refusal(event_id: &str, observation: &Observation, current: &UserState) -> Refusal {
+pub fn classify_refusal(
+    event_id: &str,
+    observation: &Observation,
+    current: &UserState,
+    now_ms: i64,
+) -> Refusal {
     if accepts(current, observation) {
-        // The versions were fine, so the lease condition failed.
-        return Refusal::Busy;
+        // The versions were fine, so the claim condition failed: someone holds the user, or
+        // the record is uncertain and needs a different claim (planned from `current`).
+        return if current.busy(now_ms) {
+            Refusal::Busy
+        } else {
+            Refusal::Retry(observation.clone())
+        };
     }
     let newer = newer_part(current, observation);
     if !newer.is_empty() {
@@ -100,11 +118,27 @@ pub fn classify_refusal(event_id: &str, observation: &Observation, current: &Use
     })
 }
 
+/// How a holder that makes no Graph call leaves the lease it took.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Release {
+    /// Nothing to do: no lease was taken, or it blocks nobody (its intent equals what is
+    /// applied).
+    Not,
+    /// Release it, and the record is settled: Teams shows what is applied.
+    Settled,
+    /// Release it, but the record stays uncertain: an earlier holder may have changed Teams,
+    /// and nothing was sent to make sure.
+    Unsettled,
+}
+
 /// What to do once an observation is recorded (or a reconciliation claimed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AfterClaim {
-    /// Teams needs no call. `release` when we hold a lease that still looks dirty to others.
-    NoCall { reason: SkipReason, release: bool },
+    /// Teams needs no call; the lease, if any, is left as `release` says.
+    NoCall {
+        reason: SkipReason,
+        release: Release,
+    },
     /// Make Teams show `state`. `mark_pending` when the record does not yet warn others that a
     /// call is in flight (its intent equals what is applied), which must be fixed first.
     Call {
@@ -126,7 +160,11 @@ pub fn after_claim(
     claimed: bool,
     reconciling: bool,
 ) -> AfterClaim {
-    let release = claimed && after.dirty();
+    let release = match (claimed && after.dirty(), before.dirty()) {
+        (false, _) => Release::Not,
+        (true, false) => Release::Settled,
+        (true, true) => Release::Unsettled,
+    };
     let no_call = |reason| AfterClaim::NoCall { reason, release };
     let state = match after.target(mapping).0 {
         Target::Keep(KeepReason::Ignored) => return no_call(SkipReason::Ignored),
@@ -306,19 +344,42 @@ mod tests {
     // --- classify_refusal ------------------------------------------------------------------
 
     #[test]
-    fn a_refusal_of_an_acceptable_observation_means_the_user_is_busy() {
-        let current = applied(BUSY, "ON_QUEUE");
+    fn a_refusal_of_an_acceptable_observation_while_a_holder_works_means_busy() {
+        let mut current = applied(BUSY, "ON_QUEUE");
+        current = current.claimed(Intent::Teams(AWAY), lease());
         assert_eq!(
-            classify_refusal("e1", &obs(p("AWAY", 200), None), &current),
+            classify_refusal("e1", &obs(p("AWAY", 200), None), &current, 0),
             Refusal::Busy
         );
+    }
+
+    #[test]
+    fn a_refusal_by_an_uncertain_record_is_retried_with_a_pending_claim() {
+        let mut current = applied(AWAY, "AWAY");
+        // A holder announced Busy and died; its lease expired at 10_000.
+        current = current.claimed(Intent::Teams(BUSY), lease());
+        let event = obs(p("BREAK", 200), None);
+        assert_eq!(
+            classify_refusal("e1", &event, &current, 20_000),
+            Refusal::Retry(event.clone())
+        );
+        assert_eq!(
+            predict(&PresenceMapping::default(), &event, Some(&current)),
+            ClaimPlan::Take(Intent::Pending)
+        );
+        assert!(current.may_claim(Intent::Pending, 20_000));
     }
 
     #[test]
     fn a_refusal_of_a_partly_newer_observation_retries_the_newer_part() {
         let current = applied(BUSY, "ON_QUEUE");
         assert_eq!(
-            classify_refusal("e1", &obs(p("AWAY", 50), r("INTERACTING", 200)), &current),
+            classify_refusal(
+                "e1",
+                &obs(p("AWAY", 50), r("INTERACTING", 200)),
+                &current,
+                0
+            ),
             Refusal::Retry(obs(None, r("INTERACTING", 200)))
         );
     }
@@ -327,7 +388,7 @@ mod tests {
     fn an_older_observation_is_stale() {
         let current = applied(BUSY, "ON_QUEUE");
         assert_eq!(
-            classify_refusal("e1", &obs(p("AWAY", 50), None), &current),
+            classify_refusal("e1", &obs(p("AWAY", 50), None), &current, 0),
             Refusal::Done(SkipReason::Stale)
         );
     }
@@ -336,7 +397,7 @@ mod tests {
     fn the_recorded_event_again_is_a_duplicate() {
         let current = applied(BUSY, "ON_QUEUE");
         assert_eq!(
-            classify_refusal("e0", &obs(p("ON_QUEUE", 100), r("IDLE", 100)), &current),
+            classify_refusal("e0", &obs(p("ON_QUEUE", 100), r("IDLE", 100)), &current, 0),
             Refusal::Done(SkipReason::Duplicate)
         );
     }
@@ -345,11 +406,11 @@ mod tests {
     fn an_equal_version_from_another_event_is_unchanged_or_stale_by_value() {
         let current = applied(BUSY, "ON_QUEUE");
         assert_eq!(
-            classify_refusal("e9", &obs(p("On Queue", 100), None), &current),
+            classify_refusal("e9", &obs(p("On Queue", 100), None), &current, 0),
             Refusal::Done(SkipReason::Unchanged)
         );
         assert_eq!(
-            classify_refusal("e9", &obs(p("AVAILABLE", 100), None), &current),
+            classify_refusal("e9", &obs(p("AVAILABLE", 100), None), &current, 0),
             Refusal::Done(SkipReason::Stale)
         );
     }
@@ -386,7 +447,7 @@ mod tests {
             after_claim(&m, &o, &before, &after, true, false),
             AfterClaim::NoCall {
                 reason: SkipReason::Unchanged,
-                release: false
+                release: Release::Not
             }
         );
     }
@@ -401,7 +462,7 @@ mod tests {
             after_claim(&m, &o, &before, &after, true, false),
             AfterClaim::NoCall {
                 reason: SkipReason::Unchanged,
-                release: true
+                release: Release::Settled
             }
         );
     }
@@ -429,6 +490,22 @@ mod tests {
     }
 
     #[test]
+    fn a_holder_that_sends_nothing_leaves_an_uncertain_record_uncertain() {
+        let m = PresenceMapping::from_json(r#"{"MEAL":"ignore"}"#).unwrap();
+        let mut before = applied(AWAY, "AWAY");
+        before.intent = Some(Intent::Teams(BUSY));
+        let o = obs(p("MEAL", 200), None);
+        let after = claim(&before, &o, Intent::Pending);
+        assert_eq!(
+            after_claim(&m, &o, &before, &after, true, false),
+            AfterClaim::NoCall {
+                reason: SkipReason::Ignored,
+                release: Release::Unsettled
+            }
+        );
+    }
+
+    #[test]
     fn offline_for_a_user_never_set_is_unchanged() {
         let m = PresenceMapping::default();
         let before = UserState::default();
@@ -438,7 +515,7 @@ mod tests {
             after_claim(&m, &o, &before, &after, true, false),
             AfterClaim::NoCall {
                 reason: SkipReason::Unchanged,
-                release: false
+                release: Release::Not
             }
         );
     }
@@ -472,7 +549,7 @@ mod tests {
                 after_claim(&m, &o, &before, &after, false, false),
                 AfterClaim::NoCall {
                     reason,
-                    release: false
+                    release: Release::Not
                 },
                 "{system}"
             );
@@ -489,7 +566,7 @@ mod tests {
             after_claim(&m, &o, &before, &after, false, false),
             AfterClaim::NoCall {
                 reason: SkipReason::Unmapped,
-                release: false
+                release: Release::Not
             }
         );
     }
@@ -503,7 +580,10 @@ mod tests {
         let after = before.merged(&o, "e1");
         assert!(matches!(
             after_claim(&m, &o, &before, &after, false, false),
-            AfterClaim::NoCall { release: false, .. }
+            AfterClaim::NoCall {
+                release: Release::Not,
+                ..
+            }
         ));
     }
 

@@ -95,6 +95,21 @@ impl UserState {
         self.dirty() && self.lease.as_ref().is_some_and(|l| l.until_ms >= now_ms)
     }
 
+    /// Whether a claim announcing `intent` may take this record's lease (the condition the
+    /// store's claiming write enforces). A clean record may always be claimed: a lease on it
+    /// blocks nobody. A dirty one only once its lease is gone, and never announcing what is
+    /// applied, which would make an uncertain record look settled to everyone else.
+    pub fn may_claim(&self, intent: Intent, now_ms: i64) -> bool {
+        if !self.dirty() {
+            return true;
+        }
+        let lease_gone = self.lease.as_ref().is_none_or(|l| l.until_ms < now_ms);
+        match intent {
+            Intent::Pending => lease_gone,
+            Intent::Teams(state) => lease_gone && state != self.applied(),
+        }
+    }
+
     /// The Teams state this record maps to.
     pub fn target(&self, mapping: &PresenceMapping) -> (Target, MatchedKey) {
         mapping.resolve(
@@ -306,6 +321,31 @@ mod tests {
         );
         assert!(!s.dirty());
         assert!(!s.busy(0));
+    }
+
+    #[test]
+    fn an_uncertain_record_cannot_be_claimed_with_what_is_applied() {
+        let dead = UserState {
+            applied: Some(TeamsState::Preferred(TeamsPresence::Away)),
+            ..UserState::default()
+        }
+        .claimed(
+            Intent::Teams(TeamsState::Preferred(TeamsPresence::Busy)),
+            Lease {
+                owner: "dead".into(),
+                until_ms: 100,
+            },
+        );
+        let away = Intent::Teams(TeamsState::Preferred(TeamsPresence::Away));
+        let available = Intent::Teams(TeamsState::Preferred(TeamsPresence::Available));
+        assert!(!dead.may_claim(available, 50), "the lease still holds");
+        assert!(dead.may_claim(available, 101));
+        assert!(
+            !dead.may_claim(away, 101),
+            "it would look settled while Teams may show Busy"
+        );
+        assert!(dead.may_claim(Intent::Pending, 101));
+        assert!(UserState::default().may_claim(away, 0));
     }
 
     #[test]
