@@ -666,3 +666,32 @@ async fn errors_are_specific_about_the_user() {
     assert_eq!(user.as_str(), agent.genesys);
     assert_eq!(teams.as_str(), agent.teams);
 }
+
+#[tokio::test]
+async fn a_secret_filled_in_after_start_up_is_picked_up_without_a_restart() {
+    let world = World::start().await;
+    let agent = world.agent();
+    // As deployed: the stack created the secret with placeholders.
+    let placeholder = json!({"tenant_id": "00000000-0000-0000-0000-000000000000",
+        "client_id": "REPLACE_ME", "client_secret": "REPLACE_ME_WITH_THE_CLIENT_SECRET"});
+    rotate_secret(&world.secrets(), &world.azure_secret, &placeholder).await;
+    let instance = world.instance(&[]);
+    let error = instance
+        .invoke(presence(&agent.genesys, "AVAILABLE", 1_000))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), "GraphDenied", "{error}");
+    // The operator stores the real values; the warm instance reads them on its next refusal.
+    rotate_secret(
+        &world.secrets(),
+        &world.azure_secret,
+        &json!({"tenant_id": TENANT, "client_id": AZURE_CLIENT_ID, "client_secret": AZURE_CLIENT_SECRET}),
+    )
+    .await;
+    assert_eq!(
+        instance
+            .outcome(presence(&agent.genesys, "AVAILABLE", 1_000))
+            .await,
+        "applied/reconciled"
+    );
+}

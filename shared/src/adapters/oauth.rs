@@ -1,10 +1,11 @@
 //! OAuth 2.0 client-credentials tokens for Microsoft Graph and Genesys Cloud: credentials
 //! read from a secret once per process, a token reused until shortly before it expires, and
-//! one re-read of the secret when the token endpoint says `invalid_client` (a rotation).
+//! one re-read of the secret when the token endpoint refuses them (`invalid_client` after a
+//! rotation, or an unknown tenant while the secret still holds a placeholder).
 
 use super::http::{self, Failure, Http, ThrottleGate, read_capped};
 use crate::ports::{Budget, RemoteError, SecretSource};
-use reqwest::{StatusCode, Url};
+use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::future::Future;
@@ -27,7 +28,7 @@ pub enum Authorized<T> {
     Unauthorized(String),
 }
 
-/// The endpoint said the client id or secret is wrong.
+/// The endpoint refused the client's credentials (`invalid_client`, an unknown tenant, …).
 #[derive(Debug)]
 pub struct InvalidClient(pub String);
 
@@ -139,7 +140,7 @@ impl<S: SecretSource, E: TokenEndpoint> TokenCache<S, E> {
                     return Err(RemoteError::Denied {
                         service: E::SERVICE,
                         detail: format!(
-                            "the token endpoint rejects the client credentials in secret {} ({detail})",
+                            "the token endpoint refuses the client credentials in secret {} ({detail})",
                             self.secret_id
                         ),
                     });
@@ -313,16 +314,13 @@ async fn token_answer(
         .or(error.description)
         .map(|d| crate::domain::excerpt::cut(d.lines().next().unwrap_or("")))
         .unwrap_or_default();
-    let detail = format!("{status} {code}: {description}");
-    if matches!(code, "invalid_client" | "unauthorized_client")
-        || status == StatusCode::UNAUTHORIZED
-    {
-        return Ok(Err(InvalidClient(detail)));
-    }
-    Err(Failure::Final(RemoteError::Denied {
-        service,
-        detail: format!("token endpoint refused the request: {detail}"),
-    }))
+    // Any refusal can come from stale credentials: `invalid_client` after a secret rotation,
+    // but also `invalid_request` for a tenant that a placeholder secret named. The caller
+    // re-reads the secret once before giving up, so a fixed secret is picked up without a
+    // restart.
+    Ok(Err(InvalidClient(format!(
+        "{status} {code}: {description}"
+    ))))
 }
 
 /// The Microsoft identity platform (Azure AD) token endpoint for Graph.
