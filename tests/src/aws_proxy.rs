@@ -293,9 +293,11 @@ async fn serve_connection(stream: TcpStream, router: Router, mut down: watch::Re
     let connection =
         hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
     tokio::select! {
-        _ = connection => {}
-        _ = kill.notified() => {}
+        // An outage wins over a request that arrived at the same time.
+        biased;
         _ = down.wait_for(|down| *down) => {}
+        _ = kill.notified() => {}
+        _ = connection => {}
     }
 }
 
