@@ -15,6 +15,7 @@
 //! | `--cold-starts N` | 20 | fresh processes started to time the cold start |
 //! | `--seed N` | 42 | the stream generator's seed |
 //! | `--json PATH` | — | also write every figure as JSON |
+//! | `--bootstrap PATH` | `target/lambda-arm64/lambda/presence-sync/bootstrap` | the arm64 artifact whose size is reported (built by `scripts/bench-size.sh`) |
 //!
 //! The binary comes from `runtime_api::binary_path` (`PRESENCE_SYNC_PROFILE=release` picks
 //! `target/release/presence-sync`). Events are replayed one at a time, back to back, to one
@@ -48,6 +49,7 @@ struct Options {
     cold_starts: usize,
     seed: u64,
     json: Option<PathBuf>,
+    bootstrap: PathBuf,
 }
 
 impl Options {
@@ -62,6 +64,8 @@ impl Options {
             cold_starts: 20,
             seed: 42,
             json: None,
+            bootstrap: presence_sync_tests::moto::repo_root()
+                .join("target/lambda-arm64/lambda/presence-sync/bootstrap"),
         };
         let mut args = std::env::args().skip(1);
         while let Some(flag) = args.next() {
@@ -83,6 +87,7 @@ impl Options {
                 "--cold-starts" => options.cold_starts = number(value()) as usize,
                 "--seed" => options.seed = number(value()),
                 "--json" => options.json = Some(PathBuf::from(value())),
+                "--bootstrap" => options.bootstrap = PathBuf::from(value()),
                 "-h" | "--help" => usage(""),
                 other => usage(&format!("unknown option {other}")),
             }
@@ -100,7 +105,7 @@ fn usage(problem: &str) -> ! {
     }
     eprintln!(
         "usage: loadbench [--agents N] [--shift-secs S] [--day-events N] [--graph-ms MS] \
-         [--genesys-ms MS] [--aws-ms MS] [--cold-starts N] [--seed N] [--json PATH]"
+         [--genesys-ms MS] [--aws-ms MS] [--cold-starts N] [--seed N] [--json PATH] [--bootstrap PATH]"
     );
     std::process::exit(if problem.is_empty() { 0 } else { 2 })
 }
@@ -735,6 +740,18 @@ fn report(
             }),
         );
     }
+    let bootstrap_bytes = std::fs::metadata(&options.bootstrap).ok().map(|m| m.len());
+    match bootstrap_bytes {
+        Some(bytes) => println!(
+            "stripped arm64 bootstrap {}: {bytes} bytes = {:.2} MB",
+            options.bootstrap.display(),
+            bytes as f64 / 1e6
+        ),
+        None => println!(
+            "stripped arm64 bootstrap: {} not built; `bash scripts/bench-size.sh` builds it",
+            options.bootstrap.display()
+        ),
+    }
     let first = samples.first().map(|s| s.calls).unwrap_or_default();
     let total = samples.iter().fold(Calls::default(), |acc, s| Calls {
         graph: acc.graph + s.calls.graph,
@@ -771,6 +788,7 @@ fn report(
             "cpuUserPerEventUs": split.0.as_secs_f64() * 1e6 / events.max(1) as f64,
             "cpuSysPerEventUs": split.1.as_secs_f64() * 1e6 / events.max(1) as f64,
             "peakRssKiB": rss_peak,
+            "bootstrapBytes": bootstrap_bytes,
             "streamWallS": stream_wall.as_secs_f64(),
             "failures": failures,
             "firstEventCalls": first.json(),
