@@ -8,7 +8,9 @@ use presence_core::config::Config;
 use presence_core::service::Invocation;
 use std::time::{Duration, UNIX_EPOCH};
 
-#[tokio::main]
+// One invocation at a time: a single-threaded runtime avoids cross-thread wake-ups (futex
+// and eventfd traffic measured in docs/performance.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env().inspect_err(|error| {
