@@ -129,7 +129,7 @@ impl FakeGenesys {
                 .with_state(router_state);
             instrument(router, inst).layer(axum::middleware::from_fn_with_state(
                 router_latency,
-                one_way_latency,
+                crate::fault::one_way_latency,
             ))
         })
         .await
@@ -690,17 +690,4 @@ fn default_fault_body(
             (SCIM_CONTENT_TYPE, scim_error_body(status, None, &detail))
         }
     }
-}
-
-/// The one-way latency set with `set_latency`, applied before anything else.
-async fn one_way_latency(
-    State(latency): State<Arc<AtomicU64>>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let delay = Duration::from_nanos(latency.load(Ordering::Relaxed));
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
-    next.run(request).await
 }

@@ -166,7 +166,7 @@ impl FakeMicrosoft {
                 .with_state(router_state);
             instrument(router, inst).layer(axum::middleware::from_fn_with_state(
                 router_latency,
-                one_way_latency,
+                crate::fault::one_way_latency,
             ))
         })
         .await
@@ -1075,17 +1075,4 @@ fn parse_decimal(text: &str) -> Option<f64> {
         }
         None => parse_digits(text),
     }
-}
-
-/// The one-way latency set with `set_latency`, applied before anything else.
-async fn one_way_latency(
-    State(latency): State<Arc<AtomicU64>>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let delay = Duration::from_nanos(latency.load(Ordering::Relaxed));
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
-    next.run(request).await
 }

@@ -578,3 +578,17 @@ pub(crate) fn random_token(prefix: &str) -> String {
         uuid::Uuid::new_v4().simple()
     )
 }
+
+/// A fake's one-way network delay (its `set_latency`), applied to every request before
+/// anything else.
+pub(crate) async fn one_way_latency(
+    State(latency): State<Arc<std::sync::atomic::AtomicU64>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let delay = Duration::from_nanos(latency.load(std::sync::atomic::Ordering::Relaxed));
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    next.run(request).await
+}
