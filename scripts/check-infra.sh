@@ -56,7 +56,7 @@ tool_venv() {
     if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then
         echo "check-infra: installing $requirements into $venv" >&2
         rm -f "$stamp"
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements" >&2
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir -r "$requirements" >&2
         printf '%s\n' "$wanted" >"$stamp"
     fi
     echo "$venv"

@@ -41,7 +41,7 @@ have="$(cat "$stamp" 2>/dev/null || true)"
 if [ "$wanted" != "$have" ]; then
     echo "setup-venv: installing $requirements" >&2
     rm -f "$stamp"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir -r "$requirements"
     printf '%s\n' "$wanted" > "$stamp"
 else
     echo "setup-venv: requirements unchanged, nothing to install" >&2
