@@ -8,7 +8,7 @@
 #      (no wildcard, DLQ, failure destination, retries, encryption, alarms) and checkov,
 #      whose findings must be none but those suppressed in template.yaml with a reason
 #      (tests/infra/check_checkov.py).
-#   3. tests/tests/template.rs: the template agrees with the code (variables, IAM actions,
+#   3. tests/tests/suite/template.rs: the template agrees with the code (variables, IAM actions,
 #      the rule's pattern against tests/fixtures, the TTL attribute).
 #   4. The Terraform in infra/genesys and infra/azure parses and declares every variable
 #      it uses (tests/infra/check_terraform.py); `terraform fmt -check` when terraform is
@@ -90,8 +90,9 @@ checkov_venv="$(tool_venv checkov infra/requirements-checkov.txt)"
 "$py" tests/infra/check_checkov.py "$work/checkov.json" "$work/translated.json"
 done_step
 
-step "template.yaml against the code (tests/tests/template.rs)"
-cargo test --locked -p presence-sync-tests --test template --quiet
+step "template.yaml against the code (tests/tests/suite/template.rs)"
+# --workspace: the same features as the suite's build, so its dependencies are built once.
+cargo test --workspace --locked --test suite --quiet -- template::
 done_step
 
 step "Terraform (python-hcl2): parses, variables declared and used, secrets sensitive"

@@ -48,11 +48,11 @@ rm -rf target/test-logs
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --locked --no-fail-fast
     echo "== log scan: no secret or token in any log line of the suite"
-    cargo nextest run -p presence-sync-tests --test log_scan --locked --run-ignored only --no-capture
+    cargo nextest run --workspace --locked --run-ignored only --no-capture -E 'test(/^log_scan::/)'
 else
     cargo test --workspace --locked --no-fail-fast
     echo "== log scan: no secret or token in any log line of the suite"
-    cargo test -p presence-sync-tests --test log_scan --locked -- --ignored --nocapture
+    cargo test --workspace --locked --test suite -- --ignored --nocapture log_scan::
 fi
 
 echo "== fuzz: each cargo-fuzz target for a bounded time"

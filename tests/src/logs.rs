@@ -1,5 +1,5 @@
 //! Every log line the test suite makes the function write, kept for the log scan
-//! (`tests/tests/log_scan.rs`): in-process instances log JSON through a subscriber installed
+//! (`tests/tests/suite/log_scan.rs`): in-process instances log JSON through a subscriber installed
 //! here, spawned binaries have their output saved when they end, and each test world records
 //! the secrets and tokens it handed out, so the scan knows what must never appear.
 //!

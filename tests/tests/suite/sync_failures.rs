@@ -1,6 +1,5 @@
 //! Resolving the Teams user, credentials and tokens, downstream failures, and rejected
 //! input: the presence sync against moto and the fake Genesys and Microsoft servers.
-#![forbid(unsafe_code)]
 
 use presence_core::adapters::dynamodb::DynamoStateStore;
 use presence_core::domain::ids::{GenesysUserId, TeamsUserId};

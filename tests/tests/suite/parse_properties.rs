@@ -1,7 +1,6 @@
 //! Property tests of event parsing over arbitrary JSON and mutations of the real sample
 //! events: parsing never panics, a rejection always names what was wrong in a bounded
 //! message, and whatever is accepted carries a canonical user id taken from `topicName`.
-#![forbid(unsafe_code)]
 
 use presence_core::domain::event::{EventError, GenesysEvent};
 use presence_core::domain::mapping::PresenceMapping;

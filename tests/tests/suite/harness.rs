@@ -3,7 +3,6 @@
 //! function relies on, and the local Lambda Runtime API.
 //!
 //! Needs the project virtualenv (`scripts/setup-venv.sh`); uses `MOTO_ENDPOINT` when set.
-#![forbid(unsafe_code)]
 
 use std::collections::HashMap;
 use std::sync::Arc;

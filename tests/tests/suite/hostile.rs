@@ -2,7 +2,6 @@
 //! Graph for input it rejects, and always answers with a specific error; responses from
 //! Genesys and Microsoft that are huge, truncated, not JSON or the wrong shape are refused
 //! without harm. One test per named case.
-#![forbid(unsafe_code)]
 
 use presence_sync_tests::aws::env_for;
 use presence_sync_tests::events::{activity, new_id, presence, routing};

@@ -1,7 +1,6 @@
 //! The deployable artifact: the built `presence-sync` binary driven through the Lambda
 //! Runtime API, configured only through its environment, against moto and the fakes.
 //! Needs `cargo build -p presence-sync` first (the test command does it).
-#![forbid(unsafe_code)]
 
 use presence_sync_tests::aws::env_for;
 use presence_sync_tests::events::{activity, presence, routing};

@@ -11,7 +11,6 @@
 //!
 //! `CONVERGENCE_SEED` and `CONVERGENCE_AGENTS` change the run; the figures are printed and
 //! written to `target/reliability/convergence.json` (see docs/reliability.md).
-#![forbid(unsafe_code)]
 
 use presence_sync_tests::aws::{put_secret, restore_table, snapshot_table};
 use presence_sync_tests::events::{activity, new_id, presence, routing};

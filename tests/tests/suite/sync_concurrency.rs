@@ -2,7 +2,6 @@
 //! the same moment leave Teams with the newer event's state, and a holder that died in the
 //! middle of its work is recovered from. Against moto served one request at a time, so that
 //! its conditional writes are atomic as DynamoDB's are.
-#![forbid(unsafe_code)]
 
 use presence_core::adapters::dynamodb::DynamoStateStore;
 use presence_core::domain::event::GenesysEvent;

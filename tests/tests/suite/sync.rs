@@ -1,7 +1,6 @@
 //! The presence sync end to end, in process: the real handler with its production adapters
 //! against moto (DynamoDB, Secrets Manager) and the fake Genesys and Microsoft servers.
 //! One test per behaviour of the specification (issue 2).
-#![forbid(unsafe_code)]
 
 use presence_sync_tests::events::{activity, definition_id, presence, routing};
 use presence_sync_tests::world::World;

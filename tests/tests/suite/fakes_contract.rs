@@ -1,7 +1,6 @@
 //! Tests of the test doubles themselves: each fake enforces the documented contract it plays
 //! (Microsoft identity platform + Graph presence, Genesys Cloud login + SCIM) and applies
 //! injected faults as promised. One test per behaviour, named after it.
-#![forbid(unsafe_code)]
 
 use std::time::{Duration, Instant};
 

@@ -6,7 +6,6 @@
 //! The kill points are reached from outside the process: the AWS proxy holds back the answer
 //! to a chosen DynamoDB write (which has already taken effect in moto), and the fake Graph
 //! holds a presence request for a moment.
-#![forbid(unsafe_code)]
 
 use presence_sync_tests::aws::env_for;
 use presence_sync_tests::aws_proxy::Hold;

@@ -2,7 +2,6 @@
 //! `scripts/test.sh` runs this scan over every log line the function wrote during it
 //! (in-process instances and spawned binaries alike, see `presence_sync_tests::logs`),
 //! looking for every client secret, every issued token, and every Basic credential.
-#![forbid(unsafe_code)]
 
 use aho_corasick::AhoCorasick;
 use presence_sync_tests::logs;

@@ -1,0 +1,19 @@
+//! The integration suite, one test binary: the handler, the built function binary, the
+//! fakes, the harness and the template, each concern in its own module. One binary instead of
+//! one per file: every file linked the whole AWS SDK again (13 binaries of ≈ 55 MB each, and a
+//! link of each on every change); nextest still runs each test in its own process.
+#![forbid(unsafe_code)]
+
+mod binary;
+mod call_counts;
+mod convergence;
+mod crash;
+mod fakes_contract;
+mod harness;
+mod hostile;
+mod log_scan;
+mod parse_properties;
+mod sync;
+mod sync_concurrency;
+mod sync_failures;
+mod template;
