@@ -386,6 +386,23 @@ where
                     }
                     return Ok(outcome);
                 }
+                Recorded::Refused { current }
+                    if current
+                        .lease
+                        .as_ref()
+                        .is_some_and(|held| held.owner == lease.owner) =>
+                {
+                    // Our own write landed, its answer was lost, and the store's retry of it
+                    // was refused by the record it had written. We cannot know what that write
+                    // found before it, so release the lease, leaving the record dirty: the next
+                    // attempt sees an uncertain record and settles it.
+                    warn!(genesysUserId = %user, "the answer to our recording write was lost and its retry refused; releasing the lease to settle the record");
+                    self.store
+                        .finish(user, &lease.owner, Finish::Abandoned)
+                        .await
+                        .map_err(store_error(user))?;
+                    known = None;
+                }
                 Recorded::Refused { current } => {
                     match classify_refusal(&event.event_id, &observation, &current, now_ms()) {
                         Refusal::Busy => {

@@ -55,6 +55,8 @@ struct HoldSlot {
     needle: String,
     /// Hold the request before it reaches moto, and never forward it.
     swallow: bool,
+    /// Forward it (so it takes effect), then close the connection instead of answering.
+    lose_answer: bool,
     reached: Option<tokio::sync::oneshot::Sender<()>>,
     release: watch::Receiver<bool>,
 }
@@ -211,7 +213,20 @@ impl AwsProxy {
         self.add_hold(operation, needle, true)
     }
 
+    /// Forwards the next `operation` request whose body contains `needle` to moto (so the write
+    /// takes effect), then closes the connection instead of answering: the client sees a
+    /// connection error for a write that landed, and its SDK retries it.
+    pub fn lose_answer(&self, operation: &str, needle: &str) {
+        let hold = self.add_slot(operation, needle, false, true);
+        // Nothing waits on the answer: it is never sent.
+        drop(hold);
+    }
+
     fn add_hold(&self, operation: &str, needle: &str, swallow: bool) -> Hold {
+        self.add_slot(operation, needle, swallow, false)
+    }
+
+    fn add_slot(&self, operation: &str, needle: &str, swallow: bool, lose_answer: bool) -> Hold {
         let (reached_tx, reached_rx) = tokio::sync::oneshot::channel();
         let (release_tx, release_rx) = watch::channel(false);
         self.shared
@@ -222,6 +237,7 @@ impl AwsProxy {
                 operation: operation.to_owned(),
                 needle: needle.to_owned(),
                 swallow,
+                lose_answer,
                 reached: Some(reached_tx),
                 release: release_rx,
             });
@@ -409,6 +425,9 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         Err(error) => bad_gateway(&error),
     };
     *shared.stats().upstream.entry(operation).or_default() += started.elapsed();
+    if held.as_ref().is_some_and(|h| h.lose_answer) {
+        return unanswered(kill).await;
+    }
     if let Some(mut held) = held {
         if let Some(reached) = held.reached.take() {
             let _ = reached.send(());

@@ -99,9 +99,7 @@ pub fn classify_refusal(
     if !all_same {
         return Refusal::Done(SkipReason::Stale);
     }
-    if current.last_event.as_deref() == Some(event_id) {
-        return Refusal::Done(SkipReason::Duplicate);
-    }
+    let duplicate = current.last_event.as_deref() == Some(event_id);
     let same_values = observation.presence.as_ref().is_none_or(|o| {
         current
             .presence
@@ -111,7 +109,15 @@ pub fn classify_refusal(
         .routing
         .as_ref()
         .is_none_or(|o| current.routing.as_ref().is_some_and(|c| c.value == o.value));
-    Refusal::Done(if same_values {
+    if (duplicate || same_values) && current.busy(now_ms) {
+        // The holder is applying exactly this state and may yet fail: answering now would
+        // report success for a state Teams may never show, while the copy that failed goes
+        // to the dead-letter queue. Wait for the holder like a newer event does.
+        return Refusal::Busy;
+    }
+    Refusal::Done(if duplicate {
+        SkipReason::Duplicate
+    } else if same_values {
         SkipReason::Unchanged
     } else {
         SkipReason::Stale
@@ -399,6 +405,38 @@ mod tests {
         assert_eq!(
             classify_refusal("e0", &obs(p("ON_QUEUE", 100), r("IDLE", 100)), &current, 0),
             Refusal::Done(SkipReason::Duplicate)
+        );
+    }
+
+    #[test]
+    fn a_duplicate_of_the_event_a_holder_is_applying_waits_for_it() {
+        let mut current = applied(BUSY, "ON_QUEUE").claimed(Intent::Teams(AWAY), lease());
+        current.presence = p("AWAY", 200);
+        current.last_event = Some("e1".into());
+        let event = obs(p("AWAY", 200), None);
+        assert_eq!(
+            classify_refusal("e1", &event, &current, 5_000),
+            Refusal::Busy
+        );
+        // The same state from another event (the presence and activity topics of one change).
+        assert_eq!(
+            classify_refusal("e2", &event, &current, 5_000),
+            Refusal::Busy
+        );
+        // Once the holder's lease is gone, the duplicate is done (and the caller reconciles).
+        assert_eq!(
+            classify_refusal("e1", &event, &current, 20_000),
+            Refusal::Done(SkipReason::Duplicate)
+        );
+    }
+
+    #[test]
+    fn an_older_observation_is_stale_even_while_a_holder_works() {
+        let mut current = applied(BUSY, "ON_QUEUE").claimed(Intent::Teams(AWAY), lease());
+        current.presence = p("AWAY", 200);
+        assert_eq!(
+            classify_refusal("e1", &obs(p("BREAK", 150), None), &current, 5_000),
+            Refusal::Done(SkipReason::Stale)
         );
     }
 

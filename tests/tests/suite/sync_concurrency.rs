@@ -297,3 +297,58 @@ async fn a_claim_never_makes_an_uncertain_record_look_settled() {
     assert!(first.is_ok() && second.is_ok(), "{first:?} {second:?}");
     assert_eq!(world.teams(&agent).as_deref(), Some("Away/Away"));
 }
+
+/// The first copy of an event records it and calls Graph, which is slow and then cut off; a
+/// second copy of the same event arrives meanwhile. The second must not answer "duplicate"
+/// while the first may still fail: it waits for the holder, finds the record unsettled and
+/// applies the state itself.
+#[tokio::test]
+async fn a_copy_of_an_event_in_flight_waits_for_the_first_copy_and_settles_its_failure() {
+    let (world, isolation) = World::isolated().await;
+    let agent = world.agent();
+    let (a, b) = (world.instance(&[]), world.instance(&[]));
+    let event = presence(&agent.genesys, "BUSY", 1_000);
+    world.ms.faults().push(
+        MsEndpoint::Presence,
+        Fault::delay(Duration::from_millis(1_500)),
+    );
+    let updates_before = isolation.proxy.count("UpdateItem");
+    // 2 s to the deadline leaves a 0.5 s budget: the slow Graph call is cut off.
+    let (first, second) = tokio::join!(
+        a.invoke_within(event.clone(), Duration::from_secs(2)),
+        async {
+            while isolation.proxy.count("UpdateItem") == updates_before {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            b.invoke(event.clone()).await
+        }
+    );
+    assert!(
+        first.is_err(),
+        "the first copy's Graph call was cut off: {first:?}"
+    );
+    let second = second.expect("the second copy settles the record");
+    assert_eq!(
+        format!("{}/{}", second.outcome, second.reason),
+        "applied/reconciled"
+    );
+    assert_eq!(world.teams(&agent).as_deref(), Some("Busy/Busy"));
+}
+
+/// The write that records an event lands, but its answer is lost and the SDK retries it; the
+/// retry is refused by the record it wrote itself. That is not a duplicate: the event's state
+/// must still reach Teams.
+#[tokio::test]
+async fn a_recording_write_whose_answer_was_lost_is_not_taken_for_a_duplicate() {
+    let (world, isolation) = World::isolated().await;
+    let agent = world.agent();
+    let a = world.instance(&[]);
+    let event = presence(&agent.genesys, "BUSY", 1_000);
+    isolation
+        .proxy
+        .lose_answer("UpdateItem", event["id"].as_str().unwrap());
+    let outcome = a.outcome(event).await;
+    assert!(outcome.starts_with("applied/"), "{outcome}");
+    assert_eq!(world.teams(&agent).as_deref(), Some("Busy/Busy"));
+}
