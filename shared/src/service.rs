@@ -10,7 +10,7 @@ use crate::domain::excerpt::excerpt;
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::domain::mapping::{PresenceMapping, Target};
 use crate::domain::outcome::{Outcome, Report, SkipReason};
-use crate::domain::state::{Intent, Lease, Observation, UserState};
+use crate::domain::state::{Intent, Lease, Observation, UserState, shares_recorded};
 use crate::domain::teams::TeamsState;
 use crate::ports::{
     Budget, CachedTeamsId, DirectoryAnswer, Finish, PresenceWriter, Recorded, RemoteError,
@@ -199,6 +199,46 @@ fn json_size(value: &serde_json::Value) -> usize {
     count.0
 }
 
+/// Waiting for another instance that holds the user's lease: a live holder releases within
+/// one Graph call, a dead one only when its lease expires. Short waits, doubling, then give up
+/// so that Lambda redelivers the event later.
+struct Patience {
+    started: tokio::time::Instant,
+    wait: Duration,
+    max: Duration,
+}
+
+impl Patience {
+    fn new(max: Duration) -> Self {
+        Patience {
+            started: tokio::time::Instant::now(),
+            wait: Duration::from_millis(20),
+            max,
+        }
+    }
+
+    /// Sleeps before the next look at the record, or fails with `Busy` when out of patience
+    /// or out of budget.
+    async fn wait(
+        &mut self,
+        current: &UserState,
+        budget: Budget,
+        user: &GenesysUserId,
+    ) -> Result<(), SyncError> {
+        let waited = self.started.elapsed();
+        if waited + self.wait > self.max || budget.remaining() < self.wait {
+            return Err(SyncError::Busy {
+                user: user.clone(),
+                waited_ms: waited.as_millis() as u64,
+                until_ms: current.lease.as_ref().map_or(0, |l| l.until_ms),
+            });
+        }
+        tokio::time::sleep(self.wait).await;
+        self.wait = (self.wait * 2).min(Duration::from_millis(400));
+        Ok(())
+    }
+}
+
 /// Grace after the invocation deadline before a dead holder's lease lets others in.
 const LEASE_GRACE_MS: i64 = 1_000;
 
@@ -346,8 +386,7 @@ where
 
         let mut observation = Observation::from(event);
         let mut known: Option<UserState> = None;
-        let mut wait = Duration::from_millis(20);
-        let started = tokio::time::Instant::now();
+        let mut patience = Patience::new(self.settings.max_lease_wait);
         for attempt in 1u32.. {
             let plan = predict(&self.mapping, &observation, known.as_ref());
             let claim = match plan {
@@ -382,7 +421,9 @@ where
                     );
                     let outcome = self.carry_out(plan, user, &lease.owner, budget).await?;
                     if claim.is_none() && after.dirty() && !after.busy(now_ms()) {
-                        return self.reconcile(after, outcome, &lease, budget, user).await;
+                        return self
+                            .reconcile(after, &observation, outcome, &lease, budget, user)
+                            .await;
                     }
                     return Ok(outcome);
                 }
@@ -405,28 +446,13 @@ where
                 }
                 Recorded::Refused { current } => {
                     match classify_refusal(&event.event_id, &observation, &current, now_ms()) {
-                        Refusal::Busy => {
-                            // A live holder releases within one Graph call; a dead one only
-                            // when its lease expires. Wait a little, then let Lambda redeliver.
-                            let waited = started.elapsed();
-                            if waited + wait > self.settings.max_lease_wait
-                                || budget.remaining() < wait
-                            {
-                                return Err(SyncError::Busy {
-                                    user: user.clone(),
-                                    waited_ms: waited.as_millis() as u64,
-                                    until_ms: current.lease.as_ref().map_or(0, |l| l.until_ms),
-                                });
-                            }
-                            tokio::time::sleep(wait).await;
-                            wait = (wait * 2).min(Duration::from_millis(400));
-                        }
+                        Refusal::Busy => patience.wait(&current, budget, user).await?,
                         Refusal::Retry(part) => observation = part,
                         Refusal::Done(reason) => {
                             let outcome = Outcome::Skipped(reason);
                             if current.dirty() && !current.busy(now_ms()) {
                                 return self
-                                    .reconcile(current, outcome, &lease, budget, user)
+                                    .reconcile(current, &observation, outcome, &lease, budget, user)
                                     .await;
                             }
                             return Ok(outcome);
@@ -451,11 +477,13 @@ where
     async fn reconcile(
         &self,
         mut current: UserState,
+        observation: &Observation,
         own: Outcome,
         lease: &Lease,
         budget: Budget,
         user: &GenesysUserId,
     ) -> Result<Outcome, SyncError> {
+        let mut patience = Patience::new(self.settings.max_lease_wait);
         while !budget.is_spent() {
             let intent = match current.target(&self.mapping).0 {
                 Target::Teams(state) if state != current.applied() => Intent::Teams(state),
@@ -483,9 +511,18 @@ where
                     };
                 }
                 Recorded::Refused { current: now } => {
-                    if !now.dirty() || now.busy(now_ms()) {
-                        // Settled meanwhile, or someone else is settling it.
+                    if !now.dirty() {
+                        // Settled meanwhile.
                         return Ok(own);
+                    }
+                    if now.busy(now_ms()) {
+                        // Someone else is settling it. If what they apply includes this
+                        // event's data, their failure would be ours: wait for the result
+                        // (the next refusal shows it) rather than answer success now.
+                        if !shares_recorded(&now, observation) {
+                            return Ok(own);
+                        }
+                        patience.wait(&now, budget, user).await?;
                     }
                     current = now;
                 }

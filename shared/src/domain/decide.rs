@@ -8,7 +8,9 @@
 use super::mapping::{KeepReason, PresenceMapping, Rule, Target};
 use super::outcome::{SkipReason, Why};
 use super::presence::Observed;
-use super::state::{Freshness, Intent, Observation, UserState, accepts, compare, newer_part};
+use super::state::{
+    Freshness, Intent, Observation, UserState, accepts, compare, newer_part, shares_recorded,
+};
 use super::teams::TeamsState;
 
 /// What to ask for when recording an observation.
@@ -94,6 +96,12 @@ pub fn classify_refusal(
     if !newer.is_empty() {
         return Refusal::Retry(newer);
     }
+    if current.busy(now_ms) && shares_recorded(current, observation) {
+        // The holder is applying a state this event carries, and may yet fail: answering now
+        // would report success for a state Teams may never show, while the copy that failed
+        // goes to the dead-letter queue. Wait for the holder like a newer event does.
+        return Refusal::Busy;
+    }
     let (p, r) = compare(current, observation);
     let all_same = [p, r].into_iter().flatten().all(|f| f == Freshness::Same);
     if !all_same {
@@ -109,12 +117,6 @@ pub fn classify_refusal(
         .routing
         .as_ref()
         .is_none_or(|o| current.routing.as_ref().is_some_and(|c| c.value == o.value));
-    if (duplicate || same_values) && current.busy(now_ms) {
-        // The holder is applying exactly this state and may yet fail: answering now would
-        // report success for a state Teams may never show, while the copy that failed goes
-        // to the dead-letter queue. Wait for the holder like a newer event does.
-        return Refusal::Busy;
-    }
     Refusal::Done(if duplicate {
         SkipReason::Duplicate
     } else if same_values {
@@ -436,6 +438,24 @@ mod tests {
         current.presence = p("AWAY", 200);
         assert_eq!(
             classify_refusal("e1", &obs(p("BREAK", 150), None), &current, 5_000),
+            Refusal::Done(SkipReason::Stale)
+        );
+    }
+
+    #[test]
+    fn a_partly_older_observation_carrying_the_state_a_holder_applies_waits_for_it() {
+        // The activity event of the presence change being applied, with a routing status
+        // older than the record's: stale as a whole, but its presence is what Teams is getting.
+        let mut current = applied(BUSY, "ON_QUEUE").claimed(Intent::Teams(AWAY), lease());
+        current.presence = p("AWAY", 200);
+        current.routing = r("IDLE", 300);
+        let event = obs(p("AWAY", 200), r("INTERACTING", 250));
+        assert_eq!(
+            classify_refusal("e2", &event, &current, 5_000),
+            Refusal::Busy
+        );
+        assert_eq!(
+            classify_refusal("e2", &event, &current, 20_000),
             Refusal::Done(SkipReason::Stale)
         );
     }

@@ -175,6 +175,14 @@ pub fn compare(
     )
 }
 
+/// Whether the observation carries part of what is recorded (a dimension at the recorded
+/// version): while a holder applies the record, it applies that part too, and an event
+/// carrying it has its fate tied to that holder's.
+pub fn shares_recorded(recorded: &UserState, observation: &Observation) -> bool {
+    let (p, r) = compare(recorded, observation);
+    [p, r].contains(&Some(Freshness::Same))
+}
+
 /// Whether the store accepts this observation: nothing older, and something newer.
 ///
 /// This is the rule the store's conditional write enforces; it is kept here so that the

@@ -352,3 +352,57 @@ async fn a_recording_write_whose_answer_was_lost_is_not_taken_for_a_duplicate() 
     assert!(outcome.starts_with("applied/"), "{outcome}");
     assert_eq!(world.teams(&agent).as_deref(), Some("Busy/Busy"));
 }
+
+/// A copy of an event finds the record unsettled by an earlier failed copy and sets out to
+/// settle it, but a third copy takes the lease first and its Graph call is slow and then cut
+/// off. The second copy must wait for that holder's result, not answer "duplicate" because
+/// someone else is on it.
+#[tokio::test]
+async fn a_copy_that_finds_another_settling_its_state_waits_for_the_result() {
+    let (world, isolation) = World::isolated().await;
+    let agent = world.agent();
+    let (a, b, c) = (
+        world.instance(&[]),
+        world.instance(&[]),
+        world.instance(&[]),
+    );
+    let event = presence(&agent.genesys, "BUSY", 1_000);
+    let slow = || Fault::delay(Duration::from_millis(1_500));
+    world.ms.faults().push(MsEndpoint::Presence, slow());
+    // 2 s to the deadline leaves a 0.5 s budget: the slow Graph call is cut off, and the
+    // failed copy leaves the record unsettled.
+    assert!(
+        a.invoke_within(event.clone(), Duration::from_secs(2))
+            .await
+            .is_err()
+    );
+
+    world.ms.faults().push(MsEndpoint::Presence, slow());
+    let mut hold = isolation
+        .proxy
+        .hold("UpdateItem", event["id"].as_str().unwrap());
+    let (second, third) = tokio::join!(b.invoke(event.clone()), async {
+        // B's refused write has seen the record unsettled and free; its answer waits while
+        // C takes the lease to settle it.
+        assert!(hold.reached(Duration::from_secs(10)).await);
+        let third = c.invoke_within(event.clone(), Duration::from_secs(2));
+        let release = async {
+            let claimed = isolation.proxy.count("UpdateItem");
+            while isolation.proxy.count("UpdateItem") < claimed + 2 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            drop(hold);
+        };
+        tokio::join!(third, release).0
+    });
+    assert!(
+        third.is_err(),
+        "the third copy's Graph call was cut off: {third:?}"
+    );
+    let second = second.expect("the second copy settles the record");
+    assert_eq!(
+        format!("{}/{}", second.outcome, second.reason),
+        "applied/reconciled"
+    );
+    assert_eq!(world.teams(&agent).as_deref(), Some("Busy/Busy"));
+}
