@@ -25,10 +25,16 @@ pub type ProductionSync = PresenceSync<
 
 /// Builds the sync with the SDK's standard configuration chain (environment, role).
 pub async fn build(config: &Config) -> ProductionSync {
-    let aws = aws_config::defaults(BehaviorVersion::latest())
+    build_with(config, &load_aws(config.http.connect).await)
+}
+
+/// The AWS SDK configuration the function runs with: the standard chain (environment, role,
+/// `AWS_ENDPOINT_URL_*`) with its timeouts.
+pub async fn load_aws(connect_timeout: Duration) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(config.http.connect)
+                .connect_timeout(connect_timeout)
                 .operation_attempt_timeout(Duration::from_secs(2))
                 .operation_timeout(Duration::from_secs(6))
                 .build(),
@@ -38,8 +44,7 @@ pub async fn build(config: &Config) -> ProductionSync {
         // (callgrind, docs/performance.md) for no extra protection.
         .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
         .load()
-        .await;
-    build_with(config, &aws)
+        .await
 }
 
 /// Builds the sync with a given AWS configuration (tests point it at the emulator).
