@@ -137,7 +137,8 @@ fn now_ms() -> i64 {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let mut args = std::env::args().skip(1);
+    // `cargo bench` adds `--bench`; the rest are ours.
+    let mut args = std::env::args().skip(1).filter(|a| !a.starts_with("--"));
     let calls: u32 = args
         .next()
         .map_or(1_000, |a| a.parse().expect("calls per round"));
