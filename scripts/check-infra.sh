@@ -17,7 +17,7 @@
 #      arm64): the function's `bootstrap` must come out as an aarch64 executable.
 #      INFRA_BUILD=debug (default: SAM_BUILD_MODE=debug, a debug build that proves the
 #      cross build in about half the time), release (what `sam build` does before a
-#      deploy), or skip.
+#      deploy), or skip. It builds in target/infra-arm64, removed when the check ends.
 #
 # Needs python3 (venv), a Rust toolchain with rustup, and PyPI/crates.io: the tools come
 # from requirements-dev.txt (.venv) and infra/requirements-{checkov,sam}.txt
@@ -127,7 +127,12 @@ mode_env=()
 # cargo-lambda and the zig it cross-links with come from .venv (requirements-dev.txt).
 # No --beta-features flag: samconfig.toml must enable the rust-cargolambda build itself
 # (without it, sam build would stop to ask and, with no input, fail).
-env "${mode_env[@]}" PATH="$repo/.venv/bin:$PATH" \
+# The cross build goes to a target directory of its own, removed once checked: its ≈ 600 MB
+# of arm64 artifacts serve nothing after this check, and a CI machine has run out of disk
+# before. Under target/ rather than $work, because /tmp may be a small tmpfs.
+arm64_target="$repo/target/infra-arm64"
+trap 'rm -rf "$work" "$arm64_target"' EXIT
+env "${mode_env[@]}" PATH="$repo/.venv/bin:$PATH" CARGO_TARGET_DIR="$arm64_target" \
     "$sam_venv/bin/sam" build --build-dir "$work/sam-build" </dev/null
 "$py" - "$work/sam-build/PresenceSyncFunction/bootstrap" <<'EOF'
 import struct, sys
