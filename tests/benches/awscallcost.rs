@@ -22,6 +22,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use presence_core::adapters::dynamodb::DynamoStateStore;
+use presence_core::config::HttpTimeouts;
 use presence_core::domain::event::GenesysEvent;
 use presence_core::domain::state::{Intent, Lease, Observation};
 use presence_core::domain::teams::{TeamsPresence, TeamsState};
@@ -159,7 +160,7 @@ async fn main() {
         None,
         "bench",
     );
-    let aws = presence_core::app::load_aws(Duration::from_secs(1))
+    let aws = presence_core::app::load_aws(HttpTimeouts::default().connect)
         .await
         .to_builder()
         .endpoint_url(&endpoint)
@@ -200,12 +201,8 @@ async fn main() {
     }
     let body = canned.first_body.lock().unwrap().clone().unwrap();
     let request: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(1))
-        .timeout(Duration::from_secs(2))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    // The HTTP client the function builds for Genesys and Graph.
+    let http = presence_core::adapters::http::client(HttpTimeouts::default());
     let lean = |sign| Lean {
         http: http.clone(),
         endpoint: endpoint.clone(),

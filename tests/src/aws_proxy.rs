@@ -49,14 +49,22 @@ struct Stats {
     upstream: HashMap<String, Duration>,
 }
 
+/// What happens to a request picked out by a [`HoldSlot`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum HoldMode {
+    /// Forward it, and hold its answer until released.
+    Hold,
+    /// Hold it before it reaches moto, and never forward it.
+    Swallow,
+    /// Forward it (so it takes effect), then close the connection instead of answering.
+    LoseAnswer,
+}
+
 /// A request whose answer is to be held back (see [`AwsProxy::hold`]).
 struct HoldSlot {
     operation: String,
     needle: String,
-    /// Hold the request before it reaches moto, and never forward it.
-    swallow: bool,
-    /// Forward it (so it takes effect), then close the connection instead of answering.
-    lose_answer: bool,
+    mode: HoldMode,
     reached: Option<tokio::sync::oneshot::Sender<()>>,
     release: watch::Receiver<bool>,
 }
@@ -204,29 +212,31 @@ impl AwsProxy {
     /// the request reaches moto (and takes effect there), but its answer waits until the
     /// [`Hold`] is released or dropped. Crash tests kill the function in that window.
     pub fn hold(&self, operation: &str, needle: &str) -> Hold {
-        self.add_hold(operation, needle, false)
+        self.add_slot(operation, needle, HoldMode::Hold)
     }
 
     /// Holds the next `operation` request whose body contains `needle` *before* it reaches
     /// moto, and never forwards it: the write is lost with the process that sent it.
     pub fn swallow(&self, operation: &str, needle: &str) -> Hold {
-        self.add_hold(operation, needle, true)
+        self.add_slot(operation, needle, HoldMode::Swallow)
     }
 
     /// Forwards the next `operation` request whose body contains `needle` to moto (so the write
     /// takes effect), then closes the connection instead of answering: the client sees a
     /// connection error for a write that landed, and its SDK retries it.
     pub fn lose_answer(&self, operation: &str, needle: &str) {
-        let hold = self.add_slot(operation, needle, false, true);
         // Nothing waits on the answer: it is never sent.
-        drop(hold);
+        drop(self.add_slot(operation, needle, HoldMode::LoseAnswer));
     }
 
-    fn add_hold(&self, operation: &str, needle: &str, swallow: bool) -> Hold {
-        self.add_slot(operation, needle, swallow, false)
+    /// Waits until `operation` has been requested at least `count` times in all.
+    pub async fn wait_for_count(&self, operation: &str, count: usize) {
+        while self.count(operation) < count {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
-    fn add_slot(&self, operation: &str, needle: &str, swallow: bool, lose_answer: bool) -> Hold {
+    fn add_slot(&self, operation: &str, needle: &str, mode: HoldMode) -> Hold {
         let (reached_tx, reached_rx) = tokio::sync::oneshot::channel();
         let (release_tx, release_rx) = watch::channel(false);
         self.shared
@@ -236,8 +246,7 @@ impl AwsProxy {
             .push(HoldSlot {
                 operation: operation.to_owned(),
                 needle: needle.to_owned(),
-                swallow,
-                lose_answer,
+                mode,
                 reached: Some(reached_tx),
                 release: release_rx,
             });
@@ -391,7 +400,7 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         found.map(|i| holds.remove(i))
     };
     let held = match held {
-        Some(mut swallowed) if swallowed.swallow => {
+        Some(mut swallowed) if swallowed.mode == HoldMode::Swallow => {
             if let Some(reached) = swallowed.reached.take() {
                 let _ = reached.send(());
             }
@@ -425,7 +434,10 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         Err(error) => bad_gateway(&error),
     };
     *shared.stats().upstream.entry(operation).or_default() += started.elapsed();
-    if held.as_ref().is_some_and(|h| h.lose_answer) {
+    if held
+        .as_ref()
+        .is_some_and(|h| h.mode == HoldMode::LoseAnswer)
+    {
         return unanswered(kill).await;
     }
     if let Some(mut held) = held {

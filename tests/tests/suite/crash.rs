@@ -70,9 +70,10 @@ async fn crash(
             ),
             (None, _) => {
                 // The claim is answered, then the Graph request is in flight for 400 ms.
-                while isolation.proxy.count("UpdateItem") == updates_before {
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
+                isolation
+                    .proxy
+                    .wait_for_count("UpdateItem", updates_before + 1)
+                    .await;
                 tokio::time::sleep(Duration::from_millis(150)).await;
             }
         }

@@ -317,9 +317,10 @@ async fn a_copy_of_an_event_in_flight_waits_for_the_first_copy_and_settles_its_f
     let (first, second) = tokio::join!(
         a.invoke_within(event.clone(), Duration::from_secs(2)),
         async {
-            while isolation.proxy.count("UpdateItem") == updates_before {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
+            isolation
+                .proxy
+                .wait_for_count("UpdateItem", updates_before + 1)
+                .await;
             tokio::time::sleep(Duration::from_millis(50)).await;
             b.invoke(event.clone()).await
         }
@@ -388,9 +389,10 @@ async fn a_copy_that_finds_another_settling_its_state_waits_for_the_result() {
         let third = c.invoke_within(event.clone(), Duration::from_secs(2));
         let release = async {
             let claimed = isolation.proxy.count("UpdateItem");
-            while isolation.proxy.count("UpdateItem") < claimed + 2 {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
+            isolation
+                .proxy
+                .wait_for_count("UpdateItem", claimed + 2)
+                .await;
             drop(hold);
         };
         tokio::join!(third, release).0
