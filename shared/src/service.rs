@@ -17,6 +17,7 @@ use crate::ports::{
     StateStore, StoreError, TeamsDirectory, TeamsIdCache, WriteAnswer,
 };
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use futures_util::FutureExt;
 use tracing::{info, warn};
 
 /// Behaviour that is configuration rather than code.
@@ -105,6 +106,12 @@ pub enum SyncError {
     },
     #[error("Genesys user {user}: out of time after {attempts} attempts to record the event")]
     OutOfTime { user: GenesysUserId, attempts: u32 },
+    /// A bug: the code panicked. The lease was released and the record left dirty, so that
+    /// Lambda's retry (or the user's next event) re-applies the newest state.
+    #[error(
+        "Genesys user {user}: internal error (a panic: {message}); the lease was released so that Lambda's retry can re-apply the newest state"
+    )]
+    Panicked { user: GenesysUserId, message: String },
 }
 
 impl SyncError {
@@ -133,6 +140,7 @@ impl SyncError {
             SyncError::Busy { .. } => "UserBusy",
             SyncError::LeaseLost { .. } => "LeaseLost",
             SyncError::OutOfTime { .. } => "OutOfTime",
+            SyncError::Panicked { .. } => "InternalError",
         }
     }
 
@@ -241,6 +249,72 @@ impl Patience {
 
 /// Grace after the invocation deadline before a dead holder's lease lets others in.
 const LEASE_GRACE_MS: i64 = 1_000;
+
+/// Time kept back before Lambda's deadline for the answer itself, after the lease is released.
+const ANSWER_MARGIN: Duration = Duration::from_millis(250);
+
+/// Lambda's longest function timeout.
+const MAX_INVOCATION: Duration = Duration::from_secs(15 * 60);
+
+/// The two time limits of one invocation. The work (recording, reads, remote calls, waits)
+/// ends `Settings::deadline_margin` before Lambda's deadline; releasing the lease may use
+/// that margin, up to [`ANSWER_MARGIN`] before the deadline, so that a holder whose work ran
+/// out of time still lets the next event in at once.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    work: Budget,
+    release: Budget,
+}
+
+impl Limits {
+    fn of(invocation: &Invocation, deadline_margin: Duration) -> Self {
+        // Lambda's longest timeout is 15 minutes: a deadline further out is not Lambda's, and
+        // bounding it keeps the instant arithmetic below from overflowing.
+        let left = invocation
+            .deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+            .min(MAX_INVOCATION);
+        let now = tokio::time::Instant::now();
+        Limits {
+            work: Budget {
+                until: now + left.saturating_sub(deadline_margin),
+            },
+            release: Budget {
+                until: now + left.saturating_sub(ANSWER_MARGIN),
+            },
+        }
+    }
+}
+
+/// Runs one state-store call cut at `limit`. The AWS SDK's own timeouts (seconds, per
+/// attempt and operation) know nothing of this invocation's deadline: a call that outlived it
+/// would make Lambda kill the environment ("Task timed out") with the lease still held.
+async fn bounded<T>(
+    limit: Budget,
+    doing: &'static str,
+    user: &GenesysUserId,
+    call: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<T, SyncError> {
+    match tokio::time::timeout_at(limit.until, call).await {
+        Ok(result) => result.map_err(store_error(user)),
+        Err(_) => Err(SyncError::Store {
+            user: user.clone(),
+            source: StoreError(format!(
+                "{doing}: no answer within this invocation's time budget"
+            )),
+        }),
+    }
+}
+
+/// The text of a panic's payload (`panic!` with a message gives a `&str` or a `String`).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(a panic without a message)")
+}
 
 impl<S, C, D, W> PresenceSync<S, C, D, W>
 where
@@ -360,28 +434,55 @@ where
         Ok(event)
     }
 
-    /// Syncs a validated event.
+    /// Syncs a validated event. A panic anywhere below is caught: the lease is released
+    /// (the record stays dirty, so the retry re-applies the newest state) and the event fails
+    /// with [`SyncError::Panicked`] instead of taking the process down with the lease held.
     pub async fn sync(
         &self,
         event: &GenesysEvent,
         invocation: &Invocation,
     ) -> Result<Outcome, SyncError> {
-        let remaining = invocation
-            .deadline
-            .duration_since(SystemTime::now())
-            .unwrap_or_default()
-            .saturating_sub(self.settings.deadline_margin);
-        let budget = Budget {
-            until: tokio::time::Instant::now() + remaining,
-        };
+        let limits = Limits::of(invocation, self.settings.deadline_margin);
         let lease = Lease {
             owner: format!(
                 "{}/{}",
                 invocation.request_id,
                 uuid::Uuid::new_v4().simple()
             ),
-            until_ms: epoch_ms(invocation.deadline) + LEASE_GRACE_MS,
+            until_ms: epoch_ms(invocation.deadline).saturating_add(LEASE_GRACE_MS),
         };
+        let work = std::panic::AssertUnwindSafe(self.sync_holding(event, &lease, limits));
+        match work.catch_unwind().await {
+            Ok(result) => result,
+            Err(panic) => {
+                let user = &event.user;
+                let message = excerpt(panic_message(panic.as_ref()));
+                tracing::error!(genesysUserId = %user, panic = %message, "panicked while syncing; releasing the lease");
+                let release = bounded(
+                    limits.release,
+                    "releasing the lease after a panic",
+                    user,
+                    self.store.finish(user, &lease.owner, Finish::Abandoned),
+                );
+                if let Err(error) = release.await {
+                    warn!(genesysUserId = %user, error = %error, "could not release the lease after a panic; it expires on its own");
+                }
+                Err(SyncError::Panicked {
+                    user: user.clone(),
+                    message,
+                })
+            }
+        }
+    }
+
+    /// The sync itself, under `lease` once it is taken.
+    async fn sync_holding(
+        &self,
+        event: &GenesysEvent,
+        lease: &Lease,
+        limits: Limits,
+    ) -> Result<Outcome, SyncError> {
+        let budget = limits.work;
         let user = &event.user;
 
         let mut observation = Observation::from(event);
@@ -394,17 +495,19 @@ where
                 ClaimPlan::RecordOnly => None,
             };
             let now = now_ms();
-            let recorded = self
-                .store
-                .record(
+            let recorded = bounded(
+                budget,
+                "recording the event",
+                user,
+                self.store.record(
                     user,
                     &event.event_id,
                     &observation,
-                    claim.map(|i| (i, &lease)),
+                    claim.map(|i| (i, lease)),
                     now,
-                )
-                .await
-                .map_err(store_error(user))?;
+                ),
+            )
+            .await?;
             match recorded {
                 Recorded::Accepted { before } => {
                     let mut after = before.merged(&observation, &event.event_id);
@@ -419,10 +522,10 @@ where
                         claim.is_some(),
                         false,
                     );
-                    let outcome = self.carry_out(plan, user, &lease.owner, budget).await?;
+                    let outcome = self.carry_out(plan, user, &lease.owner, limits).await?;
                     if claim.is_none() && after.dirty() && !after.busy(now_ms()) {
                         return self
-                            .reconcile(after, &observation, outcome, &lease, budget, user)
+                            .reconcile(after, &observation, outcome, lease, limits, user)
                             .await;
                     }
                     return Ok(outcome);
@@ -438,10 +541,13 @@ where
                     // found before it, so release the lease, leaving the record dirty: the next
                     // attempt sees an uncertain record and settles it.
                     warn!(genesysUserId = %user, "the answer to our recording write was lost and its retry refused; releasing the lease to settle the record");
-                    self.store
-                        .finish(user, &lease.owner, Finish::Abandoned)
-                        .await
-                        .map_err(store_error(user))?;
+                    bounded(
+                        limits.release,
+                        "releasing the lease",
+                        user,
+                        self.store.finish(user, &lease.owner, Finish::Abandoned),
+                    )
+                    .await?;
                     known = None;
                 }
                 Recorded::Refused { current } => {
@@ -452,7 +558,7 @@ where
                             let outcome = Outcome::Skipped(reason);
                             if current.dirty() && !current.busy(now_ms()) {
                                 return self
-                                    .reconcile(current, &observation, outcome, &lease, budget, user)
+                                    .reconcile(current, &observation, outcome, lease, limits, user)
                                     .await;
                             }
                             return Ok(outcome);
@@ -480,20 +586,23 @@ where
         observation: &Observation,
         own: Outcome,
         lease: &Lease,
-        budget: Budget,
+        limits: Limits,
         user: &GenesysUserId,
     ) -> Result<Outcome, SyncError> {
+        let budget = limits.work;
         let mut patience = Patience::new(self.settings.max_lease_wait);
         while !budget.is_spent() {
             let intent = match current.target(&self.mapping).0 {
                 Target::Teams(state) if state != current.applied() => Intent::Teams(state),
                 _ => Intent::Pending,
             };
-            let recorded = self
-                .store
-                .reclaim(user, current.rev, intent, lease, now_ms())
-                .await
-                .map_err(store_error(user))?;
+            let recorded = bounded(
+                budget,
+                "taking the lease to settle the record",
+                user,
+                self.store.reclaim(user, current.rev, intent, lease, now_ms()),
+            )
+            .await?;
             match recorded {
                 Recorded::Accepted { before } => {
                     let after = before.clone().claimed(intent, lease.clone());
@@ -505,7 +614,7 @@ where
                         true,
                         true,
                     );
-                    return match self.carry_out(plan, user, &lease.owner, budget).await? {
+                    return match self.carry_out(plan, user, &lease.owner, limits).await? {
                         Outcome::Skipped(_) => Ok(own),
                         done => Ok(done),
                     };
@@ -538,8 +647,17 @@ where
         plan: AfterClaim,
         user: &GenesysUserId,
         owner: &str,
-        budget: Budget,
+        limits: Limits,
     ) -> Result<Outcome, SyncError> {
+        let budget = limits.work;
+        let finish_holding = |finish| {
+            bounded(
+                limits.release,
+                "releasing the lease",
+                user,
+                self.store.finish(user, owner, finish),
+            )
+        };
         let (state, mark_pending, why) = match plan {
             AfterClaim::NoCall { reason, release } => {
                 let finish = match release {
@@ -548,10 +666,7 @@ where
                     Release::Unsettled => Some(Finish::Abandoned),
                 };
                 if let Some(finish) = finish {
-                    self.store
-                        .finish(user, owner, finish)
-                        .await
-                        .map_err(store_error(user))?;
+                    finish_holding(finish).await?;
                 }
                 return Ok(Outcome::Skipped(reason));
             }
@@ -562,11 +677,13 @@ where
             } => (state, mark_pending, why),
         };
         if mark_pending
-            && !self
-                .store
-                .mark_pending(user, owner)
-                .await
-                .map_err(store_error(user))?
+            && !bounded(
+                budget,
+                "marking the record pending",
+                user,
+                self.store.mark_pending(user, owner),
+            )
+            .await?
         {
             return Err(SyncError::LeaseLost {
                 user: user.clone(),
@@ -576,14 +693,11 @@ where
         let teams = match self.teams_id(user, budget).await {
             Ok(Some(teams)) => teams,
             Ok(None) => {
-                self.store
-                    .finish(user, owner, Finish::Untouched)
-                    .await
-                    .map_err(store_error(user))?;
+                finish_holding(Finish::Untouched).await?;
                 return Ok(Outcome::Skipped(SkipReason::NoTeamsUser));
             }
             Err(error) => {
-                self.abandon(user, owner).await;
+                self.abandon(user, owner, limits).await;
                 return Err(error);
             }
         };
@@ -595,12 +709,7 @@ where
         };
         match written {
             Ok(WriteAnswer::Accepted) => {
-                if !self
-                    .store
-                    .finish(user, owner, Finish::Applied(state))
-                    .await
-                    .map_err(store_error(user))?
-                {
+                if !finish_holding(Finish::Applied(state)).await? {
                     // Graph has our state, but our lease ran out and another instance took
                     // over: it saw the record dirty and re-applies the newest state itself.
                     warn!(genesysUserId = %user, "lease taken over after the Graph call; the new holder re-applies the newest state");
@@ -613,17 +722,20 @@ where
             Ok(WriteAnswer::UserNotFound) => {
                 warn!(genesysUserId = %user, teamsUserId = %teams, "Graph does not know the Teams user; dropping the cached Teams id");
                 self.memory.invalidate(user);
-                if let Err(error) = self.cache.forget(user).await {
+                let forget = bounded(
+                    budget,
+                    "dropping the cached Teams id",
+                    user,
+                    self.cache.forget(user),
+                );
+                if let Err(error) = forget.await {
                     warn!(genesysUserId = %user, error = %error, "could not drop the cached Teams id");
                 }
-                self.store
-                    .finish(user, owner, Finish::Untouched)
-                    .await
-                    .map_err(store_error(user))?;
+                finish_holding(Finish::Untouched).await?;
                 Ok(Outcome::Skipped(SkipReason::TeamsUserNotFound))
             }
             Err(source) => {
-                self.abandon(user, owner).await;
+                self.abandon(user, owner, limits).await;
                 Err(SyncError::Graph {
                     user: user.clone(),
                     teams,
@@ -636,8 +748,14 @@ where
     /// Releases the lease after a failure, leaving the record dirty so that the redelivery
     /// (or the user's next event) re-applies the newest state. Best effort: if this write
     /// fails too, the lease simply expires.
-    async fn abandon(&self, user: &GenesysUserId, owner: &str) {
-        if let Err(error) = self.store.finish(user, owner, Finish::Abandoned).await {
+    async fn abandon(&self, user: &GenesysUserId, owner: &str, limits: Limits) {
+        let release = bounded(
+            limits.release,
+            "releasing the lease after a failure",
+            user,
+            self.store.finish(user, owner, Finish::Abandoned),
+        );
+        if let Err(error) = release.await {
             warn!(genesysUserId = %user, error = %error, "could not release the lease after a failure; it expires on its own");
         }
     }
@@ -654,7 +772,13 @@ where
         {
             return Ok(entry.teams);
         }
-        let cached = self.cache.get(user, now).await.map_err(store_error(user))?;
+        let cached = bounded(
+            budget,
+            "reading the cached Teams id",
+            user,
+            self.cache.get(user, now),
+        )
+        .await?;
         if let Some(entry) = cached {
             self.memory.insert(user.clone(), entry.clone());
             return Ok(entry.teams);
@@ -686,7 +810,13 @@ where
             teams,
             expires_at: now + ttl.as_secs() as i64,
         };
-        if let Err(error) = self.cache.put(user, &entry).await {
+        let put = bounded(
+            budget,
+            "caching the Teams id",
+            user,
+            self.cache.put(user, &entry),
+        );
+        if let Err(error) = put.await {
             warn!(genesysUserId = %user, error = %error, "could not cache the Teams id; it will be looked up again");
         }
         self.memory.insert(user.clone(), entry.clone());
