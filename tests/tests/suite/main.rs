@@ -10,6 +10,7 @@ mod convergence;
 mod crash;
 mod fakes_contract;
 mod harness;
+mod hardening_service;
 mod hostile;
 mod log_scan;
 mod parse_properties;

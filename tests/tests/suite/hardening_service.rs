@@ -1,0 +1,154 @@
+//! The service's own guards (issue 8): no state-store call outlives the invocation, and a
+//! panic anywhere in the sync releases the user's lease and fails with a clean error type.
+
+use presence_core::adapters::dynamodb::DynamoStateStore;
+use presence_core::domain::ids::{GenesysUserId, TeamsUserId};
+use presence_core::domain::teams::TeamsPresence;
+use presence_core::ports::{
+    Budget, DirectoryAnswer, PresenceWriter, RemoteError, TeamsDirectory, WriteAnswer,
+};
+use presence_core::service::{Invocation, PresenceSync};
+use presence_sync_tests::events::{event_id, presence};
+use presence_sync_tests::world::World;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+/// Measured before the fix: with DynamoDB silent, the answer came after the SDK's 6 s
+/// operation timeout, past a 3 s Lambda deadline ("Task timed out", environment reset).
+#[tokio::test]
+async fn a_state_table_that_never_answers_fails_the_event_before_the_deadline() {
+    let (world, isolation) = World::isolated().await;
+    let agent = world.agent();
+    let instance = world.instance(&[]);
+    let event = presence(&agent.genesys, "AVAILABLE", 1_000);
+    // The recording write reaches moto, but its answer never comes back while this lives.
+    let _hold = isolation
+        .proxy
+        .hold("UpdateItem", event["id"].as_str().unwrap());
+    let deadline = Duration::from_secs(3);
+    let started = Instant::now();
+    let answer = tokio::time::timeout(
+        Duration::from_secs(15),
+        instance.invoke_within(event, deadline),
+    )
+    .await
+    .expect("the handler answers at all");
+    let elapsed = started.elapsed();
+    let error = answer.expect_err("a silent state table fails the event");
+    assert!(
+        elapsed < deadline - Duration::from_millis(200),
+        "answered {elapsed:?} into a {deadline:?} invocation: Lambda would kill it"
+    );
+    assert_eq!(error.kind(), "StateStoreError", "{error}");
+    assert!(
+        error.to_string().contains("time budget"),
+        "the error says why: {error}"
+    );
+    assert_eq!(world.graph_calls(&agent), 0);
+}
+
+/// A directory that knows one user.
+struct OneUser(String);
+
+impl TeamsDirectory for OneUser {
+    async fn lookup(
+        &self,
+        _user: &GenesysUserId,
+        _budget: Budget,
+    ) -> Result<DirectoryAnswer, RemoteError> {
+        Ok(DirectoryAnswer::TeamsId(self.0.clone()))
+    }
+}
+
+/// A presence writer whose first call panics (a bug in a client, an overflow on a remote
+/// number) and whose later calls succeed.
+#[derive(Default)]
+struct PanicsOnce(AtomicUsize);
+
+impl PanicsOnce {
+    fn call(&self) -> Result<WriteAnswer, RemoteError> {
+        if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
+            panic!("attempt to add with overflow");
+        }
+        Ok(WriteAnswer::Accepted)
+    }
+}
+
+impl PresenceWriter for PanicsOnce {
+    async fn set_preferred(
+        &self,
+        _user: &TeamsUserId,
+        _presence: TeamsPresence,
+        _budget: Budget,
+    ) -> Result<WriteAnswer, RemoteError> {
+        self.call()
+    }
+
+    async fn clear_preferred(
+        &self,
+        _user: &TeamsUserId,
+        _budget: Budget,
+    ) -> Result<WriteAnswer, RemoteError> {
+        self.call()
+    }
+}
+
+/// Before the fix the panic escaped the handler: the lease stayed held (the user's next event
+/// failed `UserBusy`) and Lambda reported the error type `&alloc::boxed::Box<dyn Any…>`.
+#[tokio::test]
+async fn a_panic_releases_the_lease_and_fails_with_a_clean_error_type() {
+    let world = World::start().await;
+    let agent = world.agent();
+    let config = world.config(&[]);
+    let store = DynamoStateStore::new(world.dynamodb(), world.table.clone());
+    let writer = PanicsOnce::default();
+    let sync = PresenceSync::new(
+        store.clone(),
+        store,
+        OneUser(agent.teams.clone()),
+        writer,
+        config.mapping.clone(),
+        config.settings.clone(),
+    );
+    let invocation = || Invocation {
+        request_id: event_id(),
+        deadline: SystemTime::now() + Duration::from_secs(10),
+    };
+    let error = sync
+        .handle(
+            presence(&agent.genesys, "AVAILABLE", 1_000),
+            &invocation(),
+        )
+        .await
+        .expect_err("the panic fails the event");
+    assert_eq!(error.kind(), "InternalError", "{error}");
+    assert!(
+        error.to_string().contains("attempt to add with overflow"),
+        "{error}"
+    );
+    let item = world
+        .dynamodb()
+        .get_item()
+        .table_name(&world.table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("user#{}", agent.genesys)),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the event was recorded");
+    assert!(
+        !item.contains_key("lease_owner"),
+        "the lease is released: {item:?}"
+    );
+    // The user's next event goes through at once instead of waiting out the lease.
+    let started = Instant::now();
+    let report = sync
+        .handle(presence(&agent.genesys, "BUSY", 2_000), &invocation())
+        .await
+        .expect("the next event is not refused as busy");
+    assert_eq!(report.outcome, "applied");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
