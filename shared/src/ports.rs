@@ -90,16 +90,41 @@ pub trait StateStore: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// What the sync knows of a Genesys user's Teams identity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TeamsIdEntry {
+    /// The user's Teams id, claimed for this Genesys user alone.
+    Teams(TeamsUserId),
+    /// Genesys has no (valid) Teams id for the user, or does not know the user.
+    NoTeamsId,
+    /// Genesys gives the user a Teams id that another Genesys user already holds: whoever can
+    /// edit external ids must not be able to drive someone else's Teams presence, and two
+    /// agents must not fight over one Teams user.
+    ClaimedBy {
+        teams: TeamsUserId,
+        holder: GenesysUserId,
+    },
+}
+
 /// A cached answer to "which Teams user is this Genesys user?".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CachedTeamsId {
-    /// `None`: Genesys has no Teams id for the user (or does not know the user).
-    pub teams: Option<TeamsUserId>,
+    pub entry: TeamsIdEntry,
     /// Seconds since the Unix epoch after which the answer must be looked up again.
     pub expires_at: i64,
 }
 
-/// A shared cache of Teams ids, so that a Genesys lookup happens once per cache lifetime.
+/// The answer to a claim on a Teams id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// Nobody else holds the Teams id: it is this user's until the claim's end.
+    Granted,
+    /// Another Genesys user holds it.
+    HeldBy(GenesysUserId),
+}
+
+/// A shared cache of Teams ids, so that a Genesys lookup happens once per cache lifetime, and
+/// the register of which Genesys user holds which Teams id.
 pub trait TeamsIdCache: Send + Sync {
     /// The cached answer, if there is one that has not expired at `now` (epoch seconds).
     fn get(
@@ -107,12 +132,30 @@ pub trait TeamsIdCache: Send + Sync {
         user: &GenesysUserId,
         now: i64,
     ) -> impl Future<Output = Result<Option<CachedTeamsId>, StoreError>> + Send;
+    /// Caches an answer; returns the one it replaced, expired or not, so that a change of
+    /// Teams id can be noticed.
     fn put(
         &self,
         user: &GenesysUserId,
         entry: &CachedTeamsId,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<CachedTeamsId>, StoreError>> + Send;
     fn forget(&self, user: &GenesysUserId) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Claims `teams` for `user` until `until` (epoch seconds): granted when nobody holds it,
+    /// when `user` already does (the claim is extended), or when the holder's claim ended
+    /// before `now`.
+    fn claim(
+        &self,
+        teams: &TeamsUserId,
+        user: &GenesysUserId,
+        until: i64,
+        now: i64,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+    /// Gives up `user`'s claim on `teams`, if `user` still holds it.
+    fn release_claim(
+        &self,
+        teams: &TeamsUserId,
+        user: &GenesysUserId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// What Genesys knows of a user's Teams identity.

@@ -13,11 +13,11 @@ use crate::domain::outcome::{Outcome, Report, SkipReason};
 use crate::domain::state::{Intent, Lease, Observation, UserState, shares_recorded};
 use crate::domain::teams::TeamsState;
 use crate::ports::{
-    Budget, CachedTeamsId, DirectoryAnswer, Finish, PresenceWriter, Recorded, RemoteError,
-    StateStore, StoreError, TeamsDirectory, TeamsIdCache, WriteAnswer,
+    Budget, CachedTeamsId, Claim, DirectoryAnswer, Finish, PresenceWriter, Recorded, RemoteError,
+    StateStore, StoreError, TeamsDirectory, TeamsIdCache, TeamsIdEntry, WriteAnswer,
 };
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::FutureExt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tracing::{info, warn};
 
 /// Behaviour that is configuration rather than code.
@@ -111,7 +111,10 @@ pub enum SyncError {
     #[error(
         "Genesys user {user}: internal error (a panic: {message}); the lease was released so that Lambda's retry can re-apply the newest state"
     )]
-    Panicked { user: GenesysUserId, message: String },
+    Panicked {
+        user: GenesysUserId,
+        message: String,
+    },
 }
 
 impl SyncError {
@@ -451,7 +454,9 @@ where
             ),
             until_ms: epoch_ms(invocation.deadline).saturating_add(LEASE_GRACE_MS),
         };
-        let work = std::panic::AssertUnwindSafe(self.sync_holding(event, &lease, limits));
+        // Boxed: one allocation per event keeps the future's type shallow enough for the
+        // compiler's layout depth limit in the function crate.
+        let work = std::panic::AssertUnwindSafe(Box::pin(self.sync_holding(event, &lease, limits)));
         match work.catch_unwind().await {
             Ok(result) => result,
             Err(panic) => {
@@ -600,7 +605,8 @@ where
                 budget,
                 "taking the lease to settle the record",
                 user,
-                self.store.reclaim(user, current.rev, intent, lease, now_ms()),
+                self.store
+                    .reclaim(user, current.rev, intent, lease, now_ms()),
             )
             .await?;
             match recorded {
@@ -691,10 +697,14 @@ where
             });
         }
         let teams = match self.teams_id(user, budget).await {
-            Ok(Some(teams)) => teams,
-            Ok(None) => {
+            Ok(TeamsIdEntry::Teams(teams)) => teams,
+            Ok(TeamsIdEntry::NoTeamsId) => {
                 finish_holding(Finish::Untouched).await?;
                 return Ok(Outcome::Skipped(SkipReason::NoTeamsUser));
+            }
+            Ok(TeamsIdEntry::ClaimedBy { .. }) => {
+                finish_holding(Finish::Untouched).await?;
+                return Ok(Outcome::Skipped(SkipReason::TeamsIdClaimed));
             }
             Err(error) => {
                 self.abandon(user, owner, limits).await;
@@ -760,17 +770,18 @@ where
         }
     }
 
-    /// The user's Teams id: from memory, else the shared cache, else Genesys.
+    /// The user's Teams id: from memory, else the shared cache, else Genesys (claimed for
+    /// this user alone, see [`TeamsIdEntry::ClaimedBy`]).
     async fn teams_id(
         &self,
         user: &GenesysUserId,
         budget: Budget,
-    ) -> Result<Option<TeamsUserId>, SyncError> {
+    ) -> Result<TeamsIdEntry, SyncError> {
         let now = now_ms() / 1000;
-        if let Some(entry) = self.memory.get(user)
-            && entry.expires_at > now
+        if let Some(cached) = self.memory.get(user)
+            && cached.expires_at > now
         {
-            return Ok(entry.teams);
+            return Ok(cached.entry);
         }
         let cached = bounded(
             budget,
@@ -779,9 +790,9 @@ where
             self.cache.get(user, now),
         )
         .await?;
-        if let Some(entry) = cached {
-            self.memory.insert(user.clone(), entry.clone());
-            return Ok(entry.teams);
+        if let Some(cached) = cached {
+            self.memory.insert(user.clone(), cached.clone());
+            return Ok(cached.entry);
         }
         let answer = self
             .directory
@@ -791,35 +802,100 @@ where
                 user: user.clone(),
                 source,
             })?;
-        let teams = match answer {
-            DirectoryAnswer::TeamsId(raw) => {
-                let parsed = TeamsUserId::parse(&raw);
-                if parsed.is_none() {
+        let entry = match answer {
+            DirectoryAnswer::TeamsId(raw) => match TeamsUserId::parse(&raw) {
+                Some(teams) => self.claim(user, teams, now, budget).await?,
+                None => {
                     warn!(genesysUserId = %user, teamsId = %excerpt(&raw), "the microsoftteams external id Genesys holds for this user is not a GUID; treating the user as having no Teams id");
+                    TeamsIdEntry::NoTeamsId
                 }
-                parsed
+            },
+            DirectoryAnswer::NoTeamsId | DirectoryAnswer::UnknownUser => TeamsIdEntry::NoTeamsId,
+        };
+        let ttl = match entry {
+            TeamsIdEntry::Teams(_) => self.settings.teams_id_ttl,
+            TeamsIdEntry::NoTeamsId | TeamsIdEntry::ClaimedBy { .. } => {
+                self.settings.no_teams_id_ttl
             }
-            DirectoryAnswer::NoTeamsId | DirectoryAnswer::UnknownUser => None,
         };
-        let ttl = if teams.is_some() {
-            self.settings.teams_id_ttl
-        } else {
-            self.settings.no_teams_id_ttl
-        };
-        let entry = CachedTeamsId {
-            teams,
-            expires_at: now + ttl.as_secs() as i64,
+        let cached = CachedTeamsId {
+            entry,
+            expires_at: now.saturating_add(ttl.as_secs() as i64),
         };
         let put = bounded(
             budget,
             "caching the Teams id",
             user,
-            self.cache.put(user, &entry),
+            self.cache.put(user, &cached),
         );
-        if let Err(error) = put.await {
-            warn!(genesysUserId = %user, error = %error, "could not cache the Teams id; it will be looked up again");
+        match put.await {
+            Ok(Some(previous)) => {
+                self.noticed_change(user, &previous.entry, &cached.entry, budget)
+                    .await
+            }
+            Ok(None) => {}
+            Err(error) => {
+                warn!(genesysUserId = %user, error = %error, "could not cache the Teams id; it will be looked up again");
+            }
         }
-        self.memory.insert(user.clone(), entry.clone());
-        Ok(entry.teams)
+        self.memory.insert(user.clone(), cached.clone());
+        Ok(cached.entry)
+    }
+
+    /// Claims the Teams id Genesys gave for this user. The claim outlives the cached answer
+    /// (twice its lifetime), so that the user who holds a Teams id keeps it when its cache
+    /// entry expires and is looked up again.
+    async fn claim(
+        &self,
+        user: &GenesysUserId,
+        teams: TeamsUserId,
+        now: i64,
+        budget: Budget,
+    ) -> Result<TeamsIdEntry, SyncError> {
+        let until = now.saturating_add(2 * self.settings.teams_id_ttl.as_secs() as i64);
+        let claim = bounded(
+            budget,
+            "claiming the Teams id",
+            user,
+            self.cache.claim(&teams, user, until, now),
+        )
+        .await?;
+        Ok(match claim {
+            Claim::Granted => TeamsIdEntry::Teams(teams),
+            Claim::HeldBy(holder) => {
+                warn!(genesysUserId = %user, teamsUserId = %teams, holder = %holder, "Genesys gives this user a Teams id that another Genesys user holds; leaving that Teams user alone (check both users' microsoftteams external ids)");
+                TeamsIdEntry::ClaimedBy { teams, holder }
+            }
+        })
+    }
+
+    /// Warns when a user's Teams id changed, and gives up the claim on the old one.
+    async fn noticed_change(
+        &self,
+        user: &GenesysUserId,
+        previous: &TeamsIdEntry,
+        now: &TeamsIdEntry,
+        budget: Budget,
+    ) {
+        let TeamsIdEntry::Teams(old) = previous else {
+            return;
+        };
+        if matches!(now, TeamsIdEntry::Teams(new) if new == old) {
+            return;
+        }
+        let new = match now {
+            TeamsIdEntry::Teams(t) | TeamsIdEntry::ClaimedBy { teams: t, .. } => t.to_string(),
+            TeamsIdEntry::NoTeamsId => "(none)".to_owned(),
+        };
+        warn!(genesysUserId = %user, previousTeamsUserId = %old, teamsUserId = %new, "the Teams id Genesys gives this user changed; from now on the new one is updated");
+        let release = bounded(
+            budget,
+            "giving up the claim on the previous Teams id",
+            user,
+            self.cache.release_claim(old, user),
+        );
+        if let Err(error) = release.await {
+            warn!(genesysUserId = %user, error = %error, "could not give up the claim on the previous Teams id; it ends on its own");
+        }
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! Items: `pk = "user#<genesysUserId>"` for a user's record, `pk = "teams-id#<genesysUserId>"`
 //! for a cached Teams id with `expires_at` (the table's TTL attribute; checked here too,
-//! since DynamoDB deletes expired items up to days late).
+//! since DynamoDB deletes expired items up to days late), and `pk = "teams-owner#<teamsId>"`
+//! for the Genesys user that holds a Teams id, until its `expires_at`.
 
 use crate::domain::event::{PresenceValue, Stamped};
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
@@ -11,8 +12,12 @@ use crate::domain::presence::{RoutingStatus, SystemPresence};
 use crate::domain::state::{Intent, Lease, Observation, UserState};
 use crate::domain::teams::TeamsState;
 use crate::domain::version::Version;
-use crate::ports::{CachedTeamsId, Finish, Recorded, StateStore, StoreError, TeamsIdCache};
+use crate::ports::{
+    CachedTeamsId, Claim, Finish, Recorded, StateStore, StoreError, TeamsIdCache, TeamsIdEntry,
+};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
@@ -114,6 +119,10 @@ fn user_key(user: &GenesysUserId) -> String {
 
 fn teams_key(user: &GenesysUserId) -> String {
     format!("teams-id#{user}")
+}
+
+fn owner_key(teams: &TeamsUserId) -> String {
+    format!("teams-owner#{teams}")
 }
 
 fn n(value: impl ToString) -> AttributeValue {
@@ -367,6 +376,21 @@ impl StateStore for DynamoStateStore {
     }
 }
 
+/// Reads a cached Teams id item.
+fn cached_teams_id(item: &Item) -> Result<CachedTeamsId, StoreError> {
+    let teams = get_s(item, "teams_id").and_then(TeamsUserId::parse);
+    let holder = get_s(item, "claimed_by").and_then(GenesysUserId::parse);
+    let entry = match (teams, holder) {
+        (Some(teams), Some(holder)) => TeamsIdEntry::ClaimedBy { teams, holder },
+        (Some(teams), None) => TeamsIdEntry::Teams(teams),
+        (None, _) => TeamsIdEntry::NoTeamsId,
+    };
+    Ok(CachedTeamsId {
+        entry,
+        expires_at: get_n(item, "expires_at")?.unwrap_or(0),
+    })
+}
+
 impl TeamsIdCache for DynamoStateStore {
     async fn get(
         &self,
@@ -384,28 +408,37 @@ impl TeamsIdCache for DynamoStateStore {
         let Some(item) = output.item else {
             return Ok(None);
         };
-        let expires_at = get_n(&item, "expires_at")?.unwrap_or(0);
-        if expires_at <= now {
-            return Ok(None);
-        }
-        Ok(Some(CachedTeamsId {
-            teams: get_s(&item, "teams_id").and_then(TeamsUserId::parse),
-            expires_at,
-        }))
+        let cached = cached_teams_id(&item)?;
+        Ok((cached.expires_at > now).then_some(cached))
     }
 
-    async fn put(&self, user: &GenesysUserId, entry: &CachedTeamsId) -> Result<(), StoreError> {
+    async fn put(
+        &self,
+        user: &GenesysUserId,
+        entry: &CachedTeamsId,
+    ) -> Result<Option<CachedTeamsId>, StoreError> {
         let mut put = self
             .client
             .put_item()
             .table_name(&self.table)
             .item("pk", s(teams_key(user)))
-            .item("expires_at", n(entry.expires_at));
-        if let Some(teams) = &entry.teams {
-            put = put.item("teams_id", s(teams.as_str()));
+            .item("expires_at", n(entry.expires_at))
+            .return_values(ReturnValue::AllOld);
+        match &entry.entry {
+            TeamsIdEntry::Teams(teams) => put = put.item("teams_id", s(teams.as_str())),
+            TeamsIdEntry::NoTeamsId => {}
+            TeamsIdEntry::ClaimedBy { teams, holder } => {
+                put = put
+                    .item("teams_id", s(teams.as_str()))
+                    .item("claimed_by", s(holder.as_str()));
+            }
         }
-        put.send().await.map_err(|e| self.error("PutItem", &e))?;
-        Ok(())
+        let output = put.send().await.map_err(|e| self.error("PutItem", &e))?;
+        output
+            .attributes
+            .filter(|item| !item.is_empty())
+            .map(|item| cached_teams_id(&item))
+            .transpose()
     }
 
     async fn forget(&self, user: &GenesysUserId) -> Result<(), StoreError> {
@@ -417,5 +450,77 @@ impl TeamsIdCache for DynamoStateStore {
             .await
             .map_err(|e| self.error("DeleteItem", &e))?;
         Ok(())
+    }
+
+    async fn claim(
+        &self,
+        teams: &TeamsUserId,
+        user: &GenesysUserId,
+        until: i64,
+        now: i64,
+    ) -> Result<Claim, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(owner_key(teams)))
+            .item("genesys_user", s(user.as_str()))
+            .item("expires_at", n(until))
+            .condition_expression(
+                "attribute_not_exists(pk) OR genesys_user = :me OR expires_at <= :now",
+            )
+            .expression_attribute_values(":me", s(user.as_str()))
+            .expression_attribute_values(":now", n(now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Claim::Granted),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+            {
+                let PutItemError::ConditionalCheckFailedException(failed) = e.err() else {
+                    unreachable!("matched above")
+                };
+                let holder = failed
+                    .item
+                    .as_ref()
+                    .and_then(|item| get_s(item, "genesys_user"))
+                    .and_then(GenesysUserId::parse)
+                    .ok_or_else(|| {
+                        StoreError(format!(
+                            "the holder of Teams id {teams} is not recorded as a Genesys user id"
+                        ))
+                    })?;
+                Ok(Claim::HeldBy(holder))
+            }
+            Err(error) => Err(self.error("PutItem", &error)),
+        }
+    }
+
+    async fn release_claim(
+        &self,
+        teams: &TeamsUserId,
+        user: &GenesysUserId,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(owner_key(teams)))
+            .condition_expression("genesys_user = :me")
+            .expression_attribute_values(":me", s(user.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Someone else holds it now (or nobody): nothing of ours to give up.
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), DeleteItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(self.error("DeleteItem", &error)),
+        }
     }
 }

@@ -32,6 +32,8 @@ pub enum SkipReason {
     NoTeamsUser,
     /// Graph does not know the Teams id Genesys gave.
     TeamsUserNotFound,
+    /// The Teams id Genesys gives this user is held by another Genesys user.
+    TeamsIdClaimed,
 }
 
 impl SkipReason {
@@ -44,6 +46,7 @@ impl SkipReason {
             SkipReason::Ignored => "ignored",
             SkipReason::NoTeamsUser => "no-teams-user",
             SkipReason::TeamsUserNotFound => "teams-user-not-found",
+            SkipReason::TeamsIdClaimed => "teams-id-claimed",
         }
     }
 }

@@ -5,7 +5,8 @@ use presence_core::adapters::dynamodb::DynamoStateStore;
 use presence_core::domain::ids::{GenesysUserId, TeamsUserId};
 use presence_core::domain::teams::TeamsPresence;
 use presence_core::ports::{
-    Budget, DirectoryAnswer, PresenceWriter, RemoteError, TeamsDirectory, WriteAnswer,
+    Budget, CachedTeamsId, DirectoryAnswer, PresenceWriter, RemoteError, TeamsDirectory,
+    TeamsIdCache, TeamsIdEntry, WriteAnswer,
 };
 use presence_core::service::{Invocation, PresenceSync};
 use presence_sync_tests::events::{event_id, presence};
@@ -115,10 +116,7 @@ async fn a_panic_releases_the_lease_and_fails_with_a_clean_error_type() {
         deadline: SystemTime::now() + Duration::from_secs(10),
     };
     let error = sync
-        .handle(
-            presence(&agent.genesys, "AVAILABLE", 1_000),
-            &invocation(),
-        )
+        .handle(presence(&agent.genesys, "AVAILABLE", 1_000), &invocation())
         .await
         .expect_err("the panic fails the event");
     assert_eq!(error.kind(), "InternalError", "{error}");
@@ -151,4 +149,122 @@ async fn a_panic_releases_the_lease_and_fails_with_a_clean_error_type() {
         .expect("the next event is not refused as busy");
     assert_eq!(report.outcome, "applied");
     assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+// --- One Teams user, one Genesys user ---------------------------------------------------------
+
+/// This process's log lines (nextest runs each test in a process of its own) that mention
+/// `needle`.
+fn logged_with(needle: &str) -> Vec<serde_json::Value> {
+    let path =
+        presence_sync_tests::logs::dir().join(format!("in-process-{}.log", std::process::id()));
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| line.contains(needle))
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
+}
+
+/// Whoever can edit a Genesys user's external ids must not drive another person's Teams
+/// presence, and two agents with one Teams id must not fight over it: the first holds it.
+#[tokio::test]
+async fn a_teams_id_already_held_by_another_genesys_user_is_refused_with_a_warning() {
+    let world = World::start().await;
+    let holder = world.agent();
+    let intruder = presence_sync_tests::events::new_id();
+    world.genesys.add_user(&intruder, Some(&holder.teams));
+    let instance = world.instance(&[]);
+    assert_eq!(
+        instance
+            .outcome(presence(&holder.genesys, "BUSY", 1_000))
+            .await,
+        "applied/changed"
+    );
+    assert_eq!(
+        instance
+            .outcome(presence(&intruder, "AVAILABLE", 2_000))
+            .await,
+        "skipped/teams-id-claimed"
+    );
+    // Another instance (no memory cache) refuses it too.
+    assert_eq!(
+        world
+            .instance(&[])
+            .outcome(presence(&intruder, "AWAY", 3_000))
+            .await,
+        "skipped/teams-id-claimed"
+    );
+    assert_eq!(world.graph_calls(&holder), 1, "only the holder's event");
+    assert_eq!(world.teams(&holder).as_deref(), Some("Busy/Busy"));
+    let warnings = logged_with("another Genesys user holds");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w["fields"]["holder"] == holder.genesys.as_str()
+                && w["fields"]["genesysUserId"] == intruder.as_str()),
+        "a warning names both Genesys users: {warnings:?}"
+    );
+    // The holder keeps updating its Teams user.
+    assert_eq!(
+        instance
+            .outcome(presence(&holder.genesys, "AVAILABLE", 4_000))
+            .await,
+        "applied/changed"
+    );
+}
+
+/// A user whose Teams id changes in Genesys is warned about, and gives up the old Teams id,
+/// which another Genesys user may then hold.
+#[tokio::test]
+async fn a_changed_teams_id_is_warned_about_and_frees_the_old_one() {
+    let world = World::start().await;
+    let agent = world.agent();
+    let store = DynamoStateStore::new(world.dynamodb(), world.table.clone());
+    assert_eq!(
+        world
+            .instance(&[])
+            .outcome(presence(&agent.genesys, "BUSY", 1_000))
+            .await,
+        "applied/changed"
+    );
+    let new_teams = presence_sync_tests::events::new_id();
+    world.ms.add_user(&new_teams);
+    world.genesys.add_user(&agent.genesys, Some(&new_teams));
+    // The cached answer expires (here: dropped), so the next event looks the id up again.
+    let user = GenesysUserId::parse(&agent.genesys).unwrap();
+    let expired = CachedTeamsId {
+        entry: TeamsIdEntry::Teams(TeamsUserId::parse(&agent.teams).unwrap()),
+        expires_at: chrono::Utc::now().timestamp() - 1,
+    };
+    store.put(&user, &expired).await.unwrap();
+    assert_eq!(
+        world
+            .instance(&[])
+            .outcome(presence(&agent.genesys, "AWAY", 2_000))
+            .await,
+        "applied/changed"
+    );
+    assert_eq!(
+        world.ms.preferred_presence(&new_teams).map(|p| p.0),
+        Some("Away".to_owned())
+    );
+    let warnings = logged_with("the Teams id Genesys gives this user changed");
+    assert!(
+        warnings.iter().any(
+            |w| w["fields"]["previousTeamsUserId"] == agent.teams.as_str()
+                && w["fields"]["teamsUserId"] == new_teams.as_str()
+        ),
+        "{warnings:?}"
+    );
+    // The old Teams id is free for another Genesys user.
+    let successor = presence_sync_tests::events::new_id();
+    world.genesys.add_user(&successor, Some(&agent.teams));
+    assert_eq!(
+        world
+            .instance(&[])
+            .outcome(presence(&successor, "AVAILABLE", 3_000))
+            .await,
+        "applied/changed"
+    );
 }

@@ -3,7 +3,7 @@
 
 use presence_core::adapters::dynamodb::DynamoStateStore;
 use presence_core::domain::ids::{GenesysUserId, TeamsUserId};
-use presence_core::ports::{CachedTeamsId, TeamsIdCache};
+use presence_core::ports::{CachedTeamsId, TeamsIdCache, TeamsIdEntry};
 use presence_core::service::SyncError;
 use presence_sync_tests::aws::rotate_secret;
 use presence_sync_tests::events::{activity, new_id, presence};
@@ -77,7 +77,10 @@ async fn the_teams_id_is_looked_up_once_per_cache_lifetime_across_instances() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(cached.teams.unwrap().as_str(), agent.teams);
+    assert_eq!(
+        cached.entry,
+        TeamsIdEntry::Teams(TeamsUserId::parse(&agent.teams).unwrap())
+    );
     let now = chrono::Utc::now().timestamp();
     assert!(
         (cached.expires_at - now - 24 * 3600).abs() < 60,
@@ -92,7 +95,7 @@ async fn an_expired_cache_item_reads_as_absent() {
     let user = GenesysUserId::parse(&agent.genesys).unwrap();
     // An item DynamoDB's TTL has not deleted yet, naming a Teams user that no longer applies.
     let stale = CachedTeamsId {
-        teams: TeamsUserId::parse(&new_id()),
+        entry: TeamsIdEntry::Teams(TeamsUserId::parse(&new_id()).unwrap()),
         expires_at: chrono::Utc::now().timestamp() - 10,
     };
     store(&world).put(&user, &stale).await.unwrap();
@@ -132,7 +135,7 @@ async fn a_user_without_a_teams_id_is_skipped_and_cached_as_none() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(cached.teams, None);
+    assert_eq!(cached.entry, TeamsIdEntry::NoTeamsId);
     let now = chrono::Utc::now().timestamp();
     assert!(
         (cached.expires_at - now - 3600).abs() < 60,
