@@ -9,6 +9,7 @@ use super::version::Version;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::time::Duration;
 
 /// The Genesys notification topics this function consumes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -80,6 +81,14 @@ pub struct GenesysEvent {
     pub routing: Option<Stamped<Observed<RoutingStatus>>>,
 }
 
+/// How far ahead a version may be, of the envelope `time` and of the clock: the caller's
+/// clock reading and the allowed skew (the domain reads no clock itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Horizon {
+    pub now: Version,
+    pub max_skew: Duration,
+}
+
 /// Why an event was rejected. Each message names the offending field and value.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EventError {
@@ -106,7 +115,9 @@ pub enum EventError {
     UserIdMismatch { topic_id: String, body_id: String },
     #[error("malformed event: the envelope has no id")]
     MissingEventId,
-    #[error("malformed event: {field} {value} is not an RFC 3339 timestamp")]
+    #[error(
+        "malformed event: {field} {value} is not an RFC 3339 timestamp between the years 1970 and 9999"
+    )]
     BadTimestamp { field: &'static str, value: String },
     #[error("malformed event: no version: {field}, detail.timestamp and time are all missing")]
     NoVersion { field: &'static str },
@@ -116,6 +127,17 @@ pub enum EventError {
     ValueTooLong { field: &'static str, value: String },
     #[error("malformed event: detail.eventBody carries neither presence nor routingStatus")]
     NothingToSync,
+    #[error(
+        "version in the future: {field} {value} is more than {max_skew_secs} s ahead of {reference} {reference_value}; recorded, it would make every later event of the user look stale"
+    )]
+    VersionInFuture {
+        field: &'static str,
+        value: String,
+        /// `the envelope time` or `the clock`.
+        reference: &'static str,
+        reference_value: String,
+        max_skew_secs: u64,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -190,8 +212,21 @@ fn deserialize<T: serde::de::DeserializeOwned>(
 }
 
 impl GenesysEvent {
-    /// Parses and validates one EventBridge event from Genesys Cloud.
+    /// Parses and validates one EventBridge event from Genesys Cloud, and rejects a version
+    /// that runs more than `horizon.max_skew` ahead of the envelope `time` or of
+    /// `horizon.now`: recorded, it would make every later event of the user look stale.
+    pub fn parse_at(raw: serde_json::Value, horizon: Horizon) -> Result<Self, EventError> {
+        Self::parse_within(raw, Some(horizon))
+    }
+
+    /// Parses and validates one EventBridge event from Genesys Cloud, without a clock: the
+    /// versions are checked for shape and range only (for fuzzing and benchmarks; the
+    /// function uses [`GenesysEvent::parse_at`]).
     pub fn parse(raw: serde_json::Value) -> Result<Self, EventError> {
+        Self::parse_within(raw, None)
+    }
+
+    fn parse_within(raw: serde_json::Value, horizon: Option<Horizon>) -> Result<Self, EventError> {
         let envelope: EventBridgeEvent<Detail> = deserialize(raw, "")?;
         let topic = Topic::from_pattern(&envelope.detail_type)
             .ok_or_else(|| EventError::UnsupportedTopic(excerpt(&envelope.detail_type)))?;
@@ -202,7 +237,16 @@ impl GenesysEvent {
             .ok_or(EventError::MissingEventId)?;
         let fallback = Fallback {
             detail_timestamp: envelope.detail.timestamp.as_deref(),
-            time: envelope.time.map(Version::from_datetime),
+            time: envelope
+                .time
+                .map(|t| {
+                    Version::from_datetime(t).ok_or_else(|| EventError::BadTimestamp {
+                        field: "time",
+                        value: excerpt(&t.to_rfc3339()),
+                    })
+                })
+                .transpose()?,
+            horizon,
         };
 
         let (body_id, presence, routing) = match topic {
@@ -271,10 +315,44 @@ fn user_from_topic_name(
     GenesysUserId::parse(id).ok_or_else(|| EventError::BadUserId(excerpt(topic_name)))
 }
 
-/// Where a version comes from when the body does not give one.
+/// Where a version comes from when the body does not give one, and how far ahead it may be.
 struct Fallback<'a> {
     detail_timestamp: Option<&'a str>,
     time: Option<Version>,
+    horizon: Option<Horizon>,
+}
+
+impl Fallback<'_> {
+    /// Rejects a version more than the horizon's skew ahead of the envelope time or of the
+    /// clock (`shown` is how the value appears in the message).
+    fn within_horizon(
+        &self,
+        version: Version,
+        field: &'static str,
+        shown: impl FnOnce() -> String,
+    ) -> Result<Version, EventError> {
+        let Some(horizon) = self.horizon else {
+            return Ok(version);
+        };
+        let skew_ms = i64::try_from(horizon.max_skew.as_millis()).unwrap_or(i64::MAX);
+        let ahead_of = self
+            .time
+            .filter(|time| version.ms_ahead_of(*time) > skew_ms)
+            .map(|time| ("the envelope time", time))
+            .or_else(|| {
+                (version.ms_ahead_of(horizon.now) > skew_ms).then_some(("the clock", horizon.now))
+            });
+        match ahead_of {
+            None => Ok(version),
+            Some((reference, at)) => Err(EventError::VersionInFuture {
+                field,
+                value: shown(),
+                reference,
+                reference_value: at.to_string(),
+                max_skew_secs: horizon.max_skew.as_secs(),
+            }),
+        }
+    }
 }
 
 fn version(
@@ -283,10 +361,11 @@ fn version(
     fallback: &Fallback<'_>,
 ) -> Result<Version, EventError> {
     let parse = |raw: &str, field: &'static str| {
-        Version::parse(raw).ok_or_else(|| EventError::BadTimestamp {
+        let version = Version::parse(raw).ok_or_else(|| EventError::BadTimestamp {
             field,
             value: excerpt(raw),
-        })
+        })?;
+        fallback.within_horizon(version, field, || excerpt(raw))
     };
     if let Some(raw) = own {
         return parse(raw, field);
@@ -294,7 +373,8 @@ fn version(
     if let Some(raw) = fallback.detail_timestamp {
         return parse(raw, "detail.timestamp");
     }
-    fallback.time.ok_or(EventError::NoVersion { field })
+    let time = fallback.time.ok_or(EventError::NoVersion { field })?;
+    fallback.within_horizon(time, "time", || time.to_string())
 }
 
 fn bounded(raw: &str, field: &'static str) -> Result<(), EventError> {
@@ -494,6 +574,135 @@ mod tests {
                 value: "\"yesterday\"".into()
             }
         );
+    }
+
+    #[test]
+    fn timestamps_beyond_the_year_9999_or_before_1970_are_malformed() {
+        for (pointer, raw, field) in [
+            (
+                "/detail/eventBody/modifiedDate",
+                "1969-12-31T23:59:59Z",
+                "detail.eventBody.modifiedDate",
+            ),
+            // chrono reads the envelope time up to the year 262143.
+            ("/time", "+262142-12-31T23:59:59Z", "time"),
+            ("/time", "-000001-01-01T00:00:00Z", "time"),
+        ] {
+            let mut event = with("presence", pointer, Some(json!(raw)));
+            if field == "time" {
+                let body = event["detail"]["eventBody"].as_object_mut().unwrap();
+                body.remove("modifiedDate");
+                event["detail"].as_object_mut().unwrap().remove("timestamp");
+            }
+            let err = GenesysEvent::parse(event).unwrap_err();
+            assert!(
+                matches!(err, EventError::BadTimestamp { field: f, .. } if f == field),
+                "{raw}: {err:?}"
+            );
+        }
+    }
+
+    /// The fixtures' clock: an hour after their events.
+    fn horizon() -> Horizon {
+        Horizon {
+            now: v("2026-11-02T13:00:00Z"),
+            max_skew: Duration::from_secs(300),
+        }
+    }
+
+    #[test]
+    fn a_version_far_ahead_of_the_envelope_time_is_rejected_naming_field_and_value() {
+        for (name, pointer, field) in [
+            (
+                "activity",
+                "/detail/eventBody/presence/modifiedDate",
+                "detail.eventBody.presence.modifiedDate",
+            ),
+            (
+                "activity",
+                "/detail/eventBody/routingStatus/startTime",
+                "detail.eventBody.routingStatus.startTime",
+            ),
+            (
+                "presence",
+                "/detail/eventBody/modifiedDate",
+                "detail.eventBody.modifiedDate",
+            ),
+            (
+                "routing",
+                "/detail/eventBody/routingStatus/startTime",
+                "detail.eventBody.routingStatus.startTime",
+            ),
+        ] {
+            let event = with(name, pointer, Some(json!("9999-12-31T23:59:59.999Z")));
+            let err = GenesysEvent::parse_at(event, horizon()).unwrap_err();
+            assert!(
+                matches!(err, EventError::VersionInFuture { field: f, .. } if f == field),
+                "{name} {field}: {err:?}"
+            );
+            let message = err.to_string();
+            assert!(
+                message.contains(field) && message.contains("9999-12-31T23:59:59.999Z"),
+                "{message}"
+            );
+            assert!(message.len() < 400, "{message}");
+        }
+    }
+
+    #[test]
+    fn a_detail_timestamp_fallback_ahead_of_the_envelope_time_is_rejected() {
+        let mut event = with("presence", "/detail/eventBody/modifiedDate", None);
+        event["detail"]["timestamp"] = json!("2026-11-02T12:06:00.001Z");
+        let err = GenesysEvent::parse_at(event, horizon()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                EventError::VersionInFuture {
+                    field: "detail.timestamp",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_version_ahead_of_the_clock_is_rejected_even_when_the_envelope_time_agrees() {
+        // Envelope time and version both a day ahead of the clock.
+        let mut event = with(
+            "presence",
+            "/detail/eventBody/modifiedDate",
+            Some(json!("2026-11-03T13:00:00Z")),
+        );
+        event["time"] = json!("2026-11-03T13:00:00Z");
+        let err = GenesysEvent::parse_at(event.clone(), horizon()).unwrap_err();
+        assert!(matches!(err, EventError::VersionInFuture { .. }), "{err:?}");
+        assert!(err.to_string().contains("clock"), "{err}");
+        // An envelope time in the future is itself a version when the body has none.
+        let body = event["detail"]["eventBody"].as_object_mut().unwrap();
+        body.remove("modifiedDate");
+        event["detail"].as_object_mut().unwrap().remove("timestamp");
+        let err = GenesysEvent::parse_at(event, horizon()).unwrap_err();
+        assert!(
+            matches!(err, EventError::VersionInFuture { field: "time", .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn versions_within_the_skew_are_accepted() {
+        // 4 min 59 s ahead of the envelope time, and of the clock.
+        let mut event = with(
+            "presence",
+            "/detail/eventBody/modifiedDate",
+            Some(json!("2026-11-02T13:04:59Z")),
+        );
+        event["time"] = json!("2026-11-02T13:00:00Z");
+        let e = GenesysEvent::parse_at(event, horizon()).unwrap();
+        assert_eq!(e.presence.unwrap().version, v("2026-11-02T13:04:59Z"));
+        for name in ["activity", "presence", "routing"] {
+            assert!(GenesysEvent::parse_at(fixture(name), horizon()).is_ok());
+        }
     }
 
     #[test]

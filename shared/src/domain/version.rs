@@ -9,6 +9,13 @@ use std::fmt;
 pub struct Version(i64);
 
 impl Version {
+    /// The earliest instant accepted from the outside: 1970-01-01T00:00:00Z.
+    pub const MIN: Version = Version(0);
+    /// The latest: 9999-12-31T23:59:59.999Z, the last instant an RFC 3339 four-digit year
+    /// can write. Every version from the outside lies in `MIN..=MAX`, so the difference of
+    /// any two (about 2.5 × 10^14 ms) is far from overflowing an `i64`.
+    pub const MAX: Version = Version(253_402_300_799_999);
+
     pub const fn from_millis(millis: i64) -> Self {
         Version(millis)
     }
@@ -17,15 +24,24 @@ impl Version {
         self.0
     }
 
-    /// Parses an RFC 3339 timestamp as Genesys writes them (`2026-11-02T08:59:58.101Z`).
+    /// Parses an RFC 3339 timestamp as Genesys writes them (`2026-11-02T08:59:58.101Z`);
+    /// `None` for anything else, and for an instant outside [`Version::MIN`]`..=`[`Version::MAX`].
     pub fn parse(raw: &str) -> Option<Self> {
         DateTime::parse_from_rfc3339(raw)
             .ok()
-            .map(|t| Version(t.timestamp_millis()))
+            .and_then(|t| Self::from_datetime(t.to_utc()))
     }
 
-    pub fn from_datetime(t: DateTime<Utc>) -> Self {
-        Version(t.timestamp_millis())
+    /// The instant as a version; `None` outside [`Version::MIN`]`..=`[`Version::MAX`] (chrono
+    /// itself reaches the year 262143).
+    pub fn from_datetime(t: DateTime<Utc>) -> Option<Self> {
+        Some(Version(t.timestamp_millis())).filter(|v| (Self::MIN..=Self::MAX).contains(v))
+    }
+
+    /// How many milliseconds `self` is ahead of `other` (negative when behind), saturating
+    /// rather than overflowing for versions that did not come through [`Version::parse`].
+    pub const fn ms_ahead_of(self, other: Version) -> i64 {
+        self.0.saturating_sub(other.0)
     }
 }
 
@@ -56,6 +72,26 @@ mod tests {
             Version::parse("2026-11-02T09:59:58.000+01:00"),
             Version::parse("2026-11-02T08:59:58Z")
         );
+    }
+
+    #[test]
+    fn timestamps_outside_the_years_1970_to_9999_are_refused() {
+        assert_eq!(
+            Version::parse("9999-12-31T23:59:59.999Z").map(Version::millis),
+            Some(253_402_300_799_999)
+        );
+        assert_eq!(
+            Version::parse("1970-01-01T00:00:00Z").map(Version::millis),
+            Some(0)
+        );
+        for raw in [
+            "1969-12-31T23:59:59.999Z",
+            "0000-01-01T00:00:00Z",
+            // Year 10000 in UTC.
+            "9999-12-31T23:59:59.999-01:00",
+        ] {
+            assert_eq!(Version::parse(raw), None, "{raw:?}");
+        }
     }
 
     #[test]
