@@ -60,8 +60,25 @@ resource "azuread_application_password" "presence_sync" {
     rotation = time_rotating.client_secret.id
   }
 
-  # On rotation the new secret exists before the old one is removed.
+  # On rotation the new secret exists before the old one is removed, and everything that
+  # reads it (the Secrets Manager version below) is updated in between.
   lifecycle {
     create_before_destroy = true
   }
+}
+
+# The new client secret goes into Secrets Manager in the same apply, before the old one is
+# deleted (create_before_destroy orders it so): no window in which the function holds a
+# deleted secret. Running instances keep their token, and re-read the secret once when the
+# token endpoint refuses the old one. Without `aws_secret_arn`, store `azure_secret_json` by
+# hand right after every apply that rotates (infra/README.md): the old secret is already gone.
+resource "aws_secretsmanager_secret_version" "azure" {
+  count     = var.aws_secret_arn == null ? 0 : 1
+  secret_id = var.aws_secret_arn
+  secret_string = jsonencode({
+    tenant_id                = data.azuread_client_config.current.tenant_id
+    client_id                = azuread_application.presence_sync.client_id
+    client_secret            = azuread_application_password.presence_sync.value
+    client_secret_expires_at = azuread_application_password.presence_sync.end_date
+  })
 }

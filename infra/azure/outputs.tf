@@ -20,11 +20,12 @@ output "client_secret_expires" {
 }
 
 output "azure_secret_json" {
-  description = "The whole Azure secret, {\"tenant_id\",\"client_id\",\"client_secret\"}, for aws secretsmanager put-secret-value."
+  description = "The whole Azure secret, {\"tenant_id\",\"client_id\",\"client_secret\",\"client_secret_expires_at\"}, for aws secretsmanager put-secret-value (not needed with aws_secret_arn, which writes it in the same apply)."
   value = jsonencode({
-    tenant_id     = data.azuread_client_config.current.tenant_id
-    client_id     = azuread_application.presence_sync.client_id
-    client_secret = azuread_application_password.presence_sync.value
+    tenant_id                = data.azuread_client_config.current.tenant_id
+    client_id                = azuread_application.presence_sync.client_id
+    client_secret            = azuread_application_password.presence_sync.value
+    client_secret_expires_at = azuread_application_password.presence_sync.end_date
   })
   sensitive = true
 }

@@ -20,3 +20,14 @@ variable "client_secret_rotation_days" {
     error_message = "client_secret_rotation_days must be between 1 and 730 (Entra ID allows client secrets of at most two years)."
   }
 }
+
+variable "aws_secret_arn" {
+  description = "ARN of the stack's Azure secret (output AzureSecretArn). Set: every apply that creates a client secret writes it there before deleting the old one (needs AWS credentials with secretsmanager:PutSecretValue on it, from the environment). Null: store azure_secret_json by hand after such an apply."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.aws_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.aws_secret_arn))
+    error_message = "aws_secret_arn must be a Secrets Manager secret ARN (the stack output AzureSecretArn)."
+  }
+}

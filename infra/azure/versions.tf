@@ -10,6 +10,10 @@ terraform {
       source  = "hashicorp/time"
       version = "~> 0.12"
     }
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 6.0"
+    }
   }
 }
 
@@ -19,4 +23,13 @@ terraform {
 # Application.ReadWrite.All and AppRoleAssignment.ReadWrite.All.
 provider "azuread" {
   tenant_id = var.tenant_id
+}
+
+# Only for aws_secret_arn (main.tf): the secret's own region. Credentials from the environment
+# (AWS_PROFILE, AWS_ACCESS_KEY_ID, …); with aws_secret_arn unset nothing calls AWS.
+provider "aws" {
+  region                      = var.aws_secret_arn == null ? "us-east-1" : split(":", var.aws_secret_arn)[3]
+  skip_credentials_validation = var.aws_secret_arn == null
+  skip_requesting_account_id  = var.aws_secret_arn == null
+  skip_metadata_api_check     = var.aws_secret_arn == null
 }

@@ -27,6 +27,7 @@ PROVIDER_SOURCES = {
     "genesyscloud": "mypurecloud/genesyscloud",
     "azuread": "hashicorp/azuread",
     "time": "hashicorp/time",
+    "aws": "hashicorp/aws",
 }
 CREDENTIAL_ATTRIBUTES = {
     "oauthclient_id",
@@ -45,7 +46,7 @@ SECRET_VALUE = re.compile(r"\.(client_secret|password)\b|azuread_application_pas
 VAR_REF = re.compile(r"\bvar\.([A-Za-z_][A-Za-z0-9_-]*)")
 LOCAL_REF = re.compile(r"\blocal\.([A-Za-z_][A-Za-z0-9_-]*)")
 DATA_REF = re.compile(r"\bdata\.([a-z][a-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_-]*)")
-RESOURCE_REF = re.compile(r"(?<![.\w])((?:genesyscloud|azuread|time)_[a-z0-9_]+)\.([A-Za-z_][A-Za-z0-9_-]*)")
+RESOURCE_REF = re.compile(r"(?<![.\w])((?:genesyscloud|azuread|time|aws)_[a-z0-9_]+)\.([A-Za-z_][A-Za-z0-9_-]*)")
 
 
 def label(key: str) -> str:
