@@ -13,7 +13,7 @@
 //! Every rule cites where it comes from; where public material is silent the comment says so
 //! ("not documented"). Faults queued on [`FakeGenesys::faults`] apply before any check.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -95,7 +95,13 @@ pub struct FakeGenesys {
     recorder: Recorder<GenesysEndpoint>,
     /// One-way network delay applied to every request (nanoseconds), see `set_latency`.
     latency: Arc<AtomicU64>,
+    /// Endpoints answered with a bare 404, see `answer_bare_404`.
+    bare_404: Bare404,
 }
+
+/// The endpoint kinds answered with a bare `404` (no body), as a host that is not this
+/// service answers a wrong base URL.
+type Bare404 = Arc<Mutex<HashSet<GenesysEndpoint>>>;
 
 impl FakeGenesys {
     /// Start on `127.0.0.1:<ephemeral port>` with no client, no users and no faults.
@@ -118,6 +124,8 @@ impl FakeGenesys {
         };
         let latency = Arc::new(AtomicU64::new(0));
         let router_latency = Arc::clone(&latency);
+        let bare_404: Bare404 = Arc::default();
+        let router_bare_404 = Arc::clone(&bare_404);
         let router_state = Arc::clone(&state);
         let server = FakeServer::start(move |base_url| {
             lock(&router_state).base_url = base_url.to_owned();
@@ -126,7 +134,11 @@ impl FakeGenesys {
                 .route("/api/v2/scim/v2/users/{id}", get(scim_user))
                 .route("/api/v2/scim/users/{id}", get(scim_user))
                 .fallback(not_implemented)
-                .with_state(router_state);
+                .with_state(router_state)
+                .layer(axum::middleware::from_fn_with_state(
+                    router_bare_404,
+                    answer_bare_404,
+                ));
             instrument(router, inst).layer(axum::middleware::from_fn_with_state(
                 router_latency,
                 crate::fault::one_way_latency,
@@ -140,6 +152,20 @@ impl FakeGenesys {
             faults,
             recorder,
             latency,
+            bare_404,
+        }
+    }
+
+    /// While on, requests to `endpoint` are answered `404 Not Found` with no body and no
+    /// checks, as a host that is not Genesys Cloud answers when `GENESYS_API_URL` or
+    /// `GENESYS_LOGIN_URL` points at the wrong place (a proxy, a removed path). Faults still
+    /// apply first, and the calls are recorded.
+    pub fn answer_bare_404(&self, endpoint: GenesysEndpoint, on: bool) {
+        let mut modes = lock(&self.bare_404);
+        if on {
+            modes.insert(endpoint);
+        } else {
+            modes.remove(&endpoint);
         }
     }
 
@@ -281,6 +307,19 @@ impl FakeGenesys {
     pub async fn shutdown(self) {
         self.server.shutdown().await;
     }
+}
+
+/// The middleware behind [`FakeGenesys::answer_bare_404`].
+async fn answer_bare_404(
+    State(modes): State<Bare404>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let kind = classify(request.method(), request.uri().path());
+    if lock(&modes).contains(&kind) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    next.run(request).await
 }
 
 fn classify(_method: &Method, path: &str) -> GenesysEndpoint {

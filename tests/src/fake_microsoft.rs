@@ -120,7 +120,13 @@ pub struct FakeMicrosoft {
     recorder: Recorder<MsEndpoint>,
     /// One-way network delay applied to every request (nanoseconds), see `set_latency`.
     latency: Arc<AtomicU64>,
+    /// Endpoints answered with a bare 404, see `answer_bare_404`.
+    bare_404: Bare404,
 }
+
+/// The endpoint kinds answered with a bare `404` (no body), as a host that is not this
+/// service answers a wrong base URL.
+type Bare404 = Arc<Mutex<HashSet<MsEndpoint>>>;
 
 impl FakeMicrosoft {
     /// Start on `127.0.0.1:<ephemeral port>` with no app, no users and no faults.
@@ -146,6 +152,8 @@ impl FakeMicrosoft {
         };
         let latency = Arc::new(AtomicU64::new(0));
         let router_latency = Arc::clone(&latency);
+        let bare_404: Bare404 = Arc::default();
+        let router_bare_404 = Arc::clone(&bare_404);
         let router_state = Arc::clone(&state);
         let server = FakeServer::start(move |base_url| {
             // The scope is the resource identifier (the origin of graph_url) affixed with
@@ -163,7 +171,11 @@ impl FakeMicrosoft {
                     post(clear_user_preferred_presence),
                 )
                 .fallback(not_implemented)
-                .with_state(router_state);
+                .with_state(router_state)
+                .layer(axum::middleware::from_fn_with_state(
+                    router_bare_404,
+                    answer_bare_404,
+                ));
             instrument(router, inst).layer(axum::middleware::from_fn_with_state(
                 router_latency,
                 crate::fault::one_way_latency,
@@ -177,6 +189,20 @@ impl FakeMicrosoft {
             faults,
             recorder,
             latency,
+            bare_404,
+        }
+    }
+
+    /// While on, requests to `endpoint` are answered `404 Not Found` with no body and no
+    /// checks, as a host that is not Microsoft's answers when `GRAPH_API_URL` or
+    /// `AZURE_LOGIN_URL` points at the wrong place (a proxy, a removed path). Faults still
+    /// apply first, and the calls are recorded.
+    pub fn answer_bare_404(&self, endpoint: MsEndpoint, on: bool) {
+        let mut modes = lock(&self.bare_404);
+        if on {
+            modes.insert(endpoint);
+        } else {
+            modes.remove(&endpoint);
         }
     }
 
@@ -335,6 +361,19 @@ impl FakeMicrosoft {
             .filter(|call| call.path.eq_ignore_ascii_case(&path))
             .collect()
     }
+}
+
+/// The middleware behind [`FakeMicrosoft::answer_bare_404`].
+async fn answer_bare_404(
+    State(modes): State<Bare404>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let kind = classify(request.method(), request.uri().path());
+    if lock(&modes).contains(&kind) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    next.run(request).await
 }
 
 fn classify(_method: &Method, path: &str) -> MsEndpoint {
