@@ -221,15 +221,48 @@ async fn graph_not_knowing_the_teams_user_skips_and_drops_the_cached_id() {
 #[tokio::test]
 async fn tokens_and_secrets_are_fetched_once_per_instance() {
     let world = World::start().await;
-    let instance = world.instance(&[]);
+    // The instance reaches Secrets Manager (and DynamoDB) through a proxy that counts every
+    // request by operation.
+    let proxy = presence_sync_tests::aws_proxy::AwsProxy::start(&world.moto).await;
+    let sdk = presence_sync_tests::aws::sdk_config(&proxy.endpoint()).await;
+    let instance = presence_sync_tests::world::Instance {
+        sync: presence_core::app::build_with(&world.config(&[]), &sdk),
+    };
+    // One marker per secret: a request whose body names the secret trips it, and it is
+    // released at once, so it only records that the secret was asked for.
+    let mut read = [&world.azure_secret, &world.genesys_secret].map(|secret| {
+        let marker = proxy.hold("GetSecretValue", secret);
+        marker.release();
+        marker
+    });
     for (i, state) in ["AVAILABLE", "BUSY", "AWAY", "ON_QUEUE", "MEAL"]
         .into_iter()
         .enumerate()
     {
         let agent = world.agent();
-        instance
-            .outcome(presence(&agent.genesys, state, 1_000 + i as i64))
-            .await;
+        assert_eq!(
+            instance
+                .outcome(presence(&agent.genesys, state, 1_000 + i as i64))
+                .await,
+            "applied/changed"
+        );
+    }
+    // Two reads in all for five events, and each secret among them: one read per secret.
+    let counts = proxy.counts();
+    assert_eq!(proxy.count("GetSecretValue"), 2, "{counts:?}");
+    assert_eq!(
+        proxy.secrets_manager_calls(),
+        2,
+        "no other Secrets Manager call: {counts:?}"
+    );
+    for (marker, secret) in read
+        .iter_mut()
+        .zip([&world.azure_secret, &world.genesys_secret])
+    {
+        assert!(
+            marker.reached(Duration::from_millis(100)).await,
+            "{secret} was never read: {counts:?}"
+        );
     }
     assert_eq!(world.ms.token_requests(), 1);
     assert_eq!(world.genesys.token_requests(), 1);
@@ -398,8 +431,40 @@ async fn graph_server_errors_are_retried_with_backoff() {
             .await,
         "applied/changed"
     );
-    assert_eq!(world.ms.presence_calls().len(), 6);
+    let mut calls = world.ms.presence_calls();
+    calls.sort_by_key(|c| c.started);
+    let statuses: Vec<u16> = calls.iter().map(|c| c.status).collect();
+    // 0: the dropped connection.
+    assert_eq!(statuses[..5], [500, 502, 503, 504, 0], "{statuses:?}");
+    assert_eq!(calls.len(), 6, "{statuses:?}");
+    assert!(calls[5].status / 100 == 2, "{statuses:?}");
     assert_eq!(world.teams(&agent).as_deref(), Some("Available/Available"));
+
+    // No Retry-After, so the waits are the exponential backoff of `with_retries`: the n-th
+    // wait (n from 0) is 100 ms × 2^n plus a jitter that only adds, up to as much again
+    // (backon's `with_jitter`: delay + delay × [0, 1)). A gap between the end of one answer
+    // and the start of the next request cannot be shorter than the wait; it can be longer by
+    // the scheduling and round trip around it, hence the generous slack above.
+    let gaps: Vec<Duration> = calls
+        .windows(2)
+        .map(|pair| pair[1].started.saturating_duration_since(pair[0].finished))
+        .collect();
+    let slack = Duration::from_millis(1_000);
+    for (n, gap) in gaps.iter().enumerate() {
+        let floor = Duration::from_millis(100 << n);
+        assert!(
+            *gap >= floor,
+            "wait {n} was {gap:?}, under the backoff of {floor:?}: {gaps:?}"
+        );
+        assert!(
+            *gap < floor * 2 + slack,
+            "wait {n} was {gap:?}, beyond the backoff of at most {:?}: {gaps:?}",
+            floor * 2
+        );
+    }
+    // The floors double, so the waits grow: the last is at least 16 times the first floor,
+    // longer than the longest the first can be.
+    assert!(gaps[4] > gaps[0], "{gaps:?}");
 }
 
 #[tokio::test]
@@ -408,16 +473,55 @@ async fn a_slow_graph_call_times_out_and_is_retried() {
     let agent = world.agent();
     let mut config = world.config(&[]);
     config.http.total = Duration::from_millis(500);
+    let delay = Duration::from_secs(2);
     world
         .ms
         .faults()
-        .push(MsEndpoint::Presence, Fault::delay(Duration::from_secs(2)));
+        .push(MsEndpoint::Presence, Fault::delay(delay));
     assert_eq!(
         world
             .instance_with(config)
             .outcome(presence(&agent.genesys, "AVAILABLE", 1_000))
             .await,
         "applied/changed"
+    );
+    assert_eq!(world.teams(&agent).as_deref(), Some("Available/Available"));
+    // Two presence calls reached Graph: the first took the delay off the fault queue, and
+    // the fake never answered or recorded it (its handler is dropped with the connection the
+    // client closed at its timeout); the second, without a fault, was answered.
+    assert_eq!(
+        world.ms.faults().pending(MsEndpoint::Presence),
+        0,
+        "the first call met the delay"
+    );
+    let calls = world.ms.presence_calls();
+    assert_eq!(
+        calls.len(),
+        1,
+        "only the retry was answered (a first call waited out would be recorded, faulted): {calls:#?}"
+    );
+    let retry = &calls[0];
+    assert!(
+        !retry.faulted && retry.status / 100 == 2,
+        "the retry was answered: {retry:#?}"
+    );
+    // The first call was sent as soon as the Graph token arrived. The retry started after the
+    // 500 ms timeout (and a backoff of at least 100 ms), and before the delayed answer could
+    // have come: the timeout cut the first call.
+    let token = world
+        .ms
+        .calls()
+        .into_iter()
+        .find(|c| c.kind == MsEndpoint::Token)
+        .expect("a Graph token was fetched");
+    let gap = retry.started.saturating_duration_since(token.finished);
+    assert!(
+        gap >= Duration::from_millis(500),
+        "the retry started {gap:?} after the first call could, before its timeout"
+    );
+    assert!(
+        gap < delay,
+        "the retry started {gap:?} after the first call could: the first call was not cut at 500 ms"
     );
 }
 
