@@ -6,6 +6,7 @@
 
 mod binary;
 mod call_counts;
+mod claim_rule;
 mod convergence;
 mod crash;
 mod fakes_contract;
