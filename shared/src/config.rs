@@ -36,6 +36,7 @@ pub const VARIABLES: &[&str] = &[
     "PRESENCE_EXPIRATION",
     "ALLOWED_SOURCE_PREFIX",
     "ALLOWED_ACCOUNT",
+    "MAX_CLOCK_SKEW_SECS",
 ];
 
 /// The variables without which the function cannot start (`GENESYS_ENVIRONMENT` unless both
@@ -135,6 +136,9 @@ impl Config {
         settings.allowed_account = get("ALLOWED_ACCOUNT")
             .map(|account| aws_account("ALLOWED_ACCOUNT", &account))
             .transpose()?;
+        if let Some(raw) = get("MAX_CLOCK_SKEW_SECS") {
+            settings.max_clock_skew = clock_skew(&raw)?;
+        }
 
         Ok(Config {
             state_table,
@@ -224,6 +228,26 @@ fn expiration(raw: &str) -> Result<String, ConfigError> {
         return Err(problem("PRESENCE_EXPIRATION", "must be longer than zero"));
     }
     Ok(raw.to_owned())
+}
+
+/// The most `MAX_CLOCK_SKEW_SECS` may be: an hour is far more than two NTP-synchronised clocks
+/// disagree by, and every second more is a second a wrong version can stay ahead.
+const MAX_CLOCK_SKEW: Duration = Duration::from_secs(3600);
+
+/// Whole seconds, 1 to 3600.
+fn clock_skew(raw: &str) -> Result<Duration, ConfigError> {
+    let raw = raw.trim();
+    match raw.parse::<u64>() {
+        Ok(secs) if (1..=MAX_CLOCK_SKEW.as_secs()).contains(&secs) => Ok(Duration::from_secs(secs)),
+        _ => Err(problem(
+            "MAX_CLOCK_SKEW_SECS",
+            format!(
+                "{} is not a whole number of seconds from 1 to {}",
+                excerpt(raw),
+                MAX_CLOCK_SKEW.as_secs()
+            ),
+        )),
+    }
 }
 
 fn aws_account(variable: &'static str, raw: &str) -> Result<String, ConfigError> {
@@ -405,6 +429,26 @@ mod tests {
         for bad in ["8h", "PT", "P0D", "tomorrow"] {
             let err = load(&with("PRESENCE_EXPIRATION", bad)).unwrap_err();
             assert_eq!(err.variable, "PRESENCE_EXPIRATION", "{bad}");
+        }
+    }
+
+    #[test]
+    fn max_clock_skew_defaults_to_five_minutes_and_is_bounded_at_start_up() {
+        assert_eq!(
+            load(&minimal()).unwrap().settings.max_clock_skew,
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            load(&with("MAX_CLOCK_SKEW_SECS", "30"))
+                .unwrap()
+                .settings
+                .max_clock_skew,
+            Duration::from_secs(30)
+        );
+        assert!(load(&with("MAX_CLOCK_SKEW_SECS", "3600")).is_ok());
+        for bad in ["0", "3601", "-5", "1.5", "5m", "99999999999999999999999"] {
+            let err = load(&with("MAX_CLOCK_SKEW_SECS", bad)).unwrap_err();
+            assert_eq!(err.variable, "MAX_CLOCK_SKEW_SECS", "{bad}");
         }
     }
 

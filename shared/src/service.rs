@@ -5,13 +5,14 @@
 use crate::domain::decide::{
     AfterClaim, ClaimPlan, Refusal, Release, after_claim, classify_refusal, predict,
 };
-use crate::domain::event::{EventError, GenesysEvent};
+use crate::domain::event::{EventError, GenesysEvent, Horizon};
 use crate::domain::excerpt::excerpt;
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::domain::mapping::{PresenceMapping, Target};
 use crate::domain::outcome::{Outcome, Report, SkipReason};
 use crate::domain::state::{Intent, Lease, Observation, UserState, shares_recorded};
 use crate::domain::teams::TeamsState;
+use crate::domain::version::Version;
 use crate::ports::{
     Budget, CachedTeamsId, Claim, DirectoryAnswer, Finish, PresenceWriter, Recorded, RemoteError,
     StateStore, StoreError, TeamsDirectory, TeamsIdCache, TeamsIdEntry, WriteAnswer,
@@ -36,6 +37,10 @@ pub struct Settings {
     /// How long an event waits for another instance to finish with the same user before
     /// failing, so that Lambda redelivers it later.
     pub max_lease_wait: Duration,
+    /// How far an event's version may run ahead of its envelope `time` and of this
+    /// instance's clock; a version further ahead is rejected (`VersionInFuture`), since once
+    /// recorded it would make every later event of the user look stale.
+    pub max_clock_skew: Duration,
 }
 
 impl Default for Settings {
@@ -47,6 +52,7 @@ impl Default for Settings {
             no_teams_id_ttl: Duration::from_secs(3600),
             deadline_margin: Duration::from_millis(1500),
             max_lease_wait: Duration::from_secs(5),
+            max_clock_skew: Duration::from_secs(300),
         }
     }
 }
@@ -122,6 +128,7 @@ impl SyncError {
     pub fn kind(&self) -> &'static str {
         match self {
             SyncError::Event(EventError::UnsupportedTopic(_)) => "UnsupportedTopic",
+            SyncError::Event(EventError::VersionInFuture { .. }) => "VersionInFuture",
             SyncError::Event(_) => "MalformedEvent",
             SyncError::SourceNotAllowed { .. } => "SourceNotAllowed",
             SyncError::AccountNotAllowed { .. } => "AccountNotAllowed",
@@ -413,7 +420,11 @@ where
                 "the event is {size} bytes, more than the {MAX_EVENT_BYTES} bytes an EventBridge event can carry"
             ))));
         }
-        let event = GenesysEvent::parse(raw)?;
+        let horizon = Horizon {
+            now: Version::from_millis(now_ms()),
+            max_skew: self.settings.max_clock_skew,
+        };
+        let event = GenesysEvent::parse_at(raw, horizon)?;
         if !event
             .source
             .starts_with(&self.settings.allowed_source_prefix)

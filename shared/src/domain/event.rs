@@ -116,6 +116,11 @@ pub enum EventError {
     #[error("malformed event: the envelope has no id")]
     MissingEventId,
     #[error(
+        "malformed event: the envelope id {0} is not 1 to {max} printable ASCII characters without spaces",
+        max = super::ids::MAX_EVENT_ID_LEN
+    )]
+    BadEventId(String),
+    #[error(
         "malformed event: {field} {value} is not an RFC 3339 timestamp between the years 1970 and 9999"
     )]
     BadTimestamp { field: &'static str, value: String },
@@ -235,6 +240,9 @@ impl GenesysEvent {
             .id
             .filter(|id| !id.is_empty())
             .ok_or(EventError::MissingEventId)?;
+        if !super::ids::is_event_id(&event_id) {
+            return Err(EventError::BadEventId(excerpt(&event_id)));
+        }
         let fallback = Fallback {
             detail_timestamp: envelope.detail.timestamp.as_deref(),
             time: envelope
@@ -780,6 +788,41 @@ mod tests {
             Some(json!(USER.to_uppercase())),
         );
         assert!(GenesysEvent::parse(event).is_ok());
+    }
+
+    #[test]
+    fn an_envelope_id_that_could_forge_a_log_line_or_flood_the_table_is_malformed() {
+        for bad in [
+            "x".repeat(100_000),
+            "x".repeat(129),
+            "1d3c7a52\n{\"level\":\"INFO\",\"outcome\":\"applied\"}".to_owned(),
+            "id with spaces".to_owned(),
+            "tab\there".to_owned(),
+            "nul\u{0}".to_owned(),
+            "del\u{7f}".to_owned(),
+            "caf\u{e9}".to_owned(),
+            "\u{202e}evil".to_owned(),
+        ] {
+            let event = with("activity", "/id", Some(json!(bad)));
+            let err = GenesysEvent::parse(event).unwrap_err();
+            assert!(matches!(err, EventError::BadEventId(_)), "{bad:?}: {err:?}");
+            let message = err.to_string();
+            assert!(message.contains("envelope id"), "{message}");
+            assert!(message.len() < 300, "{message}");
+            assert!(!message.contains('\n'), "{message}");
+        }
+    }
+
+    #[test]
+    fn envelope_ids_of_up_to_128_printable_characters_are_kept() {
+        for good in [
+            "1d3c7a52-3c2e-4f0c-9e55-6f1a9b1f0a01".to_owned(),
+            "x".repeat(128),
+            "a!~#$%&'()*+,-./:;<=>?@[]^_`{|}".to_owned(),
+        ] {
+            let event = with("activity", "/id", Some(json!(good)));
+            assert_eq!(GenesysEvent::parse(event).unwrap().event_id, good);
+        }
     }
 
     #[test]

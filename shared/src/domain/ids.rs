@@ -11,6 +11,16 @@ pub fn is_uuid(s: &str) -> bool {
     s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
 }
 
+/// The longest EventBridge event id accepted (EventBridge's own are UUIDs, 36 characters).
+pub const MAX_EVENT_ID_LEN: usize = 128;
+
+/// True for an EventBridge event id this function stores and logs: 1 to
+/// [`MAX_EVENT_ID_LEN`] printable ASCII characters, no space or control character (so it
+/// can neither flood the state table nor break a text log line).
+pub fn is_event_id(s: &str) -> bool {
+    (1..=MAX_EVENT_ID_LEN).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic())
+}
+
 macro_rules! uuid_id {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*

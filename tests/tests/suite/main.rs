@@ -11,6 +11,7 @@ mod convergence;
 mod crash;
 mod fakes_contract;
 mod harness;
+mod hardening_input;
 mod hardening_service;
 mod hostile;
 mod log_scan;
