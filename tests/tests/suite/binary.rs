@@ -170,3 +170,60 @@ async fn the_binary_refuses_to_start_with_invalid_configuration_naming_the_varia
         "{logs}"
     );
 }
+
+/// Lines the process wrote, once it has exited and `needle` has been read: the readers of
+/// stdout and stderr get a moment to drain what was left in the pipes.
+async fn logs_after_exit(process: &LambdaProcess, needle: &str) -> Vec<String> {
+    process.wait_for_log(needle, Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    process.logs()
+}
+
+#[tokio::test]
+async fn the_binary_run_by_hand_says_how_to_run_it_locally_without_a_panic() {
+    // A valid configuration, but no Lambda Runtime API (nor Lambda's other variables): a
+    // person running `target/debug/presence-sync` by hand.
+    let world = World::start().await;
+    let mut process = LambdaProcess::spawn(&binary_path("presence-sync"), world.function_env());
+    let status = process
+        .wait(Duration::from_secs(10))
+        .await
+        .expect("the process exits");
+    let logs = logs_after_exit(&process, "make demo").await;
+    // 2, not a panic's 101; and one line, before any AWS client was built (no instance
+    // metadata warnings).
+    assert_eq!(status.code(), Some(2), "{logs:#?}");
+    assert_eq!(logs.len(), 1, "{logs:#?}");
+    assert!(
+        logs[0].contains("AWS_LAMBDA_RUNTIME_API") && logs[0].contains("make demo"),
+        "{logs:#?}"
+    );
+}
+
+#[tokio::test]
+async fn the_binary_reports_invalid_configuration_once_and_exits_without_a_panic() {
+    let world = World::start().await;
+    let (_runtime, mut process) = start(
+        &world,
+        &[(
+            "PRESENCE_MAPPING",
+            r#"{"BREAK":{"availability":"Away","activity":"Busy"}}"#,
+        )],
+    )
+    .await;
+    let status = process
+        .wait(Duration::from_secs(10))
+        .await
+        .expect("the process exits");
+    let logs = logs_after_exit(&process, "BREAK").await;
+    assert_eq!(status.code(), Some(1), "{logs:#?}");
+    // Logged once (not again as `Error: ConfigError { … }` from main), and no panic.
+    let mentions = logs.iter().filter(|line| line.contains("BREAK")).count();
+    assert_eq!(mentions, 1, "{logs:#?}");
+    assert!(
+        !logs
+            .iter()
+            .any(|line| line.starts_with("Error:") || line.contains("panicked")),
+        "{logs:#?}"
+    );
+}
