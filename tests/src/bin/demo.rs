@@ -122,12 +122,12 @@ async fn main() {
     }
 
     println!(
-        "\n{:<7} {:<18} {:<24} Graph calls",
+        "\n{:<7} {:<18} {:<26} Graph calls",
         "agent", "Genesys presence", "Teams preferred presence"
     );
     for p in &people {
         println!(
-            "{:<7} {:<18} {:<24} {}",
+            "{:<7} {:<18} {:<26} {}",
             p.name,
             p.genesys_presence,
             teams(&world, &p.agent),
