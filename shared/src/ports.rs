@@ -167,44 +167,137 @@ pub enum DirectoryAnswer {
     UnknownUser,
 }
 
+/// The remote service a call went to: errors are named after it, not after the step of the
+/// sync that needed it (a Secrets Manager failure while getting a Graph token is a Secrets
+/// Manager failure).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Service {
+    /// AWS Secrets Manager (the credentials).
+    SecretsManager,
+    /// The Microsoft identity platform token endpoint (the Graph token).
+    EntraId,
+    /// Microsoft Graph (the presence writes).
+    Graph,
+    /// The Genesys Cloud login service (the Genesys token).
+    GenesysLogin,
+    /// The Genesys Cloud SCIM API (the Teams id lookup).
+    GenesysScim,
+}
+
+impl Service {
+    /// The name people know the service by, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::SecretsManager => "Secrets Manager",
+            Service::EntraId => "Microsoft Entra ID",
+            Service::Graph => "Microsoft Graph",
+            Service::GenesysLogin => "Genesys Cloud login",
+            Service::GenesysScim => "Genesys Cloud SCIM",
+        }
+    }
+}
+
+impl std::fmt::Display for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A remote call that failed, naming the service that failed. Details carry only cut
+/// excerpts of what the remote said, never a secret or a token.
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
     /// The remote refused the request for a reason retrying will not fix.
     #[error("{service} refused the request: {detail}")]
-    Refused {
-        service: &'static str,
-        detail: String,
-    },
+    Refused { service: Service, detail: String },
     /// Our credentials or permissions are wrong.
     #[error("{service} denied access: {detail}")]
-    Denied {
-        service: &'static str,
-        detail: String,
-    },
-    /// The remote kept failing (throttling, 5xx, timeouts, dropped connections) until the
-    /// invocation's budget ran out; the request may or may not have taken effect.
+    Denied { service: Service, detail: String },
+    /// The remote kept failing (5xx, timeouts, dropped connections) until the invocation's
+    /// budget ran out; the request may or may not have taken effect.
     #[error("{service} unavailable: {detail}")]
-    Unavailable {
-        service: &'static str,
+    Unavailable { service: Service, detail: String },
+    /// The remote throttles this app (429, or this process's throttle gate is closed) for
+    /// longer than the invocation's budget: failing early lets Lambda retry later.
+    #[error("{service} throttled: {detail}")]
+    Throttled {
+        service: Service,
+        /// The wait the remote asked for (clamped), when it said.
+        retry_after_secs: Option<u64>,
         detail: String,
+        /// Whether an earlier attempt of the same request failed in a way that may have let
+        /// it take effect (a timeout, a 5xx); a request refused with 429 did not.
+        may_have_landed: bool,
     },
     /// The remote answered something that breaks its contract.
     #[error("{service} answered unexpectedly: {detail}")]
-    BadResponse {
-        service: &'static str,
-        detail: String,
-    },
-    #[error("{0}")]
-    Configuration(String),
+    BadResponse { service: Service, detail: String },
+    /// The deployment is wrong: a base URL that reaches something other than the service, a
+    /// secret that does not exist or lacks a field. Retrying cannot help until it is fixed.
+    #[error("{service}: configuration error: {detail}")]
+    Configuration { service: Service, detail: String },
 }
 
 impl RemoteError {
     /// Whether the request may have taken effect although it failed.
     pub fn may_have_landed(&self) -> bool {
-        matches!(
-            self,
-            RemoteError::Unavailable { .. } | RemoteError::BadResponse { .. }
-        )
+        match self {
+            RemoteError::Unavailable { .. } | RemoteError::BadResponse { .. } => true,
+            RemoteError::Throttled {
+                may_have_landed, ..
+            } => *may_have_landed,
+            RemoteError::Refused { .. }
+            | RemoteError::Denied { .. }
+            | RemoteError::Configuration { .. } => false,
+        }
+    }
+
+    /// The service that failed.
+    pub fn service(&self) -> Service {
+        match self {
+            RemoteError::Refused { service, .. }
+            | RemoteError::Denied { service, .. }
+            | RemoteError::Unavailable { service, .. }
+            | RemoteError::Throttled { service, .. }
+            | RemoteError::BadResponse { service, .. }
+            | RemoteError::Configuration { service, .. } => *service,
+        }
+    }
+
+    /// The error type reported to Lambda (`errorType`) and in logs: the service that failed
+    /// and how, e.g. `EntraIdDenied`, `GraphThrottled`, `SecretsManagerUnavailable`; a
+    /// deployment mistake of any service is `ConfigurationError`.
+    pub fn error_type(&self) -> &'static str {
+        use RemoteError as E;
+        use Service as S;
+        match (self, self.service()) {
+            (E::Configuration { .. }, _) => "ConfigurationError",
+            (E::Refused { .. }, S::SecretsManager) => "SecretsManagerRefused",
+            (E::Denied { .. }, S::SecretsManager) => "SecretsManagerDenied",
+            (E::Unavailable { .. }, S::SecretsManager) => "SecretsManagerUnavailable",
+            (E::Throttled { .. }, S::SecretsManager) => "SecretsManagerThrottled",
+            (E::BadResponse { .. }, S::SecretsManager) => "SecretsManagerBadResponse",
+            (E::Refused { .. }, S::EntraId) => "EntraIdRefused",
+            (E::Denied { .. }, S::EntraId) => "EntraIdDenied",
+            (E::Unavailable { .. }, S::EntraId) => "EntraIdUnavailable",
+            (E::Throttled { .. }, S::EntraId) => "EntraIdThrottled",
+            (E::BadResponse { .. }, S::EntraId) => "EntraIdBadResponse",
+            (E::Refused { .. }, S::Graph) => "GraphRefused",
+            (E::Denied { .. }, S::Graph) => "GraphDenied",
+            (E::Unavailable { .. }, S::Graph) => "GraphUnavailable",
+            (E::Throttled { .. }, S::Graph) => "GraphThrottled",
+            (E::BadResponse { .. }, S::Graph) => "GraphBadResponse",
+            (E::Refused { .. }, S::GenesysLogin) => "GenesysLoginRefused",
+            (E::Denied { .. }, S::GenesysLogin) => "GenesysLoginDenied",
+            (E::Unavailable { .. }, S::GenesysLogin) => "GenesysLoginUnavailable",
+            (E::Throttled { .. }, S::GenesysLogin) => "GenesysLoginThrottled",
+            (E::BadResponse { .. }, S::GenesysLogin) => "GenesysLoginBadResponse",
+            (E::Refused { .. }, S::GenesysScim) => "GenesysScimRefused",
+            (E::Denied { .. }, S::GenesysScim) => "GenesysScimDenied",
+            (E::Unavailable { .. }, S::GenesysScim) => "GenesysScimUnavailable",
+            (E::Throttled { .. }, S::GenesysScim) => "GenesysScimThrottled",
+            (E::BadResponse { .. }, S::GenesysScim) => "GenesysScimBadResponse",
+        }
     }
 }
 

@@ -133,19 +133,10 @@ impl SyncError {
             SyncError::SourceNotAllowed { .. } => "SourceNotAllowed",
             SyncError::AccountNotAllowed { .. } => "AccountNotAllowed",
             SyncError::Store { .. } => "StateStoreError",
+            // Named after the service that failed, not the step that called it: a Secrets
+            // Manager or token endpoint failure while writing to Graph is not a Graph error.
             SyncError::Directory { source, .. } | SyncError::Graph { source, .. } => {
-                let genesys = matches!(self, SyncError::Directory { .. });
-                match (source, genesys) {
-                    (RemoteError::Refused { .. }, true) => "GenesysRefused",
-                    (RemoteError::Denied { .. }, true) => "GenesysDenied",
-                    (RemoteError::Unavailable { .. }, true) => "GenesysUnavailable",
-                    (RemoteError::BadResponse { .. }, true) => "GenesysBadResponse",
-                    (RemoteError::Refused { .. }, false) => "GraphRefused",
-                    (RemoteError::Denied { .. }, false) => "GraphDenied",
-                    (RemoteError::Unavailable { .. }, false) => "GraphUnavailable",
-                    (RemoteError::BadResponse { .. }, false) => "GraphBadResponse",
-                    (RemoteError::Configuration(_), _) => "ConfigurationError",
-                }
+                source.error_type()
             }
             SyncError::Busy { .. } => "UserBusy",
             SyncError::LeaseLost { .. } => "LeaseLost",

@@ -5,11 +5,16 @@ use super::http::{self, Failure, Http, ThrottleGate, read_capped};
 use super::oauth::{Authorized, GenesysLogin, TokenCache};
 use crate::domain::excerpt::cut;
 use crate::domain::ids::GenesysUserId;
-use crate::ports::{Budget, DirectoryAnswer, RemoteError, SecretSource, TeamsDirectory};
+use crate::ports::{Budget, DirectoryAnswer, RemoteError, SecretSource, Service, TeamsDirectory};
 use reqwest::{StatusCode, Url};
 use secrecy::ExposeSecret;
 
-const SERVICE: &str = "Genesys Cloud";
+const SERVICE: Service = Service::GenesysScim;
+/// The SCIM error message schema (RFC 7644 §3.12).
+const SCIM_ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+/// The codes of the Platform API's error body (`ErrorBody`: `message`, `code`, `status`, …)
+/// that say the resource does not exist.
+const NOT_FOUND_CODES: [&str; 2] = ["not.found", "resource.not.found"];
 const EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User";
 const TEAMS_AUTHORITY: &str = "microsoftteams";
 
@@ -43,6 +48,43 @@ pub fn teams_external_id(user: &serde_json::Value) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Whether a 404 body is Genesys saying the user does not exist: a SCIM error (RFC 7644
+/// §3.12, status 404) or a Platform API error with a "not found" code. A 404 without one
+/// (no body, HTML, another code) did not come from the SCIM API: the base URL is wrong.
+fn is_unknown_user(body: &serde_json::Value) -> bool {
+    let scim_404 = body
+        .get("schemas")
+        .and_then(|s| s.as_array())
+        .is_some_and(|schemas| {
+            schemas
+                .iter()
+                .any(|s| s.as_str() == Some(SCIM_ERROR_SCHEMA))
+        })
+        && match body.get("status") {
+            Some(serde_json::Value::String(s)) => s.trim() == "404",
+            Some(serde_json::Value::Number(n)) => n.as_u64() == Some(404),
+            _ => false,
+        };
+    let not_found_code = body
+        .get("code")
+        .and_then(|c| c.as_str())
+        .is_some_and(|code| NOT_FOUND_CODES.contains(&code));
+    scim_404 || not_found_code
+}
+
+/// What an error body says, cut: a Platform API error's code and message, a SCIM error's
+/// detail, or the body's first line.
+fn error_text(body: &[u8]) -> String {
+    let first_line = |text: &str| cut(text.lines().next().unwrap_or(""));
+    let json = serde_json::from_slice::<serde_json::Value>(body).unwrap_or_default();
+    let field = |name: &str| json.get(name).and_then(|v| v.as_str()).map(first_line);
+    match (field("code"), field("message").or_else(|| field("detail"))) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(text), None) | (None, Some(text)) => text,
+        (None, None) => first_line(&String::from_utf8_lossy(body)),
+    }
+}
+
 async fn classify(response: reqwest::Response) -> Result<Authorized<DirectoryAnswer>, Failure> {
     let status = response.status();
     let headers = response.headers().clone();
@@ -53,8 +95,10 @@ async fn classify(response: reqwest::Response) -> Result<Authorized<DirectoryAns
             "SCIM user lookup",
         ));
     }
+    // Only the path: the query and any user info of the URL stay out of errors.
+    let path = response.url().path().to_owned();
     let body = read_capped(response, SERVICE, "SCIM user lookup").await?;
-    let text = || cut(String::from_utf8_lossy(&body).lines().next().unwrap_or(""));
+    let text = || error_text(&body);
     match status {
         s if s.is_success() => {
             let user: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
@@ -76,7 +120,18 @@ async fn classify(response: reqwest::Response) -> Result<Authorized<DirectoryAns
                 None => DirectoryAnswer::NoTeamsId,
             }))
         }
-        StatusCode::NOT_FOUND => Ok(Authorized::Done(DirectoryAnswer::UnknownUser)),
+        StatusCode::NOT_FOUND
+            if is_unknown_user(&serde_json::from_slice(&body).unwrap_or_default()) =>
+        {
+            Ok(Authorized::Done(DirectoryAnswer::UnknownUser))
+        }
+        StatusCode::NOT_FOUND => Err(Failure::Final(RemoteError::Configuration {
+            service: SERVICE,
+            detail: format!(
+                "SCIM user lookup answered {status} ({}) at path {path}, which is not how Genesys answers for an unknown user: the URL does not reach the Genesys Cloud SCIM API; check GENESYS_API_URL or GENESYS_ENVIRONMENT",
+                text()
+            ),
+        })),
         StatusCode::UNAUTHORIZED => Ok(Authorized::Unauthorized(format!("{status}: {}", text()))),
         StatusCode::FORBIDDEN => Err(Failure::Final(RemoteError::Denied {
             service: SERVICE,
@@ -143,6 +198,44 @@ mod tests {
         assert_eq!(
             teams_external_id(&user).as_deref(),
             Some("8d1f3c2a-0000-4000-8000-000000000001")
+        );
+    }
+
+    #[test]
+    fn only_genesys_not_found_answers_mean_an_unknown_user() {
+        for body in [
+            json!({"schemas": [SCIM_ERROR_SCHEMA], "status": "404", "detail": "Resource x not found."}),
+            json!({"schemas": [SCIM_ERROR_SCHEMA], "status": 404}),
+            json!({"message": "The user could not be found.", "code": "not.found", "status": 404}),
+            json!({"message": "Not found", "code": "resource.not.found", "status": 404}),
+        ] {
+            assert!(is_unknown_user(&body), "{body}");
+        }
+        for body in [
+            serde_json::Value::Null,
+            json!({}),
+            json!({"code": "bad.request", "status": 404}),
+            json!({"schemas": ["urn:other"], "status": "404"}),
+            json!({"schemas": [SCIM_ERROR_SCHEMA], "status": "400"}),
+        ] {
+            assert!(!is_unknown_user(&body), "{body}");
+        }
+    }
+
+    #[test]
+    fn error_text_is_cut_whatever_the_shape() {
+        let huge = "x".repeat(100_000);
+        for body in [
+            json!({"code": huge, "message": huge}).to_string(),
+            json!({"schemas": [SCIM_ERROR_SCHEMA], "detail": huge}).to_string(),
+            huge.clone(),
+        ] {
+            let text = error_text(body.as_bytes());
+            assert!(text.len() < 400, "{} bytes", text.len());
+        }
+        assert_eq!(
+            error_text(br#"{"code":"not.found","message":"gone"}"#),
+            "not.found: gone"
         );
     }
 

@@ -7,12 +7,34 @@ use super::oauth::{Authorized, AzureAd, TokenCache};
 use crate::domain::excerpt::cut;
 use crate::domain::ids::TeamsUserId;
 use crate::domain::teams::TeamsPresence;
-use crate::ports::{Budget, PresenceWriter, RemoteError, SecretSource, WriteAnswer};
+use crate::ports::{Budget, PresenceWriter, RemoteError, SecretSource, Service, WriteAnswer};
 use reqwest::{StatusCode, Url};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
-const SERVICE: &str = "Microsoft Graph";
+const SERVICE: Service = Service::Graph;
+
+/// The error codes with which Graph answers 404 for a user it does not know. Graph's basic
+/// code is `itemNotFound`; directory objects answer `Request_ResourceNotFound`; which one the
+/// presence actions use is not documented, so any of these "not found" codes counts. A 404
+/// without one of them (no body, HTML, another code) did not come from Graph's presence
+/// actions: the base URL is wrong, and that is a configuration error, not a missing user.
+const USER_NOT_FOUND_CODES: [&str; 5] = [
+    "Request_ResourceNotFound",
+    "ResourceNotFound",
+    "itemNotFound",
+    "NotFound",
+    "UserNotFound",
+];
+
+/// Whether a Graph error code says the user does not exist.
+fn is_user_not_found(code: Option<&str>) -> bool {
+    code.is_some_and(|code| {
+        USER_NOT_FOUND_CODES
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(code))
+    })
+}
 
 pub struct GraphPresence<S> {
     http: Http,
@@ -104,6 +126,8 @@ async fn classify(
     if http::is_transient(status) {
         return Err(Failure::transient_status(status, &headers, action));
     }
+    // Only the path: the query and any user info of the URL stay out of errors.
+    let path = response.url().path().to_owned();
     // The error body only adds Graph's code and message: without it the status still decides.
     let body = read_capped(response, SERVICE, action)
         .await
@@ -111,11 +135,27 @@ async fn classify(
     let error = serde_json::from_slice::<GraphErrorBody>(&body)
         .unwrap_or_default()
         .error;
-    let code = error.code.unwrap_or_else(|| "no error code".to_owned());
-    let message = error.message.map(|m| cut(&m)).unwrap_or_default();
+    // Both are remote text of any length: cut, one line each.
+    let code = error
+        .code
+        .as_deref()
+        .map_or_else(|| "no error code".to_owned(), |c| cut(first_line(c)));
+    let message = error
+        .message
+        .as_deref()
+        .map(|m| cut(first_line(m)))
+        .unwrap_or_default();
     let detail = format!("{status} {code}: {message}");
     match status {
-        StatusCode::NOT_FOUND => Ok(Authorized::Done(WriteAnswer::UserNotFound)),
+        StatusCode::NOT_FOUND if is_user_not_found(error.code.as_deref()) => {
+            Ok(Authorized::Done(WriteAnswer::UserNotFound))
+        }
+        StatusCode::NOT_FOUND => Err(Failure::Final(RemoteError::Configuration {
+            service: SERVICE,
+            detail: format!(
+                "{action} answered {detail} at path {path}, which is not how Graph answers for an unknown user: the URL does not reach Microsoft Graph's presence API; check GRAPH_API_URL"
+            ),
+        })),
         StatusCode::UNAUTHORIZED => Ok(Authorized::Unauthorized(detail)),
         StatusCode::FORBIDDEN => Err(Failure::Final(RemoteError::Denied {
             service: SERVICE,
@@ -128,6 +168,11 @@ async fn classify(
             detail: format!("{action} answered {detail}"),
         })),
     }
+}
+
+/// The first line of a remote text: one log line stays one line.
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
 }
 
 impl<S: SecretSource> PresenceWriter for GraphPresence<S> {
@@ -159,5 +204,25 @@ impl<S: SecretSource> PresenceWriter for GraphPresence<S> {
             budget,
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_not_found_codes_mean_an_unknown_user() {
+        for code in [
+            "Request_ResourceNotFound",
+            "ResourceNotFound",
+            "itemNotFound",
+            "ITEMNOTFOUND",
+        ] {
+            assert!(is_user_not_found(Some(code)), "{code}");
+        }
+        for code in [None, Some(""), Some("UnknownError"), Some("BadRequest")] {
+            assert!(!is_user_not_found(code), "{code:?}");
+        }
     }
 }

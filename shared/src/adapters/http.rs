@@ -3,11 +3,12 @@
 //! `Retry-After` and stay inside the invocation's time budget.
 
 use crate::config::HttpTimeouts;
-use crate::ports::{Budget, RemoteError};
+use crate::ports::{Budget, RemoteError, Service};
 use backon::{ExponentialBuilder, Retryable};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Response, StatusCode};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
 use tracing::warn;
@@ -52,7 +53,7 @@ impl Http {
 /// contract (final), a body cut off by the connection is worth another try (transient).
 pub async fn read_capped(
     mut response: Response,
-    service: &'static str,
+    service: Service,
     what: &str,
 ) -> Result<Vec<u8>, Failure> {
     let too_large = || {
@@ -85,16 +86,23 @@ pub async fn read_capped(
 /// calls for hours (the invocation fails instead, and Lambda retries later).
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
-/// `Retry-After` in seconds (the form Graph and Genesys use); an HTTP date is ignored.
+/// The longest one `Retry-After` closes this process's throttle gate (every call to that
+/// service from this instance, other users' events included). Graph and Genesys ask for
+/// seconds; a minute covers their real answers, while a single hostile or garbled value (up
+/// to [`MAX_RETRY_AFTER`]) would otherwise fail every event of a warm instance for five
+/// minutes. A call after the gate opens that is still throttled closes it again.
+pub const MAX_SHARED_THROTTLE: Duration = Duration::from_secs(60);
+
+/// `Retry-After` in seconds (the form Graph and Genesys use), clamped to
+/// [`MAX_RETRY_AFTER`] (a number too large for `u64` is the clamp too); an HTTP date is
+/// ignored.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(|secs| Duration::from_secs(secs).min(MAX_RETRY_AFTER))
+    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let secs = text.parse::<u64>().unwrap_or(u64::MAX);
+    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
 }
 
 /// A transport error described without the URL (which can carry ids but never secrets;
@@ -131,6 +139,8 @@ pub enum Failure {
     Transient {
         detail: String,
         retry_after: Option<Duration>,
+        /// Refused with 429: the request did not take effect.
+        throttled: bool,
     },
     /// Trying again will not help.
     Final(RemoteError),
@@ -141,6 +151,7 @@ impl Failure {
         Failure::Transient {
             detail: format!("{what} answered {status}"),
             retry_after: retry_after(headers),
+            throttled: status == StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -148,6 +159,7 @@ impl Failure {
         Failure::Transient {
             detail: format!("{what}: {}", describe(error)),
             retry_after: None,
+            throttled: false,
         }
     }
 }
@@ -165,8 +177,12 @@ pub struct ThrottleGate {
 }
 
 impl ThrottleGate {
+    /// Holds this process's calls back for `wait`, at most [`MAX_SHARED_THROTTLE`].
     fn close_for(&self, wait: Duration) {
-        let until = Instant::now() + wait;
+        let now = Instant::now();
+        let until = now
+            .checked_add(wait.min(MAX_SHARED_THROTTLE))
+            .unwrap_or(now);
         let mut guard = self.until.lock().unwrap_or_else(|p| p.into_inner());
         if guard.is_none_or(|current| current < until) {
             *guard = Some(until);
@@ -180,9 +196,14 @@ impl ThrottleGate {
 }
 
 /// Runs `attempt` until it succeeds, fails for good, or the budget leaves no room for the
-/// next wait. Waits honour `Retry-After`; without it, exponential backoff with jitter.
+/// next wait. Waits honour `Retry-After`; without it, exponential backoff with jitter. An
+/// attempt's future may wait for the throttle gate before it is first polled, so it must cut
+/// its timeout to the budget when polled ([`Http::attempt_timeout`] inside its `async`
+/// block), not when created. Throttling that outlasts the budget fails as
+/// [`RemoteError::Throttled`], other failures past the budget as
+/// [`RemoteError::Unavailable`].
 pub async fn with_retries<T, F, Fut>(
-    service: &'static str,
+    service: Service,
     gate: &ThrottleGate,
     budget: Budget,
     mut attempt: F,
@@ -191,17 +212,28 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, Failure>>,
 {
+    // Whether an attempt so far failed in a way that may have let the request take effect
+    // (a timeout, a 5xx, a dropped connection): a 429 refusal did not.
+    let uncertain = AtomicBool::new(false);
     let unavailable = |detail: String| RemoteError::Unavailable { service, detail };
     let gated = || {
+        let uncertain = &uncertain;
         // Futures are lazy: creating the attempt here starts nothing before the gate opens.
+        // An attempt must compute its timeout when first polled, not when created.
         let next = attempt();
         async move {
             if let Some(opens) = gate.opens_at() {
                 if opens > budget.until {
-                    return Err(Failure::Final(unavailable(format!(
-                        "throttled for {} ms more, beyond this invocation's time budget",
-                        opens.saturating_duration_since(Instant::now()).as_millis()
-                    ))));
+                    let wait = opens.saturating_duration_since(Instant::now());
+                    return Err(Failure::Final(RemoteError::Throttled {
+                        service,
+                        retry_after_secs: Some(wait.as_secs()),
+                        detail: format!(
+                            "this process holds its calls for {} ms more after a Retry-After, beyond this invocation's time budget; failing early so that Lambda retries it",
+                            wait.as_millis()
+                        ),
+                        may_have_landed: uncertain.load(Ordering::Relaxed),
+                    }));
                 }
                 tokio::time::sleep_until(opens).await;
             }
@@ -223,9 +255,17 @@ where
         .sleep(tokio::time::sleep)
         .when(|failure| matches!(failure, Failure::Transient { .. }))
         .adjust(|failure, backoff| {
-            let Failure::Transient { retry_after, .. } = failure else {
+            let Failure::Transient {
+                retry_after,
+                throttled,
+                ..
+            } = failure
+            else {
                 return None;
             };
+            if !*throttled {
+                uncertain.store(true, Ordering::Relaxed);
+            }
             if let Some(wait) = retry_after {
                 gate.close_for(*wait);
             }
@@ -240,10 +280,11 @@ where
             if let Failure::Transient {
                 detail,
                 retry_after,
+                ..
             } = failure
             {
                 warn!(
-                    service,
+                    service = %service,
                     detail = %detail,
                     retryAfterSecs = retry_after.map(|d| d.as_secs()),
                     waitMs = wait.as_millis() as u64,
@@ -252,21 +293,30 @@ where
             }
         })
         .await;
+    let give_up = "giving up within this invocation's time budget so that Lambda retries it";
     match result {
         Ok(value) => Ok(value),
         Err(Failure::Final(error)) => Err(error),
         Err(Failure::Transient {
             detail,
             retry_after,
-        }) => Err(unavailable(match retry_after {
-            Some(wait) => format!(
-                "{detail} with Retry-After {} s; giving up within this invocation's time budget so that Lambda retries it",
-                wait.as_secs()
-            ),
-            None => format!(
-                "{detail}; giving up within this invocation's time budget so that Lambda retries it"
-            ),
-        })),
+            throttled,
+        }) => {
+            let detail = match retry_after {
+                Some(wait) => format!("{detail} with Retry-After {} s; {give_up}", wait.as_secs()),
+                None => format!("{detail}; {give_up}"),
+            };
+            Err(if throttled {
+                RemoteError::Throttled {
+                    service,
+                    retry_after_secs: retry_after.map(|d| d.as_secs()),
+                    detail,
+                    may_have_landed: uncertain.load(Ordering::Relaxed),
+                }
+            } else {
+                unavailable(detail)
+            })
+        }
     }
 }
 
@@ -308,7 +358,7 @@ mod tests {
     async fn transient_failures_are_retried_until_success() {
         let gate = ThrottleGate::default();
         let mut calls = 0;
-        let result = with_retries("test", &gate, budget(5_000), || {
+        let result = with_retries(Service::Graph, &gate, budget(5_000), || {
             calls += 1;
             let n = calls;
             async move {
@@ -316,6 +366,7 @@ mod tests {
                     Err(Failure::Transient {
                         detail: "503".into(),
                         retry_after: None,
+                        throttled: false,
                     })
                 } else {
                     Ok(n)
@@ -330,11 +381,11 @@ mod tests {
     async fn final_failures_are_not_retried() {
         let gate = ThrottleGate::default();
         let mut calls = 0;
-        let result: Result<(), _> = with_retries("test", &gate, budget(5_000), || {
+        let result: Result<(), _> = with_retries(Service::Graph, &gate, budget(5_000), || {
             calls += 1;
             async {
                 Err(Failure::Final(RemoteError::Refused {
-                    service: "test",
+                    service: Service::Graph,
                     detail: "400".into(),
                 }))
             }
@@ -349,35 +400,132 @@ mod tests {
         let gate = ThrottleGate::default();
         let started = Instant::now();
         let mut calls = 0;
-        let result: Result<(), _> = with_retries("Graph", &gate, budget(2_000), || {
+        let result: Result<(), _> = with_retries(Service::Graph, &gate, budget(2_000), || {
             calls += 1;
             async {
                 Err(Failure::Transient {
                     detail: "Graph answered 429 Too Many Requests".into(),
                     retry_after: Some(Duration::from_secs(30)),
+                    throttled: true,
                 })
             }
         })
         .await;
         let err = result.unwrap_err();
-        assert!(matches!(err, RemoteError::Unavailable { .. }));
+        assert!(
+            matches!(
+                err,
+                RemoteError::Throttled {
+                    retry_after_secs: Some(30),
+                    may_have_landed: false,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("Retry-After 30 s"), "{err}");
         assert_eq!(calls, 1);
         assert!(started.elapsed() < Duration::from_millis(500));
         // The gate now holds every later call of this process back too.
         let later: Result<(), _> =
-            with_retries("Graph", &gate, budget(2_000), || async { Ok(()) }).await;
+            with_retries(Service::Graph, &gate, budget(2_000), || async { Ok(()) }).await;
         assert!(
-            later.is_err(),
-            "a call inside the Retry-After window must not start"
+            matches!(later, Err(RemoteError::Throttled { .. })),
+            "a call inside the Retry-After window must not start: {later:?}"
         );
+    }
+
+    #[test]
+    fn a_retry_after_too_large_for_u64_is_clamped_not_ignored() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("99999999999999999999999999"),
+        );
+        assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("-5"));
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[tokio::test]
+    async fn a_huge_retry_after_closes_the_shared_gate_for_at_most_a_minute() {
+        let gate = ThrottleGate::default();
+        let result: Result<(), _> = with_retries(Service::Graph, &gate, budget(2_000), || async {
+            Err(Failure::Transient {
+                detail: "429".into(),
+                retry_after: Some(MAX_RETRY_AFTER),
+                throttled: true,
+            })
+        })
+        .await;
+        assert!(matches!(result, Err(RemoteError::Throttled { .. })));
+        let closed_for = gate
+            .opens_at()
+            .expect("the gate is closed")
+            .saturating_duration_since(Instant::now());
+        assert!(
+            closed_for <= Duration::from_secs(60),
+            "closed for {closed_for:?}"
+        );
+        assert!(
+            closed_for > Duration::from_secs(50),
+            "closed for {closed_for:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn throttling_after_a_failure_that_may_have_landed_says_so() {
+        let gate = ThrottleGate::default();
+        let mut calls = 0;
+        let result: Result<(), _> = with_retries(Service::Graph, &gate, budget(2_000), || {
+            calls += 1;
+            let n = calls;
+            async move {
+                Err(if n == 1 {
+                    Failure::Transient {
+                        detail: "timed out".into(),
+                        retry_after: None,
+                        throttled: false,
+                    }
+                } else {
+                    Failure::Transient {
+                        detail: "429".into(),
+                        retry_after: Some(Duration::from_secs(30)),
+                        throttled: true,
+                    }
+                })
+            }
+        })
+        .await;
+        let err = result.unwrap_err();
+        assert!(matches!(err, RemoteError::Throttled { .. }), "{err:?}");
+        assert!(
+            err.may_have_landed(),
+            "the timed-out attempt may have landed"
+        );
+    }
+
+    #[tokio::test]
+    async fn server_errors_past_the_budget_are_unavailable_not_throttled() {
+        let gate = ThrottleGate::default();
+        let result: Result<(), _> = with_retries(Service::Graph, &gate, budget(300), || async {
+            Err(Failure::Transient {
+                detail: "503".into(),
+                retry_after: None,
+                throttled: false,
+            })
+        })
+        .await;
+        let err = result.unwrap_err();
+        assert!(matches!(err, RemoteError::Unavailable { .. }), "{err:?}");
+        assert!(err.may_have_landed());
     }
 
     #[tokio::test]
     async fn retry_after_is_waited_before_the_next_attempt() {
         let gate = ThrottleGate::default();
         let mut starts = Vec::new();
-        let result = with_retries("Graph", &gate, budget(5_000), || {
+        let result = with_retries(Service::Graph, &gate, budget(5_000), || {
             starts.push(Instant::now());
             let n = starts.len();
             async move {
@@ -385,6 +533,7 @@ mod tests {
                     Err(Failure::Transient {
                         detail: "429".into(),
                         retry_after: Some(Duration::from_secs(1)),
+                        throttled: true,
                     })
                 } else {
                     Ok(())

@@ -4,7 +4,8 @@
 //! rotation, or an unknown tenant while the secret still holds a placeholder).
 
 use super::http::{self, Failure, Http, ThrottleGate, read_capped};
-use crate::ports::{Budget, RemoteError, SecretSource};
+use crate::domain::excerpt::cut;
+use crate::ports::{Budget, RemoteError, SecretSource, Service};
 use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -35,8 +36,10 @@ pub struct InvalidClient(pub String);
 /// One identity provider's client-credentials grant.
 pub trait TokenEndpoint: Send + Sync {
     type Credentials: Send + Sync;
-    /// For error messages: whose token this is.
-    const SERVICE: &'static str;
+    /// The service that issues the token, named in its errors.
+    const SERVICE: Service;
+    /// The setting that chooses the endpoint's base URL, named when it answers 404.
+    const URL_SETTING: &'static str;
 
     /// Reads the credentials out of the secret's JSON. Errors name fields, never values.
     fn credentials(
@@ -57,6 +60,41 @@ pub trait TokenEndpoint: Send + Sync {
 /// Used when a token response has no `expires_in`: short, so that a token the server meant
 /// to be short-lived is not kept long (a 401 fetches a new one in any case).
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
+
+/// The longest a token is kept, whatever `expires_in` says. Entra ID issues tokens for about
+/// an hour and Genesys for at most 48 h (24 h by default), so a day costs at most one extra
+/// token request a day; a larger value is broken or hostile, and `expires_in:
+/// 18446744073709551615` must not overflow the clock (`Instant + Duration` panics).
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// The token lifetime an `expires_in` value gives: positive whole seconds (a number or a
+/// numeric string), clamped to [`MAX_TOKEN_LIFETIME`]; `None` when there is no usable value.
+fn token_lifetime(expires_in: Option<&serde_json::Value>) -> Option<Duration> {
+    let secs = match expires_in? {
+        serde_json::Value::Number(n) => n.as_u64(),
+        serde_json::Value::String(s) => {
+            let s = s.trim();
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                None
+            } else {
+                // Digits too many for u64 are a lifetime beyond any clamp.
+                Some(s.parse().unwrap_or(u64::MAX))
+            }
+        }
+        _ => None,
+    }
+    .filter(|secs| *secs > 0)?;
+    Some(Duration::from_secs(secs.min(MAX_TOKEN_LIFETIME.as_secs())))
+}
+
+/// When to fetch a new token, `lifetime` after `now`: a tenth of the lifetime early, at most
+/// a minute.
+fn refresh_at(now: Instant, lifetime: Duration) -> Instant {
+    let lifetime = lifetime.min(MAX_TOKEN_LIFETIME);
+    let margin = (lifetime / 10).min(Duration::from_secs(60));
+    now.checked_add(lifetime.saturating_sub(margin))
+        .unwrap_or(now)
+}
 
 struct Token {
     value: SecretString,
@@ -112,27 +150,28 @@ impl<S: SecretSource, E: TokenEndpoint> TokenCache<S, E> {
         let mut credentials = credentials;
         loop {
             let answer = http::with_retries(E::SERVICE, &self.gate, budget, || {
-                self.endpoint.request(
-                    &self.http.client,
-                    self.http.attempt_timeout(budget),
-                    &credentials,
-                )
+                let credentials = &credentials;
+                async move {
+                    // Cut to the budget when the attempt starts, after any wait for the
+                    // throttle gate, not when the attempt is created before that wait.
+                    let timeout = self.http.attempt_timeout(budget);
+                    self.endpoint
+                        .request(&self.http.client, timeout, credentials)
+                        .await
+                }
             })
             .await?;
             match answer {
                 Ok(issued) => {
-                    let lifetime = issued.lifetime;
-                    // Renew a little before expiry: a tenth of the lifetime, at most a minute.
-                    let margin = (lifetime / 10).min(Duration::from_secs(60));
                     let value = issued.access_token;
                     state.token = Some(Token {
                         value: value.clone(),
-                        refresh_at: Instant::now() + lifetime - margin,
+                        refresh_at: refresh_at(Instant::now(), issued.lifetime),
                     });
                     return Ok(value);
                 }
                 Err(InvalidClient(detail)) if !fresh_secret => {
-                    info!(secretId = %self.secret_id, service = E::SERVICE, detail = %detail, "token endpoint rejected the cached client credentials; re-reading the secret once in case it was rotated");
+                    info!(secretId = %self.secret_id, service = %E::SERVICE, detail = %detail, "token endpoint rejected the cached client credentials; re-reading the secret once in case it was rotated");
                     fresh_secret = true;
                     credentials = self.load_credentials(&mut state).await?;
                 }
@@ -153,7 +192,7 @@ impl<S: SecretSource, E: TokenEndpoint> TokenCache<S, E> {
     /// answers 401, fetches a new token once and calls again.
     pub async fn authorized<T, F, Fut>(
         &self,
-        service: &'static str,
+        service: Service,
         gate: &ThrottleGate,
         budget: Budget,
         mut attempt: F,
@@ -190,7 +229,7 @@ impl<S: SecretSource, E: TokenEndpoint> TokenCache<S, E> {
             .is_some_and(|t| t.value.expose_secret() == token.expose_secret())
         {
             warn!(
-                service = E::SERVICE,
+                service = %E::SERVICE,
                 "API rejected the cached token; fetching a new one"
             );
             state.token = None;
@@ -217,11 +256,11 @@ pub fn secret_fields<const N: usize>(
     names: [&str; N],
 ) -> Result<[SecretString; N], RemoteError> {
     let expected = names.join(", ");
-    let value: serde_json::Value = serde_json::from_str(secret.expose_secret()).map_err(|_| {
-        RemoteError::Configuration(format!(
-            "secret {secret_id} is not a JSON object with the fields {expected}"
-        ))
-    })?;
+    let value: serde_json::Value =
+        serde_json::from_str(secret.expose_secret()).map_err(|_| RemoteError::Configuration {
+            service: Service::SecretsManager,
+            detail: format!("secret {secret_id} is not a JSON object with the fields {expected}"),
+        })?;
     let mut out = Vec::with_capacity(N);
     for name in names {
         match value.get(name).and_then(|v| v.as_str()) {
@@ -229,9 +268,12 @@ pub fn secret_fields<const N: usize>(
                 out.push(SecretString::from(field.trim().to_owned()))
             }
             _ => {
-                return Err(RemoteError::Configuration(format!(
-                    "secret {secret_id}: field {name} is missing or not a non-empty string (expected fields: {expected})"
-                )));
+                return Err(RemoteError::Configuration {
+                    service: Service::SecretsManager,
+                    detail: format!(
+                        "secret {secret_id}: field {name} is missing or not a non-empty string (expected fields: {expected})"
+                    ),
+                });
             }
         }
     }
@@ -258,12 +300,14 @@ struct ErrorBody {
 }
 
 /// Turns a token endpoint's answer into a token, an `invalid_client`, or a failure.
-async fn token_answer(
-    service: &'static str,
+async fn token_answer<E: TokenEndpoint>(
     response: reqwest::Response,
 ) -> Result<Result<IssuedToken, InvalidClient>, Failure> {
+    let service = E::SERVICE;
     let status = response.status();
     let headers = response.headers().clone();
+    // Only the path: the query and any user info of the URL stay out of errors.
+    let path = response.url().path().to_owned();
     let body = read_capped(response, service, "token endpoint").await?;
     if status.is_success() {
         let parsed: TokenBody = serde_json::from_slice(&body).map_err(|_| {
@@ -280,16 +324,9 @@ async fn token_answer(
                 detail: "token response has no access_token".to_owned(),
             }));
         };
-        let lifetime = match parsed.expires_in {
-            Some(serde_json::Value::Number(n)) => n.as_u64(),
-            Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
-            _ => None,
-        }
-        .filter(|secs| *secs > 0)
-        .map(Duration::from_secs);
-        let lifetime = lifetime.unwrap_or_else(|| {
+        let lifetime = token_lifetime(parsed.expires_in.as_ref()).unwrap_or_else(|| {
             warn!(
-                service,
+                service = %service,
                 "token response has no usable expires_in; assuming {} s",
                 DEFAULT_LIFETIME.as_secs()
             );
@@ -308,11 +345,25 @@ async fn token_answer(
         ));
     }
     let error: ErrorBody = serde_json::from_slice(&body).unwrap_or_default();
-    let code = error.error.as_deref().unwrap_or("no error code");
+    // A token endpoint answers a refusal 400 or 401 with an OAuth error; a 404 without one
+    // comes from something that is not the token endpoint: the login URL is wrong.
+    if status == reqwest::StatusCode::NOT_FOUND && error.error.is_none() {
+        return Err(Failure::Final(RemoteError::Configuration {
+            service,
+            detail: format!(
+                "the token endpoint answered {status} at path {path}: nothing there issues tokens; check {}",
+                E::URL_SETTING
+            ),
+        }));
+    }
+    let code = error
+        .error
+        .as_deref()
+        .map_or_else(|| "no error code".to_owned(), |c| cut(first_line(c)));
     let description = error
         .error_description
         .or(error.description)
-        .map(|d| crate::domain::excerpt::cut(d.lines().next().unwrap_or("")))
+        .map(|d| cut(first_line(&d)))
         .unwrap_or_default();
     // Any refusal can come from stale credentials: `invalid_client` after a secret rotation,
     // but also `invalid_request` for a tenant that a placeholder secret named. The caller
@@ -321,6 +372,11 @@ async fn token_answer(
     Ok(Err(InvalidClient(format!(
         "{status} {code}: {description}"
     ))))
+}
+
+/// The first line of a remote text: one log line stays one line.
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
 }
 
 /// The Microsoft identity platform (Azure AD) token endpoint for Graph.
@@ -337,7 +393,8 @@ pub struct AzureCredentials {
 
 impl TokenEndpoint for AzureAd {
     type Credentials = AzureCredentials;
-    const SERVICE: &'static str = "Microsoft identity platform";
+    const SERVICE: Service = Service::EntraId;
+    const URL_SETTING: &'static str = "AZURE_LOGIN_URL";
 
     fn credentials(
         &self,
@@ -355,9 +412,12 @@ impl TokenEndpoint for AzureAd {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
         {
-            return Err(RemoteError::Configuration(format!(
-                "secret {secret_id}: field tenant_id is not a tenant id (a GUID) or domain name"
-            )));
+            return Err(RemoteError::Configuration {
+                service: Service::SecretsManager,
+                detail: format!(
+                    "secret {secret_id}: field tenant_id is not a tenant id (a GUID) or domain name"
+                ),
+            });
         }
         Ok(AzureCredentials {
             tenant,
@@ -390,7 +450,7 @@ impl TokenEndpoint for AzureAd {
             .send()
             .await
             .map_err(|e| Failure::transport(&e, "token endpoint"))?;
-        token_answer(Self::SERVICE, response).await
+        token_answer::<Self>(response).await
     }
 }
 
@@ -406,7 +466,8 @@ pub struct GenesysCredentials {
 
 impl TokenEndpoint for GenesysLogin {
     type Credentials = GenesysCredentials;
-    const SERVICE: &'static str = "Genesys Cloud login";
+    const SERVICE: Service = Service::GenesysLogin;
+    const URL_SETTING: &'static str = "GENESYS_LOGIN_URL or GENESYS_ENVIRONMENT";
 
     fn credentials(
         &self,
@@ -442,13 +503,52 @@ impl TokenEndpoint for GenesysLogin {
             .send()
             .await
             .map_err(|e| Failure::transport(&e, "token endpoint"))?;
-        token_answer(Self::SERVICE, response).await
+        token_answer::<Self>(response).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn token_lifetimes_are_clamped_to_a_day() {
+        let day = Some(MAX_TOKEN_LIFETIME);
+        assert_eq!(token_lifetime(Some(&json!(u64::MAX))), day);
+        assert_eq!(
+            token_lifetime(Some(&json!("184467440737095516160000"))),
+            day
+        );
+        assert_eq!(token_lifetime(Some(&json!(172_800))), day);
+        assert_eq!(
+            token_lifetime(Some(&json!(3599))),
+            Some(Duration::from_secs(3599))
+        );
+        assert_eq!(
+            token_lifetime(Some(&json!(" 3599 "))),
+            Some(Duration::from_secs(3599))
+        );
+        for unusable in [json!(0), json!(-1), json!(1.5), json!("soon"), json!(null)] {
+            assert_eq!(token_lifetime(Some(&unusable)), None, "{unusable}");
+        }
+        assert_eq!(token_lifetime(None), None);
+    }
+
+    #[test]
+    fn the_refresh_time_never_overflows_the_clock() {
+        let now = Instant::now();
+        let at = refresh_at(now, Duration::MAX);
+        assert!(at > now && at <= now + MAX_TOKEN_LIFETIME);
+        assert_eq!(
+            refresh_at(now, Duration::from_secs(3600)),
+            now + Duration::from_secs(3540)
+        );
+        assert_eq!(
+            refresh_at(now, Duration::from_secs(100)),
+            now + Duration::from_secs(90)
+        );
+    }
 
     #[test]
     fn secret_fields_name_the_missing_field_without_quoting_the_secret() {

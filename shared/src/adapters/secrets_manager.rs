@@ -1,6 +1,7 @@
 //! Reads credentials from AWS Secrets Manager.
 
-use crate::ports::{RemoteError, SecretSource};
+use crate::domain::excerpt::cut;
+use crate::ports::{RemoteError, SecretSource, Service};
 use aws_sdk_secretsmanager::error::SdkError;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use secrecy::SecretString;
@@ -16,7 +17,7 @@ impl SecretsManager {
     }
 }
 
-const SERVICE: &str = "Secrets Manager";
+const SERVICE: Service = Service::SecretsManager;
 
 impl SecretSource for SecretsManager {
     async fn fetch(&self, secret_id: &str) -> Result<SecretString, RemoteError> {
@@ -27,11 +28,15 @@ impl SecretSource for SecretsManager {
             .send()
             .await
             .map_err(|e| classify(secret_id, e))?;
-        answer.secret_string.map(SecretString::from).ok_or_else(|| {
-            RemoteError::Configuration(format!(
-                "secret {secret_id} has no string value (binary secrets are not supported)"
-            ))
-        })
+        answer
+            .secret_string
+            .map(SecretString::from)
+            .ok_or_else(|| RemoteError::Configuration {
+                service: SERVICE,
+                detail: format!(
+                    "secret {secret_id} has no string value (binary secrets are not supported)"
+                ),
+            })
     }
 }
 
@@ -39,14 +44,18 @@ fn classify(secret_id: &str, error: SdkError<GetSecretValueError>) -> RemoteErro
     match &error {
         SdkError::ServiceError(service) => {
             let inner = service.err();
-            let code = aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(inner)
-                .unwrap_or("unknown");
+            // The code is the service's text: cut, like every remote string in an error.
+            let code = cut(
+                aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(inner)
+                    .unwrap_or("unknown"),
+            );
             match inner {
-                GetSecretValueError::ResourceNotFoundException(_) => {
-                    RemoteError::Configuration(format!(
+                GetSecretValueError::ResourceNotFoundException(_) => RemoteError::Configuration {
+                    service: SERVICE,
+                    detail: format!(
                         "secret {secret_id} does not exist (check AZURE_SECRET_ID / GENESYS_SECRET_ID)"
-                    ))
-                }
+                    ),
+                },
                 GetSecretValueError::DecryptionFailure(_) => RemoteError::Denied {
                     service: SERVICE,
                     detail: format!(
@@ -67,10 +76,44 @@ fn classify(secret_id: &str, error: SdkError<GetSecretValueError>) -> RemoteErro
         }
         _ => RemoteError::Unavailable {
             service: SERVICE,
+            // The chain can quote what the endpoint answered: cut.
             detail: format!(
                 "reading secret {secret_id} failed: {}",
-                super::error_chain(&error)
+                cut_long(&super::error_chain(&error))
             ),
         },
+    }
+}
+
+/// A transport error chain, cut: long enough to keep the reason (the SDK's chains run to a
+/// few hundred characters), short enough that an endpoint's answer cannot flood a log line.
+fn cut_long(text: &str) -> String {
+    const MAX: usize = 600;
+    match text.char_indices().nth(MAX) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_transport_error_is_cut() {
+        let error: SdkError<GetSecretValueError> = SdkError::timeout_error("x".repeat(100_000));
+        let message = classify("azure", error).to_string();
+        assert!(message.len() < 1_000, "{} bytes", message.len());
+        assert!(message.contains("Secrets Manager") && message.contains("azure"));
+    }
+
+    #[test]
+    fn a_missing_secret_is_a_configuration_error_of_secrets_manager() {
+        let error = RemoteError::Configuration {
+            service: SERVICE,
+            detail: "secret x does not exist".into(),
+        };
+        assert_eq!(error.error_type(), "ConfigurationError");
+        assert!(error.to_string().starts_with("Secrets Manager"));
     }
 }

@@ -204,7 +204,7 @@ async fn a_huge_scim_answer_is_refused_and_graph_is_not_called() {
     ))
     .await;
     let (kind, message) = result.unwrap_err();
-    assert_eq!(kind, "GenesysBadResponse");
+    assert_eq!(kind, "GenesysScimBadResponse");
     assert!(message.contains("larger than"), "{message}");
     assert!(world.ms.presence_calls().is_empty());
 }
@@ -213,14 +213,14 @@ async fn a_huge_scim_answer_is_refused_and_graph_is_not_called() {
 async fn a_scim_answer_that_is_html_is_refused() {
     let (world, result) =
         scim_answer(Fault::raw(200, "text/html", "<html>maintenance</html>")).await;
-    assert_eq!(result.unwrap_err().0, "GenesysBadResponse");
+    assert_eq!(result.unwrap_err().0, "GenesysScimBadResponse");
     assert!(world.ms.presence_calls().is_empty());
 }
 
 #[tokio::test]
 async fn a_scim_answer_of_the_wrong_shape_is_refused_or_means_no_teams_id() {
     let (_, result) = scim_answer(Fault::raw(200, "application/json", "[1,2,3]")).await;
-    assert_eq!(result.unwrap_err().0, "GenesysBadResponse");
+    assert_eq!(result.unwrap_err().0, "GenesysScimBadResponse");
     let body = r#"{"id":"x","urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User":{"externalIds":"microsoftteams"}}"#;
     let (world, result) = scim_answer(Fault::raw(200, "application/json", body)).await;
     assert_eq!(result.unwrap(), "skipped/no-teams-user");
@@ -284,7 +284,7 @@ async fn a_huge_token_answer_is_refused() {
         .invoke(presence(&agent.genesys, "AVAILABLE", 1_000))
         .await
         .unwrap_err();
-    assert_eq!(error.kind(), "GraphBadResponse");
+    assert_eq!(error.kind(), "EntraIdBadResponse");
     assert!(world.ms.presence_calls().is_empty());
 }
 
@@ -301,7 +301,7 @@ async fn a_token_answer_that_is_not_json_is_refused() {
         .invoke(presence(&agent.genesys, "AVAILABLE", 1_000))
         .await
         .unwrap_err();
-    assert_eq!(error.kind(), "GraphBadResponse");
+    assert_eq!(error.kind(), "EntraIdBadResponse");
     assert!(!error.to_string().contains("<html>"), "{error}");
 }
 
@@ -342,7 +342,7 @@ async fn a_truncated_token_answer_is_refused() {
         .await
         .unwrap_err();
     // A complete body that is not a token is a contract breach, not a transient fault.
-    assert_eq!(error.kind(), "GraphBadResponse");
+    assert_eq!(error.kind(), "EntraIdBadResponse");
 }
 
 #[tokio::test]
@@ -360,7 +360,7 @@ async fn a_hostile_retry_after_is_clamped_and_fails_the_invocation_at_once() {
         .await
         .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(2));
-    assert_eq!(error.kind(), "GraphUnavailable");
+    assert_eq!(error.kind(), "GraphThrottled");
     assert!(error.to_string().contains("Retry-After 300 s"), "{error}");
 }
 

@@ -358,7 +358,7 @@ async fn a_wrong_secret_fails_naming_the_secret_but_never_its_value() {
         .invoke(presence(&agent.genesys, "AVAILABLE", 1_000))
         .await
         .unwrap_err();
-    assert_eq!(error.kind(), "GraphDenied");
+    assert_eq!(error.kind(), "EntraIdDenied");
     let message = error.to_string();
     assert!(message.contains(&world.azure_secret), "{message}");
     assert!(message.contains("invalid_client"), "{message}");
@@ -380,7 +380,7 @@ async fn a_wrong_genesys_secret_fails_naming_the_secret() {
         .invoke(presence(&agent.genesys, "AVAILABLE", 1_000))
         .await
         .unwrap_err();
-    assert_eq!(error.kind(), "GenesysDenied");
+    assert_eq!(error.kind(), "GenesysLoginDenied");
     assert!(error.to_string().contains(&world.genesys_secret), "{error}");
     assert!(
         !error.to_string().contains(GENESYS_CLIENT_SECRET),
@@ -568,7 +568,7 @@ async fn a_throttle_longer_than_the_budget_fails_at_once() {
         .await
         .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(2));
-    assert_eq!(error.kind(), "GraphUnavailable");
+    assert_eq!(error.kind(), "GraphThrottled");
     assert!(error.to_string().contains("Retry-After 60"), "{error}");
 }
 
@@ -652,7 +652,7 @@ async fn a_scim_answer_that_is_not_json_fails_without_calling_graph() {
         .invoke(presence(&agent.genesys, "AVAILABLE", 1_000))
         .await
         .unwrap_err();
-    assert_eq!(error.kind(), "GenesysBadResponse");
+    assert_eq!(error.kind(), "GenesysScimBadResponse");
     assert!(world.ms.presence_calls().is_empty());
 }
 
@@ -786,7 +786,7 @@ async fn a_secret_filled_in_after_start_up_is_picked_up_without_a_restart() {
         .invoke(presence(&agent.genesys, "AVAILABLE", 1_000))
         .await
         .unwrap_err();
-    assert_eq!(error.kind(), "GraphDenied", "{error}");
+    assert_eq!(error.kind(), "EntraIdDenied", "{error}");
     // The operator stores the real values; the warm instance reads them on its next refusal.
     rotate_secret(
         &world.secrets(),
