@@ -1,6 +1,7 @@
 //! The function's configuration, read from the environment once at start-up into typed,
 //! validated values. Every error names the variable at fault.
 
+use crate::domain::event::is_partner_event_source_name;
 use crate::domain::excerpt::excerpt;
 use crate::domain::mapping::PresenceMapping;
 use crate::service::Settings;
@@ -34,10 +35,14 @@ pub const VARIABLES: &[&str] = &[
     "AZURE_LOGIN_URL",
     "PRESENCE_MAPPING",
     "PRESENCE_EXPIRATION",
-    "ALLOWED_SOURCE_PREFIX",
+    "ALLOWED_SOURCE",
     "ALLOWED_ACCOUNT",
     "MAX_CLOCK_SKEW_SECS",
 ];
+
+/// Variables the function no longer honours but still looks for, to stop at start-up rather
+/// than run with a wider filter than the deployment asked for.
+pub const RETIRED_VARIABLES: &[&str] = &["ALLOWED_SOURCE_PREFIX"];
 
 /// The variables without which the function cannot start (`GENESYS_ENVIRONMENT` unless both
 /// Genesys URLs are set).
@@ -130,9 +135,15 @@ impl Config {
             .transpose()?;
 
         let mut settings = Settings::default();
-        if let Some(prefix) = get("ALLOWED_SOURCE_PREFIX") {
-            settings.allowed_source_prefix = prefix;
+        if get("ALLOWED_SOURCE_PREFIX").is_some() {
+            return Err(problem(
+                "ALLOWED_SOURCE_PREFIX",
+                "is no longer read: a prefix also let look-alike sources through; set ALLOWED_SOURCE to the exact partner event source name (aws.partner/genesys.com/cloud/<org id>/<suffix>) instead",
+            ));
         }
+        settings.allowed_source = get("ALLOWED_SOURCE")
+            .map(|raw| partner_source("ALLOWED_SOURCE", &raw))
+            .transpose()?;
         settings.allowed_account = get("ALLOWED_ACCOUNT")
             .map(|account| aws_account("ALLOWED_ACCOUNT", &account))
             .transpose()?;
@@ -250,6 +261,23 @@ fn clock_skew(raw: &str) -> Result<Duration, ConfigError> {
     }
 }
 
+/// A partner event source name as EventBridge defines it (the pattern of `template.yaml`'s
+/// `GenesysEventSourceName`): `aws.partner(/[.\-_A-Za-z0-9]+){2,}`, at most 256 characters.
+fn partner_source(variable: &'static str, raw: &str) -> Result<String, ConfigError> {
+    let raw = raw.trim();
+    if is_partner_event_source_name(raw) {
+        Ok(raw.to_owned())
+    } else {
+        Err(problem(
+            variable,
+            format!(
+                "{} is not a partner event source name (aws.partner/genesys.com/cloud/<org id>/<suffix>, at most 256 characters)",
+                excerpt(raw)
+            ),
+        ))
+    }
+}
+
 fn aws_account(variable: &'static str, raw: &str) -> Result<String, ConfigError> {
     let raw = raw.trim();
     if raw.len() == 12 && raw.chars().all(|c| c.is_ascii_digit()) {
@@ -298,7 +326,7 @@ mod tests {
         let read = read.into_inner();
         for name in &read {
             assert!(
-                VARIABLES.contains(&name.as_str()),
+                VARIABLES.contains(&name.as_str()) || RETIRED_VARIABLES.contains(&name.as_str()),
                 "{name} is read but not listed"
             );
         }
@@ -326,10 +354,7 @@ mod tests {
         );
         assert_eq!(c.mapping, PresenceMapping::default());
         assert_eq!(c.presence_expiration, None);
-        assert_eq!(
-            c.settings.allowed_source_prefix,
-            "aws.partner/genesys.com/cloud/"
-        );
+        assert_eq!(c.settings.allowed_source, None);
         assert_eq!(c.settings.allowed_account, None);
     }
 
@@ -467,9 +492,36 @@ mod tests {
     }
 
     #[test]
-    fn allowed_source_prefix_can_pin_one_org() {
-        let prefix = "aws.partner/genesys.com/cloud/7c1f3a3e-1111-4a4a-9c9c-0123456789ab/";
-        let c = load(&with("ALLOWED_SOURCE_PREFIX", prefix)).unwrap();
-        assert_eq!(c.settings.allowed_source_prefix, prefix);
+    fn allowed_source_is_one_exact_partner_event_source_name() {
+        let source =
+            "aws.partner/genesys.com/cloud/7c1f3a3e-1111-4a4a-9c9c-0123456789ab/presence-sync";
+        let c = load(&with("ALLOWED_SOURCE", source)).unwrap();
+        assert_eq!(c.settings.allowed_source.as_deref(), Some(source));
+        for bad in [
+            "genesys",
+            "aws.partner/genesys.com",
+            "aws.partner/genesys.com/cloud/x y/z",
+            "aws.partner/genesys.com/cloud/7c1f3a3e-1111-4a4a-9c9c-0123456789ab/",
+            "aws.partner//genesys.com/cloud",
+        ] {
+            let err = load(&with("ALLOWED_SOURCE", bad)).unwrap_err();
+            assert_eq!(err.variable, "ALLOWED_SOURCE", "{bad}");
+        }
+        let long = format!("aws.partner/genesys.com/{}", "x".repeat(240));
+        assert_eq!(
+            load(&with("ALLOWED_SOURCE", &long)).unwrap_err().variable,
+            "ALLOWED_SOURCE"
+        );
+    }
+
+    #[test]
+    fn the_retired_allowed_source_prefix_stops_the_start_instead_of_widening_silently() {
+        let err = load(&with(
+            "ALLOWED_SOURCE_PREFIX",
+            "aws.partner/genesys.com/cloud/7c1f3a3e-1111-4a4a-9c9c-0123456789ab/",
+        ))
+        .unwrap_err();
+        assert_eq!(err.variable, "ALLOWED_SOURCE_PREFIX");
+        assert!(err.problem.contains("ALLOWED_SOURCE "), "{err}");
     }
 }

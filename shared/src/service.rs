@@ -5,7 +5,7 @@
 use crate::domain::decide::{
     AfterClaim, ClaimPlan, Refusal, Release, after_claim, classify_refusal, predict,
 };
-use crate::domain::event::{EventError, GenesysEvent, Horizon};
+use crate::domain::event::{EventError, GenesysEvent, Horizon, is_genesys_source};
 use crate::domain::excerpt::excerpt;
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::domain::mapping::{PresenceMapping, Target};
@@ -24,8 +24,10 @@ use tracing::{info, warn};
 /// Behaviour that is configuration rather than code.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// Events whose `source` does not start with this are rejected.
-    pub allowed_source_prefix: String,
+    /// When set, events whose `source` is not exactly this partner event source name are
+    /// rejected; when not, any Genesys Cloud partner event source
+    /// (`aws.partner/genesys.com/cloud/<org id>/<suffix>`) is accepted.
+    pub allowed_source: Option<String>,
     /// When set, events from another AWS account are rejected.
     pub allowed_account: Option<String>,
     /// How long a Teams id found in Genesys is trusted.
@@ -46,7 +48,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            allowed_source_prefix: "aws.partner/genesys.com/cloud/".to_owned(),
+            allowed_source: None,
             allowed_account: None,
             teams_id_ttl: Duration::from_secs(24 * 3600),
             no_teams_id_ttl: Duration::from_secs(3600),
@@ -70,12 +72,11 @@ pub struct Invocation {
 pub enum SyncError {
     #[error(transparent)]
     Event(#[from] EventError),
-    #[error(
-        "event source {event_source} is not allowed: it does not start with ALLOWED_SOURCE_PREFIX {prefix:?}"
-    )]
+    #[error("event source {event_source} is not allowed: {expected}")]
     SourceNotAllowed {
         event_source: String,
-        prefix: String,
+        /// What the source had to be, in words.
+        expected: String,
     },
     #[error("event account {account} is not allowed: ALLOWED_ACCOUNT is {allowed:?}")]
     AccountNotAllowed { account: String, allowed: String },
@@ -416,13 +417,20 @@ where
             max_skew: self.settings.max_clock_skew,
         };
         let event = GenesysEvent::parse_at(raw, horizon)?;
-        if !event
-            .source
-            .starts_with(&self.settings.allowed_source_prefix)
-        {
+        let expected = match &self.settings.allowed_source {
+            Some(allowed) if event.source != *allowed => {
+                Some(format!("ALLOWED_SOURCE is exactly {allowed:?}"))
+            }
+            None if !is_genesys_source(&event.source) => Some(
+                "it is not a Genesys Cloud partner event source (aws.partner/genesys.com/cloud/<org id>/<suffix>)"
+                    .to_owned(),
+            ),
+            _ => None,
+        };
+        if let Some(expected) = expected {
             return Err(SyncError::SourceNotAllowed {
                 event_source: excerpt(&event.source),
-                prefix: self.settings.allowed_source_prefix.clone(),
+                expected,
             });
         }
         if let Some(allowed) = &self.settings.allowed_account

@@ -53,6 +53,32 @@ impl fmt::Display for Topic {
     }
 }
 
+/// True for a partner event source name of Genesys Cloud:
+/// `aws.partner/genesys.com/cloud/<org id>/<suffix>`, the org id a canonical UUID and the
+/// suffix what EventBridge allows in a partner event source name (segments of
+/// `[.\-_A-Za-z0-9]+`), at most 256 characters in all.
+pub fn is_genesys_source(source: &str) -> bool {
+    is_partner_event_source_name(source)
+        && source
+            .strip_prefix("aws.partner/genesys.com/cloud/")
+            .and_then(|rest| rest.split_once('/'))
+            .is_some_and(|(org, _suffix)| super::ids::is_uuid(org))
+}
+
+/// True for a partner event source name as EventBridge defines it:
+/// `aws.partner(/[.\-_A-Za-z0-9]+){2,}`, at most 256 characters.
+pub fn is_partner_event_source_name(name: &str) -> bool {
+    let segment = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+    };
+    name.len() <= 256
+        && name
+            .strip_prefix("aws.partner/")
+            .is_some_and(|rest| rest.split('/').count() >= 2 && rest.split('/').all(segment))
+}
+
 /// A Genesys presence: the system presence and, for org-defined secondary presences, the
 /// presence definition that the mapping may name.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -823,6 +849,40 @@ mod tests {
             let event = with("activity", "/id", Some(json!(good)));
             assert_eq!(GenesysEvent::parse(event).unwrap().event_id, good);
         }
+    }
+
+    #[test]
+    fn a_genesys_cloud_source_is_the_partner_prefix_an_org_uuid_and_a_suffix() {
+        for good in [
+            "aws.partner/genesys.com/cloud/7c1f3a3e-1111-4a4a-9c9c-0123456789ab/presence-sync",
+            "aws.partner/genesys.com/cloud/7C1F3A3E-1111-4A4A-9C9C-0123456789AB/a.b_c-D9",
+            "aws.partner/genesys.com/cloud/7c1f3a3e-1111-4a4a-9c9c-0123456789ab/a/b",
+        ] {
+            assert!(is_genesys_source(good), "{good}");
+        }
+        for bad in [
+            "",
+            "aws.partner/genesys.com/cloud/",
+            "aws.partner/genesys.com/cloud/presence-sync",
+            "aws.partner/genesys.com/cloud/7c1f3a3e-1111-4a4a-9c9c-0123456789ab",
+            "aws.partner/genesys.com/cloud/7c1f3a3e-1111-4a4a-9c9c-0123456789ab/",
+            "aws.partner/genesys.com/cloud/7c1f3a3e-1111-4a4a-9c9c-0123456789ab//x",
+            "aws.partner/genesys.com/cloud/7c1f3a3e-1111-4a4a-9c9c-0123456789ab/x/",
+            "aws.partner/genesys.com/cloud/7c1f3a3e-1111-4a4a-9c9c-0123456789ab/a b",
+            "aws.partner/genesys.com/cloud/7c1f3a3e-1111-4a4a-9c9c-0123456789ab/a\nb",
+            "aws.partner/genesys.com/cloud/7c1f3a3e11114a4a9c9c0123456789ab/x",
+            "aws.partner/genesys.com/cloudy/7c1f3a3e-1111-4a4a-9c9c-0123456789ab/x",
+            "aws.partner/evil.example/cloud/7c1f3a3e-1111-4a4a-9c9c-0123456789ab/x",
+        ] {
+            assert!(!is_genesys_source(bad), "{bad:?}");
+        }
+        let long = format!(
+            "aws.partner/genesys.com/cloud/7c1f3a3e-1111-4a4a-9c9c-0123456789ab/{}",
+            "x".repeat(190)
+        );
+        assert_eq!(long.len(), 257);
+        assert!(!is_genesys_source(&long));
+        assert!(is_genesys_source(&long[..256]));
     }
 
     #[test]

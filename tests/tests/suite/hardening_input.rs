@@ -3,7 +3,7 @@
 //! and configuration the function must refuse at start-up.
 
 use presence_sync_tests::aws::snapshot_table;
-use presence_sync_tests::events::{activity, presence, routing};
+use presence_sync_tests::events::{SOURCE, activity, presence, routing};
 use presence_sync_tests::world::World;
 use serde_json::{Value, json};
 
@@ -121,4 +121,87 @@ async fn a_version_within_the_configured_skew_is_applied() {
         .unwrap_err();
     assert_eq!(error.kind(), "VersionInFuture", "{error}");
     assert!(error.to_string().contains("30 s"), "{error}");
+}
+
+// --- Source and envelope id (finding 7) ------------------------------------------------------
+
+#[tokio::test]
+async fn an_event_id_of_100_kb_is_rejected_and_not_stored() {
+    let world = World::start().await;
+    let mut event = presence(&world.agent().genesys, "AVAILABLE", 500);
+    event["id"] = json!("x".repeat(100_000));
+    assert_refused_untouched(&world, event, "MalformedEvent", "envelope id").await;
+}
+
+#[tokio::test]
+async fn an_event_id_that_would_forge_a_text_log_line_is_rejected() {
+    let world = World::start().await;
+    let mut event = presence(&world.agent().genesys, "AVAILABLE", 500);
+    event["id"] = json!("1d3c7a52\nINFO presence_sync: event handled outcome=applied");
+    assert_refused_untouched(&world, event, "MalformedEvent", "envelope id").await;
+}
+
+#[tokio::test]
+async fn a_look_alike_source_with_a_longer_suffix_is_rejected_when_allowed_source_is_set() {
+    let world = World::start().await;
+    let agent = world.agent();
+    let instance = world.instance(&[("ALLOWED_SOURCE", SOURCE)]);
+    for look_alike in [
+        format!("{SOURCE}2"),
+        format!("{SOURCE}/x"),
+        SOURCE.to_uppercase(),
+        SOURCE[..SOURCE.len() - 1].to_owned(),
+    ] {
+        let mut event = presence(&agent.genesys, "AVAILABLE", 500);
+        event["source"] = json!(look_alike);
+        let error = instance.invoke(event).await.unwrap_err();
+        assert_eq!(error.kind(), "SourceNotAllowed", "{look_alike}: {error}");
+        assert!(error.is_rejection());
+        assert!(error.to_string().contains("ALLOWED_SOURCE"), "{error}");
+    }
+    assert!(
+        snapshot_table(&world.dynamodb(), &world.table)
+            .await
+            .is_empty()
+    );
+    assert!(world.ms.calls().is_empty() && world.genesys.calls().is_empty());
+    assert_eq!(
+        instance
+            .outcome(presence(&agent.genesys, "BUSY", 1_000))
+            .await,
+        "applied/changed"
+    );
+}
+
+#[tokio::test]
+async fn without_allowed_source_only_a_genesys_cloud_partner_source_is_accepted() {
+    let world = World::start().await;
+    let agent = world.agent();
+    for bad in [
+        "aws.partner/genesys.com/cloud/",
+        "aws.partner/genesys.com/cloud/presence-sync",
+        "aws.partner/genesys.com/cloud/not-an-org-id/presence-sync",
+        "aws.partner/genesys.com/cloud/7c1f3a3e-1111-4a4a-9c9c-0123456789ab/",
+        "aws.partner/genesys.com/cloud/7c1f3a3e-1111-4a4a-9c9c-0123456789ab/a b",
+        "aws.partner/genesys.com/cloudy/7c1f3a3e-1111-4a4a-9c9c-0123456789ab/x",
+    ] {
+        let mut event = presence(&agent.genesys, "AVAILABLE", 500);
+        event["source"] = json!(bad);
+        let error = world.instance(&[]).invoke(event).await.unwrap_err();
+        assert_eq!(error.kind(), "SourceNotAllowed", "{bad}: {error}");
+    }
+    // Another org's source is a Genesys Cloud source: accepted unless ALLOWED_SOURCE pins one.
+    let mut event = presence(&agent.genesys, "BUSY", 1_000);
+    event["source"] =
+        json!("aws.partner/genesys.com/cloud/00000000-0000-4000-8000-000000000000/presence-sync");
+    assert_eq!(
+        world.instance(&[]).outcome(event.clone()).await,
+        "applied/changed"
+    );
+    let error = world
+        .instance(&[("ALLOWED_SOURCE", SOURCE)])
+        .invoke(event)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), "SourceNotAllowed");
 }

@@ -697,14 +697,14 @@ async fn an_event_from_another_source_is_rejected() {
 }
 
 #[tokio::test]
-async fn an_event_from_another_org_is_rejected_when_the_prefix_pins_the_org() {
+async fn an_event_from_another_org_is_rejected_when_allowed_source_pins_the_org() {
     let world = World::start().await;
     let mut event = presence(&new_id(), "BUSY", 1_000);
     event["source"] =
         json!("aws.partner/genesys.com/cloud/00000000-0000-4000-8000-000000000000/presence-sync");
     let instance = world.instance(&[(
-        "ALLOWED_SOURCE_PREFIX",
-        "aws.partner/genesys.com/cloud/7c1f3a3e-1111-4a4a-9c9c-0123456789ab/",
+        "ALLOWED_SOURCE",
+        "aws.partner/genesys.com/cloud/7c1f3a3e-1111-4a4a-9c9c-0123456789ab/presence-sync",
     )]);
     let error = instance.invoke(event).await.unwrap_err();
     assert_eq!(error.kind(), "SourceNotAllowed");
