@@ -144,7 +144,7 @@ impl<S: SecretSource, E: TokenEndpoint> TokenCache<S, E> {
             Some(c) => c.clone(),
             None => {
                 fresh_secret = true;
-                self.load_credentials(&mut state).await?
+                self.load_credentials(&mut state, budget).await?
             }
         };
         let mut credentials = credentials;
@@ -173,7 +173,7 @@ impl<S: SecretSource, E: TokenEndpoint> TokenCache<S, E> {
                 Err(InvalidClient(detail)) if !fresh_secret => {
                     info!(secretId = %self.secret_id, service = %E::SERVICE, detail = %detail, "token endpoint rejected the cached client credentials; re-reading the secret once in case it was rotated");
                     fresh_secret = true;
-                    credentials = self.load_credentials(&mut state).await?;
+                    credentials = self.load_credentials(&mut state, budget).await?;
                 }
                 Err(InvalidClient(detail)) => {
                     return Err(RemoteError::Denied {
@@ -236,11 +236,22 @@ impl<S: SecretSource, E: TokenEndpoint> TokenCache<S, E> {
         }
     }
 
+    /// Reads the secret, cut at the invocation's budget: the SDK's own timeouts (seconds)
+    /// know nothing of the deadline.
     async fn load_credentials(
         &self,
         state: &mut State<E::Credentials>,
+        budget: Budget,
     ) -> Result<Arc<E::Credentials>, RemoteError> {
-        let secret = self.secrets.fetch(&self.secret_id).await?;
+        let secret = tokio::time::timeout_at(budget.until, self.secrets.fetch(&self.secret_id))
+            .await
+            .map_err(|_| RemoteError::Unavailable {
+                service: Service::SecretsManager,
+                detail: format!(
+                    "reading secret {}: no answer within this invocation's time budget",
+                    self.secret_id
+                ),
+            })??;
         let credentials = Arc::new(self.endpoint.credentials(&self.secret_id, &secret)?);
         state.credentials = Some(credentials.clone());
         state.token = None;
@@ -391,6 +402,54 @@ pub struct AzureCredentials {
     client_secret: SecretString,
 }
 
+/// How long before the Azure client secret expires the function starts warning (and the
+/// template's `AzureSecretExpiring` alarm, which counts these warnings, fires).
+pub const SECRET_EXPIRY_WARNING_DAYS: i64 = 30;
+
+/// The message of the expiry warning; the template's metric filter matches it exactly.
+pub const SECRET_EXPIRING_MESSAGE: &str = "the Azure client secret expires soon";
+
+/// Days until `expires_at` when that is within [`SECRET_EXPIRY_WARNING_DAYS`] of `now`
+/// (negative once expired).
+pub fn days_left_if_expiring(
+    expires_at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<i64> {
+    let days = expires_at.signed_duration_since(now).num_days();
+    (days < SECRET_EXPIRY_WARNING_DAYS).then_some(days)
+}
+
+/// Warns when the secret's optional `client_secret_expires_at` (written by infra/azure) is
+/// near: Entra ID refuses an expired client secret, and every cold start would fail.
+fn warn_if_expiring(secret_id: &str, secret: &SecretString, now: chrono::DateTime<chrono::Utc>) {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(secret.expose_secret()) else {
+        return;
+    };
+    let Some(raw) = value
+        .get("client_secret_expires_at")
+        .and_then(|v| v.as_str())
+    else {
+        return;
+    };
+    match chrono::DateTime::parse_from_rfc3339(raw.trim()) {
+        Ok(expires_at) => {
+            let expires_at = expires_at.with_timezone(&chrono::Utc);
+            if let Some(days_left) = days_left_if_expiring(expires_at, now) {
+                warn!(
+                    secretId = %secret_id,
+                    expiresAt = %expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    daysLeft = days_left,
+                    "{SECRET_EXPIRING_MESSAGE}"
+                );
+            }
+        }
+        Err(_) => warn!(
+            secretId = %secret_id,
+            "field client_secret_expires_at of the Azure secret is not an RFC 3339 timestamp; its expiry is not watched"
+        ),
+    }
+}
+
 impl TokenEndpoint for AzureAd {
     type Credentials = AzureCredentials;
     const SERVICE: Service = Service::EntraId;
@@ -419,6 +478,7 @@ impl TokenEndpoint for AzureAd {
                 ),
             });
         }
+        warn_if_expiring(secret_id, secret, chrono::Utc::now());
         Ok(AzureCredentials {
             tenant,
             client_id,
@@ -511,6 +571,21 @@ impl TokenEndpoint for GenesysLogin {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_azure_secret_is_reported_expiring_from_thirty_days_before() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let at = |days: i64, hours: i64| {
+            now + chrono::Duration::days(days) + chrono::Duration::hours(hours)
+        };
+        assert_eq!(days_left_if_expiring(at(31, 0), now), None);
+        assert_eq!(days_left_if_expiring(at(30, 1), now), None);
+        assert_eq!(days_left_if_expiring(at(29, 23), now), Some(29));
+        assert_eq!(days_left_if_expiring(at(0, 1), now), Some(0));
+        assert_eq!(days_left_if_expiring(at(-3, 0), now), Some(-3));
+    }
 
     #[test]
     fn token_lifetimes_are_clamped_to_a_day() {

@@ -268,3 +268,68 @@ async fn a_changed_teams_id_is_warned_about_and_frees_the_old_one() {
         "applied/changed"
     );
 }
+
+// --- Secrets ----------------------------------------------------------------------------------
+
+/// Measured before the fix: a Secrets Manager that never answers held the event until the
+/// SDK gave up (6 s in production), past a 3 s Lambda deadline.
+#[tokio::test]
+async fn a_secret_store_that_never_answers_fails_the_event_before_the_deadline() {
+    let (world, isolation) = World::isolated().await;
+    let agent = world.agent();
+    let instance = world.instance(&[]);
+    let _hold = isolation.proxy.hold("GetSecretValue", &world.azure_secret);
+    let deadline = Duration::from_secs(3);
+    let started = Instant::now();
+    let answer = tokio::time::timeout(
+        Duration::from_secs(15),
+        instance.invoke_within(presence(&agent.genesys, "AVAILABLE", 1_000), deadline),
+    )
+    .await
+    .expect("the handler answers at all");
+    let elapsed = started.elapsed();
+    let error = answer.expect_err("a silent secret store fails the event");
+    assert!(
+        elapsed < deadline - Duration::from_millis(200),
+        "answered {elapsed:?} into a {deadline:?} invocation"
+    );
+    assert_eq!(error.kind(), "SecretsManagerUnavailable", "{error}");
+    assert!(error.to_string().contains("time budget"), "{error}");
+    assert_eq!(world.graph_calls(&agent), 0);
+}
+
+/// infra/azure writes the client secret's expiry into the secret; the function warns at
+/// every cold start from 30 days before it (the template alarms on the warning).
+#[tokio::test]
+async fn an_azure_secret_close_to_its_expiry_is_warned_about() {
+    let world = World::start().await;
+    let agent = world.agent();
+    let expires_at = (chrono::Utc::now() + chrono::Duration::days(10) + chrono::Duration::hours(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    presence_sync_tests::aws::rotate_secret(
+        &world.secrets(),
+        &world.azure_secret,
+        &serde_json::json!({
+            "tenant_id": presence_sync_tests::world::TENANT,
+            "client_id": presence_sync_tests::world::AZURE_CLIENT_ID,
+            "client_secret": presence_sync_tests::world::AZURE_CLIENT_SECRET,
+            "client_secret_expires_at": expires_at,
+        }),
+    )
+    .await;
+    assert_eq!(
+        world
+            .instance(&[])
+            .outcome(presence(&agent.genesys, "AVAILABLE", 1_000))
+            .await,
+        "applied/changed"
+    );
+    let warnings = logged_with(presence_core::adapters::oauth::SECRET_EXPIRING_MESSAGE);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0]["fields"]["daysLeft"], 10);
+    assert_eq!(warnings[0]["fields"]["expiresAt"], expires_at.as_str());
+    assert_eq!(
+        warnings[0]["fields"]["secretId"],
+        world.azure_secret.as_str()
+    );
+}
