@@ -3,7 +3,6 @@
 //! ties them together for every function of this project.
 #![forbid(unsafe_code)]
 
-#[cfg(feature = "adapters")]
 pub mod adapters;
 #[cfg(feature = "adapters")]
 pub mod app;

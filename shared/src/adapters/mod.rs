@@ -1,14 +1,22 @@
 //! Adapters: the ports implemented with DynamoDB, Secrets Manager, Genesys Cloud and
-//! Microsoft Graph.
+//! Microsoft Graph (feature `adapters`), and in memory (always).
 
+#[cfg(feature = "adapters")]
 pub mod dynamodb;
+#[cfg(feature = "adapters")]
 pub mod genesys;
+#[cfg(feature = "adapters")]
 pub mod graph;
+#[cfg(feature = "adapters")]
 pub mod http;
+pub mod memory;
+#[cfg(feature = "adapters")]
 pub mod oauth;
+#[cfg(feature = "adapters")]
 pub mod secrets_manager;
 
 /// An error and its sources, as one line (AWS SDK errors say little at the top level).
+#[cfg(feature = "adapters")]
 pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
