@@ -676,3 +676,20 @@ fn the_rule_filters_like_the_function_on_the_partner_bus() {
     let dlq = target(&rule["DeadLetterConfig"]["Arn"]).expect("a dead-letter queue of this stack");
     assert_eq!(resource(&template, dlq)["Type"], "AWS::SQS::Queue");
 }
+
+/// The expiring-secret alarm counts the function's own warning: the metric filter must match
+/// the message the code writes, in the log group the function writes to.
+#[test]
+fn the_expiring_secret_alarm_counts_the_warning_the_code_writes() {
+    let t = template();
+    let filter = &t["Resources"]["AzureSecretExpiringMetricFilter"]["Properties"];
+    let pattern = filter["FilterPattern"].as_str().expect("a filter pattern");
+    let message = presence_core::adapters::oauth::SECRET_EXPIRING_MESSAGE;
+    assert_eq!(pattern, format!("{{ $.fields.message = \"{message}\" }}"));
+    assert_eq!(filter["LogGroupName"], json!({"Ref": "FunctionLogGroup"}));
+    let metric = &filter["MetricTransformations"][0];
+    let alarm = &t["Resources"]["AzureSecretExpiringAlarm"]["Properties"];
+    assert_eq!(alarm["Namespace"], metric["MetricNamespace"]);
+    assert_eq!(alarm["MetricName"], metric["MetricName"]);
+    assert_eq!(alarm["AlarmActions"], json!([{"Ref": "AlarmTopic"}]));
+}
