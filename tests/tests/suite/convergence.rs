@@ -12,6 +12,7 @@
 //! `CONVERGENCE_SEED` and `CONVERGENCE_AGENTS` change the run; the figures are printed and
 //! written to `target/reliability/convergence.json` (see docs/reliability.md).
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use presence_sync_tests::aws::{put_secret, restore_table, snapshot_table};
 use presence_sync_tests::events::{activity, new_id, presence, routing};
 use presence_sync_tests::fake_genesys::GenesysEndpoint;
@@ -107,6 +108,67 @@ enum Terminal {
     Answered { outcome: String },
     DeadLettered { error: String },
 }
+
+/// One invocation of a delivery, as it ended: `outcome/reason`, or the error's kind and text.
+#[derive(Clone, Debug)]
+struct AttemptLog {
+    slot: usize,
+    attempt: u32,
+    result: Result<String, (&'static str, String)>,
+}
+
+/// A user's record as the state table holds it at the end, read from the item's attributes
+/// (spelled out here, not through the adapter).
+#[derive(Debug)]
+struct FinalRecord {
+    presence: Option<(String, i64)>,
+    routing: Option<(String, i64)>,
+    applied: Option<String>,
+    intent: Option<String>,
+}
+
+impl FinalRecord {
+    fn read(item: &HashMap<String, AttributeValue>) -> FinalRecord {
+        let s = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let n = |name: &str| {
+            item.get(name)
+                .and_then(|v| v.as_n().ok())
+                .map(|n| n.parse::<i64>().expect("a number attribute"))
+        };
+        FinalRecord {
+            presence: s("presence").zip(n("presence_version")),
+            routing: s("routing").zip(n("routing_version")),
+            applied: s("applied"),
+            intent: s("intent"),
+        }
+    }
+
+    /// A holder announced a change it never confirmed: the next event or redelivery
+    /// re-applies the record's state.
+    fn dirty(&self) -> bool {
+        match self.intent.as_deref() {
+            None => false,
+            Some("pending") => true,
+            Some(intent) => intent != self.applied.as_deref().unwrap_or("clear"),
+        }
+    }
+
+    /// Whether the record holds something older than this event carries: no write of the
+    /// event ever took effect (versions only grow).
+    fn older_than(&self, event: &Generated) -> bool {
+        let older = |recorded: &Option<(String, i64)>, carried: &Option<(String, i64)>| {
+            carried.as_ref().is_some_and(|(_, version)| {
+                recorded
+                    .as_ref()
+                    .is_none_or(|(_, recorded)| recorded < version)
+            })
+        };
+        older(&self.presence, &event.presence) || older(&self.routing, &event.routing)
+    }
+}
+
+/// The failures an invocation can meet before its recording write took effect.
+const BEFORE_RECORDING: [&str; 3] = ["StateStoreError", "UserBusy", "OutOfTime"];
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -320,7 +382,10 @@ async fn the_function_converges_under_faults_redelivery_and_concurrency() {
         .map(|_| world.instance_with(config.clone()))
         .collect();
 
-    let terminals: Mutex<Vec<Option<Terminal>>> = Mutex::new(vec![None; total]);
+    // Every terminal as it is pushed, and every attempt as it ends, in the order they happen:
+    // nothing is overwritten, so a delivery that ends twice or never shows at the end.
+    let ended: Mutex<Vec<(usize, Terminal)>> = Mutex::new(Vec::new());
+    let attempts: Mutex<Vec<AttemptLog>> = Mutex::new(Vec::new());
     let finished = AtomicUsize::new(0);
     let pending_retries = AtomicUsize::new(0);
     let redeliveries = AtomicUsize::new(0);
@@ -329,10 +394,10 @@ async fn the_function_converges_under_faults_redelivery_and_concurrency() {
     let worker = |instance: usize| {
         let instances = &instances;
         let queue = &queue;
-        let terminals = &terminals;
+        let (ended, attempts) = (&ended, &attempts);
         let events = &events;
-        let (finished, pending_retries, redeliveries, done) =
-            (&finished, &pending_retries, &redeliveries, &done);
+        let (finished, pending_retries, redeliveries) =
+            (&finished, &pending_retries, &redeliveries);
         async move {
             loop {
                 let next = queue.lock().unwrap().pop_front();
@@ -349,6 +414,14 @@ async fn the_function_converges_under_faults_redelivery_and_concurrency() {
                 let result = instances[instance]
                     .invoke_within(value, INVOCATION_TIMEOUT)
                     .await;
+                attempts.lock().unwrap().push(AttemptLog {
+                    slot,
+                    attempt: delivery.attempt,
+                    result: match &result {
+                        Ok(report) => Ok(format!("{}/{}", report.outcome, report.reason)),
+                        Err(error) => Err((error.kind(), error.to_string())),
+                    },
+                });
                 let terminal = match result {
                     Ok(report) => Some(Terminal::Answered {
                         outcome: format!("{}/{}", report.outcome, report.reason),
@@ -372,14 +445,9 @@ async fn the_function_converges_under_faults_redelivery_and_concurrency() {
                     }),
                 };
                 if let Some(terminal) = terminal {
-                    let mut terminals = terminals.lock().unwrap();
-                    assert!(terminals[slot].is_none(), "delivery {slot} ended twice");
-                    terminals[slot] = Some(terminal);
+                    ended.lock().unwrap().push((slot, terminal));
                     finished.fetch_add(1, Ordering::SeqCst);
                 }
-            }
-            if finished.load(Ordering::SeqCst) == total {
-                done.store(true, Ordering::SeqCst);
             }
         }
     };
@@ -446,23 +514,75 @@ async fn the_function_converges_under_faults_redelivery_and_concurrency() {
             }
         }
     };
-    let workers = futures::future::join_all((0..INSTANCES).map(worker));
-    let (_, ()) = tokio::join!(workers, faults);
+    // The fault schedule stops when the workers do, whether or not every delivery ended.
+    let workers = async {
+        futures::future::join_all((0..INSTANCES).map(worker)).await;
+        done.store(true, Ordering::SeqCst);
+    };
+    let ((), ()) = tokio::join!(workers, faults);
     let elapsed = started.elapsed();
 
-    // --- Every delivery accounted for exactly once ------------------------------------------
-    let terminals: Vec<Terminal> = terminals
-        .into_inner()
-        .unwrap()
-        .into_iter()
-        .enumerate()
-        .map(|(slot, t)| t.unwrap_or_else(|| panic!("delivery {slot} was lost")))
+    // --- Every delivery ends exactly once, every event is answered or dead-lettered ----------
+    let ended = ended.into_inner().unwrap();
+    let attempts = attempts.into_inner().unwrap();
+    let mut ends_of: Vec<Vec<&Terminal>> = vec![Vec::new(); total];
+    for (slot, terminal) in &ended {
+        ends_of[*slot].push(terminal);
+    }
+    let lost: Vec<usize> = (0..total).filter(|s| ends_of[*s].is_empty()).collect();
+    let twice: Vec<(usize, usize)> = (0..total)
+        .map(|s| (s, ends_of[s].len()))
+        .filter(|(_, n)| *n > 1)
         .collect();
+    assert!(
+        lost.is_empty() && twice.is_empty(),
+        "every delivery ends exactly once: {} of {total} never ended (first: {:?}), {} ended more \
+         than once (first, with their counts: {:?})",
+        lost.len(),
+        &lost[..lost.len().min(10)],
+        twice.len(),
+        &twice[..twice.len().min(10)]
+    );
+    let terminals: Vec<&Terminal> = ends_of.iter().map(|ends| ends[0]).collect();
+    // Each delivery was invoked as Lambda would: attempts 1, 2, … in turn, every one but the
+    // last failed, and the last is the terminal (answered, or the third failure dead-lettered).
+    let mut attempts_of: Vec<Vec<&AttemptLog>> = vec![Vec::new(); total];
+    for attempt in &attempts {
+        attempts_of[attempt.slot].push(attempt);
+    }
+    for (slot, tried) in attempts_of.iter_mut().enumerate() {
+        tried.sort_by_key(|a| a.attempt);
+        let numbers: Vec<u32> = tried.iter().map(|a| a.attempt).collect();
+        assert!(
+            !tried.is_empty() && numbers.iter().copied().eq(1..=numbers.len() as u32),
+            "delivery {slot} was invoked as attempts {numbers:?}"
+        );
+        let (last, before) = tried.split_last().unwrap();
+        assert!(
+            before.iter().all(|a| a.result.is_err()),
+            "delivery {slot} was retried after an answer: {tried:?}"
+        );
+        match (terminals[slot], &last.result) {
+            (Terminal::Answered { outcome }, Ok(answered)) => {
+                assert_eq!(outcome, answered, "delivery {slot}")
+            }
+            (Terminal::DeadLettered { .. }, Err(_)) => assert_eq!(
+                last.attempt, MAX_ATTEMPTS,
+                "delivery {slot} was dead-lettered after {} attempts",
+                last.attempt
+            ),
+            (terminal, result) => panic!(
+                "delivery {slot} ended as {terminal:?} after its last attempt gave {result:?}"
+            ),
+        }
+    }
     let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
     let mut dead_lettered = 0;
     let mut answered_event = vec![false; events.len()];
+    let mut delivered_event = vec![0usize; events.len()];
     let mut outcomes_of_agent: HashMap<usize, Vec<String>> = HashMap::new();
     for (slot, terminal) in terminals.iter().enumerate() {
+        delivered_event[slot_event[slot]] += 1;
         match terminal {
             Terminal::Answered { outcome } => {
                 *outcomes.entry(outcome.clone()).or_default() += 1;
@@ -478,14 +598,26 @@ async fn the_function_converges_under_faults_redelivery_and_concurrency() {
             }
         }
     }
-    let lost = total - outcomes.values().sum::<usize>() - dead_lettered;
-    assert_eq!(
-        lost, 0,
-        "every delivery ends exactly once: answered or dead-lettered"
+    // An event is answered when one of its deliveries was; otherwise every delivery of it
+    // was dead-lettered. None may be missing from the stream.
+    let never_delivered: Vec<usize> = (0..events.len())
+        .filter(|e| delivered_event[*e] == 0)
+        .collect();
+    assert!(
+        never_delivered.is_empty(),
+        "events never delivered: {never_delivered:?}"
     );
-    assert!(outage.is_some(), "the DynamoDB outage ran");
+    let dead_events: Vec<usize> = (0..events.len()).filter(|e| !answered_event[*e]).collect();
+    assert_eq!(
+        answered_event.iter().filter(|a| **a).count() + dead_events.len(),
+        events.len()
+    );
 
-    // --- Teams shows the mapped state of each agent's newest event ---------------------------
+    // --- A dead-lettered event's failure is not hidden ----------------------------------------
+    // Either no write of it ever took effect (and then it only ever failed at the recording
+    // step), or its agent's record is still dirty (the next event or a replay re-applies it),
+    // or the record is settled and Teams shows what the record's state maps to (a later
+    // event, or a reconciliation, applied it or something newer).
     let scim_404: HashSet<String> = world
         .genesys
         .calls()
@@ -493,6 +625,68 @@ async fn the_function_converges_under_faults_redelivery_and_concurrency() {
         .filter(|c| c.kind == GenesysEndpoint::Scim && c.faulted && c.status == 404)
         .filter_map(|c| c.path.rsplit('/').next().map(str::to_owned))
         .collect();
+    let records: HashMap<String, FinalRecord> = snapshot_table(
+        &presence_sync_tests::aws::dynamodb_client(&moto_endpoint).await,
+        &world.table,
+    )
+    .await
+    .iter()
+    .filter_map(|item| {
+        let pk = item.get("pk")?.as_s().ok()?;
+        let user = pk.strip_prefix("user#")?;
+        Some((user.to_owned(), FinalRecord::read(item)))
+    })
+    .collect();
+    let (mut dead_never_recorded, mut dead_dirty, mut dead_settled) = (0, 0, 0);
+    for &e in &dead_events {
+        let a = events[e].agent;
+        let agent = &agents[a];
+        let record = records.get(&agent.genesys);
+        if record.is_none_or(|r| r.older_than(&events[e])) {
+            dead_never_recorded += 1;
+            let failures: Vec<&(&str, String)> = (0..total)
+                .filter(|s| slot_event[*s] == e)
+                .flat_map(|s| attempts_of[s].iter())
+                .filter_map(|a| a.result.as_ref().err())
+                .collect();
+            assert!(
+                failures
+                    .iter()
+                    .all(|(kind, _)| BEFORE_RECORDING.contains(kind)),
+                "event {e} of agent {a} never reached the record ({record:?}) yet failed past \
+                 the recording step: {failures:?}"
+            );
+            continue;
+        }
+        let record = record.unwrap();
+        if record.dirty() {
+            dead_dirty += 1;
+            continue;
+        }
+        dead_settled += 1;
+        if agent.kind != Kind::Teams || scim_404.contains(&agent.genesys) {
+            // Nothing from this function reaches Teams for the agent.
+            continue;
+        }
+        let Some((p, _)) = &record.presence else {
+            continue;
+        };
+        let r = record.routing.as_ref().map_or("", |(r, _)| r.as_str());
+        let teams = world
+            .ms
+            .preferred_presence(&agent.teams)
+            .map(|(av, ac, _)| format!("{av}/{ac}"));
+        assert_eq!(
+            teams.as_deref(),
+            oracle(p, r),
+            "event {e} of agent {a} was dead-lettered and the agent's record looks settled \
+             ({record:?}), but Teams does not show what the record maps to: the failure is hidden"
+        );
+    }
+
+    assert!(outage.is_some(), "the DynamoDB outage ran");
+
+    // --- Teams shows the mapped state of each agent's newest event ---------------------------
     let mut asserted = 0;
     let mut skipped_dead = 0;
     let mut treated_as_no_teams = 0;
@@ -635,7 +829,13 @@ async fn the_function_converges_under_faults_redelivery_and_concurrency() {
         "instances": INSTANCES,
         "redeliveries": redeliveries.load(Ordering::SeqCst),
         "dead_lettered": dead_lettered,
-        "lost": lost,
+        "dead_lettered_events": {
+            "never_recorded": dead_never_recorded,
+            "record_left_dirty": dead_dirty,
+            "record_settled_since": dead_settled,
+        },
+        "lost": lost.len(),
+        "ended_more_than_once": twice.len(),
         "agents_asserted": asserted,
         "agents_not_asserted_newest_event_dead_lettered": skipped_dead,
         "agents_treated_as_without_teams_after_scim_404": treated_as_no_teams,
