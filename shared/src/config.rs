@@ -129,7 +129,16 @@ impl Config {
         )?;
 
         let mapping = PresenceMapping::from_json(&get("PRESENCE_MAPPING").unwrap_or_default())
-            .map_err(|e| problem("PRESENCE_MAPPING", e.to_string()))?;
+            .map_err(|e| {
+                // The mapping's own messages start with the variable's name; the error names
+                // it already.
+                let message = e.to_string();
+                let problem_text = message
+                    .strip_prefix("PRESENCE_MAPPING ")
+                    .unwrap_or(&message)
+                    .to_owned();
+                problem("PRESENCE_MAPPING", problem_text)
+            })?;
         let presence_expiration = get("PRESENCE_EXPIRATION")
             .map(|raw| expiration(&raw))
             .transpose()?;
@@ -168,8 +177,46 @@ impl Config {
     }
 }
 
+/// Whether a URL (or what was meant as one) carries user info: an `@` in its authority, from
+/// after `//` (or from the start) to the first `/`, `?` or `#`, read as URL parsers do
+/// (backslashes as slashes, tabs and line breaks dropped).
+fn has_user_info(raw: &str) -> bool {
+    let normalized: String = raw
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .map(|c| if c == '\\' { '/' } else { c })
+        .collect();
+    let authority = normalized
+        .split_once("//")
+        .map_or(normalized.as_str(), |(_, rest)| rest);
+    authority
+        .split(['/', '?', '#'])
+        .next()
+        .is_some_and(|authority| authority.contains('@'))
+}
+
+/// How a URL variable's value appears in an error: quoted and cut, unless it contains an `@`
+/// (which may introduce user info, a password): then not at all.
+fn shown_url(raw: &str) -> String {
+    if raw.contains('@') {
+        "(the value, not shown as it contains `@`)".to_owned()
+    } else {
+        excerpt(raw)
+    }
+}
+
+fn user_info_refused(variable: &'static str) -> ConfigError {
+    problem(
+        variable,
+        "must not carry user info (a user name or password before `@`; credentials belong in the Secrets Manager secrets); the value is not shown",
+    )
+}
+
 /// A Genesys region host such as `mypurecloud.com` or `usw2.pure.cloud`.
 fn genesys_environment(raw: &str) -> Result<String, ConfigError> {
+    if has_user_info(raw) {
+        return Err(user_info_refused("GENESYS_ENVIRONMENT"));
+    }
     let host = raw.trim().trim_end_matches('.').to_ascii_lowercase();
     let valid = host.contains('.')
         && host.split('.').all(|label| {
@@ -182,7 +229,7 @@ fn genesys_environment(raw: &str) -> Result<String, ConfigError> {
             "GENESYS_ENVIRONMENT",
             format!(
                 "{} is not a Genesys Cloud region host (e.g. mypurecloud.com, mypurecloud.ie, usw2.pure.cloud)",
-                excerpt(raw)
+                shown_url(raw)
             ),
         ));
     }
@@ -192,8 +239,14 @@ fn genesys_environment(raw: &str) -> Result<String, ConfigError> {
 /// An absolute base URL without query or fragment, kept without a trailing slash. Plain
 /// `http` is accepted only for loopback hosts (local emulators and tests).
 fn base_url(variable: &'static str, raw: &str) -> Result<Url, ConfigError> {
+    if has_user_info(raw) {
+        return Err(user_info_refused(variable));
+    }
     let url = Url::parse(raw.trim())
-        .map_err(|e| problem(variable, format!("{} is not a URL: {e}", excerpt(raw))))?;
+        .map_err(|e| problem(variable, format!("{} is not a URL: {e}", shown_url(raw))))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(user_info_refused(variable));
+    }
     let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     match url.scheme() {
         "https" => {}
@@ -201,7 +254,7 @@ fn base_url(variable: &'static str, raw: &str) -> Result<Url, ConfigError> {
         _ => {
             return Err(problem(
                 variable,
-                format!("{} must be an https URL", excerpt(raw)),
+                format!("{} must be an https URL", shown_url(raw)),
             ));
         }
     }
@@ -210,35 +263,105 @@ fn base_url(variable: &'static str, raw: &str) -> Result<Url, ConfigError> {
             variable,
             format!(
                 "{} must be a base URL (scheme and host, optional path)",
-                excerpt(raw)
+                shown_url(raw)
             ),
         ));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(problem(variable, "must not carry credentials"));
     }
     let trimmed = url.as_str().trim_end_matches('/').to_owned();
     Url::parse(&trimmed).map_err(|e| problem(variable, e.to_string()))
 }
 
-/// An ISO-8601 duration Graph accepts as `expirationDuration`, e.g. `PT8H` or `P1D`.
+/// A duration Graph accepts as `expirationDuration` of setUserPreferredPresence.
+///
+/// Graph documents the parameter as type `Duration`: "The expiration of the app presence
+/// session represented in ISO 8601 format for durations" (Microsoft Graph v1.0 reference,
+/// presence: setUserPreferredPresence, Request body; microsoftgraph/microsoft-graph-docs-contrib
+/// `api-reference/v1.0/api/presence-setuserpreferredpresence.md`). Graph's `Duration` is
+/// OData's `Edm.Duration`, whose literal the OData ABNF defines as
+///
+/// ```text
+/// durationValue = [ SIGN ] "P" [ 1*DIGIT "D" ] [ "T" [ 1*DIGIT "H" ] [ 1*DIGIT "M" ] [ 1*DIGIT [ "." 1*DIGIT ] "S" ] ]
+///      ; the above is an approximation of the rules for an xml dayTimeDuration.
+/// ```
+///
+/// (OASIS odata-abnf, `abnf/odata-abnf-construction-rules.txt`). So days, hours, minutes and
+/// seconds only: the weeks, months and years of ISO 8601 (`P1W`, `P1M`, `P1Y`) are not part
+/// of it. Accepted here is that grammar as `xs:dayTimeDuration` reads it (upper-case
+/// designators, at least one component, `T` only before a time component) without a sign
+/// (a negative expiration means nothing; `+` is not `xs:dayTimeDuration`), longer than zero.
+/// Graph documents no maximum.
 fn expiration(raw: &str) -> Result<String, ConfigError> {
     let raw = raw.trim();
-    let bad = || {
+    let duration = day_time_duration(raw).ok_or_else(|| {
         problem(
             "PRESENCE_EXPIRATION",
             format!(
-                "{} is not an ISO-8601 duration such as PT8H or P1D",
+                "{} is not a duration Graph accepts: days, hours, minutes and seconds such as PT8H, P1D or PT1H30M (no weeks, months or years)",
                 excerpt(raw)
             ),
         )
-    };
-    let duration = iso8601::duration(raw).map_err(|_| bad())?;
-    let std: Duration = duration.into();
-    if std.is_zero() {
+    })?;
+    if duration.is_zero() {
         return Err(problem("PRESENCE_EXPIRATION", "must be longer than zero"));
     }
     Ok(raw.to_owned())
+}
+
+/// `P[nD][T[nH][nM][n[.n]S]]` with at least one component; `None` for anything else and for
+/// more seconds than a `u64` holds.
+fn day_time_duration(text: &str) -> Option<Duration> {
+    fn number(digits: &str) -> Option<u64> {
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok()
+    }
+    let rest = text.strip_prefix('P')?;
+    let (date, time) = match rest.split_once('T') {
+        Some((date, time)) => (date, Some(time)),
+        None => (rest, None),
+    };
+    let mut seconds: u64 = 0;
+    let mut nanos: u32 = 0;
+    let mut components = 0;
+    if !date.is_empty() {
+        seconds = number(date.strip_suffix('D')?)?.checked_mul(86_400)?;
+        components += 1;
+    }
+    if let Some(mut time) = time {
+        let before = components;
+        for (designator, unit) in [('H', 3_600), ('M', 60)] {
+            if let Some((digits, after)) = time.split_once(designator) {
+                seconds = seconds.checked_add(number(digits)?.checked_mul(unit)?)?;
+                time = after;
+                components += 1;
+            }
+        }
+        if !time.is_empty() {
+            let value = time.strip_suffix('S')?;
+            let (whole, fraction) = match value.split_once('.') {
+                Some((whole, fraction)) => (whole, Some(fraction)),
+                None => (value, None),
+            };
+            seconds = seconds.checked_add(number(whole)?)?;
+            if let Some(fraction) = fraction {
+                if fraction.is_empty() || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                let nine: String = fraction
+                    .chars()
+                    .chain(std::iter::repeat('0'))
+                    .take(9)
+                    .collect();
+                nanos = nine.parse().ok()?;
+            }
+            components += 1;
+        }
+        if components == before {
+            return None;
+        }
+    }
+    (components > 0).then(|| Duration::new(seconds, nanos))
 }
 
 /// The most `MAX_CLOCK_SKEW_SECS` may be: an hour is far more than two NTP-synchronised clocks
@@ -474,6 +597,145 @@ mod tests {
         for bad in ["0", "3601", "-5", "1.5", "5m", "99999999999999999999999"] {
             let err = load(&with("MAX_CLOCK_SKEW_SECS", bad)).unwrap_err();
             assert_eq!(err.variable, "MAX_CLOCK_SKEW_SECS", "{bad}");
+        }
+    }
+
+    #[test]
+    fn presence_expiration_accepts_exactly_graphs_duration_grammar() {
+        for good in [
+            "PT8H",
+            "P1D",
+            "PT1H30M",
+            "P1DT2H3M4.5S",
+            "PT0.5S",
+            "PT90M",
+            "PT3600S",
+            "P400D",
+            " PT8H ",
+        ] {
+            let c = load(&with("PRESENCE_EXPIRATION", good))
+                .unwrap_or_else(|e| panic!("{good:?}: {e}"));
+            assert_eq!(c.presence_expiration.as_deref(), Some(good.trim()));
+        }
+        for bad in [
+            // ISO 8601 has them, Graph's Duration (OData Edm.Duration) does not.
+            "P1W",
+            "P1M",
+            "P1Y",
+            "P1Y2M3D",
+            "P1MT1H",
+            // Signs: a negative expiration is meaningless, `+` is not xs:dayTimeDuration.
+            "-P1D",
+            "+P1D",
+            // Empty, misplaced or repeated parts, fractions other than seconds.
+            "P",
+            "PT",
+            "P1DT",
+            "P1.5D",
+            "PT1.5H",
+            "PT1.S",
+            "PT.5S",
+            "PT1M1H",
+            "PT1H1H",
+            "PT1H 30M",
+            "pt8h",
+            "P1d",
+            "8h",
+            "tomorrow",
+            // Zero.
+            "P0D",
+            "PT0S",
+            "PT0.000S",
+            // More seconds than anything can count.
+            "P99999999999999999999D",
+        ] {
+            let err = load(&with("PRESENCE_EXPIRATION", bad)).unwrap_err();
+            assert_eq!(err.variable, "PRESENCE_EXPIRATION", "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_url_with_user_info_is_refused_without_echoing_it() {
+        for variable in [
+            "GRAPH_API_URL",
+            "AZURE_LOGIN_URL",
+            "GENESYS_LOGIN_URL",
+            "GENESYS_API_URL",
+        ] {
+            for raw in [
+                "http://user:s3cr3t@graph.example.com/v1.0",
+                "https://user:s3cr3t@graph.microsoft.com/v1.0",
+                "http://user:s3cr3t@127.0.0.1:8080",
+                "https://s3cr3t@graph.microsoft.com",
+                "https://user:s3cr3t@graph.microsoft.com:99999/v1.0",
+                "https:/\\user:s3cr3t@graph.microsoft.com:99999",
+                "https:/user:s3cr3t@graph.microsoft.com",
+                "https://user:s3cr3t@graph.microsoft.com\\v1.0",
+                "https://user:s3cr3t@graph.microsoft.com/v1.0?x=1",
+                "user:s3cr3t@graph.microsoft.com",
+                "ftp://user:s3cr3t@graph.microsoft.com",
+            ] {
+                let err = load(&with(variable, raw)).unwrap_err();
+                assert_eq!(err.variable, variable, "{raw}");
+                let message = err.to_string();
+                assert!(!message.contains("s3cr3t"), "{message}");
+                assert!(message.contains("user info"), "{message}");
+            }
+        }
+        let err = load(&with("GENESYS_ENVIRONMENT", "user:s3cr3t@mypurecloud.com")).unwrap_err();
+        assert_eq!(err.variable, "GENESYS_ENVIRONMENT");
+        assert!(!err.to_string().contains("s3cr3t"), "{err}");
+        // An `@` in the path is no user info.
+        let c = load(&with(
+            "GRAPH_API_URL",
+            "https://graph.microsoft.com/v1.0/@x",
+        ))
+        .unwrap();
+        assert_eq!(
+            c.graph_api_url.as_str(),
+            "https://graph.microsoft.com/v1.0/@x"
+        );
+    }
+
+    #[test]
+    fn every_configuration_error_names_its_variable_once() {
+        let cases: &[(&'static str, &str)] = &[
+            ("STATE_TABLE", " "),
+            (
+                "PRESENCE_MAPPING",
+                r#"{"BREAK":{"availability":"Away","activity":"Busy"}}"#,
+            ),
+            ("PRESENCE_MAPPING", r#"{"NOPE":"clear"}"#),
+            ("PRESENCE_MAPPING", r#"{"BREAK":"clear","Break":"ignore"}"#),
+            ("PRESENCE_MAPPING", r#"{"BREAK":42}"#),
+            ("PRESENCE_MAPPING", "[]"),
+            ("PRESENCE_MAPPING", "{"),
+            ("PRESENCE_EXPIRATION", "P1W"),
+            ("GRAPH_API_URL", "http://graph.example.com"),
+            ("GRAPH_API_URL", "https://u:p@graph.microsoft.com"),
+            ("GENESYS_ENVIRONMENT", "mypurecloud"),
+            ("ALLOWED_SOURCE", "genesys"),
+            ("ALLOWED_SOURCE_PREFIX", "aws.partner/genesys.com/cloud/"),
+            ("ALLOWED_ACCOUNT", "12345"),
+            ("MAX_CLOCK_SKEW_SECS", "0"),
+        ];
+        for (variable, raw) in cases {
+            let mut vars = with(variable, raw);
+            if *variable == "STATE_TABLE" {
+                vars.remove("STATE_TABLE");
+            }
+            let err = load(&vars).unwrap_err();
+            assert_eq!(err.variable, *variable, "{raw}");
+            let message = err.to_string();
+            let named = message
+                .split(|c: char| !(c.is_ascii_uppercase() || c == '_'))
+                .filter(|word| word == variable)
+                .count();
+            assert_eq!(named, 1, "{message}");
+            assert!(
+                message.starts_with(&format!("invalid configuration: {variable}")),
+                "{message}"
+            );
         }
     }
 

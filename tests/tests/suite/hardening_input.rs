@@ -2,10 +2,17 @@
 //! adapters: events that must be refused before they touch the state table, Genesys or Graph,
 //! and configuration the function must refuse at start-up.
 
-use presence_sync_tests::aws::snapshot_table;
+use presence_core::config::{Config, ConfigError};
+use presence_sync_tests::aws::{env_for, snapshot_table};
 use presence_sync_tests::events::{SOURCE, activity, presence, routing};
+use presence_sync_tests::fake_microsoft::parse_edm_duration;
+use presence_sync_tests::runtime_api::{LambdaProcess, RuntimeApi, binary_path};
 use presence_sync_tests::world::World;
+use proptest::prelude::*;
+use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::time::Duration;
 
 /// The invocation fails with `kind` as a rejection naming `mentions`; nothing reaches the
 /// table, Genesys or Graph; the same instance then applies a normal event for the same agent.
@@ -204,4 +211,136 @@ async fn without_allowed_source_only_a_genesys_cloud_partner_source_is_accepted(
         .await
         .unwrap_err();
     assert_eq!(error.kind(), "SourceNotAllowed");
+}
+
+// --- Configuration Graph refuses, credentials in URLs (finding 8) ----------------------------
+
+fn config_with(world: &World, name: &str, value: &str) -> Result<Config, ConfigError> {
+    let mut vars: HashMap<String, String> = world.function_env().into_iter().collect();
+    vars.insert(name.to_owned(), value.to_owned());
+    Config::from_lookup(|n| vars.get(n).cloned())
+}
+
+#[tokio::test]
+async fn a_week_month_or_year_expiration_stops_the_start_instead_of_failing_every_graph_write() {
+    let world = World::start().await;
+    for duration in ["P1W", "P1M", "P1Y"] {
+        // What Graph (here its fake, which follows Edm.Duration) answers such a write.
+        assert!(parse_edm_duration(duration).is_none(), "{duration}");
+        let error = config_with(&world, "PRESENCE_EXPIRATION", duration).unwrap_err();
+        assert_eq!(error.variable, "PRESENCE_EXPIRATION", "{duration}");
+    }
+}
+
+/// Durations from Graph's alphabet, often almost right.
+fn duration_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        (0u32..100_000).prop_map(|n| n.to_string()),
+        Just("0".to_owned()),
+        Just(".".to_owned()),
+        Just("5".to_owned()),
+        proptest::sample::select(vec![
+            "P", "T", "D", "H", "M", "S", "W", "Y", "-", "+", " ", "d", "h"
+        ])
+        .prop_map(str::to_owned),
+    ];
+    let structured = (
+        proptest::option::of(0u32..1_000),
+        proptest::option::of(0u32..100),
+        proptest::option::of(0u32..1_000),
+        proptest::option::of((0u32..100_000, proptest::option::of(0u32..1_000))),
+        any::<bool>(),
+    )
+        .prop_map(|(d, h, m, s, t)| {
+            let mut text = "P".to_owned();
+            if let Some(d) = d {
+                text += &format!("{d}D");
+            }
+            if t || h.is_some() || m.is_some() || s.is_some() {
+                text += "T";
+            }
+            if let Some(h) = h {
+                text += &format!("{h}H");
+            }
+            if let Some(m) = m {
+                text += &format!("{m}M");
+            }
+            if let Some((whole, fraction)) = s {
+                text += &whole.to_string();
+                if let Some(fraction) = fraction {
+                    text += &format!(".{fraction}");
+                }
+                text += "S";
+            }
+            text
+        });
+    prop_oneof![
+        structured,
+        proptest::collection::vec(piece, 0..8).prop_map(|pieces| pieces.concat()),
+    ]
+}
+
+/// The fake Graph's own `Edm.Duration` reader (written from the Graph and OData documents for
+/// the fakes, not from the configuration code) is the oracle: a start-up that accepts exactly
+/// what Graph accepts (and is longer than zero) cannot fail every write later.
+#[tokio::test]
+async fn presence_expiration_is_accepted_exactly_when_graph_accepts_it() {
+    let world = World::start().await;
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases: 3_000,
+        ..ProptestConfig::default()
+    });
+    let accepted = std::cell::Cell::new(0);
+    runner
+        .run(&duration_text(), |text| {
+            // Blank is "not set"; the value is read trimmed.
+            let text = text.trim();
+            if text.is_empty() {
+                return Ok(());
+            }
+            let graph = parse_edm_duration(text).is_some_and(|d| !d.is_zero());
+            let start = config_with(&world, "PRESENCE_EXPIRATION", text);
+            prop_assert_eq!(start.is_ok(), graph, "{:?}: {:?}", text, start.err());
+            accepted.set(accepted.get() + u32::from(graph));
+            Ok(())
+        })
+        .unwrap();
+    assert!(
+        accepted.get() > 300,
+        "the strategy must produce valid durations"
+    );
+}
+
+#[tokio::test]
+async fn a_password_in_a_url_variable_never_reaches_the_log() {
+    let world = World::start().await;
+    let api = RuntimeApi::start_for("presence-sync").await;
+    for variable in ["GRAPH_API_URL", "AZURE_LOGIN_URL", "GENESYS_API_URL"] {
+        let mut env: Vec<(String, String)> = world
+            .function_env()
+            .into_iter()
+            .filter(|(name, _)| name != variable)
+            .collect();
+        env.push((
+            variable.to_owned(),
+            "http://user:pa55-w0rd@graph.example.com/v1.0".to_owned(),
+        ));
+        env.extend(env_for(&world.moto));
+        env.extend(api.lambda_env("presence-sync"));
+        let mut process = LambdaProcess::spawn(&binary_path("presence-sync"), env);
+        let status = process
+            .wait(Duration::from_secs(10))
+            .await
+            .expect("the process exits");
+        assert!(!status.success());
+        assert!(
+            process.wait_for_log(variable, Duration::from_secs(5)).await,
+            "{:#?}",
+            process.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let logs = process.logs().join("\n");
+        assert!(logs.contains("user info"), "{logs}");
+        assert!(!logs.contains("pa55-w0rd"), "{logs}");
+    }
 }
