@@ -46,6 +46,94 @@ pub fn hostile_string() -> impl Strategy<Value = String> {
     ]
 }
 
+/// A user id valid by construction: a UUID made from 16 random bytes, written in the canonical
+/// hyphenated form (8-4-4-4-12 hex digits), in lower or upper case.
+pub fn uuid_id() -> impl Strategy<Value = String> {
+    (any::<[u8; 16]>(), any::<bool>()).prop_map(|(bytes, upper)| {
+        let id = uuid::Uuid::from_bytes(bytes).hyphenated().to_string();
+        if upper { id.to_uppercase() } else { id }
+    })
+}
+
+/// How [`broken_uuid_id`] broke a valid id. Each one leaves something that is not 36
+/// characters of 8-4-4-4-12 hex digits and hyphens, whatever the random parts are.
+#[derive(Debug, Clone)]
+pub enum IdBreak {
+    /// One character removed: 35 long.
+    Dropped(usize),
+    /// One character added: 37 long or more.
+    Inserted(usize, char),
+    /// A hex digit replaced by something that is not one.
+    NotHex(usize, char),
+    /// One of the four hyphens replaced.
+    Hyphen(usize, char),
+    /// The braced, URN or un-hyphenated spelling of the same UUID.
+    Braced,
+    Urn,
+    Simple,
+    /// Something appended or prepended (path, query, fragment, encoding, spaces).
+    Suffix(&'static str),
+    Prefix(&'static str),
+}
+
+/// Characters that are not hex digits, hostile ones among them.
+const NOT_HEX: [char; 14] = [
+    'g', 'G', 'z', '/', '%', '.', ' ', '?', '#', '-', '{', '\n', '\u{0}', '\u{e9}',
+];
+
+/// A valid id broken in one known way, with the way.
+pub fn broken_uuid_id() -> impl Strategy<Value = (String, IdBreak)> {
+    let how = prop_oneof![
+        (0usize..36).prop_map(IdBreak::Dropped),
+        (0usize..37, any::<char>()).prop_map(|(at, c)| IdBreak::Inserted(at, c)),
+        (0usize..32, prop::sample::select(NOT_HEX.to_vec()))
+            .prop_map(|(nth, c)| IdBreak::NotHex(nth, c)),
+        (
+            0usize..4,
+            prop_oneof![prop::sample::select(NOT_HEX.to_vec()), Just('0'), Just('a')]
+        )
+            .prop_filter("a hyphen for a hyphen is no break", |(_, c)| *c != '-')
+            .prop_map(|(nth, c)| IdBreak::Hyphen(nth, c)),
+        Just(IdBreak::Braced),
+        Just(IdBreak::Urn),
+        Just(IdBreak::Simple),
+        prop::sample::select(vec!["/..", "%2F", "?x=1", "#", " ", "\n", "0", "-0"])
+            .prop_map(IdBreak::Suffix),
+        prop::sample::select(vec!["../", " ", "0", "-"]).prop_map(IdBreak::Prefix),
+    ];
+    (any::<[u8; 16]>(), how).prop_map(|(bytes, how)| {
+        let uuid = uuid::Uuid::from_bytes(bytes);
+        let id = uuid.hyphenated().to_string();
+        let mut chars: Vec<char> = id.chars().collect();
+        let hyphens = [8, 13, 18, 23];
+        let broken = match &how {
+            IdBreak::Dropped(at) => {
+                chars.remove(*at);
+                chars.into_iter().collect()
+            }
+            IdBreak::Inserted(at, c) => {
+                chars.insert(*at, *c);
+                chars.into_iter().collect()
+            }
+            IdBreak::NotHex(nth, c) => {
+                let at = (0..36).filter(|i| !hyphens.contains(i)).nth(*nth).unwrap();
+                chars[at] = *c;
+                chars.into_iter().collect()
+            }
+            IdBreak::Hyphen(nth, c) => {
+                chars[hyphens[*nth]] = *c;
+                chars.into_iter().collect()
+            }
+            IdBreak::Braced => uuid.braced().to_string(),
+            IdBreak::Urn => uuid.urn().to_string(),
+            IdBreak::Simple => uuid.simple().to_string(),
+            IdBreak::Suffix(s) => format!("{id}{s}"),
+            IdBreak::Prefix(s) => format!("{s}{id}"),
+        };
+        (broken, how)
+    })
+}
+
 pub fn arbitrary_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),

@@ -1,12 +1,23 @@
 //! Property tests of event parsing over arbitrary JSON and mutations of the real sample
 //! events: parsing never panics, a rejection always names what was wrong in a bounded
-//! message, and whatever is accepted carries a canonical user id taken from `topicName`.
+//! message, and whatever is accepted carries a canonical user id taken from `topicName`. User
+//! ids are judged by how they were made (a UUID from random bytes, or one broken in a known
+//! way), not by re-stating the check under test.
 
 use presence_core::domain::event::{EventError, GenesysEvent};
 use presence_core::domain::mapping::PresenceMapping;
-use presence_sync_tests::strategies::{FIXTURES, arbitrary_json, hostile_string, mutated_sample};
+use presence_sync_tests::strategies::{
+    FIXTURES, arbitrary_json, broken_uuid_id, mutated_sample, uuid_id,
+};
 use proptest::prelude::*;
 use serde_json::{Value, json};
+
+/// The sample presence event with `id` where `detail.topicName` has `{id}`.
+fn presence_for(id: &str) -> Value {
+    let mut event: Value = serde_json::from_str(FIXTURES[1]).unwrap();
+    event["detail"]["topicName"] = json!(format!("v2.users.{id}.presence"));
+    event
+}
 
 fn check(value: Value) -> Result<(), TestCaseError> {
     let topic_name = value
@@ -54,12 +65,17 @@ proptest! {
     }
 
     #[test]
-    fn only_a_canonical_uuid_in_topic_name_is_accepted(id in hostile_string()) {
-        let mut event: Value = serde_json::from_str(FIXTURES[1]).unwrap();
-        event["detail"]["topicName"] = json!(format!("v2.users.{id}.presence"));
-        let accepted = GenesysEvent::parse(event).is_ok();
-        let canonical = id.len() == 36 && uuid::Uuid::try_parse(&id).is_ok();
-        prop_assert_eq!(accepted, canonical);
+    fn a_uuid_in_topic_name_is_accepted_as_the_user_in_lower_case(id in uuid_id()) {
+        let event = GenesysEvent::parse(presence_for(&id)).expect("a valid UUID is accepted");
+        prop_assert_eq!(event.user.as_str(), id.to_ascii_lowercase());
+    }
+
+    #[test]
+    fn a_broken_uuid_in_topic_name_is_rejected((id, how) in broken_uuid_id()) {
+        match GenesysEvent::parse(presence_for(&id)) {
+            Err(EventError::BadUserId(_)) => {}
+            other => prop_assert!(false, "{:?} broken by {:?}: {:?}", id, how, other),
+        }
     }
 
     #[test]
