@@ -130,6 +130,64 @@ async fn a_version_within_the_configured_skew_is_applied() {
     assert!(error.to_string().contains("30 s"), "{error}");
 }
 
+/// docs/design.md: a record poisoned before the check stays poisoned (every presence is
+/// `stale`) until an operator removes the poisoned version; `applied` survives the repair.
+#[tokio::test]
+async fn a_record_poisoned_before_the_check_is_repaired_by_removing_the_poisoned_version() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let world = World::start().await;
+    let agent = world.agent();
+    let instance = world.instance(&[]);
+    assert_eq!(
+        instance
+            .outcome(presence(&agent.genesys, "BUSY", 1_000))
+            .await,
+        "applied/changed"
+    );
+    let key = AttributeValue::S(format!("user#{}", agent.genesys));
+    world
+        .dynamodb()
+        .update_item()
+        .table_name(&world.table)
+        .key("pk", key.clone())
+        .update_expression("SET presence_version = :v")
+        .expression_attribute_values(":v", AttributeValue::N("253402300799999".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        instance
+            .outcome(presence(&agent.genesys, "AVAILABLE", 2_000))
+            .await,
+        "skipped/stale"
+    );
+    world
+        .dynamodb()
+        .update_item()
+        .table_name(&world.table)
+        .key("pk", key)
+        .update_expression("REMOVE presence_version")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        instance
+            .outcome(presence(&agent.genesys, "AVAILABLE", 3_000))
+            .await,
+        "applied/changed"
+    );
+    assert_eq!(world.teams(&agent).as_deref(), Some("Available/Available"));
+    // `applied` survived: the same state again needs no Graph call.
+    let calls = world.graph_calls(&agent);
+    assert_eq!(
+        instance
+            .outcome(presence(&agent.genesys, "AVAILABLE", 4_000))
+            .await,
+        "skipped/unchanged"
+    );
+    assert_eq!(world.graph_calls(&agent), calls);
+}
+
 // --- Source and envelope id (finding 7) ------------------------------------------------------
 
 #[tokio::test]
