@@ -339,7 +339,9 @@ impl StateStore for DynamoStateStore {
         let rev = e.value("rev", n(expected_rev));
         e.conditions.push(format!("rev = {rev}"));
         e.claim(intent, lease);
-        e.lease_free_or_clean(now_ms);
+        // The whole claim rule, as when recording: a lease free or a clean record, and never
+        // announcing what is applied on an uncertain record.
+        e.may_claim(intent, now_ms);
         self.conditional(e.apply(self.update(user_key(user)), now_ms))
             .await
     }

@@ -114,12 +114,6 @@ fn claim(state: &mut UserState, intent: Intent, lease: &Lease) {
     state.applied = Some(state.applied());
 }
 
-/// Nobody is in the middle of changing Teams for the user: the lease is gone or the record
-/// is clean (the DynamoDB adapter's `lease_free_or_clean`).
-fn lease_free_or_clean(state: &UserState, now_ms: i64) -> bool {
-    state.lease.as_ref().is_none_or(|l| l.until_ms < now_ms) || !state.dirty()
-}
-
 impl StateStore for MemoryStore {
     async fn record(
         &self,
@@ -167,7 +161,7 @@ impl StateStore for MemoryStore {
         self.call().await;
         Ok(self.conditional(
             user,
-            |current| current.rev == expected_rev && lease_free_or_clean(current, now_ms),
+            |current| current.rev == expected_rev && current.may_claim(intent, now_ms),
             |next| claim(next, intent, lease),
         ))
     }

@@ -349,16 +349,8 @@ fn a_claiming_record_write_is_accepted_exactly_when_may_claim_says_so() {
     assert!(yes >= 40 && no >= 20, "allowed {yes}, refused {no}");
 }
 
-/// Whether a case is the one where `reclaim` and `may_claim` disagree (see
-/// [`a_reclaim_never_announces_what_is_applied_on_an_uncertain_record`]): an uncertain record
-/// whose lease is gone, claimed announcing the state it says is applied.
-fn announces_applied_on_an_uncertain_record(state: &UserState, intent: Intent) -> bool {
-    state.dirty() && !state.busy(NOW) && intent == Intent::Teams(state.applied())
-}
-
 /// Taking the lease of an unchanged record (`StateStore::reclaim` with the record's `rev`) is
-/// accepted exactly when `may_claim` allows the claim — except for the one disagreement
-/// pinned by the ignored test below, which is counted here but not asserted.
+/// accepted exactly when `may_claim` allows the claim.
 #[test]
 fn a_reclaim_of_an_unchanged_record_is_accepted_exactly_when_may_claim_says_so() {
     let table = Table::start();
@@ -367,7 +359,7 @@ fn a_reclaim_of_an_unchanged_record_is_accepted_exactly_when_may_claim_says_so()
         failure_persistence: None,
         ..Config::default()
     });
-    let (yes, no, known) = (Cell::new(0), Cell::new(0), Cell::new(0));
+    let (yes, no) = (Cell::new(0), Cell::new(0));
     runner
         .run(&case(), |case| {
             let state = case.record.state();
@@ -394,11 +386,6 @@ fn a_reclaim_of_an_unchanged_record_is_accepted_exactly_when_may_claim_says_so()
                 )
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
             let accepted = accepted(recorded, &state)?;
-            if announces_applied_on_an_uncertain_record(&state, intent) {
-                // KNOWN DISAGREEMENT: DynamoDB accepts what may_claim refuses.
-                known.set(known.get() + 1);
-                return Ok(());
-            }
             prop_assert_eq!(
                 accepted,
                 expected,
@@ -416,21 +403,18 @@ fn a_reclaim_of_an_unchanged_record_is_accepted_exactly_when_may_claim_says_so()
             Ok(())
         })
         .unwrap();
-    let (yes, no, known) = (yes.get(), no.get(), known.get());
-    eprintln!("allowed {yes}, refused {no}, known disagreement (not asserted) {known}");
+    let (yes, no) = (yes.get(), no.get());
+    eprintln!("allowed {yes}, refused {no}");
     assert!(yes >= 40 && no >= 20, "allowed {yes}, refused {no}");
 }
 
-/// The half of the claim rule that `reclaim` does not enforce: "never announcing what is
+/// The half of the claim rule that `reclaim` once did not enforce: "never announcing what is
 /// applied" on an uncertain record. `may_claim` refuses such a claim (it would make the record
 /// look settled to everyone else while Teams may show a dead holder's state); `reclaim`'s
-/// condition (`rev` unchanged, lease free or record clean) accepts it. Today nothing sends
-/// such a reclaim (`service.rs` `reconcile` announces `pending` when the target equals what is
-/// applied, and the `rev` condition pins the record it judged), so the disagreement is latent:
-/// it is in the store's contract, not in the behaviour. Ignored until the adapter (or
-/// `may_claim`'s documentation) is changed; run it with `--run-ignored only`.
+/// condition used to be only `rev` unchanged and lease free or record clean, and accepted it.
+/// Nothing sent such a reclaim (`reconcile` announces `pending` then), so it was latent; the
+/// store's contract now says the same as `may_claim`.
 #[test]
-#[ignore = "known disagreement: reclaim accepts announcing what is applied on an uncertain record, which UserState::may_claim refuses"]
 fn a_reclaim_never_announces_what_is_applied_on_an_uncertain_record() {
     let table = Table::start();
     // A holder announced Available over Cleared and died; its lease has run out.
@@ -446,7 +430,7 @@ fn a_reclaim_never_announces_what_is_applied_on_an_uncertain_record() {
     };
     let state = record.state();
     let intent = Intent::Teams(TeamsState::Cleared);
-    assert!(announces_applied_on_an_uncertain_record(&state, intent));
+    assert!(state.dirty() && !state.busy(NOW) && intent == Intent::Teams(state.applied()));
     assert!(!state.may_claim(intent, NOW));
     let user = table.put(&record);
     let recorded = table
