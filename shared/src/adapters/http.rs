@@ -195,6 +195,16 @@ impl ThrottleGate {
     }
 }
 
+/// The backoff between attempts without `Retry-After`: 100 ms doubling to 4 s, each wait plus
+/// a random share of itself, so that instances failing together do not retry in lockstep.
+fn backoff() -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(100))
+        .with_max_delay(Duration::from_secs(4))
+        .with_jitter()
+        .with_max_times(20)
+}
+
 /// Runs `attempt` until it succeeds, fails for good, or the budget leaves no room for the
 /// next wait. Waits honour `Retry-After`; without it, exponential backoff with jitter. An
 /// attempt's future may wait for the throttle gate before it is first polled, so it must cut
@@ -245,13 +255,8 @@ where
             next.await
         }
     };
-    let backoff = ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(100))
-        .with_max_delay(Duration::from_secs(4))
-        .with_jitter()
-        .with_max_times(20);
     let result = gated
-        .retry(backoff)
+        .retry(backoff())
         .sleep(tokio::time::sleep)
         .when(|failure| matches!(failure, Failure::Transient { .. }))
         .adjust(|failure, backoff| {
@@ -336,6 +341,20 @@ mod tests {
         );
         assert_eq!(retry_after(&h), None);
         assert_eq!(retry_after(&HeaderMap::new()), None);
+    }
+
+    /// With backon's `std` feature off its jitter used one fixed seed: every instance and
+    /// invocation waited exactly the same times and retried in lockstep.
+    #[test]
+    fn backoff_jitter_differs_between_calls() {
+        use backon::BackoffBuilder;
+        let waits = || backoff().build().take(5).collect::<Vec<_>>();
+        let (a, b) = (waits(), waits());
+        assert_ne!(a, b, "two calls waited the same jittered times");
+        for (n, wait) in a.iter().enumerate() {
+            let base = Duration::from_millis(100) * 2u32.pow(n as u32);
+            assert!(*wait >= base && *wait < base * 2, "wait {n}: {wait:?}");
+        }
     }
 
     #[test]
