@@ -9,5 +9,6 @@ pub mod app;
 #[cfg(feature = "adapters")]
 pub mod config;
 pub mod domain;
+pub mod metrics;
 pub mod ports;
 pub mod service;
