@@ -23,26 +23,9 @@ impl Budget {
     }
 }
 
-/// What the state store did with a conditional write.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Recorded {
-    /// Written; the record as it was just before.
-    Accepted { before: UserState },
-    /// Not written because its condition failed; the record as it is.
-    Refused { current: UserState },
-}
+pub use crate::domain::state::Recorded;
 
-/// How a lease holder leaves the record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Finish {
-    /// Graph accepted this state: it is now what is applied.
-    Applied(crate::domain::teams::TeamsState),
-    /// Teams was not touched: what is applied stays, and the record is clean again.
-    Untouched,
-    /// A Graph call failed and may or may not have landed: release the lease but leave the
-    /// record dirty, so that the next event or redelivery re-applies the newest state.
-    Abandoned,
-}
+pub use crate::domain::state::Finish;
 
 #[derive(Debug, thiserror::Error)]
 #[error("state table: {0}")]
@@ -50,6 +33,12 @@ pub struct StoreError(pub String);
 
 /// The per-user record of presence, routing status and what Teams was given.
 pub trait StateStore: Send + Sync {
+    /// The user's record, as a strongly consistent read (the empty record when there is none).
+    fn read(
+        &self,
+        user: &GenesysUserId,
+    ) -> impl Future<Output = Result<UserState, StoreError>> + Send;
+
     /// Records the observation if nothing in it is older and something is newer than the
     /// record; with a claim, also takes the lease announcing `intent`, provided
     /// [`UserState::may_claim`] allows it.

@@ -35,8 +35,10 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let sync = presence_core::app::build(&config).await;
-    let served = lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+    // Boxed, like the runtime below: each is a deep future, and together they exceed the
+    // compiler's layout depth limit for this async block.
+    let sync = Box::pin(presence_core::app::build(&config)).await;
+    let served = Box::pin(lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let sync = &sync;
         async move {
             let invocation = Invocation {
@@ -50,7 +52,7 @@ async fn main() -> ExitCode {
                     error_message: error.to_string(),
                 })
         }
-    }))
+    })))
     .await;
     match served {
         Ok(()) => ExitCode::SUCCESS,

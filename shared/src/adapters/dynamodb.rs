@@ -275,6 +275,19 @@ impl Expression {
 }
 
 impl StateStore for DynamoStateStore {
+    async fn read(&self, user: &GenesysUserId) -> Result<UserState, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(user_key(user)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.error("GetItem", &e))?;
+        user_state(output.item.as_ref())
+    }
+
     async fn record(
         &self,
         user: &GenesysUserId,

@@ -6,7 +6,7 @@
 //! service without I/O.
 
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
-use crate::domain::state::{Intent, Lease, Observation, UserState, accepts};
+use crate::domain::state::{Intent, Lease, Observation, UserState};
 use crate::domain::teams::{TeamsPresence, TeamsState};
 use crate::ports::{
     Budget, CachedTeamsId, Claim, DirectoryAnswer, Finish, PresenceWriter, Recorded, RemoteError,
@@ -72,55 +72,37 @@ impl MemoryStore {
         }
     }
 
-    /// Applies `change` to the user's record when `condition` holds, atomically, the way one
+    /// Replaces the user's record with what `write` leaves of it, atomically, the way one
     /// conditional `UpdateItem` does; answers with the record as it was.
     fn conditional(
         &self,
         user: &GenesysUserId,
-        condition: impl FnOnce(&UserState) -> bool,
-        change: impl FnOnce(&mut UserState),
+        write: impl FnOnce(&UserState) -> Option<UserState>,
     ) -> Recorded {
         let mut records = lock(&self.records);
         let current = records.get(user).cloned().unwrap_or_default();
-        if !condition(&current) {
-            return Recorded::Refused { current };
+        match write(&current) {
+            Some(next) => {
+                records.insert(user.clone(), next);
+                Recorded::Accepted { before: current }
+            }
+            None => Recorded::Refused { current },
         }
-        let mut next = current.clone();
-        change(&mut next);
-        next.rev += 1;
-        records.insert(user.clone(), next);
-        Recorded::Accepted { before: current }
     }
-
-    fn held_by(
-        &self,
-        user: &GenesysUserId,
-        owner: &str,
-        change: impl FnOnce(&mut UserState),
-    ) -> bool {
-        let answer = self.conditional(
-            user,
-            |current| current.lease.as_ref().is_some_and(|l| l.owner == owner),
-            change,
-        );
-        matches!(answer, Recorded::Accepted { .. })
-    }
-}
-
-/// The claim as the store writes it: the intent, the lease, and `applied` made explicit.
-fn claim(state: &mut UserState, intent: Intent, lease: &Lease) {
-    state.intent = Some(intent);
-    state.lease = Some(lease.clone());
-    state.applied = Some(state.applied());
 }
 
 impl StateStore for MemoryStore {
+    async fn read(&self, user: &GenesysUserId) -> Result<UserState, StoreError> {
+        self.call().await;
+        Ok(self.record_of(user))
+    }
+
     async fn record(
         &self,
         user: &GenesysUserId,
         event_id: &str,
         observation: &Observation,
-        claim_with: Option<(Intent, &Lease)>,
+        claim: Option<(Intent, &Lease)>,
         now_ms: i64,
     ) -> Result<Recorded, StoreError> {
         self.call().await;
@@ -129,25 +111,9 @@ impl StateStore for MemoryStore {
                 "an observation without presence or routing status cannot be recorded".to_owned(),
             ));
         }
-        Ok(self.conditional(
-            user,
-            |current| {
-                accepts(current, observation)
-                    && claim_with.is_none_or(|(intent, _)| current.may_claim(intent, now_ms))
-            },
-            |next| {
-                if let Some(p) = &observation.presence {
-                    next.presence = Some(p.clone());
-                }
-                if let Some(r) = &observation.routing {
-                    next.routing = Some(r.clone());
-                }
-                next.last_event = Some(event_id.to_owned());
-                if let Some((intent, lease)) = claim_with {
-                    claim(next, intent, lease);
-                }
-            },
-        ))
+        Ok(self.conditional(user, |current| {
+            current.after_record(event_id, observation, claim, now_ms)
+        }))
     }
 
     async fn reclaim(
@@ -159,16 +125,15 @@ impl StateStore for MemoryStore {
         now_ms: i64,
     ) -> Result<Recorded, StoreError> {
         self.call().await;
-        Ok(self.conditional(
-            user,
-            |current| current.rev == expected_rev && current.may_claim(intent, now_ms),
-            |next| claim(next, intent, lease),
-        ))
+        Ok(self.conditional(user, |current| {
+            current.after_reclaim(expected_rev, intent, lease, now_ms)
+        }))
     }
 
     async fn mark_pending(&self, user: &GenesysUserId, owner: &str) -> Result<bool, StoreError> {
         self.call().await;
-        Ok(self.held_by(user, owner, |next| next.intent = Some(Intent::Pending)))
+        let answer = self.conditional(user, |current| current.after_mark_pending(owner));
+        Ok(matches!(answer, Recorded::Accepted { .. }))
     }
 
     async fn finish(
@@ -178,17 +143,8 @@ impl StateStore for MemoryStore {
         finish: Finish,
     ) -> Result<bool, StoreError> {
         self.call().await;
-        Ok(self.held_by(user, owner, |next| {
-            match finish {
-                Finish::Applied(state) => {
-                    next.applied = Some(state);
-                    next.intent = Some(Intent::Teams(state));
-                }
-                Finish::Untouched => next.intent = next.applied.map(Intent::Teams),
-                Finish::Abandoned => {}
-            }
-            next.lease = None;
-        }))
+        let answer = self.conditional(user, |current| current.after_finish(owner, finish));
+        Ok(matches!(answer, Recorded::Accepted { .. }))
     }
 }
 

@@ -9,5 +9,6 @@ pub mod mapping;
 pub mod outcome;
 pub mod presence;
 pub mod state;
+pub mod step;
 pub mod teams;
 pub mod version;

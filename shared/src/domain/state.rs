@@ -141,6 +141,116 @@ impl UserState {
     }
 }
 
+/// What the state store did with a conditional write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recorded {
+    /// Written; the record as it was just before.
+    Accepted { before: UserState },
+    /// Not written because its condition failed; the record as it is.
+    Refused { current: UserState },
+}
+
+/// How a lease holder leaves the record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Finish {
+    /// Graph accepted this state: it is now what is applied.
+    Applied(TeamsState),
+    /// Teams was not touched: what is applied stays, and the record is clean again.
+    Untouched,
+    /// A Graph call failed and may or may not have landed: release the lease but leave the
+    /// record dirty, so that the next event or redelivery re-applies the newest state.
+    Abandoned,
+}
+
+/// The state store's conditional writes as pure functions: the record a write leaves, or
+/// `None` when its condition refuses it. The DynamoDB adapter states the same rules as
+/// condition expressions (`tests/tests/suite/claim_rule.rs` checks that they agree); the
+/// in-memory store and the read-only explanation use these.
+impl UserState {
+    /// Recording an observation (with a claim): nothing carried may be older and something
+    /// must be newer ([`accepts`]), and a claim must be allowed ([`UserState::may_claim`]).
+    pub fn after_record(
+        &self,
+        event_id: &str,
+        observation: &Observation,
+        claim: Option<(Intent, &Lease)>,
+        now_ms: i64,
+    ) -> Option<UserState> {
+        let allowed = accepts(self, observation)
+            && claim.is_none_or(|(intent, _)| self.may_claim(intent, now_ms));
+        allowed.then(|| {
+            let mut next = self.clone();
+            if let Some(p) = &observation.presence {
+                next.presence = Some(p.clone());
+            }
+            if let Some(r) = &observation.routing {
+                next.routing = Some(r.clone());
+            }
+            next.last_event = Some(event_id.to_owned());
+            if let Some((intent, lease)) = claim {
+                next.take(intent, lease);
+            }
+            next.rev += 1;
+            next
+        })
+    }
+
+    /// Taking the lease of the record as it was at `expected_rev`, under the claim rule.
+    pub fn after_reclaim(
+        &self,
+        expected_rev: u64,
+        intent: Intent,
+        lease: &Lease,
+        now_ms: i64,
+    ) -> Option<UserState> {
+        (self.rev == expected_rev && self.may_claim(intent, now_ms)).then(|| {
+            let mut next = self.clone();
+            next.take(intent, lease);
+            next.rev += 1;
+            next
+        })
+    }
+
+    /// Marking the record pending, by the lease's holder.
+    pub fn after_mark_pending(&self, owner: &str) -> Option<UserState> {
+        self.held_by(owner).then(|| {
+            let mut next = self.clone();
+            next.intent = Some(Intent::Pending);
+            next.rev += 1;
+            next
+        })
+    }
+
+    /// The holder's last write: what Graph accepted (if anything), and the lease released.
+    pub fn after_finish(&self, owner: &str, finish: Finish) -> Option<UserState> {
+        self.held_by(owner).then(|| {
+            let mut next = self.clone();
+            match finish {
+                Finish::Applied(state) => {
+                    next.applied = Some(state);
+                    next.intent = Some(Intent::Teams(state));
+                }
+                Finish::Untouched => next.intent = next.applied.map(Intent::Teams),
+                Finish::Abandoned => {}
+            }
+            next.lease = None;
+            next.rev += 1;
+            next
+        })
+    }
+
+    fn held_by(&self, owner: &str) -> bool {
+        self.lease.as_ref().is_some_and(|l| l.owner == owner)
+    }
+
+    /// The claim as the store writes it: the intent, the lease, and `applied` made explicit.
+    fn take(&mut self, intent: Intent, lease: &Lease) {
+        self.intent = Some(intent);
+        self.lease = Some(lease.clone());
+        self.applied = Some(self.applied());
+    }
+}
+
 /// How an observation compares with what is recorded, dimension by dimension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Freshness {
