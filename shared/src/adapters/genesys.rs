@@ -164,13 +164,13 @@ impl<S: SecretSource> TeamsDirectory for GenesysScim<S> {
                 let url = &url;
                 async move {
                     // Built when the attempt starts, after any Retry-After wait.
-                    let response = self
+                    let request = self
                         .http
                         .client
                         .get(url)
                         .timeout(self.http.attempt_timeout(budget))
-                        .bearer_auth(token.expose_secret())
-                        .send()
+                        .bearer_auth(token.expose_secret());
+                    let response = http::send(SERVICE, "lookup", request)
                         .await
                         .map_err(|e| Failure::transport(&e, "SCIM user lookup"))?;
                     classify(response).await

@@ -87,6 +87,7 @@ impl<S: SecretSource> GraphPresence<S> {
         &self,
         user: &TeamsUserId,
         action: &'static str,
+        operation: &'static str,
         body: serde_json::Value,
         budget: Budget,
     ) -> Result<WriteAnswer, RemoteError> {
@@ -97,14 +98,14 @@ impl<S: SecretSource> GraphPresence<S> {
                 let (url, body) = (&url, &body);
                 async move {
                     // Built when the attempt starts, after any Retry-After wait.
-                    let response = self
+                    let request = self
                         .http
                         .client
                         .post(url)
                         .timeout(self.http.attempt_timeout(budget))
                         .bearer_auth(token.expose_secret())
-                        .json(body)
-                        .send()
+                        .json(body);
+                    let response = http::send(SERVICE, operation, request)
                         .await
                         .map_err(|e| Failure::transport(&e, action))?;
                     classify(action, response).await
@@ -188,7 +189,7 @@ impl<S: SecretSource> PresenceWriter for GraphPresence<S> {
             expiration_duration: self.expiration.as_deref(),
         })
         .unwrap_or_else(|_| unreachable!("plain strings serialise"));
-        self.post(user, "setUserPreferredPresence", body, budget)
+        self.post(user, "setUserPreferredPresence", "set", body, budget)
             .await
     }
 
@@ -200,6 +201,7 @@ impl<S: SecretSource> PresenceWriter for GraphPresence<S> {
         self.post(
             user,
             "clearUserPreferredPresence",
+            "clear",
             serde_json::json!({}),
             budget,
         )

@@ -1,8 +1,10 @@
 //! What every HTTP call to Genesys and Microsoft shares: one client with connect and total
 //! timeouts, bounded body reads, and retries of throttling and server errors that honour
-//! `Retry-After` and stay inside the invocation's time budget.
+//! `Retry-After` and stay inside the invocation's time budget. Every attempt is counted in the
+//! metrics ([`send`]), with the retries and the time waited for a throttling service.
 
 use crate::config::HttpTimeouts;
+use crate::metrics;
 use crate::ports::{Budget, RemoteError, Service};
 use backon::{ExponentialBuilder, Retryable};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
@@ -47,6 +49,25 @@ impl Http {
     pub fn attempt_timeout(&self, budget: Budget) -> Duration {
         budget.remaining().min(self.total)
     }
+}
+
+/// Sends one attempt and records it in the metrics: the service, what was asked
+/// (`operation`), the answer's status class (or timeout, or transport failure) and the time
+/// to the answer's headers. Every request to Genesys and Microsoft goes through here.
+pub async fn send(
+    service: Service,
+    operation: &'static str,
+    request: reqwest::RequestBuilder,
+) -> Result<Response, reqwest::Error> {
+    let started = std::time::Instant::now();
+    let sent = request.send().await;
+    let status = match &sent {
+        Ok(response) => metrics::StatusClass::of(response.status().as_u16()),
+        Err(error) if error.is_timeout() => metrics::StatusClass::Timeout,
+        Err(_) => metrics::StatusClass::Transport,
+    };
+    metrics::remote_call(service.into(), operation, status, started.elapsed());
+    sent
 }
 
 /// Reads a response body, refusing more than `MAX_BODY_BYTES`: an oversized body breaks the
@@ -245,6 +266,10 @@ where
                         may_have_landed: uncertain.load(Ordering::Relaxed),
                     }));
                 }
+                metrics::throttle_wait(
+                    service.into(),
+                    opens.saturating_duration_since(Instant::now()),
+                );
                 tokio::time::sleep_until(opens).await;
             }
             if budget.is_spent() {
@@ -285,9 +310,13 @@ where
             if let Failure::Transient {
                 detail,
                 retry_after,
-                ..
+                throttled,
             } = failure
             {
+                metrics::retry(service.into());
+                if *throttled {
+                    metrics::throttle_wait(service.into(), wait);
+                }
                 warn!(
                     service = %service,
                     detail = %detail,
@@ -538,6 +567,53 @@ mod tests {
         let err = result.unwrap_err();
         assert!(matches!(err, RemoteError::Unavailable { .. }), "{err:?}");
         assert!(err.may_have_landed());
+    }
+
+    #[tokio::test]
+    async fn retries_and_the_waits_of_throttled_attempts_are_counted() {
+        let gate = ThrottleGate::default();
+        let mut calls = 0;
+        let attempts = with_retries(Service::Graph, &gate, budget(5_000), || {
+            calls += 1;
+            let n = calls;
+            async move {
+                match n {
+                    1 => Err(Failure::Transient {
+                        detail: "429".into(),
+                        retry_after: None,
+                        throttled: true,
+                    }),
+                    2 => Err(Failure::Transient {
+                        detail: "503".into(),
+                        retry_after: None,
+                        throttled: false,
+                    }),
+                    _ => Ok(()),
+                }
+            }
+        });
+        let (result, batch) = metrics::capture(attempts).await;
+        assert!(result.is_ok());
+        assert_eq!(batch.count(&metrics::RETRIES, &["Graph"]), 2);
+        // Only the throttled attempt's wait (the backoff's first step, 100 to 200 ms).
+        let waits = batch.values(&metrics::THROTTLE_WAIT, &["Graph"]);
+        assert_eq!(waits.len(), 1, "{waits:?}");
+        assert!((0.1..0.2).contains(&waits[0]), "{waits:?}");
+    }
+
+    #[tokio::test]
+    async fn waiting_for_the_shared_throttle_gate_is_counted() {
+        let gate = ThrottleGate::default();
+        gate.close_for(Duration::from_millis(300));
+        let call = with_retries(Service::GenesysScim, &gate, budget(5_000), || async {
+            Ok::<_, Failure>(())
+        });
+        let (result, batch) = metrics::capture(call).await;
+        assert!(result.is_ok());
+        let waits = batch.values(&metrics::THROTTLE_WAIT, &["GenesysScim"]);
+        assert_eq!(waits.len(), 1, "{waits:?}");
+        assert!((0.25..=0.3).contains(&waits[0]), "{waits:?}");
+        assert_eq!(batch.count(&metrics::RETRIES, &["GenesysScim"]), 0);
     }
 
     #[tokio::test]

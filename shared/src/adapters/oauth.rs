@@ -503,11 +503,8 @@ impl TokenEndpoint for AzureAd {
             ("scope", self.scope.as_str()),
             ("grant_type", "client_credentials"),
         ];
-        let response = http
-            .post(url)
-            .timeout(timeout)
-            .form(&form)
-            .send()
+        let request = http.post(url).timeout(timeout).form(&form);
+        let response = http::send(Self::SERVICE, "token", request)
             .await
             .map_err(|e| Failure::transport(&e, "token endpoint"))?;
         token_answer::<Self>(response).await
@@ -552,15 +549,15 @@ impl TokenEndpoint for GenesysLogin {
             "{}/oauth/token",
             self.login_url.as_str().trim_end_matches('/')
         );
-        let response = http
+        let request = http
             .post(url)
             .timeout(timeout)
             .basic_auth(
                 credentials.client_id.expose_secret(),
                 Some(credentials.client_secret.expose_secret()),
             )
-            .form(&[("grant_type", "client_credentials")])
-            .send()
+            .form(&[("grant_type", "client_credentials")]);
+        let response = http::send(Self::SERVICE, "token", request)
             .await
             .map_err(|e| Failure::transport(&e, "token endpoint"))?;
         token_answer::<Self>(response).await

@@ -1,6 +1,7 @@
-//! Reads credentials from AWS Secrets Manager.
+//! Reads credentials from AWS Secrets Manager (each read counted in the metrics).
 
 use crate::domain::excerpt::cut;
+use crate::metrics::{self, Remote};
 use crate::ports::{RemoteError, SecretSource, Service};
 use aws_sdk_secretsmanager::error::SdkError;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
@@ -21,11 +22,8 @@ const SERVICE: Service = Service::SecretsManager;
 
 impl SecretSource for SecretsManager {
     async fn fetch(&self, secret_id: &str) -> Result<SecretString, RemoteError> {
-        let answer = self
-            .client
-            .get_secret_value()
-            .secret_id(secret_id)
-            .send()
+        let call = self.client.get_secret_value().secret_id(secret_id).send();
+        let answer = metrics::time_sdk(Remote::SecretsManager, "GetSecretValue", call)
             .await
             .map_err(|e| classify(secret_id, e))?;
         answer
