@@ -3,9 +3,13 @@
 # A long run, for the figures in docs/reliability.md:  scripts/fuzz.sh 1800
 # cargo fuzz needs nightly flags; RUSTC_BOOTSTRAP=1 lets the stable toolchain accept them.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../fuzz"
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds="${1:-20}"
-command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --version 0.13.2 --locked
+# cargo-fuzz, pinned, from the project's .tools/bin (built there once by scripts/tools.sh).
+bash scripts/tools.sh cargo-fuzz
+PATH="$(pwd)/.tools/bin:$PATH"
+export PATH
+cd fuzz
 export RUSTC_BOOTSTRAP=1
 for target in event mapping; do
     mkdir -p "corpus/$target"
