@@ -466,3 +466,6 @@ pub struct Explanation {
     pub target: Target,
     pub matched: MatchedKey,
 }
+
+#[cfg(test)]
+mod tests;
