@@ -16,6 +16,7 @@ mod hardening_service;
 mod harness;
 mod hostile;
 mod log_scan;
+mod metrics;
 mod parse_properties;
 mod sync;
 mod sync_concurrency;
