@@ -6,7 +6,6 @@ use super::excerpt::{cut, excerpt};
 use super::ids::GenesysUserId;
 use super::presence::{Observed, RoutingStatus, SystemPresence};
 use super::version::Version;
-use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Duration;
@@ -171,6 +170,23 @@ pub enum EventError {
     },
 }
 
+/// The EventBridge envelope, as much of it as the sync reads (the other fields, `version`,
+/// `region` and `resources`, are ignored). Our own type rather than the `aws_lambda_events`
+/// one, so the domain depends on no AWS crate; the function's edge hands over plain JSON.
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct Envelope {
+    #[serde(default)]
+    id: Option<String>,
+    detail_type: String,
+    source: String,
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    time: Option<chrono::DateTime<chrono::Utc>>,
+    detail: Detail,
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Detail {
@@ -258,7 +274,7 @@ impl GenesysEvent {
     }
 
     fn parse_within(raw: serde_json::Value, horizon: Option<Horizon>) -> Result<Self, EventError> {
-        let envelope: EventBridgeEvent<Detail> = deserialize(raw, "")?;
+        let envelope: Envelope = deserialize(raw, "")?;
         let topic = Topic::from_pattern(&envelope.detail_type)
             .ok_or_else(|| EventError::UnsupportedTopic(excerpt(&envelope.detail_type)))?;
         let user = user_from_topic_name(topic, &envelope.detail_type, &envelope.detail.topic_name)?;
