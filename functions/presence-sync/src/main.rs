@@ -5,7 +5,9 @@
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use presence_core::config::Config;
-use presence_core::service::Invocation;
+use presence_core::domain::outcome::Report;
+use presence_core::ports::{PresenceWriter, StateStore, TeamsDirectory, TeamsIdCache};
+use presence_core::service::{Invocation, PresenceSync, SyncError};
 use std::process::ExitCode;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -38,20 +40,8 @@ async fn main() -> ExitCode {
     // Boxed, like the runtime below: each is a deep future, and together they exceed the
     // compiler's layout depth limit for this async block.
     let sync = Box::pin(presence_core::app::build(&config)).await;
-    let served = Box::pin(lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        let sync = &sync;
-        async move {
-            let invocation = Invocation {
-                request_id: event.context.request_id,
-                deadline: UNIX_EPOCH + Duration::from_millis(event.context.deadline),
-            };
-            sync.handle(event.payload, &invocation)
-                .await
-                .map_err(|error| Diagnostic {
-                    error_type: error.kind().to_owned(),
-                    error_message: error.to_string(),
-                })
-        }
+    let served = Box::pin(lambda_runtime::run(service_fn(|event| {
+        handler(&sync, event)
     })))
     .await;
     match served {
@@ -60,5 +50,113 @@ async fn main() -> ExitCode {
             tracing::error!(error = %error, "the Lambda runtime stopped");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The handler: one EventBridge event in, the sync's report out (or the error Lambda reports,
+/// retries and finally sends to the failure queue).
+async fn handler<S, C, D, W>(
+    sync: &PresenceSync<S, C, D, W>,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<Report, Failed>
+where
+    S: StateStore,
+    C: TeamsIdCache,
+    D: TeamsDirectory,
+    W: PresenceWriter,
+{
+    let invocation = Invocation {
+        request_id: event.context.request_id,
+        deadline: UNIX_EPOCH + Duration::from_millis(event.context.deadline),
+    };
+    sync.handle(event.payload, &invocation)
+        .await
+        .map_err(Failed)
+}
+
+/// A failed invocation.
+#[derive(Debug)]
+struct Failed(SyncError);
+
+/// As Lambda reports it: the short error type that alarms and the failure queue show, and the
+/// message naming the input, the user and the service.
+impl From<Failed> for Diagnostic {
+    fn from(Failed(error): Failed) -> Self {
+        Diagnostic {
+            error_type: error.kind().to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_runtime::Context;
+    use presence_core::adapters::memory::{MemoryDirectory, MemoryStore, MemoryTeams};
+    use presence_core::domain::ids::{GenesysUserId, TeamsUserId};
+    use presence_core::domain::mapping::PresenceMapping;
+    use presence_core::domain::teams::{TeamsPresence, TeamsState};
+    use presence_core::service::Settings;
+    use std::sync::Arc;
+    use std::time::SystemTime;
+
+    const USER: &str = "3f9e6a2b-5d4c-4b1a-8e7f-112233445566";
+    const TEAMS: &str = "a1b2c3d4-0000-4000-8000-000000000001";
+
+    fn event(payload: serde_json::Value) -> LambdaEvent<serde_json::Value> {
+        let mut context = Context::default();
+        let deadline = SystemTime::now() + Duration::from_secs(10);
+        context.deadline = deadline.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        LambdaEvent::new(payload, context)
+    }
+
+    fn fixture() -> serde_json::Value {
+        serde_json::from_str(include_str!("../../../tests/fixtures/presence-break.json")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_event_is_applied_and_reported() {
+        let directory = MemoryDirectory::new();
+        directory.add_user(&GenesysUserId::parse(USER).unwrap(), Some(TEAMS));
+        let teams = Arc::new(MemoryTeams::new());
+        let store = Arc::new(MemoryStore::new());
+        let sync = PresenceSync::new(
+            store.clone(),
+            store,
+            directory,
+            teams.clone(),
+            PresenceMapping::default(),
+            Settings::default(),
+        );
+        let report = handler(&sync, event(fixture())).await.unwrap();
+        assert_eq!((report.outcome, report.reason), ("applied", "changed"));
+        assert_eq!(
+            teams.shown(&TeamsUserId::parse(TEAMS).unwrap()),
+            TeamsState::Preferred(TeamsPresence::Away)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_malformed_event_is_a_diagnostic_naming_its_type_and_field() {
+        let store = Arc::new(MemoryStore::new());
+        let sync = PresenceSync::new(
+            store.clone(),
+            store,
+            MemoryDirectory::new(),
+            MemoryTeams::new(),
+            PresenceMapping::default(),
+            Settings::default(),
+        );
+        let mut payload = fixture();
+        payload["detail"]["topicName"] = serde_json::json!("v2.users.not-a-uuid.presence");
+        let failed = handler(&sync, event(payload)).await.unwrap_err();
+        let diagnostic = Diagnostic::from(failed);
+        assert_eq!(diagnostic.error_type, "MalformedEvent");
+        assert!(
+            diagnostic.error_message.contains("not-a-uuid"),
+            "{}",
+            diagnostic.error_message
+        );
     }
 }
