@@ -457,6 +457,21 @@ pub enum Settlement {
     Settled(Outcome),
 }
 
+impl std::fmt::Display for Settlement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Settlement::Clean => f.write_str("clean: Teams shows what was applied"),
+            Settlement::HeldByAnother { until_ms } => {
+                write!(
+                    f,
+                    "held by another instance until {until_ms} ms since the epoch"
+                )
+            }
+            Settlement::Settled(outcome) => write!(f, "settled: {outcome}"),
+        }
+    }
+}
+
 /// What the sync would do with an event, and why (see [`PresenceSync::explain`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Explanation {

@@ -18,6 +18,7 @@ mod hostile;
 mod log_scan;
 mod metrics;
 mod parse_properties;
+mod settle_function;
 mod sync;
 mod sync_concurrency;
 mod sync_failures;
