@@ -15,7 +15,8 @@ CloudFormation will deploy it:
   exactly this rule write to;
 - encryption at rest: every queue, the table;
 - alarms on the function's errors and throttles and on both queues' depth, published to
-  the stack's SNS topic.
+  the stack's SNS topic;
+- a dashboard, and saved Logs Insights queries on the stack's own log group.
 
 Exits 1 with one line per problem.
 """
@@ -218,7 +219,10 @@ def main(path: str) -> int:
         if not any(ref(a) in topics for a in aprops.get("AlarmActions", [])):
             problem(f"{name}: does not notify the stack's SNS topic")
         for dimension in aprops.get("Dimensions", []):
-            watched.add((aprops.get("Namespace"), aprops.get("MetricName"), ref(dimension.get("Value"))))
+            # The function's own metrics name their namespace by a parameter ({"Ref": ...}).
+            namespace = aprops.get("Namespace")
+            namespace = namespace if isinstance(namespace, str) else json.dumps(namespace, sort_keys=True)
+            watched.add((namespace, aprops.get("MetricName"), ref(dimension.get("Value"))))
     expected = {
         ("AWS/Lambda", "Errors", function_name),
         ("AWS/Lambda", "Throttles", function_name),
@@ -231,6 +235,17 @@ def main(path: str) -> int:
     expected.discard(("AWS/SQS", "ApproximateNumberOfMessagesVisible", None))
     for missing in sorted(expected - watched, key=str):
         problem(f"no alarm on {missing[0]} {missing[1]} of {missing[2]}")
+    # --- dashboard and saved queries -----------------------------------------------------
+    if not of_type(resources, "AWS::CloudWatch::Dashboard"):
+        problem("no CloudWatch dashboard")
+    log_groups = of_type(resources, "AWS::Logs::LogGroup")
+    queries = of_type(resources, "AWS::Logs::QueryDefinition")
+    if len(queries) < 3:
+        problem(f"{len(queries)} saved Logs Insights queries, expected at least 3")
+    for name, query in queries.items():
+        groups = query.get("Properties", {}).get("LogGroupNames", [])
+        if not groups or any(ref(g) not in log_groups for g in groups):
+            problem(f"{name}: does not query a log group of the stack")
     subscriptions = of_type(resources, "AWS::SNS::Subscription")
     if not subscriptions or any("Condition" not in s for s in subscriptions.values()):
         problem("the e-mail subscription must exist and be conditional on an address being given")
@@ -243,7 +258,7 @@ def report() -> int:
         print(f"check_translated: {line}", file=sys.stderr)
     if problems:
         return 1
-    print("check_translated: ok (no wildcards; function, retries, failure destination, DLQ, encryption, alarms)")
+    print("check_translated: ok (no wildcards; function, retries, failure destination, DLQ, encryption, alarms, dashboard, queries)")
     return 0
 
 

@@ -693,3 +693,531 @@ fn the_expiring_secret_alarm_counts_the_warning_the_code_writes() {
     assert_eq!(alarm["MetricName"], metric["MetricName"]);
     assert_eq!(alarm["AlarmActions"], json!([{"Ref": "AlarmTopic"}]));
 }
+
+// ---------------------------------------------------------------------------------------
+// Metrics: the dashboard, the alarms and the saved queries against the code
+// ---------------------------------------------------------------------------------------
+
+use presence_core::metrics as emitted;
+use std::collections::BTreeMap;
+
+/// What the dashboard's `${MetricsNamespace}` and `${PresenceSyncFunction}` become here.
+const NAMESPACE: &str = "<namespace>";
+const FUNCTION_NAME: &str = "<function>";
+
+/// The dashboard body as JSON, with the template's `${...}` references filled in: the
+/// namespace and function as placeholders, parameters with their defaults, queues by name.
+fn dashboard_body(template: &Value) -> Value {
+    let dashboards: Vec<_> = template["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::CloudWatch::Dashboard")
+        .collect();
+    assert_eq!(dashboards.len(), 1, "one dashboard");
+    let text = dashboards[0]["Properties"]["DashboardBody"]["Fn::Sub"]
+        .as_str()
+        .expect("DashboardBody is a !Sub of a literal");
+    let mut filled = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("${") {
+        filled.push_str(&rest[..at]);
+        let end = rest[at..].find('}').expect("a closed ${...}");
+        let name = &rest[at + 2..at + end];
+        filled.push_str(&match name {
+            "MetricsNamespace" => NAMESPACE.to_owned(),
+            "PresenceSyncFunction" => FUNCTION_NAME.to_owned(),
+            "AWS::Region" => "eu-west-1".to_owned(),
+            "AWS::StackName" => "stack".to_owned(),
+            parameter if template["Parameters"].get(parameter).is_some() => {
+                template["Parameters"][parameter]["Default"].to_string()
+            }
+            attribute => {
+                let (queue, attr) = attribute
+                    .split_once('.')
+                    .unwrap_or_else(|| panic!("the dashboard refers to ${{{attribute}}}"));
+                assert_eq!(attr, "QueueName", "{attribute}");
+                assert_eq!(resource(template, queue)["Type"], "AWS::SQS::Queue");
+                format!("<queue {queue}>")
+            }
+        });
+        rest = &rest[at + end + 1..];
+    }
+    filled.push_str(rest);
+    serde_json::from_str(&filled)
+        .unwrap_or_else(|e| panic!("the dashboard body is not JSON ({e}):\n{filled}"))
+}
+
+/// A metric a widget or an alarm shows: namespace, name, dimensions (a value, or `None`
+/// when a SEARCH leaves the dimension open).
+#[derive(Debug)]
+struct Shown {
+    namespace: String,
+    name: String,
+    dims: BTreeMap<String, Option<String>>,
+    search: bool,
+}
+
+/// `SEARCH('{namespace,dim,...} MetricName="X" dim="value"', 'Stat', period)`.
+fn parse_search(expression: &str) -> Shown {
+    let inner = expression
+        .strip_prefix("SEARCH('")
+        .and_then(|s| s.split_once('\''))
+        .map(|(inner, _)| inner)
+        .unwrap_or_else(|| panic!("not a SEARCH expression: {expression}"));
+    let (schema, filters) = inner
+        .strip_prefix('{')
+        .and_then(|s| s.split_once('}'))
+        .unwrap_or_else(|| panic!("SEARCH without a schema: {expression}"));
+    let mut schema = schema.split(',').map(|part| part.trim().trim_matches('"'));
+    let namespace = schema.next().unwrap().to_owned();
+    let mut dims: BTreeMap<String, Option<String>> =
+        schema.map(|dim| (dim.to_owned(), None)).collect();
+    let mut name = None;
+    for filter in filters.split_whitespace() {
+        let (key, value) = filter
+            .split_once('=')
+            .unwrap_or_else(|| panic!("a filter that is not key=\"value\": {filter}"));
+        let value = value.trim_matches('"').to_owned();
+        if key == "MetricName" {
+            name = Some(value);
+        } else {
+            let slot = dims.get_mut(key).unwrap_or_else(|| {
+                panic!("SEARCH filters on {key}, not in its schema: {expression}")
+            });
+            *slot = Some(value);
+        }
+    }
+    Shown {
+        namespace,
+        name: name.unwrap_or_else(|| panic!("SEARCH without MetricName: {expression}")),
+        dims,
+        search: true,
+    }
+}
+
+/// Every metric the dashboard shows, with the widget's title.
+fn dashboard_metrics(body: &Value) -> Vec<(String, Shown)> {
+    let mut shown = Vec::new();
+    for widget in body["widgets"].as_array().expect("widgets") {
+        if widget["type"] != "metric" {
+            continue;
+        }
+        let title = widget["properties"]["title"]
+            .as_str()
+            .unwrap_or("?")
+            .to_owned();
+        for line in widget["properties"]["metrics"].as_array().expect("metrics") {
+            let items = line.as_array().expect("a metric line is an array");
+            if let Some(expression) = items[0].get("expression") {
+                shown.push((title.clone(), parse_search(expression.as_str().unwrap())));
+                continue;
+            }
+            let strings: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+            assert!(
+                strings.len() >= 2 && strings.len().is_multiple_of(2) && !strings.contains(&"."),
+                "{title}: write each metric line in full: {line}"
+            );
+            shown.push((
+                title.clone(),
+                Shown {
+                    namespace: strings[0].to_owned(),
+                    name: strings[1].to_owned(),
+                    dims: strings[2..]
+                        .chunks(2)
+                        .map(|kv| (kv[0].to_owned(), Some(kv[1].to_owned())))
+                        .collect(),
+                    search: false,
+                },
+            ));
+        }
+    }
+    shown
+}
+
+/// The `service` values the code writes.
+fn services() -> Vec<&'static str> {
+    use emitted::Remote as R;
+    [
+        R::SecretsManager,
+        R::EntraId,
+        R::Graph,
+        R::GenesysLogin,
+        R::GenesysScim,
+        R::DynamoDB,
+    ]
+    .map(R::as_str)
+    .to_vec()
+}
+
+/// Checks one metric of the function's namespace against the code's table: declared, shown
+/// under a dimension set the code publishes, with values the code writes.
+fn check_declared(at: &str, name: &str, dims: &BTreeMap<String, Option<String>>) {
+    let metric = emitted::declared(name)
+        .unwrap_or_else(|| panic!("{at}: {name} is not a metric shared/src/metrics.rs declares"));
+    let keys: Vec<&str> = dims.keys().map(String::as_str).collect();
+    assert!(
+        metric.dimension_sets.iter().any(|set| {
+            let mut set = set.to_vec();
+            set.sort_unstable();
+            set == keys
+        }),
+        "{at}: {name} is published under the dimension sets {:?}, not {keys:?}",
+        metric.dimension_sets
+    );
+    let statuses = ["2xx", "3xx", "4xx", "429", "5xx", "timeout", "transport"];
+    for (key, value) in dims {
+        let Some(value) = value else { continue };
+        let known = match key.as_str() {
+            "function" => value == FUNCTION_NAME,
+            "outcome" => emitted::OUTCOMES.contains(&value.as_str()),
+            "service" => services().contains(&value.as_str()),
+            "status" => statuses.contains(&value.as_str()),
+            _ => true,
+        };
+        assert!(
+            known,
+            "{at}: {name} with {key}={value}, a value the code never writes"
+        );
+    }
+}
+
+#[test]
+fn the_dashboard_shows_only_metrics_the_code_declares_and_all_of_them() {
+    let template = template();
+    let body = dashboard_body(&template);
+    let shown = dashboard_metrics(&body);
+    let queues = ["<queue AsyncFailureQueue>", "<queue EventDeliveryDLQ>"];
+    let mut names = BTreeSet::new();
+    for (title, metric) in &shown {
+        let at = format!("dashboard widget {title:?}");
+        match metric.namespace.as_str() {
+            NAMESPACE => check_declared(&at, &metric.name, &metric.dims),
+            "AWS/Lambda" => {
+                assert!(
+                    [
+                        "Errors",
+                        "Throttles",
+                        "Duration",
+                        "ConcurrentExecutions",
+                        "Invocations"
+                    ]
+                    .contains(&metric.name.as_str()),
+                    "{at}: AWS/Lambda {}",
+                    metric.name
+                );
+                assert_eq!(
+                    metric.dims,
+                    BTreeMap::from([("FunctionName".to_owned(), Some(FUNCTION_NAME.to_owned()))]),
+                    "{at}"
+                );
+            }
+            "AWS/SQS" => {
+                assert_eq!(metric.name, "ApproximateNumberOfMessagesVisible", "{at}");
+                let queue = metric.dims["QueueName"].as_deref().unwrap();
+                assert!(queues.contains(&queue), "{at}: {queue}");
+            }
+            other => panic!("{at}: namespace {other} is neither the function's nor AWS's"),
+        }
+        // The function's own widgets name it; the reconciler's (another function) do not.
+        if metric.namespace == NAMESPACE
+            && emitted::declared(&metric.name).unwrap().emitter == emitted::Emitter::Sync
+        {
+            assert_eq!(
+                metric.dims.get("function"),
+                Some(&Some(FUNCTION_NAME.to_owned())),
+                "{at}: {} of another function",
+                metric.name
+            );
+        }
+        names.insert(format!("{} {}", metric.namespace, metric.name));
+        if metric.namespace == "AWS/SQS" {
+            names.insert(metric.dims["QueueName"].clone().unwrap());
+        }
+    }
+    // Everything the function emits is on the dashboard, and what AWS says about it.
+    let mut expected: Vec<String> = emitted::ALL
+        .iter()
+        .map(|m| format!("{NAMESPACE} {}", m.name))
+        .collect();
+    expected.extend(
+        ["Errors", "Throttles", "Duration", "ConcurrentExecutions"]
+            .map(|m| format!("AWS/Lambda {m}")),
+    );
+    expected.extend(queues.map(String::from));
+    for name in expected {
+        assert!(names.contains(&name), "the dashboard does not show {name}");
+    }
+    // The searches that list reasons: failed and skipped events.
+    for outcome in ["failed", "skipped"] {
+        assert!(
+            shown.iter().any(|(_, m)| m.search
+                && m.name == "Events"
+                && m.dims.get("outcome") == Some(&Some(outcome.to_owned()))
+                && m.dims.contains_key("reason")),
+            "no widget shows {outcome} events by reason"
+        );
+    }
+}
+
+/// The metrics an alarm watches: `(namespace, name, dimensions)`, from its own properties or
+/// from each `MetricStat` of its `Metrics`.
+fn alarm_metrics(props: &Value) -> Vec<(Value, String, BTreeMap<String, Value>)> {
+    let dims = |list: &Value| -> BTreeMap<String, Value> {
+        as_list(list)
+            .iter()
+            .map(|d| (d["Name"].as_str().unwrap().to_owned(), d["Value"].clone()))
+            .collect()
+    };
+    if props.get("MetricName").is_some() {
+        return vec![(
+            props["Namespace"].clone(),
+            props["MetricName"].as_str().unwrap().to_owned(),
+            dims(&props["Dimensions"]),
+        )];
+    }
+    as_list(&props["Metrics"])
+        .iter()
+        .filter_map(|m| m.get("MetricStat"))
+        .map(|stat| {
+            let metric = &stat["Metric"];
+            (
+                metric["Namespace"].clone(),
+                metric["MetricName"].as_str().unwrap().to_owned(),
+                dims(&metric["Dimensions"]),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_alarms_watch_metrics_the_code_declares_and_notify_the_topic() {
+    let template = template();
+    let namespace = json!({"Ref": "MetricsNamespace"});
+    // Metrics this template makes from the log itself (metric filters), not the code's EMF.
+    let filtered: BTreeSet<String> = template["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::Logs::MetricFilter")
+        .flat_map(|r| as_list(&r["Properties"]["MetricTransformations"]))
+        .map(|t| t["MetricName"].as_str().unwrap().to_owned())
+        .collect();
+    let mut watched = BTreeSet::new();
+    for (name, alarm) in template["Resources"].as_object().unwrap() {
+        if alarm["Type"] != "AWS::CloudWatch::Alarm" {
+            continue;
+        }
+        let props = &alarm["Properties"];
+        assert_eq!(
+            props["AlarmActions"],
+            json!([{"Ref": "AlarmTopic"}]),
+            "{name}"
+        );
+        for (ns, metric, dims) in alarm_metrics(props) {
+            if ns != namespace {
+                assert!(
+                    ns.as_str().is_some_and(|ns| ns.starts_with("AWS/")),
+                    "{name}: namespace {ns} is neither MetricsNamespace nor AWS's"
+                );
+                continue;
+            }
+            watched.insert(metric.clone());
+            if filtered.contains(&metric) {
+                continue;
+            }
+            let at = format!("alarm {name}");
+            assert_eq!(
+                dims.get("function"),
+                Some(&json!({"Ref": "PresenceSyncFunction"})),
+                "{at}: {metric} of another function"
+            );
+            let dims = dims
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned)))
+                .collect();
+            check_declared(&at, &metric, &dims);
+            if let Some(statistic) = props["ExtendedStatistic"].as_str() {
+                assert!(statistic.starts_with('p'), "{at}: {statistic}");
+                assert_eq!(
+                    emitted::declared(&metric).unwrap().kind,
+                    emitted::Kind::Distribution,
+                    "{at}: a percentile of {metric}, which is summed per invocation"
+                );
+            }
+        }
+        // Metric math refers only to metrics the alarm defines.
+        let math = as_list(&props["Metrics"]);
+        let ids: BTreeSet<&str> = math
+            .iter()
+            .filter(|m| m.get("MetricStat").is_some())
+            .map(|m| m["Id"].as_str().unwrap())
+            .collect();
+        for expression in math.iter().filter_map(|m| m["Expression"].as_str()) {
+            for id in &ids {
+                assert!(
+                    expression.contains(id),
+                    "{name}: {id} is defined but not used in {expression}"
+                );
+            }
+        }
+    }
+    for metric in ["EndToEndLag", "Throttles", "Events"] {
+        assert!(watched.contains(metric), "no alarm watches {metric}");
+    }
+}
+
+#[test]
+fn the_action_alarm_watches_every_failure_a_person_must_fix() {
+    use presence_core::ports::{RemoteError, Service};
+    let template = template();
+    let props = &resource(&template, "FailuresNeedingActionAlarm")["Properties"];
+    let reasons: BTreeSet<String> = alarm_metrics(props)
+        .into_iter()
+        .map(|(_, _, dims)| dims["reason"].as_str().unwrap().to_owned())
+        .collect();
+    let mut expected: BTreeSet<String> = [
+        Service::SecretsManager,
+        Service::EntraId,
+        Service::Graph,
+        Service::GenesysLogin,
+        Service::GenesysScim,
+    ]
+    .into_iter()
+    .map(|service| {
+        RemoteError::Denied {
+            service,
+            detail: String::new(),
+        }
+        .error_type()
+        .to_owned()
+    })
+    .collect();
+    expected.insert(
+        RemoteError::Configuration {
+            service: Service::Graph,
+            detail: String::new(),
+        }
+        .error_type()
+        .to_owned(),
+    );
+    assert_eq!(reasons, expected);
+}
+
+#[test]
+fn the_metrics_namespace_is_a_parameter_with_the_codes_default() {
+    let template = template();
+    let parameter = &template["Parameters"]["MetricsNamespace"];
+    assert_eq!(parameter["Default"], emitted::DEFAULT_NAMESPACE);
+    assert_eq!(emitted::check_namespace(emitted::DEFAULT_NAMESPACE), Ok(()));
+    // Every custom metric the template reads or writes is in that namespace.
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    assert!(
+        !text.contains(&format!("Namespace: {}", emitted::DEFAULT_NAMESPACE)),
+        "a namespace written out instead of !Ref MetricsNamespace"
+    );
+}
+
+#[test]
+#[ignore = "needs the function to read METRICS_NAMESPACE (issue 11): a Config field, then the variable in template.yaml"]
+fn the_function_writes_into_the_namespace_the_dashboard_reads() {
+    let template = template();
+    assert_eq!(
+        variables(&template)[emitted::NAMESPACE_VARIABLE],
+        json!({"Ref": "MetricsNamespace"})
+    );
+}
+
+/// Every `.rs` file under `shared/src`, concatenated.
+fn library_source() -> String {
+    fn walk(dir: &std::path::Path, out: &mut String) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push_str(&std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let mut out = String::new();
+    walk(&repo_root().join("shared/src"), &mut out);
+    out
+}
+
+/// Whether `code` writes a log field `field`: tracing's `field = value` (or `= %value`,
+/// `= ?value`) in a macro's arguments, not a `let field = …` nor a comparison.
+fn logs_field(code: &str, field: &str) -> bool {
+    let needle = format!("{field} =");
+    code.match_indices(&needle).any(|(at, _)| {
+        let before = code[..at].trim_end();
+        let starts_a_word = code[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_whitespace() || c == '(' || c == ',');
+        let after = &code[at + needle.len()..];
+        starts_a_word
+            && !before.ends_with("let")
+            && !before.ends_with("mut")
+            && !after.starts_with('=')
+            && !after.starts_with('>')
+    })
+}
+
+#[test]
+fn the_saved_queries_read_fields_and_messages_the_function_logs() {
+    let template = template();
+    let code = library_source();
+    let queries: Vec<(&String, &Value)> = template["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Logs::QueryDefinition")
+        .collect();
+    assert!(queries.len() >= 3, "{} saved queries", queries.len());
+    for (name, query) in queries {
+        let props = &query["Properties"];
+        assert_eq!(
+            props["LogGroupNames"],
+            json!([{"Ref": "FunctionLogGroup"}]),
+            "{name}"
+        );
+        let text = props["QueryString"].as_str().expect("a literal query");
+        let mut rest = text;
+        let mut fields = BTreeSet::new();
+        while let Some(at) = rest.find("fields.") {
+            rest = &rest[at + "fields.".len()..];
+            let field: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            fields.insert(field);
+        }
+        assert!(
+            !fields.is_empty(),
+            "{name} reads no field of the function's lines"
+        );
+        for field in &fields {
+            assert!(
+                field == "message" || logs_field(&code, field),
+                "{name}: the function logs no field {field}"
+            );
+        }
+        let mut rest = text;
+        while let Some(at) = rest.find("fields.message = \"") {
+            rest = &rest[at + "fields.message = \"".len()..];
+            let message = &rest[..rest.find('"').unwrap()];
+            assert!(
+                code.contains(&format!("\"{message}\"")),
+                "{name}: the function never logs the message {message:?}"
+            );
+        }
+    }
+    let history = &resource(&template, "AgentHistoryQuery")["Properties"]["QueryString"];
+    assert!(
+        history
+            .as_str()
+            .unwrap()
+            .contains("filter fields.genesysUserId =")
+    );
+}
