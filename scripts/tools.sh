@@ -4,7 +4,7 @@
 # (both when no name is given). Undo: `rm -rf .tools`.
 #
 # A tool already on PATH at the pinned version (say, in ~/.cargo/bin) is used as it is. Else
-# it is built from crates.io once per clone with the dev profile and no debug info: the
+# it is built from the crate registry once per clone with the dev profile and no debug info: the
 # tools' own release profiles (cargo-deny: fat LTO, one codegen unit) took 5 min on two
 # cores for a check that runs for 3 s; with the dev profile it builds in about a third of
 # the CPU time.
@@ -27,7 +27,7 @@ ensure() {
         echo "tools: using $name $version from $found"
         return
     fi
-    echo "tools: building $name $version from crates.io into .tools/bin (once per clone; undo: rm -rf .tools)"
+    echo "tools: building $name $version from source into .tools/bin (once per clone; undo: rm -rf .tools)"
     local started=$SECONDS log
     log="$(mktemp)"
     # The build directory is cargo's temporary one, removed after the install.
