@@ -4,6 +4,7 @@
 use super::PresenceSync;
 use super::error::SyncError;
 use super::limits::{Limits, bounded};
+use super::teams_ids::{TeamsIds, now_s};
 use crate::domain::decide::{AfterClaim, Release};
 use crate::domain::ids::GenesysUserId;
 use crate::domain::outcome::{Outcome, SkipReason};
@@ -70,7 +71,8 @@ where
                 doing: "call Graph",
             });
         }
-        let teams = match self.teams_id(user, budget).await {
+        let found = self.teams_ids.resolve(user, budget, now_s()).await;
+        let teams = match found.map(|cached| cached.entry) {
             Ok(TeamsIdEntry::Teams(teams)) => teams,
             Ok(TeamsIdEntry::NoTeamsId) => {
                 finish_holding(Finish::Untouched).await?;
@@ -105,16 +107,7 @@ where
             }
             Ok(WriteAnswer::UserNotFound) => {
                 warn!(genesysUserId = %user, teamsUserId = %teams, "Graph does not know the Teams user; dropping the cached Teams id");
-                self.memory.invalidate(user);
-                let forget = bounded(
-                    budget,
-                    "dropping the cached Teams id",
-                    user,
-                    self.cache.forget(user),
-                );
-                if let Err(error) = forget.await {
-                    warn!(genesysUserId = %user, error = %error, "could not drop the cached Teams id");
-                }
+                self.teams_ids.forget(user, budget).await;
                 finish_holding(Finish::Untouched).await?;
                 Ok(Outcome::Skipped(SkipReason::TeamsUserNotFound))
             }

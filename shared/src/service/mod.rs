@@ -5,7 +5,7 @@
 mod carry_out;
 mod error;
 mod limits;
-mod teams_ids;
+pub mod teams_ids;
 
 pub use error::SyncError;
 pub use limits::now_ms;
@@ -18,9 +18,7 @@ use crate::domain::outcome::{Outcome, Report, SkipReason};
 use crate::domain::state::{Lease, Recorded, UserState};
 use crate::domain::step::{OutOfTime, Step, UserSync};
 use crate::domain::version::Version;
-use crate::ports::{
-    CachedTeamsId, Finish, PresenceWriter, StateStore, TeamsDirectory, TeamsIdCache,
-};
+use crate::ports::{Finish, PresenceWriter, StateStore, TeamsDirectory, TeamsIdCache};
 use futures_util::FutureExt;
 use limits::{LEASE_GRACE_MS, Limits, Patience, bounded, epoch_ms, panic_message};
 use std::time::{Duration, SystemTime};
@@ -74,12 +72,10 @@ pub struct Invocation {
 /// The presence sync, holding its adapters for the life of the process.
 pub struct PresenceSync<S, C, D, W> {
     store: S,
-    cache: C,
-    directory: D,
+    teams_ids: teams_ids::Layered<C, D>,
     writer: W,
     mapping: PresenceMapping,
     settings: Settings,
-    memory: moka::sync::Cache<GenesysUserId, CachedTeamsId>,
 }
 
 /// The largest event EventBridge delivers (a PutEvents entry is at most 256 KB); anything
@@ -118,19 +114,20 @@ where
         writer: W,
         mapping: PresenceMapping,
         settings: Settings,
-    ) -> Self {
-        let memory = moka::sync::Cache::builder()
-            .max_capacity(200_000)
-            .time_to_live(settings.teams_id_ttl.max(settings.no_teams_id_ttl))
-            .build();
+    ) -> Self
+    where
+        C: Clone,
+    {
+        let lifetimes = teams_ids::Lifetimes {
+            teams_id: settings.teams_id_ttl,
+            no_teams_id: settings.no_teams_id_ttl,
+        };
         PresenceSync {
             store,
-            cache,
-            directory,
+            teams_ids: teams_ids::layered(cache, directory, lifetimes),
             writer,
             mapping,
             settings,
-            memory,
         }
     }
 

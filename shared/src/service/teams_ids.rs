@@ -1,48 +1,70 @@
-//! The user's Teams id: from memory, else the shared cache, else Genesys, and claimed for
-//! this Genesys user alone (docs/design.md, "One Teams user per Genesys user").
+//! The Teams-id lookup as one directory of layers with the same trait: memory → state-table
+//! cache → claim (one Teams user per Genesys user, docs/design.md) → Genesys SCIM. Each layer
+//! answers from itself or asks the next; the service only asks the outermost.
 
-use super::PresenceSync;
 use super::error::SyncError;
 use super::limits::{bounded, now_ms};
 use crate::domain::excerpt::excerpt;
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::ports::{
-    Budget, CachedTeamsId, Claim, DirectoryAnswer, PresenceWriter, StateStore, TeamsDirectory,
-    TeamsIdCache, TeamsIdEntry,
+    Budget, CachedTeamsId, Claim, DirectoryAnswer, TeamsDirectory, TeamsIdCache, TeamsIdEntry,
 };
+use std::future::Future;
+use std::time::Duration;
 use tracing::warn;
 
-impl<S, C, D, W> PresenceSync<S, C, D, W>
-where
-    S: StateStore,
-    C: TeamsIdCache,
-    D: TeamsDirectory,
-    W: PresenceWriter,
-{
-    /// The user's Teams id: from memory, else the shared cache, else Genesys (claimed for
-    /// this user alone, see [`TeamsIdEntry::ClaimedBy`]).
-    pub(super) async fn teams_id(
+/// One layer of the Teams-id lookup.
+pub trait TeamsIds: Send + Sync {
+    /// What is known of the user's Teams identity at `now` (epoch seconds), and until when
+    /// that answer may be kept.
+    fn resolve(
         &self,
         user: &GenesysUserId,
         budget: Budget,
-    ) -> Result<TeamsIdEntry, SyncError> {
-        let now = now_ms() / 1000;
-        if let Some(cached) = self.memory.get(user)
-            && cached.expires_at > now
-        {
-            return Ok(cached.entry);
+        now: i64,
+    ) -> impl Future<Output = Result<CachedTeamsId, SyncError>> + Send;
+
+    /// Drops what this layer (and those below it) remember of the user: Graph does not know
+    /// the Teams user any more.
+    fn forget(&self, user: &GenesysUserId, budget: Budget) -> impl Future<Output = ()> + Send;
+}
+
+/// How long an answer is trusted, by kind.
+#[derive(Clone, Copy, Debug)]
+pub struct Lifetimes {
+    /// A Teams id found in Genesys.
+    pub teams_id: Duration,
+    /// "No Teams id", or one another Genesys user holds.
+    pub no_teams_id: Duration,
+}
+
+impl Lifetimes {
+    /// The answer with its expiry: kept for the lifetime of its kind from `now`.
+    fn keep(&self, entry: TeamsIdEntry, now: i64) -> CachedTeamsId {
+        let lifetime = match entry {
+            TeamsIdEntry::Teams(_) => self.teams_id,
+            TeamsIdEntry::NoTeamsId | TeamsIdEntry::ClaimedBy { .. } => self.no_teams_id,
+        };
+        CachedTeamsId {
+            entry,
+            expires_at: now.saturating_add(lifetime.as_secs() as i64),
         }
-        let cached = bounded(
-            budget,
-            "reading the cached Teams id",
-            user,
-            self.cache.get(user, now),
-        )
-        .await?;
-        if let Some(cached) = cached {
-            self.memory.insert(user.clone(), cached.clone());
-            return Ok(cached.entry);
-        }
+    }
+}
+
+/// Genesys SCIM (or any [`TeamsDirectory`]): the source of truth, asked last.
+pub struct Directory<D> {
+    pub directory: D,
+    pub lifetimes: Lifetimes,
+}
+
+impl<D: TeamsDirectory> TeamsIds for Directory<D> {
+    async fn resolve(
+        &self,
+        user: &GenesysUserId,
+        budget: Budget,
+        now: i64,
+    ) -> Result<CachedTeamsId, SyncError> {
         let answer = self
             .directory
             .lookup(user, budget)
@@ -53,7 +75,7 @@ where
             })?;
         let entry = match answer {
             DirectoryAnswer::TeamsId(raw) => match TeamsUserId::parse(&raw) {
-                Some(teams) => self.claim(user, teams, now, budget).await?,
+                Some(teams) => TeamsIdEntry::Teams(teams),
                 None => {
                     warn!(genesysUserId = %user, teamsId = %excerpt(&raw), "the microsoftteams external id Genesys holds for this user is not a GUID; treating the user as having no Teams id");
                     TeamsIdEntry::NoTeamsId
@@ -61,23 +83,75 @@ where
             },
             DirectoryAnswer::NoTeamsId | DirectoryAnswer::UnknownUser => TeamsIdEntry::NoTeamsId,
         };
-        let ttl = match entry {
-            TeamsIdEntry::Teams(_) => self.settings.teams_id_ttl,
-            TeamsIdEntry::NoTeamsId | TeamsIdEntry::ClaimedBy { .. } => {
-                self.settings.no_teams_id_ttl
+        Ok(self.lifetimes.keep(entry, now))
+    }
+
+    async fn forget(&self, _user: &GenesysUserId, _budget: Budget) {}
+}
+
+/// Claims each Teams id the next layer gives for the Genesys user alone. The claim lasts
+/// twice the Teams-id lifetime, so the user who holds a Teams id keeps it when its cached
+/// answer expires and is looked up again.
+pub struct Claiming<C, L> {
+    pub register: C,
+    pub next: L,
+    pub lifetimes: Lifetimes,
+}
+
+impl<C: TeamsIdCache, L: TeamsIds> TeamsIds for Claiming<C, L> {
+    async fn resolve(
+        &self,
+        user: &GenesysUserId,
+        budget: Budget,
+        now: i64,
+    ) -> Result<CachedTeamsId, SyncError> {
+        let found = self.next.resolve(user, budget, now).await?;
+        let TeamsIdEntry::Teams(teams) = found.entry else {
+            return Ok(found);
+        };
+        let until = now.saturating_add(2 * self.lifetimes.teams_id.as_secs() as i64);
+        let claim = self.register.claim(&teams, user, until, now);
+        match bounded(budget, "claiming the Teams id", user, claim).await? {
+            Claim::Granted => Ok(CachedTeamsId {
+                entry: TeamsIdEntry::Teams(teams),
+                expires_at: found.expires_at,
+            }),
+            Claim::HeldBy(holder) => {
+                warn!(genesysUserId = %user, teamsUserId = %teams, holder = %holder, "Genesys gives this user a Teams id that another Genesys user holds; leaving that Teams user alone (check both users' microsoftteams external ids)");
+                Ok(self
+                    .lifetimes
+                    .keep(TeamsIdEntry::ClaimedBy { teams, holder }, now))
             }
-        };
-        let cached = CachedTeamsId {
-            entry,
-            expires_at: now.saturating_add(ttl.as_secs() as i64),
-        };
-        let put = bounded(
-            budget,
-            "caching the Teams id",
-            user,
-            self.cache.put(user, &cached),
-        );
-        match put.await {
+        }
+    }
+
+    async fn forget(&self, user: &GenesysUserId, budget: Budget) {
+        self.next.forget(user, budget).await;
+    }
+}
+
+/// The answers shared through the state table, so that a Genesys lookup happens once per
+/// lifetime for all instances; a changed Teams id is noticed here (warned about, and the
+/// claim on the old one given up).
+pub struct TableCached<C, L> {
+    pub table: C,
+    pub next: L,
+}
+
+impl<C: TeamsIdCache, L: TeamsIds> TeamsIds for TableCached<C, L> {
+    async fn resolve(
+        &self,
+        user: &GenesysUserId,
+        budget: Budget,
+        now: i64,
+    ) -> Result<CachedTeamsId, SyncError> {
+        let read = self.table.get(user, now);
+        if let Some(cached) = bounded(budget, "reading the cached Teams id", user, read).await? {
+            return Ok(cached);
+        }
+        let cached = self.next.resolve(user, budget, now).await?;
+        let put = self.table.put(user, &cached);
+        match bounded(budget, "caching the Teams id", user, put).await {
             Ok(Some(previous)) => {
                 self.noticed_change(user, &previous.entry, &cached.entry, budget)
                     .await
@@ -87,37 +161,19 @@ where
                 warn!(genesysUserId = %user, error = %error, "could not cache the Teams id; it will be looked up again");
             }
         }
-        self.memory.insert(user.clone(), cached.clone());
-        Ok(cached.entry)
+        Ok(cached)
     }
 
-    /// Claims the Teams id Genesys gave for this user. The claim outlives the cached answer
-    /// (twice its lifetime), so that the user who holds a Teams id keeps it when its cache
-    /// entry expires and is looked up again.
-    async fn claim(
-        &self,
-        user: &GenesysUserId,
-        teams: TeamsUserId,
-        now: i64,
-        budget: Budget,
-    ) -> Result<TeamsIdEntry, SyncError> {
-        let until = now.saturating_add(2 * self.settings.teams_id_ttl.as_secs() as i64);
-        let claim = bounded(
-            budget,
-            "claiming the Teams id",
-            user,
-            self.cache.claim(&teams, user, until, now),
-        )
-        .await?;
-        Ok(match claim {
-            Claim::Granted => TeamsIdEntry::Teams(teams),
-            Claim::HeldBy(holder) => {
-                warn!(genesysUserId = %user, teamsUserId = %teams, holder = %holder, "Genesys gives this user a Teams id that another Genesys user holds; leaving that Teams user alone (check both users' microsoftteams external ids)");
-                TeamsIdEntry::ClaimedBy { teams, holder }
-            }
-        })
+    async fn forget(&self, user: &GenesysUserId, budget: Budget) {
+        let forget = self.table.forget(user);
+        if let Err(error) = bounded(budget, "dropping the cached Teams id", user, forget).await {
+            warn!(genesysUserId = %user, error = %error, "could not drop the cached Teams id");
+        }
+        self.next.forget(user, budget).await;
     }
+}
 
+impl<C: TeamsIdCache, L> TableCached<C, L> {
     /// Warns when a user's Teams id changed, and gives up the claim on the old one.
     async fn noticed_change(
         &self,
@@ -137,14 +193,178 @@ where
             TeamsIdEntry::NoTeamsId => "(none)".to_owned(),
         };
         warn!(genesysUserId = %user, previousTeamsUserId = %old, teamsUserId = %new, "the Teams id Genesys gives this user changed; from now on the new one is updated");
-        let release = bounded(
-            budget,
-            "giving up the claim on the previous Teams id",
-            user,
-            self.cache.release_claim(old, user),
-        );
-        if let Err(error) = release.await {
+        let release = self.table.release_claim(old, user);
+        let doing = "giving up the claim on the previous Teams id";
+        if let Err(error) = bounded(budget, doing, user, release).await {
             warn!(genesysUserId = %user, error = %error, "could not give up the claim on the previous Teams id; it ends on its own");
         }
+    }
+}
+
+/// This instance's memory of the answers, for the warm path: no table read per event.
+pub struct MemoryCached<L> {
+    memory: moka::sync::Cache<GenesysUserId, CachedTeamsId>,
+    next: L,
+}
+
+impl<L> MemoryCached<L> {
+    /// Up to 200,000 users (a few tens of MB at most), each for at most the longer lifetime.
+    pub fn new(next: L, lifetimes: Lifetimes) -> Self {
+        let memory = moka::sync::Cache::builder()
+            .max_capacity(200_000)
+            .time_to_live(lifetimes.teams_id.max(lifetimes.no_teams_id))
+            .build();
+        MemoryCached { memory, next }
+    }
+}
+
+impl<L: TeamsIds> TeamsIds for MemoryCached<L> {
+    async fn resolve(
+        &self,
+        user: &GenesysUserId,
+        budget: Budget,
+        now: i64,
+    ) -> Result<CachedTeamsId, SyncError> {
+        if let Some(cached) = self.memory.get(user)
+            && cached.expires_at > now
+        {
+            return Ok(cached);
+        }
+        let cached = self.next.resolve(user, budget, now).await?;
+        self.memory.insert(user.clone(), cached.clone());
+        Ok(cached)
+    }
+
+    async fn forget(&self, user: &GenesysUserId, budget: Budget) {
+        self.memory.invalidate(user);
+        self.next.forget(user, budget).await;
+    }
+}
+
+/// The production composition: memory → table → claim → directory.
+pub type Layered<C, D> = MemoryCached<TableCached<C, Claiming<C, Directory<D>>>>;
+
+/// Builds [`Layered`] over one state table (cache and claim register) and one directory.
+pub fn layered<C: TeamsIdCache + Clone, D>(
+    table: C,
+    directory: D,
+    lifetimes: Lifetimes,
+) -> Layered<C, D> {
+    let directory = Directory {
+        directory,
+        lifetimes,
+    };
+    MemoryCached::new(
+        TableCached {
+            table: table.clone(),
+            next: Claiming {
+                register: table,
+                next: directory,
+                lifetimes,
+            },
+        },
+        lifetimes,
+    )
+}
+
+/// The wall clock in epoch seconds, as the layers take it.
+pub(super) fn now_s() -> i64 {
+    now_ms() / 1000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::memory::{MemoryDirectory, MemoryStore};
+    use std::sync::Arc;
+
+    const NOW: i64 = 1_900_000_000;
+    const LIFETIMES: Lifetimes = Lifetimes {
+        teams_id: Duration::from_secs(86_400),
+        no_teams_id: Duration::from_secs(3_600),
+    };
+
+    fn id(n: u8) -> GenesysUserId {
+        GenesysUserId::parse(&format!("3f9e6a2b-5d4c-4b1a-8e7f-1122334455{n:02}")).unwrap()
+    }
+
+    fn teams(n: u8) -> TeamsUserId {
+        TeamsUserId::parse(&format!("a1b2c3d4-0000-4000-8000-0000000000{n:02}")).unwrap()
+    }
+
+    fn budget() -> Budget {
+        Budget {
+            until: tokio::time::Instant::now() + Duration::from_secs(5),
+        }
+    }
+
+    type Layers = Layered<Arc<MemoryStore>, Arc<MemoryDirectory>>;
+
+    fn setup() -> (Arc<MemoryStore>, Arc<MemoryDirectory>, Layers) {
+        let store = Arc::new(MemoryStore::new());
+        let directory = Arc::new(MemoryDirectory::new());
+        let layers = layered(store.clone(), directory.clone(), LIFETIMES);
+        (store, directory, layers)
+    }
+
+    #[tokio::test]
+    async fn each_layer_answers_from_itself_before_asking_the_next() {
+        let (store, directory, layers) = setup();
+        directory.add_user(&id(1), Some(teams(1).as_str()));
+        let first = layers.resolve(&id(1), budget(), NOW).await.unwrap();
+        assert_eq!(first.entry, TeamsIdEntry::Teams(teams(1)));
+        assert_eq!(first.expires_at, NOW + 86_400);
+        assert_eq!(directory.lookups(), 1);
+        // Warm: memory only.
+        let calls = store.calls();
+        layers.resolve(&id(1), budget(), NOW + 10).await.unwrap();
+        assert_eq!((store.calls(), directory.lookups()), (calls, 1));
+        // Another instance: the table, not the directory; it keeps the table's expiry.
+        let other = layered(store.clone(), directory.clone(), LIFETIMES);
+        let shared = other.resolve(&id(1), budget(), NOW + 100).await.unwrap();
+        assert_eq!(shared.expires_at, NOW + 86_400);
+        assert_eq!(directory.lookups(), 1);
+        // Past the expiry everything is asked again.
+        layers
+            .resolve(&id(1), budget(), NOW + 86_400)
+            .await
+            .unwrap();
+        assert_eq!(directory.lookups(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_user_without_a_teams_id_is_kept_for_the_shorter_lifetime() {
+        let (_, directory, layers) = setup();
+        directory.add_user(&id(2), None);
+        let answer = layers.resolve(&id(2), budget(), NOW).await.unwrap();
+        assert_eq!(answer.entry, TeamsIdEntry::NoTeamsId);
+        assert_eq!(answer.expires_at, NOW + 3_600);
+        let unknown = layers.resolve(&id(3), budget(), NOW).await.unwrap();
+        assert_eq!(unknown.entry, TeamsIdEntry::NoTeamsId);
+    }
+
+    #[tokio::test]
+    async fn a_teams_id_another_user_holds_is_refused_and_forgetting_asks_again() {
+        let (_, directory, layers) = setup();
+        directory.add_user(&id(4), Some(teams(9).as_str()));
+        directory.add_user(&id(5), Some(teams(9).as_str()));
+        layers.resolve(&id(4), budget(), NOW).await.unwrap();
+        let refused = layers.resolve(&id(5), budget(), NOW).await.unwrap();
+        assert_eq!(
+            refused.entry,
+            TeamsIdEntry::ClaimedBy {
+                teams: teams(9),
+                holder: id(4)
+            }
+        );
+        assert_eq!(refused.expires_at, NOW + 3_600);
+        assert_eq!(directory.lookups(), 2);
+        layers.forget(&id(4), budget()).await;
+        layers.resolve(&id(4), budget(), NOW + 1).await.unwrap();
+        assert_eq!(
+            directory.lookups(),
+            3,
+            "forgotten in memory and in the table"
+        );
     }
 }
