@@ -1,17 +1,31 @@
 //! Runs the `presence-sync` function locally, as Lambda would: moto (DynamoDB and Secrets
 //! Manager), the fake Genesys Cloud and Microsoft servers, the Lambda Runtime API, and the
 //! built binary; replays a shift of Genesys events and prints each agent's Genesys presence
-//! beside the Teams presence that resulted.
+//! beside the Teams presence that resulted. It also draws the shift
+//! (`target/demo/shift.html`, [`presence_sync_tests::shift_picture`]): one lane per agent,
+//! Genesys above Teams, each change's lag and each skipped or failed event's reason.
 //!
 //! `make demo` (or `cargo build -p presence-sync && cargo run -p presence-sync-tests --bin demo`).
 #![forbid(unsafe_code)]
 
 use presence_sync_tests::aws::env_for;
 use presence_sync_tests::events::{activity, new_id, presence, routing};
-use presence_sync_tests::runtime_api::{LambdaProcess, RuntimeApi, binary_path};
+use presence_sync_tests::fake_microsoft::MsEndpoint;
+use presence_sync_tests::fault::Fault;
+use presence_sync_tests::runtime_api::{InvokeFailure, LambdaProcess, RuntimeApi, binary_path};
+use presence_sync_tests::shift_picture::{self, Lane, Shift, Step};
 use presence_sync_tests::world::{Agent, World};
 use serde_json::Value;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// What happens around one delivery.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Twist {
+    None,
+    /// Graph answers 503 until the invocation's budget runs out (a 3-second invocation).
+    GraphOutage,
+}
 
 struct Person {
     name: &'static str,
@@ -52,13 +66,15 @@ async fn main() {
 
     // A shift, in milliseconds after 08:00: sign-in On Queue, interactions, breaks, a late
     // (out-of-order) event, a duplicate delivery, and sign-out.
-    let mut events: Vec<(usize, &str, Value)> = Vec::new();
+    let mut events: Vec<(usize, &str, i64, Value, Twist)> = Vec::new();
     for (i, p) in people.iter().enumerate() {
         let t = 60_000 * i as i64;
         events.push((
             i,
             "On Queue",
+            t,
             activity(&p.agent.genesys, "ON_QUEUE", t, "IDLE", t),
+            Twist::None,
         ));
     }
     let ana = &people[0].agent.genesys;
@@ -67,58 +83,142 @@ async fn main() {
     let dev = &people[3].agent.genesys;
     let eli = &people[4].agent.genesys;
     let duplicate = presence(dev, "Break", 900_000);
+    // Dev's return to the queue meets a Graph outage; Lambda's retry delivers it again.
+    let back_on_queue = activity(dev, "On Queue", 2_800_000, "IDLE", 2_800_000);
+    let none = Twist::None;
     events.extend([
         (
             0,
             "(routing) INTERACTING",
+            400_000,
             routing(ana, "INTERACTING", 400_000),
+            none,
         ),
-        (1, "Meal", presence(ben, "Meal", 500_000)),
+        (1, "Meal", 500_000, presence(ben, "Meal", 500_000), none),
         (
             2,
             "Training",
+            600_000,
             activity(chloe, "Training", 600_000, "OFF_QUEUE", 600_000),
+            none,
         ),
-        (3, "Break", duplicate.clone()),
-        (3, "Break (delivered again)", duplicate),
-        (1, "Available", presence(ben, "AVAILABLE", 2_300_000)),
-        (1, "Meal (late, older)", presence(ben, "Meal", 1_900_000)),
-        (4, "Away", presence(eli, "AWAY", 2_400_000)),
-        (0, "(routing) IDLE", routing(ana, "IDLE", 2_500_000)),
+        (3, "Break", 900_000, duplicate.clone(), none),
+        (3, "Break (delivered again)", 900_000, duplicate, none),
+        (
+            1,
+            "Available",
+            2_300_000,
+            presence(ben, "AVAILABLE", 2_300_000),
+            none,
+        ),
+        (
+            1,
+            "Meal (late, older)",
+            1_900_000,
+            presence(ben, "Meal", 1_900_000),
+            none,
+        ),
+        (4, "Away", 2_400_000, presence(eli, "AWAY", 2_400_000), none),
+        (
+            0,
+            "(routing) IDLE",
+            2_500_000,
+            routing(ana, "IDLE", 2_500_000),
+            none,
+        ),
         (
             3,
             "On Queue",
-            activity(dev, "On Queue", 2_800_000, "IDLE", 2_800_000),
+            2_800_000,
+            back_on_queue.clone(),
+            Twist::GraphOutage,
         ),
-        (4, "Offline", presence(eli, "OFFLINE", 3_000_000)),
+        (
+            3,
+            "On Queue (Lambda's retry)",
+            2_800_000,
+            back_on_queue,
+            none,
+        ),
+        (
+            4,
+            "Offline",
+            3_000_000,
+            presence(eli, "OFFLINE", 3_000_000),
+            none,
+        ),
         (
             5,
             "Available",
+            3_100_000,
             presence(&people[5].agent.genesys, "AVAILABLE", 3_100_000),
+            none,
         ),
     ]);
 
     println!(
-        "\n{:<7} {:<26} {:<9} {:<14} Teams now",
+        "\n{:<7} {:<26} {:<9} {:<17} Teams now",
         "agent", "Genesys event", "outcome", "reason"
     );
-    for (who, label, event) in events {
-        let invocation = runtime.invoke(event, Duration::from_secs(10)).await;
+    let mut steps: Vec<Vec<Step>> = vec![Vec::new(); people.len()];
+    // When each event was first delivered: the lag runs from there, retries included.
+    let mut first_delivered: HashMap<String, Instant> = HashMap::new();
+    for (who, label, at_ms, event, twist) in events {
+        let event_id = event["id"].as_str().unwrap_or_default().to_owned();
+        let delivered = *first_delivered.entry(event_id).or_insert_with(Instant::now);
+        let timeout = match twist {
+            Twist::None => Duration::from_secs(10),
+            Twist::GraphOutage => {
+                world
+                    .ms
+                    .faults()
+                    .push_n(MsEndpoint::Presence, Fault::status(503), 50);
+                Duration::from_secs(3)
+            }
+        };
+        let invocation = runtime.invoke(event, timeout).await;
+        world.ms.faults().clear();
         let person = &mut people[who];
-        if !label.starts_with("(routing)") && !label.contains("late") && !label.contains("again") {
+        let changes_genesys = !label.starts_with("(routing)")
+            && !label.contains("late")
+            && !label.contains("again")
+            && !label.contains("retry");
+        if changes_genesys {
             person.genesys_presence = label.to_owned();
         }
-        match invocation.result {
-            Ok(report) => println!(
-                "{:<7} {:<26} {:<9} {:<14} {}",
-                person.name,
-                label,
-                report["outcome"].as_str().unwrap_or("?"),
-                report["reason"].as_str().unwrap_or("?"),
-                teams(&world, &person.agent),
+        let (outcome, reason) = match &invocation.result {
+            Ok(report) => (
+                report["outcome"].as_str().unwrap_or("?").to_owned(),
+                report["reason"].as_str().unwrap_or("?").to_owned(),
             ),
-            Err(failure) => println!("{:<7} {:<26} FAILED: {failure:?}", person.name, label),
-        }
+            Err(InvokeFailure::Error(error)) => ("failed".to_owned(), error.error_type.clone()),
+            Err(failure) => ("failed".to_owned(), format!("{failure:?}")),
+        };
+        let teams_now = teams(&world, &person.agent);
+        println!(
+            "{:<7} {:<26} {:<9} {:<17} {}",
+            person.name, label, outcome, reason, teams_now
+        );
+        // Graph's own record of when it accepted the change.
+        let lag = (outcome == "applied" || outcome == "cleared")
+            .then(|| {
+                world
+                    .ms
+                    .presence_history(&person.agent.teams)
+                    .last()
+                    .map(|c| c.at())
+            })
+            .flatten()
+            .map(|accepted| accepted.saturating_duration_since(delivered));
+        steps[who].push(Step {
+            at_ms,
+            label: label.to_owned(),
+            genesys: changes_genesys.then(|| label.to_owned()),
+            outcome,
+            reason,
+            teams: teams_now,
+            lag,
+        });
     }
 
     println!(
@@ -142,6 +242,31 @@ async fn main() {
         world.genesys.scim_calls()
     );
     process.kill().await;
+
+    let shift = Shift {
+        title: "presence-sync demo: a replayed shift, Genesys Cloud → Microsoft Teams".to_owned(),
+        start_clock_minutes: 8 * 60,
+        lanes: people
+            .iter()
+            .zip(steps)
+            .map(|(p, steps)| Lane {
+                name: p.name.to_owned(),
+                has_teams_user: p.agent.teams != "(none)",
+                steps,
+            })
+            .collect(),
+    };
+    let dir = shift_picture::output_dir();
+    let page = dir.join("shift.html");
+    match std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(&page, shift_picture::render(&shift)))
+    {
+        Ok(()) => println!(
+            "\nThe shift, drawn: {} (open it in a browser)",
+            page.display()
+        ),
+        Err(error) => eprintln!("could not write {}: {error}", page.display()),
+    }
 }
 
 fn teams(world: &World, agent: &Agent) -> String {

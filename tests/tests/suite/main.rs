@@ -18,6 +18,7 @@ mod hostile;
 mod log_scan;
 mod metrics;
 mod parse_properties;
+mod shift_picture;
 mod settle_function;
 mod sync;
 mod sync_concurrency;
