@@ -7,6 +7,24 @@ use crate::domain::teams::TeamsPresence;
 use std::future::Future;
 use tokio::time::Instant;
 
+/// The wall clock, in milliseconds since the Unix epoch. Passed in rather than read where
+/// needed, so that one clock rules a run (and a model can run the service in virtual time).
+pub trait Clock: Send + Sync {
+    fn now_ms(&self) -> i64;
+}
+
+/// The system's wall clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
+}
+
 /// The time an invocation may spend on remote calls, retries and waits included.
 #[derive(Clone, Copy, Debug)]
 pub struct Budget {
@@ -67,6 +85,7 @@ pub trait StateStore: Send + Sync {
         &self,
         user: &GenesysUserId,
         owner: &str,
+        now_ms: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Records the end of a holder's work and releases the lease. False when the lease is no
@@ -76,6 +95,7 @@ pub trait StateStore: Send + Sync {
         user: &GenesysUserId,
         owner: &str,
         finish: Finish,
+        now_ms: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
@@ -363,16 +383,18 @@ impl<T: StateStore> StateStore for std::sync::Arc<T> {
         &self,
         user: &GenesysUserId,
         owner: &str,
+        now_ms: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        (**self).mark_pending(user, owner)
+        (**self).mark_pending(user, owner, now_ms)
     }
     fn finish(
         &self,
         user: &GenesysUserId,
         owner: &str,
         finish: Finish,
+        now_ms: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        (**self).finish(user, owner, finish)
+        (**self).finish(user, owner, finish, now_ms)
     }
 }
 

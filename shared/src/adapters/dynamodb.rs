@@ -359,12 +359,16 @@ impl StateStore for DynamoStateStore {
             .await
     }
 
-    async fn mark_pending(&self, user: &GenesysUserId, owner: &str) -> Result<bool, StoreError> {
+    async fn mark_pending(
+        &self,
+        user: &GenesysUserId,
+        owner: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
         let mut e = Expression::default();
         e.set("intent", s(Intent::Pending.encode()));
         e.held_by(owner);
-        let now = crate::service::now_ms();
-        self.as_holder(e.apply(self.update(user_key(user)), now))
+        self.as_holder(e.apply(self.update(user_key(user)), now_ms))
             .await
     }
 
@@ -373,6 +377,7 @@ impl StateStore for DynamoStateStore {
         user: &GenesysUserId,
         owner: &str,
         finish: Finish,
+        now_ms: i64,
     ) -> Result<bool, StoreError> {
         let mut e = Expression::default();
         match finish {
@@ -385,8 +390,7 @@ impl StateStore for DynamoStateStore {
         }
         e.remove.extend(["lease_owner", "lease_until"]);
         e.held_by(owner);
-        let now = crate::service::now_ms();
-        self.as_holder(e.apply(self.update(user_key(user)), now))
+        self.as_holder(e.apply(self.update(user_key(user)), now_ms))
             .await
     }
 }

@@ -130,7 +130,12 @@ impl StateStore for MemoryStore {
         }))
     }
 
-    async fn mark_pending(&self, user: &GenesysUserId, owner: &str) -> Result<bool, StoreError> {
+    async fn mark_pending(
+        &self,
+        user: &GenesysUserId,
+        owner: &str,
+        _now_ms: i64,
+    ) -> Result<bool, StoreError> {
         self.call().await;
         let answer = self.conditional(user, |current| current.after_mark_pending(owner));
         Ok(matches!(answer, Recorded::Accepted { .. }))
@@ -141,6 +146,7 @@ impl StateStore for MemoryStore {
         user: &GenesysUserId,
         owner: &str,
         finish: Finish,
+        _now_ms: i64,
     ) -> Result<bool, StoreError> {
         self.call().await;
         let answer = self.conditional(user, |current| current.after_finish(owner, finish));

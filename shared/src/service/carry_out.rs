@@ -4,7 +4,7 @@
 use super::PresenceSync;
 use super::error::SyncError;
 use super::limits::{Limits, bounded};
-use super::teams_ids::{TeamsIds, now_s};
+use super::teams_ids::TeamsIds;
 use crate::domain::decide::{AfterClaim, Release};
 use crate::domain::ids::GenesysUserId;
 use crate::domain::outcome::{Outcome, SkipReason};
@@ -36,7 +36,7 @@ where
                 limits.release,
                 "releasing the lease",
                 user,
-                self.store.finish(user, owner, finish),
+                self.store.finish(user, owner, finish, self.now_ms()),
             )
         };
         let (state, mark_pending, why) = match plan {
@@ -62,7 +62,7 @@ where
                 budget,
                 "marking the record pending",
                 user,
-                self.store.mark_pending(user, owner),
+                self.store.mark_pending(user, owner, self.now_ms()),
             )
             .await?
         {
@@ -71,7 +71,10 @@ where
                 doing: "call Graph",
             });
         }
-        let found = self.teams_ids.resolve(user, budget, now_s()).await;
+        let found = self
+            .teams_ids
+            .resolve(user, budget, self.now_ms() / 1000)
+            .await;
         let teams = match found.map(|cached| cached.entry) {
             Ok(TeamsIdEntry::Teams(teams)) => teams,
             Ok(TeamsIdEntry::NoTeamsId) => {
@@ -130,7 +133,8 @@ where
             limits.release,
             "releasing the lease after a failure",
             user,
-            self.store.finish(user, owner, Finish::Abandoned),
+            self.store
+                .finish(user, owner, Finish::Abandoned, self.now_ms()),
         );
         if let Err(error) = release.await {
             warn!(genesysUserId = %user, error = %error, "could not release the lease after a failure; it expires on its own");

@@ -1,6 +1,6 @@
 //! The time policy of one invocation: its two limits (work, and the lease release), the
 //! cut applied to every state-store call, the patience with another holder of the user's
-//! lease, and the clock.
+//! lease.
 
 use super::Invocation;
 use super::error::{SyncError, store_error};
@@ -8,16 +8,16 @@ use crate::domain::ids::GenesysUserId;
 use crate::ports::{Budget, StoreError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// The wall clock, in milliseconds since the Unix epoch.
+/// The system clock, in milliseconds since the Unix epoch (the service reads its own
+/// [`crate::ports::Clock`]; this is for callers outside it).
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    use crate::ports::Clock;
+    crate::ports::SystemClock.now_ms()
 }
 
 pub(super) fn epoch_ms(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Waiting for another instance that holds the user's lease: a live holder releases within
@@ -80,14 +80,12 @@ pub(super) struct Limits {
 }
 
 impl Limits {
-    pub(super) fn of(invocation: &Invocation, deadline_margin: Duration) -> Self {
+    /// The limits of `invocation` when the clock reads `now_ms`.
+    pub(super) fn of(invocation: &Invocation, deadline_margin: Duration, now_ms: i64) -> Self {
         // Lambda's longest timeout is 15 minutes: a deadline further out is not Lambda's, and
         // bounding it keeps the instant arithmetic below from overflowing.
-        let left = invocation
-            .deadline
-            .duration_since(SystemTime::now())
-            .unwrap_or_default()
-            .min(MAX_INVOCATION);
+        let left_ms = epoch_ms(invocation.deadline).saturating_sub(now_ms).max(0);
+        let left = Duration::from_millis(left_ms as u64).min(MAX_INVOCATION);
         let now = tokio::time::Instant::now();
         Limits {
             work: Budget {

@@ -18,7 +18,9 @@ use crate::domain::outcome::{Outcome, Report, SkipReason};
 use crate::domain::state::{Lease, Recorded, UserState};
 use crate::domain::step::{OutOfTime, Step, UserSync};
 use crate::domain::version::Version;
-use crate::ports::{Finish, PresenceWriter, StateStore, TeamsDirectory, TeamsIdCache};
+use crate::ports::{
+    Clock, Finish, PresenceWriter, StateStore, SystemClock, TeamsDirectory, TeamsIdCache,
+};
 use futures_util::FutureExt;
 use limits::{LEASE_GRACE_MS, Limits, Patience, bounded, epoch_ms, panic_message};
 use std::time::{Duration, SystemTime};
@@ -71,6 +73,7 @@ pub struct Invocation {
 
 /// The presence sync, holding its adapters for the life of the process.
 pub struct PresenceSync<S, C, D, W> {
+    clock: std::sync::Arc<dyn Clock>,
     store: S,
     teams_ids: teams_ids::Layered<C, D>,
     writer: W,
@@ -123,12 +126,23 @@ where
             no_teams_id: settings.no_teams_id_ttl,
         };
         PresenceSync {
+            clock: std::sync::Arc::new(SystemClock),
             store,
             teams_ids: teams_ids::layered(cache, directory, lifetimes),
             writer,
             mapping,
             settings,
         }
+    }
+
+    /// The same sync on another clock (a model's virtual time); the system clock by default.
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = std::sync::Arc::new(clock);
+        self
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     /// Handles one EventBridge event: validates it, then syncs the user's Teams presence.
@@ -196,7 +210,7 @@ where
             ))));
         }
         let horizon = Horizon {
-            now: Version::from_millis(now_ms()),
+            now: Version::from_millis(self.now_ms()),
             max_skew: self.settings.max_clock_skew,
         };
         let event = GenesysEvent::parse_at(raw, horizon)?;
@@ -239,7 +253,7 @@ where
         event: &GenesysEvent,
         invocation: &Invocation,
     ) -> Result<Outcome, SyncError> {
-        let limits = Limits::of(invocation, self.settings.deadline_margin);
+        let limits = Limits::of(invocation, self.settings.deadline_margin, self.now_ms());
         let lease = lease_for(invocation);
         let (machine, step) = UserSync::for_event(&self.mapping, event, &lease);
         // Boxed: one allocation per event keeps the future's type shallow enough for the
@@ -258,7 +272,7 @@ where
         user: &GenesysUserId,
         invocation: &Invocation,
     ) -> Result<Settlement, SyncError> {
-        let limits = Limits::of(invocation, self.settings.deadline_margin);
+        let limits = Limits::of(invocation, self.settings.deadline_margin, self.now_ms());
         let record = bounded(
             limits.work,
             "reading the record",
@@ -266,7 +280,7 @@ where
             self.store.read(user),
         )
         .await?;
-        let now = now_ms();
+        let now = self.now_ms();
         if !record.dirty() {
             return Ok(Settlement::Clean);
         }
@@ -357,14 +371,17 @@ where
                         event_id,
                         &observation,
                         claim.map(|intent| (intent, lease)),
-                        now_ms(),
+                        self.now_ms(),
                     );
                     let answer = bounded(budget, "recording the event", user, write).await?;
-                    machine.recorded(answer, now_ms())
+                    machine.recorded(answer, self.now_ms())
                 }
                 Step::ReleaseOwn => {
                     warn!(genesysUserId = %user, "the answer to our recording write was lost and its retry refused; releasing the lease to settle the record");
-                    let release = self.store.finish(user, &lease.owner, Finish::Abandoned);
+                    let now = self.now_ms();
+                    let release = self
+                        .store
+                        .finish(user, &lease.owner, Finish::Abandoned, now);
                     bounded(limits.release, "releasing the lease", user, release).await?;
                     machine.released()
                 }
@@ -373,10 +390,10 @@ where
                     machine.waited()
                 }
                 Step::Reclaim { rev, intent } => {
-                    let claim = self.store.reclaim(user, rev, intent, lease, now_ms());
+                    let claim = (self.store).reclaim(user, rev, intent, lease, self.now_ms());
                     let doing = "taking the lease to settle the record";
                     let answer = bounded(budget, doing, user, claim).await?;
-                    machine.reclaimed(answer, now_ms())
+                    machine.reclaimed(answer, self.now_ms())
                 }
                 Step::CarryOut(plan) => {
                     let outcome = self.carry_out(plan, user, &lease.owner, limits).await?;
@@ -405,7 +422,7 @@ where
         };
         let message = excerpt(panic_message(panic.as_ref()));
         tracing::error!(genesysUserId = %user, panic = %message, "panicked while syncing; releasing the lease");
-        let release = self.store.finish(user, &lease.owner, Finish::Abandoned);
+        let release = (self.store).finish(user, &lease.owner, Finish::Abandoned, self.now_ms());
         let doing = "releasing the lease after a panic";
         if let Err(error) = bounded(limits.release, doing, user, release).await {
             warn!(genesysUserId = %user, error = %error, "could not release the lease after a panic; it expires on its own");

@@ -3,7 +3,7 @@
 //! answers from itself or asks the next; the service only asks the outermost.
 
 use super::error::SyncError;
-use super::limits::{bounded, now_ms};
+use super::limits::bounded;
 use crate::domain::excerpt::excerpt;
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::ports::{
@@ -265,11 +265,6 @@ pub fn layered<C: TeamsIdCache + Clone, D>(
         },
         lifetimes,
     )
-}
-
-/// The wall clock in epoch seconds, as the layers take it.
-pub(super) fn now_s() -> i64 {
-    now_ms() / 1000
 }
 
 #[cfg(test)]
