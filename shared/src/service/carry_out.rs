@@ -6,13 +6,20 @@ use super::error::SyncError;
 use super::limits::{Limits, bounded};
 use super::teams_ids::TeamsIds;
 use crate::domain::decide::{AfterClaim, Release};
-use crate::domain::ids::GenesysUserId;
-use crate::domain::outcome::{Outcome, SkipReason};
+use crate::domain::ids::{GenesysUserId, TeamsUserId};
+use crate::domain::outcome::{Outcome, SkipReason, Why};
 use crate::domain::teams::TeamsState;
 use crate::ports::{
     Finish, PresenceWriter, StateStore, TeamsDirectory, TeamsIdCache, TeamsIdEntry, WriteAnswer,
 };
 use tracing::warn;
+
+/// A Graph write that was answered: what was sent, why, and to whom.
+struct Done<'a> {
+    state: TeamsState,
+    why: Why,
+    teams: &'a TeamsUserId,
+}
 
 impl<S, C, D, W> PresenceSync<S, C, D, W>
 where
@@ -30,16 +37,7 @@ where
         owner: &str,
         limits: Limits,
     ) -> Result<Outcome, SyncError> {
-        let budget = limits.work;
-        let finish_holding = |finish| {
-            bounded(
-                limits.release,
-                "releasing the lease",
-                user,
-                self.store.finish(user, owner, finish, self.now_ms()),
-            )
-        };
-        let (state, mark_pending, why) = match plan {
+        match plan {
             AfterClaim::NoCall { reason, release } => {
                 let finish = match release {
                     Release::Not => None,
@@ -47,42 +45,62 @@ where
                     Release::Unsettled => Some(Finish::Abandoned),
                 };
                 if let Some(finish) = finish {
-                    finish_holding(finish).await?;
+                    self.finish_holding(user, owner, finish, limits).await?;
                 }
-                return Ok(Outcome::Skipped(reason));
+                Ok(Outcome::Skipped(reason))
             }
             AfterClaim::Call {
                 state,
                 mark_pending,
                 why,
-            } => (state, mark_pending, why),
-        };
-        if mark_pending
-            && !bounded(
-                budget,
-                "marking the record pending",
-                user,
-                self.store.mark_pending(user, owner, self.now_ms()),
-            )
-            .await?
-        {
-            return Err(SyncError::LeaseLost {
-                user: user.clone(),
-                doing: "call Graph",
-            });
+            } => {
+                if mark_pending {
+                    self.mark_pending(user, owner, limits).await?;
+                }
+                self.call_teams(state, why, user, owner, limits).await
+            }
         }
-        let found = self
-            .teams_ids
-            .resolve(user, budget, self.now_ms() / 1000)
-            .await;
-        let teams = match found.map(|cached| cached.entry) {
+    }
+
+    /// Warns others that a Graph call is about to be made (the record's intent becomes
+    /// `pending`); fails if the lease is no longer ours.
+    async fn mark_pending(
+        &self,
+        user: &GenesysUserId,
+        owner: &str,
+        limits: Limits,
+    ) -> Result<(), SyncError> {
+        let mark = self.store.mark_pending(user, owner, self.now_ms());
+        if bounded(limits.work, "marking the record pending", user, mark).await? {
+            return Ok(());
+        }
+        Err(SyncError::LeaseLost {
+            user: user.clone(),
+            doing: "call Graph",
+        })
+    }
+
+    /// Finds the Teams user, makes Teams show `state`, and records the result.
+    async fn call_teams(
+        &self,
+        state: TeamsState,
+        why: Why,
+        user: &GenesysUserId,
+        owner: &str,
+        limits: Limits,
+    ) -> Result<Outcome, SyncError> {
+        let budget = limits.work;
+        let found = self.teams_ids.resolve(user, budget, self.now_ms() / 1000);
+        let teams = match found.await.map(|cached| cached.entry) {
             Ok(TeamsIdEntry::Teams(teams)) => teams,
             Ok(TeamsIdEntry::NoTeamsId) => {
-                finish_holding(Finish::Untouched).await?;
+                self.finish_holding(user, owner, Finish::Untouched, limits)
+                    .await?;
                 return Ok(Outcome::Skipped(SkipReason::NoTeamsUser));
             }
             Ok(TeamsIdEntry::ClaimedBy { .. }) => {
-                finish_holding(Finish::Untouched).await?;
+                self.finish_holding(user, owner, Finish::Untouched, limits)
+                    .await?;
                 return Ok(Outcome::Skipped(SkipReason::TeamsIdClaimed));
             }
             Err(error) => {
@@ -97,22 +115,13 @@ where
             TeamsState::Cleared => self.writer.clear_preferred(&teams, budget).await,
         };
         match written {
-            Ok(WriteAnswer::Accepted) => {
-                if !finish_holding(Finish::Applied(state)).await? {
-                    // Graph has our state, but our lease ran out and another instance took
-                    // over: it saw the record dirty and re-applies the newest state itself.
-                    warn!(genesysUserId = %user, "lease taken over after the Graph call; the new holder re-applies the newest state");
-                }
-                Ok(match state {
-                    TeamsState::Preferred(presence) => Outcome::Applied(presence, why),
-                    TeamsState::Cleared => Outcome::Cleared(why),
-                })
-            }
-            Ok(WriteAnswer::UserNotFound) => {
-                warn!(genesysUserId = %user, teamsUserId = %teams, "Graph does not know the Teams user; dropping the cached Teams id");
-                self.teams_ids.forget(user, budget).await;
-                finish_holding(Finish::Untouched).await?;
-                Ok(Outcome::Skipped(SkipReason::TeamsUserNotFound))
+            Ok(answer) => {
+                let done = Done {
+                    state,
+                    why,
+                    teams: &teams,
+                };
+                self.record_answer(answer, done, user, owner, limits).await
             }
             Err(source) => {
                 self.abandon(user, owner, limits).await;
@@ -123,6 +132,47 @@ where
                 })
             }
         }
+    }
+
+    /// Records what Graph answered and releases the lease.
+    async fn record_answer(
+        &self,
+        answer: WriteAnswer,
+        Done { state, why, teams }: Done<'_>,
+        user: &GenesysUserId,
+        owner: &str,
+        limits: Limits,
+    ) -> Result<Outcome, SyncError> {
+        if answer == WriteAnswer::UserNotFound {
+            warn!(genesysUserId = %user, teamsUserId = %teams, "Graph does not know the Teams user; dropping the cached Teams id");
+            self.teams_ids.forget(user, limits.work).await;
+            self.finish_holding(user, owner, Finish::Untouched, limits)
+                .await?;
+            return Ok(Outcome::Skipped(SkipReason::TeamsUserNotFound));
+        }
+        let finished = self.finish_holding(user, owner, Finish::Applied(state), limits);
+        if !finished.await? {
+            // Graph has our state, but our lease ran out and another instance took over: it
+            // saw the record dirty and re-applies the newest state itself.
+            warn!(genesysUserId = %user, "lease taken over after the Graph call; the new holder re-applies the newest state");
+        }
+        Ok(match state {
+            TeamsState::Preferred(presence) => Outcome::Applied(presence, why),
+            TeamsState::Cleared => Outcome::Cleared(why),
+        })
+    }
+
+    /// The holder's last write, cut at the release limit; false when the lease was no longer
+    /// ours.
+    async fn finish_holding(
+        &self,
+        user: &GenesysUserId,
+        owner: &str,
+        finish: Finish,
+        limits: Limits,
+    ) -> Result<bool, SyncError> {
+        let write = self.store.finish(user, owner, finish, self.now_ms());
+        bounded(limits.release, "releasing the lease", user, write).await
     }
 
     /// Releases the lease after a failure, leaving the record dirty so that the redelivery

@@ -4,12 +4,18 @@
 
 use super::*;
 use crate::adapters::memory::{Failure, MemoryDirectory, MemoryStore, MemoryTeams};
+use crate::domain::decide::{AfterClaim, Release};
 use crate::domain::event::Topic;
+use crate::domain::ids::GenesysUserId;
 use crate::domain::ids::TeamsUserId;
+use crate::domain::outcome::SkipReason;
 use crate::domain::outcome::Why;
 use crate::domain::presence::SystemPresence;
+use crate::domain::state::UserState;
 use crate::domain::state::{Intent, Observation};
+use crate::domain::step::Step;
 use crate::domain::teams::{TeamsPresence, TeamsState};
+use crate::domain::version::Version;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -326,9 +332,9 @@ async fn explaining_an_event_writes_nothing_and_calls_nobody() {
         ),
         (
             event("MEETING", 2_000),
-            Step::CarryOut(crate::domain::decide::AfterClaim::NoCall {
+            Step::CarryOut(AfterClaim::NoCall {
                 reason: SkipReason::Unchanged,
-                release: crate::domain::decide::Release::Not,
+                release: Release::Not,
             }),
         ),
         (
@@ -337,7 +343,7 @@ async fn explaining_an_event_writes_nothing_and_calls_nobody() {
         ),
         (
             event("BREAK", 3_000),
-            Step::CarryOut(crate::domain::decide::AfterClaim::Call {
+            Step::CarryOut(AfterClaim::Call {
                 state: AWAY,
                 mark_pending: false,
                 why: Why::Changed,

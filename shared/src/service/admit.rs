@@ -1,0 +1,81 @@
+//! Admission of a raw event: its size, its shape (domain::event), where it comes from, and
+//! how far its versions may run ahead of the clock.
+
+use super::{PresenceSync, SyncError};
+use crate::domain::event::{EventError, GenesysEvent, Horizon, is_genesys_source};
+use crate::domain::excerpt::excerpt;
+use crate::domain::version::Version;
+use crate::ports::{PresenceWriter, StateStore, TeamsDirectory, TeamsIdCache};
+
+/// The largest event EventBridge delivers (a PutEvents entry is at most 256 KB); anything
+/// bigger did not come from the bus.
+const MAX_EVENT_BYTES: usize = 256 * 1024;
+
+/// The size of a JSON value as serialised, without building the text.
+fn json_size(value: &serde_json::Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail, and a `Value` always serialises.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
+impl<S, C, D, W> PresenceSync<S, C, D, W>
+where
+    S: StateStore,
+    C: TeamsIdCache,
+    D: TeamsDirectory,
+    W: PresenceWriter,
+{
+    /// Parses the event and checks that it comes from where it may.
+    pub(super) fn admit(&self, raw: serde_json::Value) -> Result<GenesysEvent, SyncError> {
+        let size = json_size(&raw);
+        if size > MAX_EVENT_BYTES {
+            return Err(SyncError::Event(EventError::Shape(format!(
+                "the event is {size} bytes, more than the {MAX_EVENT_BYTES} bytes an EventBridge event can carry"
+            ))));
+        }
+        let horizon = Horizon {
+            now: Version::from_millis(self.now_ms()),
+            max_skew: self.settings.max_clock_skew,
+        };
+        let event = GenesysEvent::parse_at(raw, horizon)?;
+        let expected = match &self.settings.allowed_source {
+            Some(allowed) if event.source != *allowed => {
+                Some(format!("ALLOWED_SOURCE is exactly {allowed:?}"))
+            }
+            None if !is_genesys_source(&event.source) => Some(
+                "it is not a Genesys Cloud partner event source (aws.partner/genesys.com/cloud/<org id>/<suffix>)"
+                    .to_owned(),
+            ),
+            _ => None,
+        };
+        if let Some(expected) = expected {
+            return Err(SyncError::SourceNotAllowed {
+                event_source: excerpt(&event.source),
+                expected,
+            });
+        }
+        if let Some(allowed) = &self.settings.allowed_account
+            && event.account.as_deref() != Some(allowed.as_str())
+        {
+            return Err(SyncError::AccountNotAllowed {
+                account: event
+                    .account
+                    .as_deref()
+                    .map_or("(none)".to_owned(), excerpt),
+                allowed: allowed.clone(),
+            });
+        }
+        Ok(event)
+    }
+}
