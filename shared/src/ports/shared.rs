@@ -1,0 +1,114 @@
+//! Shared adapters: an `Arc` of a port is the port, so that several instances of the sync (a
+//! test's, a model's) can share one in-memory store or Teams.
+
+use super::*;
+
+impl<T: StateStore> StateStore for std::sync::Arc<T> {
+    fn read(
+        &self,
+        user: &GenesysUserId,
+    ) -> impl Future<Output = Result<UserState, StoreError>> + Send {
+        (**self).read(user)
+    }
+    fn record(
+        &self,
+        user: &GenesysUserId,
+        event_id: &str,
+        observation: &Observation,
+        claim: Option<(Intent, &Lease)>,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send {
+        (**self).record(user, event_id, observation, claim, now_ms)
+    }
+    fn reclaim(
+        &self,
+        user: &GenesysUserId,
+        expected_rev: u64,
+        intent: Intent,
+        lease: &Lease,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send {
+        (**self).reclaim(user, expected_rev, intent, lease, now_ms)
+    }
+    fn mark_pending(
+        &self,
+        user: &GenesysUserId,
+        owner: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).mark_pending(user, owner, now_ms)
+    }
+    fn finish(
+        &self,
+        user: &GenesysUserId,
+        owner: &str,
+        finish: Finish,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).finish(user, owner, finish, now_ms)
+    }
+}
+
+impl<T: TeamsIdCache> TeamsIdCache for std::sync::Arc<T> {
+    fn get(
+        &self,
+        user: &GenesysUserId,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<CachedTeamsId>, StoreError>> + Send {
+        (**self).get(user, now)
+    }
+    fn put(
+        &self,
+        user: &GenesysUserId,
+        entry: &CachedTeamsId,
+    ) -> impl Future<Output = Result<Option<CachedTeamsId>, StoreError>> + Send {
+        (**self).put(user, entry)
+    }
+    fn forget(&self, user: &GenesysUserId) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).forget(user)
+    }
+    fn claim(
+        &self,
+        teams: &TeamsUserId,
+        user: &GenesysUserId,
+        until: i64,
+        now: i64,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send {
+        (**self).claim(teams, user, until, now)
+    }
+    fn release_claim(
+        &self,
+        teams: &TeamsUserId,
+        user: &GenesysUserId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).release_claim(teams, user)
+    }
+}
+
+impl<T: TeamsDirectory> TeamsDirectory for std::sync::Arc<T> {
+    fn lookup(
+        &self,
+        user: &GenesysUserId,
+        budget: Budget,
+    ) -> impl Future<Output = Result<DirectoryAnswer, RemoteError>> + Send {
+        (**self).lookup(user, budget)
+    }
+}
+
+impl<T: PresenceWriter> PresenceWriter for std::sync::Arc<T> {
+    fn set_preferred(
+        &self,
+        user: &TeamsUserId,
+        presence: TeamsPresence,
+        budget: Budget,
+    ) -> impl Future<Output = Result<WriteAnswer, RemoteError>> + Send {
+        (**self).set_preferred(user, presence, budget)
+    }
+    fn clear_preferred(
+        &self,
+        user: &TeamsUserId,
+        budget: Budget,
+    ) -> impl Future<Output = Result<WriteAnswer, RemoteError>> + Send {
+        (**self).clear_preferred(user, budget)
+    }
+}
