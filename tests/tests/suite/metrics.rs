@@ -718,3 +718,45 @@ async fn the_binary_writes_its_metrics_to_stdout_as_emf_once_per_invocation() {
         2.0
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// The documentation
+// ---------------------------------------------------------------------------------------
+
+/// README.md's "Watching it" names every metric the code declares and every alarm of the
+/// template.
+#[test]
+fn the_readme_lists_every_metric_and_every_alarm() {
+    let root = presence_sync_tests::moto::repo_root();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let start = readme
+        .find("\n## Watching it")
+        .expect("README.md has a section \"Watching it\"");
+    let section = &readme[start + 1..];
+    let section = &section[..section[1..]
+        .find("\n## ")
+        .map_or(section.len(), |end| end + 1)];
+    for metric in metrics::ALL {
+        assert!(
+            section.contains(&format!("`{}`", metric.name)),
+            "README.md, Watching it: metric {} is not listed",
+            metric.name
+        );
+    }
+    let template = std::fs::read_to_string(root.join("template.yaml")).unwrap();
+    let alarms: Vec<&str> = template
+        .lines()
+        .zip(template.lines().skip(1))
+        .filter(|(_, next)| next.trim() == "Type: AWS::CloudWatch::Alarm")
+        .map(|(line, _)| line.trim().trim_end_matches(':'))
+        .collect();
+    assert!(alarms.len() >= 8, "{alarms:?}");
+    for alarm in alarms {
+        assert!(
+            section.contains(&format!("`{alarm}`")),
+            "README.md, Watching it: alarm {alarm} is not listed"
+        );
+    }
+    assert!(section.contains("(docs/shift.png)"), "the screenshot");
+    assert!(root.join("docs/shift.png").is_file());
+}
