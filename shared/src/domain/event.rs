@@ -278,53 +278,13 @@ impl GenesysEvent {
         let topic = Topic::from_pattern(&envelope.detail_type)
             .ok_or_else(|| EventError::UnsupportedTopic(excerpt(&envelope.detail_type)))?;
         let user = user_from_topic_name(topic, &envelope.detail_type, &envelope.detail.topic_name)?;
-        let event_id = envelope
-            .id
-            .filter(|id| !id.is_empty())
-            .ok_or(EventError::MissingEventId)?;
-        if !super::ids::is_event_id(&event_id) {
-            return Err(EventError::BadEventId(excerpt(&event_id)));
-        }
+        let event_id = event_id(envelope.id)?;
         let fallback = Fallback {
             detail_timestamp: envelope.detail.timestamp.as_deref(),
-            time: envelope
-                .time
-                .map(|t| {
-                    Version::from_datetime(t).ok_or_else(|| EventError::BadTimestamp {
-                        field: "time",
-                        value: excerpt(&t.to_rfc3339()),
-                    })
-                })
-                .transpose()?,
+            time: envelope_time(envelope.time)?,
             horizon,
         };
-
-        let (body_id, presence, routing) = match topic {
-            Topic::Activity => {
-                let body: ActivityBody =
-                    deserialize(envelope.detail.event_body, "detail.eventBody")?;
-                let presence = body
-                    .presence
-                    .map(|p| presence(p, true, &fallback))
-                    .transpose()?;
-                let routing = body
-                    .routing_status
-                    .map(|r| routing(r, &fallback))
-                    .transpose()?;
-                (body.id, presence, routing)
-            }
-            Topic::Presence => {
-                let body: PresenceBody =
-                    deserialize(envelope.detail.event_body, "detail.eventBody")?;
-                (None, Some(presence(body, false, &fallback)?), None)
-            }
-            Topic::RoutingStatus => {
-                let body: RoutingTopicBody =
-                    deserialize(envelope.detail.event_body, "detail.eventBody")?;
-                let routing = routing(body.routing_status, &fallback)?;
-                (body.id, None, Some(routing))
-            }
-        };
+        let (body_id, presence, routing) = bodies(topic, envelope.detail.event_body, &fallback)?;
         if let Some(body_id) = body_id
             && !body_id.eq_ignore_ascii_case(user.as_str())
         {
@@ -346,6 +306,68 @@ impl GenesysEvent {
             routing,
         })
     }
+}
+
+/// The envelope's id: present, bounded and printable (it is stored and logged).
+fn event_id(id: Option<String>) -> Result<String, EventError> {
+    let id = id
+        .filter(|id| !id.is_empty())
+        .ok_or(EventError::MissingEventId)?;
+    if !super::ids::is_event_id(&id) {
+        return Err(EventError::BadEventId(excerpt(&id)));
+    }
+    Ok(id)
+}
+
+/// The envelope's `time` as a version, when it is one.
+fn envelope_time(
+    time: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Option<Version>, EventError> {
+    time.map(|t| {
+        Version::from_datetime(t).ok_or_else(|| EventError::BadTimestamp {
+            field: "time",
+            value: excerpt(&t.to_rfc3339()),
+        })
+    })
+    .transpose()
+}
+
+/// The body's user id (when the topic carries one), presence and routing status.
+type Bodies = (
+    Option<String>,
+    Option<Stamped<PresenceValue>>,
+    Option<Stamped<Observed<RoutingStatus>>>,
+);
+
+/// Reads the event body the topic announces.
+fn bodies(
+    topic: Topic,
+    event_body: serde_json::Value,
+    fallback: &Fallback<'_>,
+) -> Result<Bodies, EventError> {
+    Ok(match topic {
+        Topic::Activity => {
+            let body: ActivityBody = deserialize(event_body, "detail.eventBody")?;
+            let presence = body
+                .presence
+                .map(|p| presence(p, true, fallback))
+                .transpose()?;
+            let routing = body
+                .routing_status
+                .map(|r| routing(r, fallback))
+                .transpose()?;
+            (body.id, presence, routing)
+        }
+        Topic::Presence => {
+            let body: PresenceBody = deserialize(event_body, "detail.eventBody")?;
+            (None, Some(presence(body, false, fallback)?), None)
+        }
+        Topic::RoutingStatus => {
+            let body: RoutingTopicBody = deserialize(event_body, "detail.eventBody")?;
+            let routing = routing(body.routing_status, fallback)?;
+            (body.id, None, Some(routing))
+        }
+    })
 }
 
 fn user_from_topic_name(
