@@ -94,87 +94,92 @@ impl Config {
         let get = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
         let required =
             |name: &'static str| get(name).ok_or_else(|| problem(name, "is required but not set"));
-
+        // In this order, so that the first problem reported is the same as it always was.
         let state_table = required("STATE_TABLE")?;
         let azure_secret_id = required("AZURE_SECRET_ID")?;
         let genesys_secret_id = required("GENESYS_SECRET_ID")?;
-
-        let environment = get("GENESYS_ENVIRONMENT")
-            .map(|env| genesys_environment(&env))
-            .transpose()?;
-        let genesys_url = |name: &'static str, host_prefix: &str| -> Result<Url, ConfigError> {
-            match (get(name), &environment) {
-                (Some(raw), _) => base_url(name, &raw),
-                (None, Some(env)) => base_url(name, &format!("https://{host_prefix}.{env}")),
-                (None, None) => Err(problem(
-                    "GENESYS_ENVIRONMENT",
-                    format!(
-                        "is required (the region host, e.g. mypurecloud.com) unless {name} is set"
-                    ),
-                )),
-            }
-        };
-        let genesys_login_url = genesys_url("GENESYS_LOGIN_URL", "login")?;
-        let genesys_api_url = genesys_url("GENESYS_API_URL", "api")?;
-
+        let (genesys_login_url, genesys_api_url) = genesys_urls(&get)?;
         let graph_api_url = base_url(
             "GRAPH_API_URL",
             &get("GRAPH_API_URL").unwrap_or_else(|| "https://graph.microsoft.com/v1.0".to_owned()),
         )?;
-        let graph_scope = format!("{}/.default", graph_api_url.origin().ascii_serialization());
-        let azure_login_url = base_url(
-            "AZURE_LOGIN_URL",
-            &get("AZURE_LOGIN_URL")
-                .unwrap_or_else(|| "https://login.microsoftonline.com".to_owned()),
-        )?;
-
-        let mapping = PresenceMapping::from_json(&get("PRESENCE_MAPPING").unwrap_or_default())
-            .map_err(|e| {
-                // The mapping's own messages start with the variable's name; the error names
-                // it already.
-                let message = e.to_string();
-                let problem_text = message
-                    .strip_prefix("PRESENCE_MAPPING ")
-                    .unwrap_or(&message)
-                    .to_owned();
-                problem("PRESENCE_MAPPING", problem_text)
-            })?;
-        let presence_expiration = get("PRESENCE_EXPIRATION")
-            .map(|raw| expiration(&raw))
-            .transpose()?;
-
-        let mut settings = Settings::default();
-        if get("ALLOWED_SOURCE_PREFIX").is_some() {
-            return Err(problem(
-                "ALLOWED_SOURCE_PREFIX",
-                "is no longer read: a prefix also let look-alike sources through; set ALLOWED_SOURCE to the exact partner event source name (aws.partner/genesys.com/cloud/<org id>/<suffix>) instead",
-            ));
-        }
-        settings.allowed_source = get("ALLOWED_SOURCE")
-            .map(|raw| partner_source("ALLOWED_SOURCE", &raw))
-            .transpose()?;
-        settings.allowed_account = get("ALLOWED_ACCOUNT")
-            .map(|account| aws_account("ALLOWED_ACCOUNT", &account))
-            .transpose()?;
-        if let Some(raw) = get("MAX_CLOCK_SKEW_SECS") {
-            settings.max_clock_skew = clock_skew(&raw)?;
-        }
-
         Ok(Config {
             state_table,
             azure_secret_id,
             genesys_secret_id,
             genesys_login_url,
             genesys_api_url,
+            graph_scope: format!("{}/.default", graph_api_url.origin().ascii_serialization()),
             graph_api_url,
-            graph_scope,
-            azure_login_url,
-            mapping,
-            presence_expiration,
-            settings,
+            azure_login_url: base_url(
+                "AZURE_LOGIN_URL",
+                &get("AZURE_LOGIN_URL")
+                    .unwrap_or_else(|| "https://login.microsoftonline.com".to_owned()),
+            )?,
+            mapping: mapping(get("PRESENCE_MAPPING").unwrap_or_default())?,
+            presence_expiration: get("PRESENCE_EXPIRATION")
+                .map(|raw| expiration(&raw))
+                .transpose()?,
+            settings: settings(&get)?,
             http: HttpTimeouts::default(),
         })
     }
+}
+
+/// The Genesys login and API base URLs: each set on its own, or from GENESYS_ENVIRONMENT.
+fn genesys_urls(get: &impl Fn(&'static str) -> Option<String>) -> Result<(Url, Url), ConfigError> {
+    let environment = get("GENESYS_ENVIRONMENT")
+        .map(|env| genesys_environment(&env))
+        .transpose()?;
+    let genesys_url = |name: &'static str, host_prefix: &str| -> Result<Url, ConfigError> {
+        match (get(name), &environment) {
+            (Some(raw), _) => base_url(name, &raw),
+            (None, Some(env)) => base_url(name, &format!("https://{host_prefix}.{env}")),
+            (None, None) => Err(problem(
+                "GENESYS_ENVIRONMENT",
+                format!("is required (the region host, e.g. mypurecloud.com) unless {name} is set"),
+            )),
+        }
+    };
+    Ok((
+        genesys_url("GENESYS_LOGIN_URL", "login")?,
+        genesys_url("GENESYS_API_URL", "api")?,
+    ))
+}
+
+/// PRESENCE_MAPPING, with the start-up validation.
+fn mapping(raw: String) -> Result<PresenceMapping, ConfigError> {
+    PresenceMapping::from_json(&raw).map_err(|e| {
+        // The mapping's own messages start with the variable's name; the error names it
+        // already.
+        let message = e.to_string();
+        let problem_text = message
+            .strip_prefix("PRESENCE_MAPPING ")
+            .unwrap_or(&message)
+            .to_owned();
+        problem("PRESENCE_MAPPING", problem_text)
+    })
+}
+
+/// The behaviour settings the variables override.
+fn settings(get: &impl Fn(&'static str) -> Option<String>) -> Result<Settings, ConfigError> {
+    let mut settings = Settings::default();
+    if get("ALLOWED_SOURCE_PREFIX").is_some() {
+        return Err(problem(
+            "ALLOWED_SOURCE_PREFIX",
+            "is no longer read: a prefix also let look-alike sources through; set ALLOWED_SOURCE to the exact partner event source name (aws.partner/genesys.com/cloud/<org id>/<suffix>) instead",
+        ));
+    }
+    settings.allowed_source = get("ALLOWED_SOURCE")
+        .map(|raw| partner_source("ALLOWED_SOURCE", &raw))
+        .transpose()?;
+    settings.allowed_account = get("ALLOWED_ACCOUNT")
+        .map(|account| aws_account("ALLOWED_ACCOUNT", &account))
+        .transpose()?;
+    if let Some(raw) = get("MAX_CLOCK_SKEW_SECS") {
+        settings.max_clock_skew = clock_skew(&raw)?;
+    }
+    Ok(settings)
 }
 
 /// Whether a URL (or what was meant as one) carries user info: an `@` in its authority, from
