@@ -13,18 +13,21 @@
 //!
 //! # Why not `metrics` + `metrics_cloudwatch_embedded`
 //!
-//! That crate was tried first and is the kept crate for this job, but it does not fit here:
-//! it writes one EMF document per distinct label set, each with a single dimension set.
+//! That crate (0.10, with `default-features = false` it needs no `lambda_http`) is the kept
+//! crate for this job and was evaluated first, from its source: it does not fit here. It
+//! writes one EMF document per distinct label set, each with a single dimension set.
 //! CloudWatch alarms cannot aggregate across dimension values (no `SEARCH` in alarms), so
-//! "all failed events" or "every Graph 429" would each need the same datum recorded again
-//! under a second label set, in a second document. An applied event would write four to six
-//! documents (≈ 250 bytes each, billed as CloudWatch Logs ingestion), and its global
-//! recorder makes in-process tests of concurrent instances share one set of counters. The
-//! EMF specification allows several dimension sets per metric (rollups: `[function, outcome,
-//! reason]`, `[function, outcome]`, `[function]`) and several metrics with different
-//! dimensions in one document; writing the format here (≈ 200 lines, serde_json for the
-//! escaping) gives one document per invocation in the common case, rollups the alarms can
-//! address, and a per-task capture for tests ([`capture`]).
+//! "all failed events" or "every Graph 429" would need the same datum recorded again under a
+//! second label set, in a document of its own: a warm applied event would write five
+//! documents (events, lags, the Graph call, its latency, the Teams-id source; seven with the
+//! DynamoDB calls) of a few hundred bytes each, billed as CloudWatch Logs ingestion, and
+//! more again for the rollups. Its recorder is process-global
+//! (`metrics::set_global_recorder`), so in-process tests of concurrent instances would share
+//! one set of counters. The EMF specification allows several dimension sets per metric
+//! (rollups: `[function, outcome, reason]`, `[function, outcome]`, `[function]`) and several
+//! metrics with different dimensions in one document; writing the format here (the writer is
+//! ≈ 150 lines, serde_json for the escaping) gives one document per invocation in the common
+//! case, rollups the alarms can address, and a per-task capture for tests ([`capture`]).
 
 use std::cell::RefCell;
 use std::future::Future;
