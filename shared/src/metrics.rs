@@ -1125,6 +1125,16 @@ mod tests {
         let scim = docs.iter().find(|d| d["service"] == "GenesysScim").unwrap();
         assert_eq!(scim["RemoteCalls"], 1);
         assert_eq!(scim["status"], "2xx");
+        // Each value is read under its own dimensions: SCIM's latency under GenesysScim,
+        // never under a document that says Graph.
+        assert_eq!(numbers(&scim["RemoteLatency"]), [9.0]);
+        let graph_latencies: usize = docs
+            .iter()
+            .filter(|d| d["service"] == "Graph")
+            .filter_map(|d| d["RemoteLatency"].as_array())
+            .map(Vec::len)
+            .sum();
+        assert_eq!(graph_latencies, 4);
         // No document gives a metric two values, nor a dimension two values.
         for doc in &docs {
             let names: Vec<_> = doc["_aws"]["CloudWatchMetrics"]
