@@ -38,6 +38,7 @@ pub const VARIABLES: &[&str] = &[
     "ALLOWED_SOURCE",
     "ALLOWED_ACCOUNT",
     "MAX_CLOCK_SKEW_SECS",
+    "METRICS_NAMESPACE",
 ];
 
 /// Variables the function no longer honours but still looks for, to stop at start-up rather
@@ -65,6 +66,9 @@ pub struct Config {
     pub presence_expiration: Option<String>,
     pub settings: Settings,
     pub http: HttpTimeouts,
+    /// The CloudWatch namespace of the function's metrics (`METRICS_NAMESPACE`, default
+    /// `PresenceSync`).
+    pub metrics_namespace: String,
 }
 
 /// Connect and total timeouts for every HTTP call to Genesys and Microsoft.
@@ -122,6 +126,7 @@ impl Config {
                 .transpose()?,
             settings: settings(&get)?,
             http: HttpTimeouts::default(),
+            metrics_namespace: metrics_namespace(get("METRICS_NAMESPACE"))?,
         })
     }
 }
@@ -145,6 +150,13 @@ fn genesys_urls(get: &impl Fn(&'static str) -> Option<String>) -> Result<(Url, U
         genesys_url("GENESYS_LOGIN_URL", "login")?,
         genesys_url("GENESYS_API_URL", "api")?,
     ))
+}
+
+/// METRICS_NAMESPACE, as CloudWatch accepts it.
+fn metrics_namespace(raw: Option<String>) -> Result<String, ConfigError> {
+    let namespace = raw.unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.to_owned());
+    crate::metrics::check_namespace(&namespace).map_err(|why| problem("METRICS_NAMESPACE", why))?;
+    Ok(namespace)
 }
 
 /// PRESENCE_MAPPING, with the start-up validation.

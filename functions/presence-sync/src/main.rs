@@ -39,6 +39,11 @@ async fn main() -> ExitCode {
     };
     // Boxed, like the runtime below: each is a deep future, and together they exceed the
     // compiler's layout depth limit for this async block.
+    presence_core::metrics::init(presence_core::metrics::Context {
+        namespace: config.metrics_namespace.clone(),
+        function: std::env::var(presence_core::metrics::FUNCTION_VARIABLE)
+            .unwrap_or_else(|_| "presence-sync".to_owned()),
+    });
     let sync = Box::pin(presence_core::app::build(&config)).await;
     let served = Box::pin(lambda_runtime::run(service_fn(|event| {
         handler(&sync, event)
@@ -69,9 +74,11 @@ where
         request_id: event.context.request_id,
         deadline: UNIX_EPOCH + Duration::from_millis(event.context.deadline),
     };
-    sync.handle(event.payload, &invocation)
-        .await
-        .map_err(Failed)
+    let result = sync.handle(event.payload, &invocation).await;
+    // The invocation's metrics, before its answer: Lambda may freeze the process once it
+    // has answered.
+    presence_core::metrics::flush();
+    result.map_err(Failed)
 }
 
 /// A failed invocation.

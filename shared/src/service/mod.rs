@@ -21,6 +21,7 @@ use crate::domain::mapping::PresenceMapping;
 use crate::domain::outcome::{Outcome, Report};
 use crate::domain::state::Lease;
 use crate::domain::step::UserSync;
+use crate::metrics;
 use crate::ports::{Clock, PresenceWriter, StateStore, SystemClock, TeamsDirectory, TeamsIdCache};
 use limits::{LEASE_GRACE_MS, Limits, epoch_ms};
 use std::time::{Duration, SystemTime};
@@ -131,9 +132,17 @@ where
         invocation: &Invocation,
     ) -> Result<Report, SyncError> {
         let started = std::time::Instant::now();
+        let started_ms = self.now_ms();
+        // The envelope's `time`, read before `admit` takes the event.
+        let sent_ms = raw
+            .get("time")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|time| chrono::DateTime::parse_from_rfc3339(time).ok())
+            .map(|time| time.timestamp_millis());
         let event = match self.admit(raw) {
             Ok(event) => event,
             Err(error) => {
+                metrics::event_outcome(metrics::FAILED, error.kind());
                 warn!(
                     requestId = %invocation.request_id,
                     error = %error,
@@ -144,7 +153,29 @@ where
                 return Err(error);
             }
         };
+        if let Some(sent_ms) = sent_ms {
+            metrics::lag(metrics::Lag::Delivery, started_ms.saturating_sub(sent_ms));
+        }
         let result = self.sync(&event, invocation).await;
+        match &result {
+            Ok(outcome) => {
+                metrics::event_outcome(outcome.kind(), outcome.reason());
+                if matches!(outcome, Outcome::Applied(..) | Outcome::Cleared(_)) {
+                    let version = [
+                        event.presence.as_ref().map(|p| p.version),
+                        event.routing.as_ref().map(|r| r.version),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .max();
+                    if let Some(version) = version {
+                        let lag = self.now_ms().saturating_sub(version.millis());
+                        metrics::lag(metrics::Lag::EndToEnd, lag);
+                    }
+                }
+            }
+            Err(error) => metrics::event_outcome(metrics::FAILED, error.kind()),
+        }
         let presence_version = event.presence.as_ref().map(|p| p.version.to_string());
         let routing_version = event.routing.as_ref().map(|r| r.version.to_string());
         let elapsed_ms = started.elapsed().as_millis() as u64;

@@ -6,12 +6,21 @@ use super::error::SyncError;
 use super::limits::bounded;
 use crate::domain::excerpt::excerpt;
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
+use crate::metrics::{self, TeamsIdSource};
 use crate::ports::{
     Budget, CachedTeamsId, Claim, DirectoryAnswer, TeamsDirectory, TeamsIdCache, TeamsIdEntry,
 };
 use std::future::Future;
 use std::time::Duration;
 use tracing::warn;
+
+/// A cache hit as the metrics count it: `negative` when it says "no Teams id".
+fn source(cached: &CachedTeamsId, hit: TeamsIdSource) -> TeamsIdSource {
+    match cached.entry {
+        TeamsIdEntry::Teams(_) => hit,
+        TeamsIdEntry::NoTeamsId | TeamsIdEntry::ClaimedBy { .. } => TeamsIdSource::Negative,
+    }
+}
 
 /// One layer of the Teams-id lookup.
 pub trait TeamsIds: Send + Sync {
@@ -65,6 +74,7 @@ impl<D: TeamsDirectory> TeamsIds for Directory<D> {
         budget: Budget,
         now: i64,
     ) -> Result<CachedTeamsId, SyncError> {
+        metrics::teams_id_lookup(TeamsIdSource::Scim);
         let answer = self
             .directory
             .lookup(user, budget)
@@ -147,6 +157,7 @@ impl<C: TeamsIdCache, L: TeamsIds> TeamsIds for TableCached<C, L> {
     ) -> Result<CachedTeamsId, SyncError> {
         let read = self.table.get(user, now);
         if let Some(cached) = bounded(budget, "reading the cached Teams id", user, read).await? {
+            metrics::teams_id_lookup(source(&cached, TeamsIdSource::Table));
             return Ok(cached);
         }
         let cached = self.next.resolve(user, budget, now).await?;
@@ -228,6 +239,7 @@ impl<L: TeamsIds> TeamsIds for MemoryCached<L> {
         if let Some(cached) = self.memory.get(user)
             && cached.expires_at > now
         {
+            metrics::teams_id_lookup(source(&cached, TeamsIdSource::Memory));
             return Ok(cached);
         }
         let cached = self.next.resolve(user, budget, now).await?;

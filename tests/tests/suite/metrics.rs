@@ -7,10 +7,9 @@
 //! written as EMF lines exactly as `metrics::flush` writes them to stdout; the binary test
 //! reads the lines from the process's stdout.
 //!
-//! Tests marked `#[ignore = "needs the service wired …"]` assert what the service records
-//! (`metrics::event_outcome`, `metrics::lag`, `metrics::teams_id_lookup`) and what the
-//! binary flushes: they run once the sync and `main.rs` call those (issue 11); the rest
-//! (every remote call, throttles, retries, waits) runs now.
+//! What the service records (`metrics::event_outcome`, `metrics::lag`,
+//! `metrics::teams_id_lookup`), what the adapters record (every remote call, throttles,
+//! retries, waits) and what the binary flushes, once per invocation.
 
 use presence_core::domain::outcome::Report;
 use presence_core::metrics::{self, Context};
@@ -487,7 +486,6 @@ async fn every_dimension_value_is_from_the_codes_vocabulary_never_an_id_or_a_sec
 // ---------------------------------------------------------------------------------------
 
 #[tokio::test]
-#[ignore = "needs the service wired to presence_core::metrics (issue 11): metrics::event_outcome in the handler"]
 async fn events_are_counted_by_outcome_and_reason() {
     let world = World::start().await;
     let agent = world.agent();
@@ -559,7 +557,6 @@ async fn events_are_counted_by_outcome_and_reason() {
 }
 
 #[tokio::test]
-#[ignore = "needs the service wired to presence_core::metrics (issue 11): metrics::lag(EndToEnd) after Graph accepted, metrics::lag(Delivery) at the start"]
 async fn lags_are_measured_per_applied_event() {
     let world = World::start().await;
     let agent = world.agent();
@@ -604,7 +601,6 @@ async fn lags_are_measured_per_applied_event() {
 }
 
 #[tokio::test]
-#[ignore = "needs the service wired to presence_core::metrics (issue 11): metrics::teams_id_lookup in the Teams-id lookup"]
 async fn teams_id_lookups_are_counted_by_source() {
     let world = World::start().await;
     let agent = world.agent();
@@ -642,7 +638,6 @@ async fn teams_id_lookups_are_counted_by_source() {
 }
 
 #[tokio::test]
-#[ignore = "needs main.rs wired (issue 11): metrics::init at start-up, metrics::flush after each invocation, METRICS_NAMESPACE read"]
 async fn the_binary_writes_its_metrics_to_stdout_as_emf_once_per_invocation() {
     let world = World::start().await;
     let agent = world.agent();

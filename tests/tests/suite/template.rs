@@ -1133,7 +1133,6 @@ fn the_metrics_namespace_is_a_parameter_with_the_codes_default() {
 }
 
 #[test]
-#[ignore = "needs the function to read METRICS_NAMESPACE (issue 11): a Config field, then the variable in template.yaml"]
 fn the_function_writes_into_the_namespace_the_dashboard_reads() {
     let template = template();
     assert_eq!(
