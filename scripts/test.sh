@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (`make test`, `.ci/run`). In order:
 #
-#   1. Python environments (scripts/setup-venv.sh --all), in the background: the installs
-#      mostly wait on PyPI while the next steps compile.
+#   1. Python environments (scripts/setup-venv.sh --all) and, when missing, Debian's chromium
+#      (the shift picture's browser test), in the background: the installs mostly wait on
+#      the package registries while the next steps compile.
 #   2. cargo fmt --check
 #   3. cargo-deny and cargo-fuzz into .tools/bin (scripts/tools.sh; once per clone), then
 #      cargo deny (licenses, bans, sources)
@@ -71,6 +72,23 @@ bash scripts/setup-venv.sh --all >/dev/null 2>"$state/venvs.log" &
 venvs_pid=$!
 pids+=("$venvs_pid")
 
+step "chromium (Debian's package, for the shift picture's browser test), in the background"
+chromium_pid=""
+if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
+    echo "   already installed"
+else
+    echo "   installing Debian's chromium package into the system (about 480 MB; undo with:"
+    echo "   apt-get remove chromium && apt-get autoremove)"
+    (
+        as_root=""
+        [ "$(id -u)" -eq 0 ] || as_root="sudo"
+        $as_root apt-get update -qq &&
+            DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq chromium
+    ) >"$state/chromium.log" 2>&1 &
+    chromium_pid=$!
+    pids+=("$chromium_pid")
+fi
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
@@ -127,6 +145,13 @@ MOTO_ENDPOINT="$(sed -n 's/^MOTO_READY //p' "$moto_log" | head -n 1)"
 }
 export MOTO_ENDPOINT
 echo "moto at $MOTO_ENDPOINT"
+
+if [ -n "$chromium_pid" ] && ! wait "$chromium_pid"; then
+    tail -n 20 "$state/chromium.log" >&2
+    # In CI the browser test must run; on a developer's machine without root it skips.
+    [ -z "${CI:-}" ] || { echo "installing chromium failed" >&2; exit 1; }
+    echo "   chromium could not be installed: the browser test will say it skipped" >&2
+fi
 
 step "tests"
 # Every log line the function writes during the suite lands here for the log scan below.
