@@ -196,6 +196,11 @@ async fn a_cold_event_counts_every_remote_call_once_and_a_warm_one_only_graph() 
     assert_eq!(calls("GenesysLogin", "token"), 1.0);
     assert_eq!(calls("GenesysScim", "lookup"), 1.0);
     assert_eq!(calls("Graph", "set"), 1.0);
+    // The state table: the Teams-id cache read, the claim and the cache write, the recording
+    // write and the finish.
+    assert_eq!(calls("DynamoDB", "GetItem"), 1.0, "{lines:#?}");
+    assert_eq!(calls("DynamoDB", "PutItem"), 2.0);
+    assert_eq!(calls("DynamoDB", "UpdateItem"), 2.0);
     // The metrics agree with what the fakes counted.
     assert_eq!(world.ms.token_requests(), 1);
     assert_eq!(world.genesys.token_requests(), 1);
@@ -231,7 +236,8 @@ async fn a_cold_event_counts_every_remote_call_once_and_a_warm_one_only_graph() 
         );
     }
 
-    // Warm: only the Graph call (no secret, token or SCIM call, so no such metric).
+    // Warm: only the Graph call and the two state writes (no secret, token or SCIM call, so
+    // no such metric).
     let (result, lines) = measured(&instance, presence(&agent.genesys, "BUSY", 2_000)).await;
     assert_eq!(outcome(&result), "applied/changed");
     let points = read_emf(&lines);
@@ -242,6 +248,18 @@ async fn a_cold_event_counts_every_remote_call_once_and_a_warm_one_only_graph() 
         .filter(|s| *s != "DynamoDB")
         .collect();
     assert_eq!(services, BTreeSet::from(["Graph"]), "{lines:#?}");
+    assert_eq!(
+        sum(
+            &points,
+            "RemoteCalls",
+            &[
+                ("service", "DynamoDB"),
+                ("operation", "UpdateItem"),
+                ("status", "2xx")
+            ]
+        ),
+        2.0
+    );
     assert_eq!(
         sum(
             &points,

@@ -26,6 +26,21 @@ use std::collections::HashMap;
 
 mod expression;
 
+/// Every DynamoDB call is timed into the metrics (service `DynamoDB`, the operation, its
+/// status class); the SDK's own retries inside one call are not seen.
+trait Timed<T, E>: std::future::Future<Output = Result<T, SdkError<E>>> + Sized {
+    fn timed(
+        self,
+        operation: &'static str,
+    ) -> impl std::future::Future<Output = Result<T, SdkError<E>>> {
+        // Boxed: an SDK call's future is large, and held inline in every future that awaits
+        // it, it overflowed a test thread's stack.
+        crate::metrics::time_sdk(crate::metrics::Remote::DynamoDB, operation, Box::pin(self))
+    }
+}
+
+impl<T, E, F: std::future::Future<Output = Result<T, SdkError<E>>>> Timed<T, E> for F {}
+
 type Item = HashMap<String, AttributeValue>;
 
 #[derive(Clone, Debug)]
@@ -76,6 +91,7 @@ impl DynamoStateStore {
             .return_values(ReturnValue::AllOld)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
+            .timed("UpdateItem")
             .await;
         match result {
             Ok(output) => Ok(Recorded::Accepted {
@@ -97,7 +113,7 @@ impl DynamoStateStore {
 
     /// Runs an update conditional on holding the lease; false when it is no longer ours.
     async fn as_holder(&self, operation: UpdateItemFluentBuilder) -> Result<bool, StoreError> {
-        match operation.send().await {
+        match operation.send().timed("UpdateItem").await {
             Ok(_) => Ok(true),
             Err(SdkError::ServiceError(e))
                 if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
@@ -207,6 +223,7 @@ impl StateStore for DynamoStateStore {
             .key("pk", s(user_key(user)))
             .consistent_read(true)
             .send()
+            .timed("GetItem")
             .await
             .map_err(|e| self.error("GetItem", &e))?;
         user_state(output.item.as_ref())
@@ -346,6 +363,7 @@ impl TeamsIdCache for DynamoStateStore {
             .table_name(&self.table)
             .key("pk", s(teams_key(user)))
             .send()
+            .timed("GetItem")
             .await
             .map_err(|e| self.error("GetItem", &e))?;
         let Some(item) = output.item else {
@@ -376,7 +394,11 @@ impl TeamsIdCache for DynamoStateStore {
                     .item("claimed_by", s(holder.as_str()));
             }
         }
-        let output = put.send().await.map_err(|e| self.error("PutItem", &e))?;
+        let output = put
+            .send()
+            .timed("PutItem")
+            .await
+            .map_err(|e| self.error("PutItem", &e))?;
         output
             .attributes
             .filter(|item| !item.is_empty())
@@ -390,6 +412,7 @@ impl TeamsIdCache for DynamoStateStore {
             .table_name(&self.table)
             .key("pk", s(teams_key(user)))
             .send()
+            .timed("DeleteItem")
             .await
             .map_err(|e| self.error("DeleteItem", &e))?;
         Ok(())
@@ -416,6 +439,7 @@ impl TeamsIdCache for DynamoStateStore {
             .expression_attribute_values(":now", n(now))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
+            .timed("PutItem")
             .await;
         match result {
             Ok(_) => Ok(Claim::Granted),
@@ -454,6 +478,7 @@ impl TeamsIdCache for DynamoStateStore {
             .condition_expression("genesys_user = :me")
             .expression_attribute_values(":me", s(user.as_str()))
             .send()
+            .timed("DeleteItem")
             .await;
         match result {
             Ok(_) => Ok(()),
