@@ -49,39 +49,72 @@ pub async fn load_aws(connect_timeout: Duration) -> aws_config::SdkConfig {
 
 /// Builds the sync with a given AWS configuration (tests point it at the emulator).
 pub fn build_with(config: &Config, aws: &aws_config::SdkConfig) -> ProductionSync {
-    let dynamodb = aws_sdk_dynamodb::Client::new(aws);
-    let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(aws));
-    let http = http::Http::new(config.http);
-
-    let store = DynamoStateStore::new(dynamodb, config.state_table.clone());
-    let genesys_tokens = TokenCache::new(
-        config.genesys_secret_id.clone(),
-        secrets.clone(),
-        GenesysLogin {
-            login_url: config.genesys_login_url.clone(),
-        },
-        http.clone(),
-    );
-    let graph_tokens = TokenCache::new(
-        config.azure_secret_id.clone(),
-        secrets,
-        AzureAd {
-            login_url: config.azure_login_url.clone(),
-            scope: config.graph_scope.clone(),
-        },
-        http.clone(),
-    );
+    let parts = Parts::new(config, aws);
+    let store = parts.state_store(config);
     PresenceSync::new(
         store.clone(),
         store,
-        GenesysScim::new(http.clone(), &config.genesys_api_url, genesys_tokens),
-        GraphPresence::new(
-            http,
-            &config.graph_api_url,
-            graph_tokens,
-            config.presence_expiration.clone(),
-        ),
+        parts.directory(config),
+        parts.presence_writer(config),
         config.mapping.clone(),
         config.settings.clone(),
     )
+}
+
+/// The clients a function shares between its parts, built once: each function builds only
+/// the parts it uses (a read-only tool needs the state store and no Graph client).
+pub struct Parts {
+    aws: aws_config::SdkConfig,
+    secrets: SecretsManager,
+    http: http::Http,
+}
+
+impl Parts {
+    pub fn new(config: &Config, aws: &aws_config::SdkConfig) -> Self {
+        Parts {
+            aws: aws.clone(),
+            secrets: SecretsManager::new(aws_sdk_secretsmanager::Client::new(aws)),
+            http: http::Http::new(config.http),
+        }
+    }
+
+    /// The state table: user records, the Teams-id cache and claims.
+    pub fn state_store(&self, config: &Config) -> DynamoStateStore {
+        DynamoStateStore::new(
+            aws_sdk_dynamodb::Client::new(&self.aws),
+            config.state_table.clone(),
+        )
+    }
+
+    /// Genesys SCIM, with the Genesys client credentials from Secrets Manager.
+    pub fn directory(&self, config: &Config) -> GenesysScim<SecretsManager> {
+        let tokens = TokenCache::new(
+            config.genesys_secret_id.clone(),
+            self.secrets.clone(),
+            GenesysLogin {
+                login_url: config.genesys_login_url.clone(),
+            },
+            self.http.clone(),
+        );
+        GenesysScim::new(self.http.clone(), &config.genesys_api_url, tokens)
+    }
+
+    /// Microsoft Graph's presence, with the Entra ID app's credentials from Secrets Manager.
+    pub fn presence_writer(&self, config: &Config) -> GraphPresence<SecretsManager> {
+        let tokens = TokenCache::new(
+            config.azure_secret_id.clone(),
+            self.secrets.clone(),
+            AzureAd {
+                login_url: config.azure_login_url.clone(),
+                scope: config.graph_scope.clone(),
+            },
+            self.http.clone(),
+        );
+        GraphPresence::new(
+            self.http.clone(),
+            &config.graph_api_url,
+            tokens,
+            config.presence_expiration.clone(),
+        )
+    }
 }
