@@ -35,8 +35,8 @@ pub async fn load_aws(connect_timeout: Duration) -> aws_config::SdkConfig {
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(connect_timeout)
-                .operation_attempt_timeout(Duration::from_secs(2))
-                .operation_timeout(Duration::from_secs(6))
+                .operation_attempt_timeout(crate::policy::AWS_ATTEMPT)
+                .operation_timeout(crate::policy::AWS_OPERATION)
                 .build(),
         )
         // The attempt timeout above already cuts a stalled request at 2 s; the SDK's

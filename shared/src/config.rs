@@ -71,21 +71,7 @@ pub struct Config {
     pub metrics_namespace: String,
 }
 
-/// Connect and total timeouts for every HTTP call to Genesys and Microsoft.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HttpTimeouts {
-    pub connect: Duration,
-    pub total: Duration,
-}
-
-impl Default for HttpTimeouts {
-    fn default() -> Self {
-        HttpTimeouts {
-            connect: Duration::from_secs(2),
-            total: Duration::from_secs(8),
-        }
-    }
-}
+pub use crate::policy::HttpTimeouts;
 
 impl Config {
     /// Reads the process environment.

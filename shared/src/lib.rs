@@ -10,5 +10,6 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod metrics;
+pub mod policy;
 pub mod ports;
 pub mod service;

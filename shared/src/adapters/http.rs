@@ -3,8 +3,10 @@
 //! `Retry-After` and stay inside the invocation's time budget. Every attempt is counted in the
 //! metrics ([`send`]), with the retries and the time waited for a throttling service.
 
-use crate::config::HttpTimeouts;
 use crate::metrics;
+use crate::policy::{
+    BACKOFF_MAX, BACKOFF_MIN, BACKOFF_TIMES, HttpTimeouts, MAX_RETRY_AFTER, MAX_SHARED_THROTTLE,
+};
 use crate::ports::{Budget, RemoteError, Service};
 use backon::{ExponentialBuilder, Retryable};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
@@ -102,17 +104,6 @@ pub async fn read_capped(
     }
     Ok(body)
 }
-
-/// The longest `Retry-After` honoured: a hostile or broken value must not park this process's
-/// calls for hours (the invocation fails instead, and Lambda retries later).
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
-
-/// The longest one `Retry-After` closes this process's throttle gate (every call to that
-/// service from this instance, other users' events included). Graph and Genesys ask for
-/// seconds; a minute covers their real answers, while a single hostile or garbled value (up
-/// to [`MAX_RETRY_AFTER`]) would otherwise fail every event of a warm instance for five
-/// minutes. A call after the gate opens that is still throttled closes it again.
-pub const MAX_SHARED_THROTTLE: Duration = Duration::from_secs(60);
 
 /// `Retry-After` in seconds (the form Graph and Genesys use), clamped to
 /// [`MAX_RETRY_AFTER`] (a number too large for `u64` is the clamp too); an HTTP date is
@@ -220,10 +211,10 @@ impl ThrottleGate {
 /// a random share of itself, so that instances failing together do not retry in lockstep.
 fn backoff() -> ExponentialBuilder {
     ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(100))
-        .with_max_delay(Duration::from_secs(4))
+        .with_min_delay(BACKOFF_MIN)
+        .with_max_delay(BACKOFF_MAX)
         .with_jitter()
-        .with_max_times(20)
+        .with_max_times(BACKOFF_TIMES)
 }
 
 /// Runs `attempt` until it succeeds, fails for good, or the budget leaves no room for the

@@ -57,15 +57,8 @@ pub trait TokenEndpoint: Send + Sync {
     ) -> impl Future<Output = Result<Result<IssuedToken, InvalidClient>, Failure>> + Send;
 }
 
-/// Used when a token response has no `expires_in`: short, so that a token the server meant
-/// to be short-lived is not kept long (a 401 fetches a new one in any case).
-const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
-
-/// The longest a token is kept, whatever `expires_in` says. Entra ID issues tokens for about
-/// an hour and Genesys for at most 48 h (24 h by default), so a day costs at most one extra
-/// token request a day; a larger value is broken or hostile, and `expires_in:
-/// 18446744073709551615` must not overflow the clock (`Instant + Duration` panics).
-pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+use crate::policy::DEFAULT_TOKEN_LIFETIME as DEFAULT_LIFETIME;
+pub use crate::policy::MAX_TOKEN_LIFETIME;
 
 /// The token lifetime an `expires_in` value gives: positive whole seconds (a number or a
 /// numeric string), clamped to [`MAX_TOKEN_LIFETIME`]; `None` when there is no usable value.

@@ -5,6 +5,7 @@
 use super::Invocation;
 use super::error::{SyncError, store_error};
 use crate::domain::ids::GenesysUserId;
+use crate::policy::{ANSWER_MARGIN, MAX_INVOCATION};
 use crate::ports::{Budget, StoreError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -33,7 +34,7 @@ impl Patience {
     pub(super) fn new(max: Duration) -> Self {
         Patience {
             started: tokio::time::Instant::now(),
-            wait: Duration::from_millis(20),
+            wait: crate::policy::LEASE_WAIT_FIRST,
             max,
         }
     }
@@ -55,19 +56,14 @@ impl Patience {
             });
         }
         tokio::time::sleep(self.wait).await;
-        self.wait = (self.wait * 2).min(Duration::from_millis(400));
+        self.wait = (self.wait * 2).min(crate::policy::LEASE_WAIT_LONGEST);
         Ok(())
     }
 }
 
-/// Grace after the invocation deadline before a dead holder's lease lets others in.
-pub(super) const LEASE_GRACE_MS: i64 = 1_000;
-
-/// Time kept back before Lambda's deadline for the answer itself, after the lease is released.
-const ANSWER_MARGIN: Duration = Duration::from_millis(250);
-
-/// Lambda's longest function timeout.
-const MAX_INVOCATION: Duration = Duration::from_secs(15 * 60);
+/// Grace after the invocation deadline before a dead holder's lease lets others in, in the
+/// lease's unit ([`crate::policy::LEASE_GRACE`]).
+pub(super) const LEASE_GRACE_MS: i64 = crate::policy::LEASE_GRACE.as_millis() as i64;
 
 /// The two time limits of one invocation. The work (recording, reads, remote calls, waits)
 /// ends `Settings::deadline_margin` before Lambda's deadline; releasing the lease may use

@@ -58,8 +58,8 @@ impl Default for Settings {
             allowed_account: None,
             teams_id_ttl: Duration::from_secs(24 * 3600),
             no_teams_id_ttl: Duration::from_secs(3600),
-            deadline_margin: Duration::from_millis(1500),
-            max_lease_wait: Duration::from_secs(5),
+            deadline_margin: crate::policy::DEADLINE_MARGIN,
+            max_lease_wait: crate::policy::MAX_LEASE_WAIT,
             max_clock_skew: Duration::from_secs(300),
         }
     }

@@ -1,0 +1,80 @@
+//! Every timing the functions live by, in one place: how long a call may take, how often it is
+//! retried and how long between tries, how long an event waits for another holder of the
+//! user's lease, and what is kept back before Lambda's deadline. The adapters and the service
+//! read these; `docs/design.md` ("Timing policy") has them in one table with the reasons.
+//! Values that are configuration rather than code ([`HttpTimeouts`], and the margin and lease
+//! wait of `service::Settings`) take their defaults from here.
+
+use std::time::Duration;
+
+/// Connect and total (per attempt) timeouts for every HTTP call to Genesys and Microsoft.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpTimeouts {
+    pub connect: Duration,
+    pub total: Duration,
+}
+
+impl Default for HttpTimeouts {
+    fn default() -> Self {
+        HttpTimeouts {
+            connect: HTTP_CONNECT,
+            total: HTTP_ATTEMPT,
+        }
+    }
+}
+
+/// Connecting to Genesys or Microsoft.
+pub const HTTP_CONNECT: Duration = Duration::from_secs(2);
+/// One HTTP attempt, whole (also cut to the invocation's remaining time).
+pub const HTTP_ATTEMPT: Duration = Duration::from_secs(8);
+
+/// The backoff between attempts without `Retry-After`: from [`BACKOFF_MIN`] doubling to
+/// [`BACKOFF_MAX`], each wait plus a random share of itself, at most [`BACKOFF_TIMES`] retries
+/// (the invocation's budget ends them sooner).
+pub const BACKOFF_MIN: Duration = Duration::from_millis(100);
+pub const BACKOFF_MAX: Duration = Duration::from_secs(4);
+pub const BACKOFF_TIMES: usize = 20;
+
+/// The longest `Retry-After` honoured: a hostile or broken value must not park this process's
+/// calls for hours (the invocation fails instead, and Lambda retries later).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// The longest one `Retry-After` closes this process's throttle gate (every call to that
+/// service from this instance, other users' events included). Graph and Genesys ask for
+/// seconds; a minute covers their real answers, while a single hostile or garbled value (up
+/// to [`MAX_RETRY_AFTER`]) would otherwise fail every event of a warm instance for five
+/// minutes. A call after the gate opens that is still throttled closes it again.
+pub const MAX_SHARED_THROTTLE: Duration = Duration::from_secs(60);
+
+/// One attempt of an AWS SDK call (DynamoDB, Secrets Manager); every call is also cut to the
+/// invocation's budget by the service.
+pub const AWS_ATTEMPT: Duration = Duration::from_secs(2);
+/// One AWS SDK call with the SDK's own retries.
+pub const AWS_OPERATION: Duration = Duration::from_secs(6);
+
+/// Used when a token response has no `expires_in`: short, so that a token the server meant
+/// to be short-lived is not kept long (a 401 fetches a new one in any case).
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+
+/// The longest a token is kept, whatever `expires_in` says. Entra ID issues tokens for about
+/// an hour and Genesys for at most 48 h (24 h by default), so a day costs at most one extra
+/// token request a day; a larger value is broken or hostile, and `expires_in:
+/// 18446744073709551615` must not overflow the clock (`Instant + Duration` panics).
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// Kept back before Lambda's deadline for the final write and the answer: the work ends here.
+pub const DEADLINE_MARGIN: Duration = Duration::from_millis(1500);
+/// Kept back before Lambda's deadline for the answer itself, after the lease is released.
+pub const ANSWER_MARGIN: Duration = Duration::from_millis(250);
+/// Lambda's longest function timeout: a deadline further out is not Lambda's.
+pub const MAX_INVOCATION: Duration = Duration::from_secs(15 * 60);
+/// Grace after the invocation deadline before a dead holder's lease lets others in.
+pub const LEASE_GRACE: Duration = Duration::from_secs(1);
+
+/// Waiting for another instance that holds the user's lease: the first wait, doubling up to
+/// the longest step, for at most [`MAX_LEASE_WAIT`] in all; then the event fails `UserBusy`
+/// and Lambda redelivers it (about one and two minutes later, twice: the template's
+/// `MaximumRetryAttempts`).
+pub const LEASE_WAIT_FIRST: Duration = Duration::from_millis(20);
+pub const LEASE_WAIT_LONGEST: Duration = Duration::from_millis(400);
+pub const MAX_LEASE_WAIT: Duration = Duration::from_secs(5);
