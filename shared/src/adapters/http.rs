@@ -237,36 +237,20 @@ where
     // Whether an attempt so far failed in a way that may have let the request take effect
     // (a timeout, a 5xx, a dropped connection): a 429 refusal did not.
     let uncertain = AtomicBool::new(false);
-    let unavailable = |detail: String| RemoteError::Unavailable { service, detail };
     let gated = || {
-        let uncertain = &uncertain;
         // Futures are lazy: creating the attempt here starts nothing before the gate opens.
         // An attempt must compute its timeout when first polled, not when created.
         let next = attempt();
+        let uncertain = &uncertain;
         async move {
-            if let Some(opens) = gate.opens_at() {
-                if opens > budget.until {
-                    let wait = opens.saturating_duration_since(Instant::now());
-                    return Err(Failure::Final(RemoteError::Throttled {
-                        service,
-                        retry_after_secs: Some(wait.as_secs()),
-                        detail: format!(
-                            "this process holds its calls for {} ms more after a Retry-After, beyond this invocation's time budget; failing early so that Lambda retries it",
-                            wait.as_millis()
-                        ),
-                        may_have_landed: uncertain.load(Ordering::Relaxed),
-                    }));
-                }
-                metrics::throttle_wait(
-                    service.into(),
-                    opens.saturating_duration_since(Instant::now()),
-                );
+            if let Some(opens) = through_gate(service, gate, budget, uncertain)? {
                 tokio::time::sleep_until(opens).await;
             }
             if budget.is_spent() {
-                return Err(Failure::Final(unavailable(
-                    "no time left in this invocation's budget".to_owned(),
-                )));
+                return Err(Failure::Final(RemoteError::Unavailable {
+                    service,
+                    detail: "no time left in this invocation's budget".to_owned(),
+                }));
             }
             next.await
         }
@@ -275,50 +259,9 @@ where
         .retry(backoff())
         .sleep(tokio::time::sleep)
         .when(|failure| matches!(failure, Failure::Transient { .. }))
-        .adjust(|failure, backoff| {
-            let Failure::Transient {
-                retry_after,
-                throttled,
-                ..
-            } = failure
-            else {
-                return None;
-            };
-            if !*throttled {
-                uncertain.store(true, Ordering::Relaxed);
-            }
-            if let Some(wait) = retry_after {
-                gate.close_for(*wait);
-            }
-            // Never sooner than the backoff: `Retry-After: 0` must not become a retry storm.
-            let wait = match (*retry_after, backoff) {
-                (Some(after), Some(backoff)) => after.max(backoff),
-                (after, backoff) => after.or(backoff)?,
-            };
-            (wait < budget.remaining()).then_some(wait)
-        })
-        .notify(|failure, wait| {
-            if let Failure::Transient {
-                detail,
-                retry_after,
-                throttled,
-            } = failure
-            {
-                metrics::retry(service.into());
-                if *throttled {
-                    metrics::throttle_wait(service.into(), wait);
-                }
-                warn!(
-                    service = %service,
-                    detail = %detail,
-                    retryAfterSecs = retry_after.map(|d| d.as_secs()),
-                    waitMs = wait.as_millis() as u64,
-                    "retrying"
-                );
-            }
-        })
+        .adjust(|failure, backoff| next_wait(failure, backoff, gate, budget, &uncertain))
+        .notify(|failure, wait| notify_retry(service, failure, wait))
         .await;
-    let give_up = "giving up within this invocation's time budget so that Lambda retries it";
     match result {
         Ok(value) => Ok(value),
         Err(Failure::Final(error)) => Err(error),
@@ -327,21 +270,116 @@ where
             retry_after,
             throttled,
         }) => {
-            let detail = match retry_after {
-                Some(wait) => format!("{detail} with Retry-After {} s; {give_up}", wait.as_secs()),
-                None => format!("{detail}; {give_up}"),
-            };
-            Err(if throttled {
-                RemoteError::Throttled {
-                    service,
-                    retry_after_secs: retry_after.map(|d| d.as_secs()),
-                    detail,
-                    may_have_landed: uncertain.load(Ordering::Relaxed),
-                }
-            } else {
-                unavailable(detail)
-            })
+            let landed = uncertain.load(Ordering::Relaxed);
+            Err(given_up(service, detail, retry_after, throttled, landed))
         }
+    }
+}
+
+/// When this process's throttle gate opens (the caller waits until then), or a failure at
+/// once when it opens only after the budget. Not an async fn: one more future layer in every
+/// remote call overflows the compiler's layout depth limit in the function crate.
+fn through_gate(
+    service: Service,
+    gate: &ThrottleGate,
+    budget: Budget,
+    uncertain: &AtomicBool,
+) -> Result<Option<Instant>, Failure> {
+    if let Some(opens) = gate.opens_at() {
+        let wait = opens.saturating_duration_since(Instant::now());
+        if opens > budget.until {
+            return Err(Failure::Final(RemoteError::Throttled {
+                service,
+                retry_after_secs: Some(wait.as_secs()),
+                detail: format!(
+                    "this process holds its calls for {} ms more after a Retry-After, beyond this invocation's time budget; failing early so that Lambda retries it",
+                    wait.as_millis()
+                ),
+                may_have_landed: uncertain.load(Ordering::Relaxed),
+            }));
+        }
+        metrics::throttle_wait(service.into(), wait);
+        return Ok(Some(opens));
+    }
+    Ok(None)
+}
+
+/// The wait before the next attempt after a transient failure, or `None` to stop: honours
+/// `Retry-After` (closing the shared gate) but never sooner than the backoff, and only while
+/// the wait fits the budget.
+fn next_wait(
+    failure: &Failure,
+    backoff: Option<Duration>,
+    gate: &ThrottleGate,
+    budget: Budget,
+    uncertain: &AtomicBool,
+) -> Option<Duration> {
+    let Failure::Transient {
+        retry_after,
+        throttled,
+        ..
+    } = failure
+    else {
+        return None;
+    };
+    if !*throttled {
+        uncertain.store(true, Ordering::Relaxed);
+    }
+    if let Some(wait) = retry_after {
+        gate.close_for(*wait);
+    }
+    // Never sooner than the backoff: `Retry-After: 0` must not become a retry storm.
+    let wait = match (*retry_after, backoff) {
+        (Some(after), Some(backoff)) => after.max(backoff),
+        (after, backoff) => after.or(backoff)?,
+    };
+    (wait < budget.remaining()).then_some(wait)
+}
+
+/// Counts and logs a retry.
+fn notify_retry(service: Service, failure: &Failure, wait: Duration) {
+    if let Failure::Transient {
+        detail,
+        retry_after,
+        throttled,
+    } = failure
+    {
+        metrics::retry(service.into());
+        if *throttled {
+            metrics::throttle_wait(service.into(), wait);
+        }
+        warn!(
+            service = %service,
+            detail = %detail,
+            retryAfterSecs = retry_after.map(|d| d.as_secs()),
+            waitMs = wait.as_millis() as u64,
+            "retrying"
+        );
+    }
+}
+
+/// The error of a transient failure the budget left no room to retry.
+fn given_up(
+    service: Service,
+    detail: String,
+    retry_after: Option<Duration>,
+    throttled: bool,
+    may_have_landed: bool,
+) -> RemoteError {
+    let give_up = "giving up within this invocation's time budget so that Lambda retries it";
+    let detail = match retry_after {
+        Some(wait) => format!("{detail} with Retry-After {} s; {give_up}", wait.as_secs()),
+        None => format!("{detail}; {give_up}"),
+    };
+    if throttled {
+        RemoteError::Throttled {
+            service,
+            retry_after_secs: retry_after.map(|d| d.as_secs()),
+            detail,
+            may_have_landed,
+        }
+    } else {
+        RemoteError::Unavailable { service, detail }
     }
 }
 

@@ -134,48 +134,16 @@ where
         let started = std::time::Instant::now();
         let started_ms = self.now_ms();
         // The envelope's `time`, read before `admit` takes the event.
-        let sent_ms = raw
-            .get("time")
-            .and_then(serde_json::Value::as_str)
-            .and_then(|time| chrono::DateTime::parse_from_rfc3339(time).ok())
-            .map(|time| time.timestamp_millis());
+        let sent_ms = sent_ms(&raw);
         let event = match self.admit(raw) {
             Ok(event) => event,
-            Err(error) => {
-                metrics::event_outcome(metrics::FAILED, error.kind());
-                warn!(
-                    requestId = %invocation.request_id,
-                    error = %error,
-                    errorType = error.kind(),
-                    elapsedMs = started.elapsed().as_millis() as u64,
-                    "event rejected"
-                );
-                return Err(error);
-            }
+            Err(error) => return Err(rejected(error, invocation, started)),
         };
         if let Some(sent_ms) = sent_ms {
             metrics::lag(metrics::Lag::Delivery, started_ms.saturating_sub(sent_ms));
         }
         let result = self.sync(&event, invocation).await;
-        match &result {
-            Ok(outcome) => {
-                metrics::event_outcome(outcome.kind(), outcome.reason());
-                if matches!(outcome, Outcome::Applied(..) | Outcome::Cleared(_)) {
-                    let version = [
-                        event.presence.as_ref().map(|p| p.version),
-                        event.routing.as_ref().map(|r| r.version),
-                    ]
-                    .into_iter()
-                    .flatten()
-                    .max();
-                    if let Some(version) = version {
-                        let lag = self.now_ms().saturating_sub(version.millis());
-                        metrics::lag(metrics::Lag::EndToEnd, lag);
-                    }
-                }
-            }
-            Err(error) => metrics::event_outcome(metrics::FAILED, error.kind()),
-        }
+        self.count(&event, &result);
         let presence_version = event.presence.as_ref().map(|p| p.version.to_string());
         let routing_version = event.routing.as_ref().map(|r| r.version.to_string());
         let elapsed_ms = started.elapsed().as_millis() as u64;
@@ -210,6 +178,27 @@ where
         result.map(|outcome| Report::new(&event.user, outcome))
     }
 
+    /// The event's metrics: its outcome and, when Teams was written, the lag from the
+    /// Genesys change (the newest version the event carries) to Graph accepting it.
+    fn count(&self, event: &GenesysEvent, result: &Result<Outcome, SyncError>) {
+        let outcome = match result {
+            Ok(outcome) => outcome,
+            Err(error) => return metrics::event_outcome(metrics::FAILED, error.kind()),
+        };
+        metrics::event_outcome(outcome.kind(), outcome.reason());
+        if !matches!(outcome, Outcome::Applied(..) | Outcome::Cleared(_)) {
+            return;
+        }
+        let versions = [
+            event.presence.as_ref().map(|p| p.version),
+            event.routing.as_ref().map(|r| r.version),
+        ];
+        if let Some(version) = versions.into_iter().flatten().max() {
+            let lag = self.now_ms().saturating_sub(version.millis());
+            metrics::lag(metrics::Lag::EndToEnd, lag);
+        }
+    }
+
     /// Syncs a validated event: the event path's use case. A panic anywhere below is caught:
     /// the lease is released (the record stays dirty, so the retry re-applies the newest
     /// state) and the event fails with [`SyncError::Panicked`] instead of taking the process
@@ -227,6 +216,28 @@ where
         let run = Box::pin(self.run(machine, step, &event.user, &event.event_id, &lease, limits));
         self.guarded(&event.user, &lease, limits, run).await
     }
+}
+
+/// Counts and logs an event refused at the door.
+fn rejected(error: SyncError, invocation: &Invocation, started: std::time::Instant) -> SyncError {
+    metrics::event_outcome(metrics::FAILED, error.kind());
+    warn!(
+        requestId = %invocation.request_id,
+        error = %error,
+        errorType = error.kind(),
+        elapsedMs = started.elapsed().as_millis() as u64,
+        "event rejected"
+    );
+    error
+}
+
+/// The envelope's `time` in ms since the epoch, when it is one (bounded: the subtraction it
+/// meets saturates).
+fn sent_ms(raw: &serde_json::Value) -> Option<i64> {
+    raw.get("time")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|time| chrono::DateTime::parse_from_rfc3339(time).ok())
+        .map(|time| time.timestamp_millis())
 }
 
 /// The lease an invocation takes: its request id (plus a random part, since Lambda reuses

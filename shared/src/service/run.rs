@@ -70,7 +70,11 @@ where
                     machine.reclaimed(answer, self.now_ms())
                 }
                 Step::CarryOut(plan) => {
-                    let outcome = self.carry_out(plan, user, &lease.owner, limits).await?;
+                    // Boxed: carrying out nests the Teams-id lookup, the token and the HTTP
+                    // retries; held inline, the loop's future overflows the compiler's layout
+                    // depth limit in a function crate built on the production adapters.
+                    let carry_out = Box::pin(self.carry_out(plan, user, &lease.owner, limits));
+                    let outcome = carry_out.await?;
                     return Ok(machine.carried_out(outcome));
                 }
                 Step::Answer(outcome) => return Ok(outcome),
