@@ -387,6 +387,7 @@ pub enum Remote {
     Graph,
     GenesysLogin,
     GenesysScim,
+    GenesysUsers,
     DynamoDB,
 }
 
@@ -398,6 +399,7 @@ impl Remote {
             Remote::Graph => "Graph",
             Remote::GenesysLogin => "GenesysLogin",
             Remote::GenesysScim => "GenesysScim",
+            Remote::GenesysUsers => "GenesysUsers",
             Remote::DynamoDB => "DynamoDB",
         }
     }
@@ -412,6 +414,7 @@ impl From<crate::ports::Service> for Remote {
             S::Graph => Remote::Graph,
             S::GenesysLogin => Remote::GenesysLogin,
             S::GenesysScim => Remote::GenesysScim,
+            S::GenesysUsers => Remote::GenesysUsers,
         }
     }
 }

@@ -191,6 +191,8 @@ pub enum Service {
     GenesysLogin,
     /// The Genesys Cloud SCIM API (the Teams id lookup).
     GenesysScim,
+    /// The Genesys Cloud Users API (the reconciler's bulk reads of presence and routing).
+    GenesysUsers,
 }
 
 impl Service {
@@ -202,6 +204,7 @@ impl Service {
             Service::Graph => "Microsoft Graph",
             Service::GenesysLogin => "Genesys Cloud login",
             Service::GenesysScim => "Genesys Cloud SCIM",
+            Service::GenesysUsers => "Genesys Cloud Users API",
         }
     }
 }
@@ -306,6 +309,11 @@ impl RemoteError {
             (E::Unavailable { .. }, S::GenesysScim) => "GenesysScimUnavailable",
             (E::Throttled { .. }, S::GenesysScim) => "GenesysScimThrottled",
             (E::BadResponse { .. }, S::GenesysScim) => "GenesysScimBadResponse",
+            (E::Refused { .. }, S::GenesysUsers) => "GenesysUsersRefused",
+            (E::Denied { .. }, S::GenesysUsers) => "GenesysUsersDenied",
+            (E::Unavailable { .. }, S::GenesysUsers) => "GenesysUsersUnavailable",
+            (E::Throttled { .. }, S::GenesysUsers) => "GenesysUsersThrottled",
+            (E::BadResponse { .. }, S::GenesysUsers) => "GenesysUsersBadResponse",
         }
     }
 }
@@ -350,4 +358,10 @@ pub trait SecretSource: Send + Sync {
     ) -> impl Future<Output = Result<secrecy::SecretString, RemoteError>> + Send;
 }
 
+mod reconcile;
 mod shared;
+
+pub use reconcile::{
+    DirectoryPage, GenesysBulk, GenesysNow, PassLedger, PassState, PresenceReader, RecordPage,
+    RecordScan, RunClaim, TeamsNow,
+};

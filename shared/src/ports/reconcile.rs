@@ -1,0 +1,140 @@
+//! The capabilities the scheduled reconciler adds: reading many users' current state at once
+//! (from Genesys, from Teams, from the state table) and a ledger for its passes, so that two
+//! runs never both work and a run killed midway loses nothing.
+
+use super::{Budget, DirectoryAnswer, RemoteError, StoreError};
+use crate::domain::ids::{GenesysUserId, TeamsUserId};
+use crate::domain::state::{Observation, UserState};
+use std::future::Future;
+
+/// A user's presence and routing status as Genesys reports them now, each stamped with
+/// Genesys's own time of the change (`presence.modifiedDate`, `routingStatus.startTime`), so
+/// that a late event still orders correctly against it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GenesysNow {
+    pub user: GenesysUserId,
+    pub observation: Observation,
+}
+
+/// One page of the org's users with what Genesys knows of their Teams identity (the sweep).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirectoryPage {
+    pub users: Vec<(GenesysUserId, DirectoryAnswer)>,
+    /// Where the next page starts; `None` after the last page.
+    pub next: Option<String>,
+}
+
+/// Genesys Cloud read in bulk.
+pub trait GenesysBulk: Send + Sync {
+    /// The most users one [`GenesysBulk::current`] call takes.
+    const MAX_USERS: usize;
+
+    /// The current presence and routing status of these users (at most
+    /// [`GenesysBulk::MAX_USERS`]); users Genesys does not know are left out.
+    fn current(
+        &self,
+        users: &[GenesysUserId],
+        budget: Budget,
+    ) -> impl Future<Output = Result<Vec<GenesysNow>, RemoteError>> + Send;
+
+    /// One page of the org's users and their Teams ids, from `cursor` (`None`: the first).
+    fn directory_page(
+        &self,
+        cursor: Option<&str>,
+        budget: Budget,
+    ) -> impl Future<Output = Result<DirectoryPage, RemoteError>> + Send;
+}
+
+/// A Teams user's aggregated presence as Graph reports it now (`availability` and
+/// `activity` as Graph spells them, cut to a bounded length by the adapter).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TeamsNow {
+    pub user: TeamsUserId,
+    pub availability: String,
+    pub activity: String,
+}
+
+/// Microsoft Graph presence read in bulk (`getPresencesByUserId`).
+pub trait PresenceReader: Send + Sync {
+    /// The most users one [`PresenceReader::read`] call takes.
+    const MAX_USERS: usize;
+
+    /// The presence of these Teams users (at most [`PresenceReader::MAX_USERS`]); users Graph
+    /// does not know are left out.
+    fn read(
+        &self,
+        users: &[TeamsUserId],
+        budget: Budget,
+    ) -> impl Future<Output = Result<Vec<TeamsNow>, RemoteError>> + Send;
+}
+
+/// One page of user records, in the table's order.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct RecordPage {
+    pub records: Vec<(GenesysUserId, UserState)>,
+    /// Where the next page starts; `None` after the last page.
+    pub next: Option<String>,
+}
+
+/// The user records, page by page (the reconciler walks them all each pass).
+pub trait RecordScan: Send + Sync {
+    /// Up to `limit` user records from `cursor` (`None`: the first page). A page may hold
+    /// fewer (even none) and still have a next one.
+    fn scan(
+        &self,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> impl Future<Output = Result<RecordPage, StoreError>> + Send;
+}
+
+/// Where a reconcile pass stands: saved after every page, so that a run killed midway (or out
+/// of time) is resumed by the next one.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct PassState {
+    /// The next page of user records to reconcile; `None`: a new walk starts.
+    pub records_cursor: Option<String>,
+    /// The next page of the directory sweep, while one is under way.
+    pub sweep_cursor: Option<String>,
+    /// Whether a sweep is under way (its cursor may still be `None` at its first page).
+    pub sweeping: bool,
+    /// When the last sweep ended (ms since the epoch); `None`: never, so the first run sweeps.
+    pub last_sweep_ms: Option<i64>,
+    /// When the last walk over every record ended (ms since the epoch).
+    pub last_pass_ms: Option<i64>,
+}
+
+/// The answer to a run asking to work.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunClaim {
+    /// This run holds the run lease; the pass stands where the last run left it.
+    Granted(PassState),
+    /// Another run holds it until then.
+    HeldByAnother { until_ms: i64 },
+}
+
+/// The single run lease and the pass's saved position.
+pub trait PassLedger: Send + Sync {
+    /// Takes the run lease for `owner` until `until_ms`, when nobody holds it (or its holder's
+    /// lease ended before `now_ms`).
+    fn begin(
+        &self,
+        owner: &str,
+        until_ms: i64,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<RunClaim, StoreError>> + Send;
+
+    /// Saves where the pass stands; false when the run lease is no longer `owner`'s.
+    fn save(
+        &self,
+        owner: &str,
+        state: &PassState,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Saves where the pass stands and releases the run lease; false when it was no longer
+    /// `owner`'s.
+    fn end(
+        &self,
+        owner: &str,
+        state: &PassState,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
