@@ -146,10 +146,10 @@ impl StateStore for MemoryStore {
         user: &GenesysUserId,
         owner: &str,
         finish: Finish,
-        _now_ms: i64,
+        now_ms: i64,
     ) -> Result<bool, StoreError> {
         self.call().await;
-        let answer = self.conditional(user, |current| current.after_finish(owner, finish));
+        let answer = self.conditional(user, |current| current.after_finish(owner, finish, now_ms));
         Ok(matches!(answer, Recorded::Accepted { .. }))
     }
 }

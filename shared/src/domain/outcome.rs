@@ -13,6 +13,9 @@ pub enum Why {
     /// An earlier attempt may have left Teams unknown (it failed or died after calling Graph);
     /// this event re-applied what the newest recorded state maps to.
     Reconciled,
+    /// The reconciler re-sent what was applied: before the preferred presence expires, or
+    /// because Teams drifted from it.
+    Refreshed,
 }
 
 /// Why Teams was not written.
@@ -34,6 +37,9 @@ pub enum SkipReason {
     TeamsUserNotFound,
     /// The Teams id Genesys gives this user is held by another Genesys user.
     TeamsIdClaimed,
+    /// The record changed while the reconciler was about to re-send it: whoever changed it
+    /// applies the newest state.
+    Superseded,
 }
 
 impl SkipReason {
@@ -47,6 +53,7 @@ impl SkipReason {
             SkipReason::NoTeamsUser => "no-teams-user",
             SkipReason::TeamsUserNotFound => "teams-user-not-found",
             SkipReason::TeamsIdClaimed => "teams-id-claimed",
+            SkipReason::Superseded => "superseded",
         }
     }
 }
@@ -72,6 +79,7 @@ impl Outcome {
             Outcome::Applied(_, why) | Outcome::Cleared(why) => match why {
                 Why::Changed => "changed",
                 Why::Reconciled => "reconciled",
+                Why::Refreshed => "refreshed",
             },
             Outcome::Skipped(reason) => reason.as_str(),
         }

@@ -72,6 +72,9 @@ pub struct UserState {
     pub lease: Option<Lease>,
     /// Bumped by every write, so a writer can insist that nothing changed since it read.
     pub rev: u64,
+    /// When Graph last accepted a write for this user (ms since the epoch): a preferred
+    /// presence expires, and the reconciler re-sends it before it does.
+    pub applied_at_ms: Option<i64>,
 }
 
 impl UserState {
@@ -221,14 +224,16 @@ impl UserState {
         })
     }
 
-    /// The holder's last write: what Graph accepted (if anything), and the lease released.
-    pub fn after_finish(&self, owner: &str, finish: Finish) -> Option<UserState> {
+    /// The holder's last write: what Graph accepted (if anything, and when), and the lease
+    /// released.
+    pub fn after_finish(&self, owner: &str, finish: Finish, now_ms: i64) -> Option<UserState> {
         self.held_by(owner).then(|| {
             let mut next = self.clone();
             match finish {
                 Finish::Applied(state) => {
                     next.applied = Some(state);
                     next.intent = Some(Intent::Teams(state));
+                    next.applied_at_ms = Some(now_ms);
                 }
                 Finish::Untouched => next.intent = next.applied.map(Intent::Teams),
                 Finish::Abandoned => {}

@@ -5,8 +5,9 @@
 use super::decide::{AfterClaim, ClaimPlan, Refusal, after_claim, classify_refusal, predict};
 use super::event::GenesysEvent;
 use super::mapping::{PresenceMapping, Target};
-use super::outcome::Outcome;
+use super::outcome::{Outcome, SkipReason, Why};
 use super::state::{Intent, Lease, Observation, Recorded, UserState, shares_recorded};
+use super::teams::TeamsState;
 
 /// What to do next.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,6 +61,10 @@ enum Phase {
         reference: Observation,
         own: Outcome,
     },
+    /// Re-sending `state`, what a clean record maps to, once the lease is ours.
+    Refreshing {
+        state: TeamsState,
+    },
     /// Carrying out a decision; `own` when settling, which a skip must not replace.
     CarryingOut {
         own: Option<Outcome>,
@@ -84,14 +89,62 @@ impl<'a> UserSync<'a> {
         event: &'a GenesysEvent,
         lease: &'a Lease,
     ) -> (Self, Step) {
+        Self::for_observation(mapping, Observation::from(event), &event.event_id, lease)
+    }
+
+    /// Starts the sync of an observation under `event_id`, exactly as an event's: what the
+    /// reconciler does with a state read from Genesys that is newer than the record (a lost
+    /// event, a backfill).
+    pub fn for_observation(
+        mapping: &'a PresenceMapping,
+        observation: Observation,
+        event_id: &'a str,
+        lease: &'a Lease,
+    ) -> (Self, Step) {
         let mut sync = UserSync {
             mapping,
-            event_id: &event.event_id,
+            event_id,
             lease,
             phase: Phase::Done,
             attempts: 0,
         };
-        let step = sync.record(Observation::from(event), None);
+        let step = sync.record(observation, None);
+        (sync, step)
+    }
+
+    /// Starts re-sending what a record maps to (the reconciler's keep-alive before a preferred
+    /// presence expires, and its repair of a drifted Teams): a dirty record is settled as by
+    /// [`UserSync::for_record`]; a clean one is claimed at its revision announcing `pending`
+    /// (a call is in flight, for everyone to see), then Teams is called. A record changed
+    /// meanwhile is left to whoever changed it.
+    pub fn for_refresh(
+        mapping: &'a PresenceMapping,
+        record: UserState,
+        lease: &'a Lease,
+        now_ms: i64,
+    ) -> (Self, Step) {
+        let own = Outcome::Skipped(SkipReason::Superseded);
+        if record.dirty() {
+            return Self::for_record(mapping, record, lease, own, now_ms);
+        }
+        let mut sync = UserSync {
+            mapping,
+            event_id: "",
+            lease,
+            phase: Phase::Done,
+            attempts: 0,
+        };
+        let Target::Teams(state) = record.target(mapping).0 else {
+            return (
+                sync.clone(),
+                sync.answer(Outcome::Skipped(SkipReason::Unchanged)),
+            );
+        };
+        sync.phase = Phase::Refreshing { state };
+        let step = Step::Reclaim {
+            rev: record.rev,
+            intent: Intent::Pending,
+        };
         (sync, step)
     }
 
@@ -196,6 +249,19 @@ impl<'a> UserSync<'a> {
 
     /// The store answered a [`Step::Reclaim`].
     pub fn reclaimed(&mut self, answer: Recorded, now_ms: i64) -> Step {
+        if let Phase::Refreshing { state } = self.phase {
+            return match answer {
+                Recorded::Accepted { .. } => {
+                    self.phase = Phase::CarryingOut { own: None };
+                    Step::CarryOut(AfterClaim::Call {
+                        state,
+                        mark_pending: false,
+                        why: Why::Refreshed,
+                    })
+                }
+                Recorded::Refused { .. } => self.answer(Outcome::Skipped(SkipReason::Superseded)),
+            };
+        }
         let Phase::Settling { reference, own, .. } = &self.phase else {
             return self.misuse("reclaimed");
         };
@@ -352,7 +418,7 @@ impl<'a> UserSync<'a> {
     /// A step answered out of order is a bug in the caller; end without touching anything.
     fn misuse(&mut self, what: &str) -> Step {
         debug_assert!(false, "UserSync::{what} called in phase {:?}", self.phase);
-        self.answer(Outcome::Skipped(super::outcome::SkipReason::Unchanged))
+        self.answer(Outcome::Skipped(SkipReason::Unchanged))
     }
 }
 
@@ -440,6 +506,7 @@ mod tests {
             intent: Some(intent),
             lease,
             rev: 7,
+            applied_at_ms: None,
         }
     }
 
@@ -742,5 +809,67 @@ mod tests {
                 intent: Intent::Teams(BUSY)
             }
         );
+    }
+
+    #[test]
+    fn a_refresh_claims_a_clean_record_at_its_revision_then_re_sends_its_target() {
+        let m = PresenceMapping::default();
+        let lease = ours();
+        // (the record, what the refresh re-sends)
+        for (record, state) in [
+            (clean("ON_QUEUE", 1_000, BUSY), BUSY),
+            (clean("BREAK", 1_000, AWAY), AWAY),
+            // The mapping changed since it was applied: the target is re-sent, not the past.
+            (clean("AVAILABLE", 1_000, BUSY), AVAILABLE),
+        ] {
+            let (mut sync, step) = UserSync::for_refresh(&m, record.clone(), &lease, NOW);
+            let claim = Step::Reclaim {
+                rev: record.rev,
+                intent: Intent::Pending,
+            };
+            assert_eq!(step, claim, "{record:?}");
+            let next = sync.reclaimed(accepted(record.clone()), NOW);
+            assert_eq!(next, call(state, false, Why::Refreshed), "{record:?}");
+            let outcome = sync.carried_out(Outcome::Applied(TeamsPresence::Busy, Why::Refreshed));
+            assert_eq!(
+                outcome,
+                Outcome::Applied(TeamsPresence::Busy, Why::Refreshed)
+            );
+        }
+    }
+
+    #[test]
+    fn a_refresh_leaves_a_record_changed_meanwhile_to_whoever_changed_it() {
+        let m = PresenceMapping::default();
+        let lease = ours();
+        let record = clean("ON_QUEUE", 1_000, BUSY);
+        let (mut sync, _) = UserSync::for_refresh(&m, record, &lease, NOW);
+        let changed = dirty("BREAK", 2_000, BUSY, NOW + 5_000);
+        assert_eq!(
+            sync.reclaimed(refused(changed), NOW),
+            Step::Answer(Outcome::Skipped(SkipReason::Superseded))
+        );
+    }
+
+    #[test]
+    fn a_refresh_of_a_dirty_record_settles_it_and_of_a_kept_state_does_nothing() {
+        let m = PresenceMapping::default();
+        let lease = ours();
+        // A dead holder's dirty record: settled as a redelivery would, announcing the target.
+        let dead = dirty("BREAK", 1_000, BUSY, NOW - 1);
+        let (_, step) = UserSync::for_refresh(&m, dead.clone(), &lease, NOW);
+        let settle = Step::Reclaim {
+            rev: dead.rev,
+            intent: Intent::Teams(AWAY),
+        };
+        assert_eq!(step, settle);
+        // A live holder: it settles the record itself.
+        let live = dirty("BREAK", 1_000, BUSY, NOW + 1);
+        let (_, step) = UserSync::for_refresh(&m, live, &lease, NOW);
+        assert_eq!(step, Step::Answer(Outcome::Skipped(SkipReason::Superseded)));
+        // A state the mapping does not know: nothing to re-send.
+        let unknown = clean("SOMETHING_NEW", 1_000, BUSY);
+        let (_, step) = UserSync::for_refresh(&m, unknown, &lease, NOW);
+        assert_eq!(step, Step::Answer(Outcome::Skipped(SkipReason::Unchanged)));
     }
 }

@@ -211,6 +211,7 @@ pub fn user_state(item: Option<&Item>) -> Result<UserState, StoreError> {
         intent: get_s(item, "intent").map(Intent::decode),
         lease,
         rev: get_n(item, "rev")?.unwrap_or(0).max(0) as u64,
+        applied_at_ms: get_n(item, "applied_at")?,
     })
 }
 
@@ -325,6 +326,7 @@ impl StateStore for DynamoStateStore {
             Finish::Applied(state) => {
                 e.set("applied", s(state.encode()));
                 e.set("intent", s(state.encode()));
+                e.set("applied_at", n(now_ms));
             }
             Finish::Untouched => e.set.push("intent = applied".to_owned()),
             Finish::Abandoned => {}
