@@ -8,6 +8,7 @@ pub mod ids;
 pub mod mapping;
 pub mod outcome;
 pub mod presence;
+pub mod reconcile;
 pub mod state;
 pub mod step;
 pub mod teams;

@@ -2,6 +2,7 @@
 //! which observation is newer, whether a Graph call may be in flight, and what Teams should show.
 
 use super::event::{GenesysEvent, PresenceValue, Stamped};
+use super::ids::TeamsUserId;
 use super::mapping::{MatchedKey, PresenceMapping, Target};
 use super::presence::{Observed, RoutingStatus};
 use super::teams::TeamsState;
@@ -75,6 +76,8 @@ pub struct UserState {
     /// When Graph last accepted a write for this user (ms since the epoch): a preferred
     /// presence expires, and the reconciler re-sends it before it does.
     pub applied_at_ms: Option<i64>,
+    /// The Teams user that write went to: the reconciler reads their presence back.
+    pub applied_to: Option<TeamsUserId>,
 }
 
 impl UserState {
@@ -154,10 +157,10 @@ pub enum Recorded {
 }
 
 /// How a lease holder leaves the record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Finish {
-    /// Graph accepted this state: it is now what is applied.
-    Applied(TeamsState),
+    /// Graph accepted this state for this Teams user: it is now what is applied.
+    Applied(TeamsState, TeamsUserId),
     /// Teams was not touched: what is applied stays, and the record is clean again.
     Untouched,
     /// A Graph call failed and may or may not have landed: release the lease but leave the
@@ -230,10 +233,11 @@ impl UserState {
         self.held_by(owner).then(|| {
             let mut next = self.clone();
             match finish {
-                Finish::Applied(state) => {
+                Finish::Applied(state, teams) => {
                     next.applied = Some(state);
                     next.intent = Some(Intent::Teams(state));
                     next.applied_at_ms = Some(now_ms);
+                    next.applied_to = Some(teams);
                 }
                 Finish::Untouched => next.intent = next.applied.map(Intent::Teams),
                 Finish::Abandoned => {}

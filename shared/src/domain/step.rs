@@ -507,6 +507,7 @@ mod tests {
             lease,
             rev: 7,
             applied_at_ms: None,
+            applied_to: None,
         }
     }
 

@@ -150,7 +150,8 @@ where
                 .await?;
             return Ok(Outcome::Skipped(SkipReason::TeamsUserNotFound));
         }
-        let finished = self.finish_holding(user, owner, Finish::Applied(state), limits);
+        let finished =
+            self.finish_holding(user, owner, Finish::Applied(state, teams.clone()), limits);
         if !finished.await? {
             // Graph has our state, but our lease ran out and another instance took over: it
             // saw the record dirty and re-applies the newest state itself.

@@ -212,6 +212,7 @@ pub fn user_state(item: Option<&Item>) -> Result<UserState, StoreError> {
         lease,
         rev: get_n(item, "rev")?.unwrap_or(0).max(0) as u64,
         applied_at_ms: get_n(item, "applied_at")?,
+        applied_to: get_s(item, "applied_to").and_then(TeamsUserId::parse),
     })
 }
 
@@ -323,10 +324,11 @@ impl StateStore for DynamoStateStore {
     ) -> Result<bool, StoreError> {
         let mut e = Expression::default();
         match finish {
-            Finish::Applied(state) => {
+            Finish::Applied(state, teams) => {
                 e.set("applied", s(state.encode()));
                 e.set("intent", s(state.encode()));
                 e.set("applied_at", n(now_ms));
+                e.set("applied_to", s(teams.as_str()));
             }
             Finish::Untouched => e.set.push("intent = applied".to_owned()),
             Finish::Abandoned => {}
