@@ -9,10 +9,13 @@ use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::domain::state::{Intent, Lease, Observation, UserState};
 use crate::domain::teams::{TeamsPresence, TeamsState};
 use crate::ports::{
-    Budget, CachedTeamsId, Claim, DirectoryAnswer, Finish, PresenceWriter, Recorded, RemoteError,
-    Service, StateStore, StoreError, TeamsDirectory, TeamsIdCache, WriteAnswer,
+    Budget, CachedTeamsId, Claim, DirectoryAnswer, DirectoryPage, Finish, GenesysBulk, GenesysNow,
+    PassLedger, PassState, PresenceReader, PresenceWriter, RecordPage, RecordScan, Recorded,
+    RemoteError, RunClaim, Service, StateStore, StoreError, TeamsDirectory, TeamsIdCache, TeamsNow,
+    WriteAnswer,
 };
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::ops::Bound;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -30,6 +33,8 @@ pub struct MemoryStore {
     /// table's latency.
     latency: Mutex<Duration>,
     calls: Mutex<usize>,
+    /// The reconciler's run lease (owner, until) and saved pass.
+    ledger: Mutex<(Option<(String, i64)>, PassState)>,
 }
 
 impl MemoryStore {
@@ -130,6 +135,20 @@ impl StateStore for MemoryStore {
         }))
     }
 
+    async fn replace(
+        &self,
+        user: &GenesysUserId,
+        expected_rev: u64,
+        observation: &Observation,
+        event_id: &str,
+        now_ms: i64,
+    ) -> Result<Recorded, StoreError> {
+        self.call().await;
+        Ok(self.conditional(user, |current| {
+            current.after_replace(expected_rev, observation, event_id, now_ms)
+        }))
+    }
+
     async fn mark_pending(
         &self,
         user: &GenesysUserId,
@@ -151,6 +170,74 @@ impl StateStore for MemoryStore {
         self.call().await;
         let answer = self.conditional(user, |current| current.after_finish(owner, finish, now_ms));
         Ok(matches!(answer, Recorded::Accepted { .. }))
+    }
+}
+
+impl RecordScan for MemoryStore {
+    /// In user order; the cursor is the last user id of the page before.
+    async fn scan(&self, cursor: Option<&str>, limit: u32) -> Result<RecordPage, StoreError> {
+        self.call().await;
+        let after = cursor
+            .map(|raw| {
+                GenesysUserId::parse(raw)
+                    .ok_or_else(|| StoreError(format!("scan cursor {raw:?} is not a user id")))
+            })
+            .transpose()?;
+        let records = lock(&self.records);
+        let from = match &after {
+            Some(user) => Bound::Excluded(user),
+            None => Bound::Unbounded,
+        };
+        let mut rest = records.range((from, Bound::Unbounded));
+        let page: Vec<_> = rest
+            .by_ref()
+            .take(limit.max(1) as usize)
+            .map(|(u, r)| (u.clone(), r.clone()))
+            .collect();
+        let more = rest.next().is_some();
+        let next = page
+            .last()
+            .filter(|_| more)
+            .map(|(user, _)| user.to_string());
+        Ok(RecordPage {
+            records: page,
+            next,
+        })
+    }
+}
+
+impl PassLedger for MemoryStore {
+    async fn begin(&self, owner: &str, until_ms: i64, now_ms: i64) -> Result<RunClaim, StoreError> {
+        self.call().await;
+        let mut ledger = lock(&self.ledger);
+        if let Some((_, until)) = &ledger.0
+            && *until >= now_ms
+        {
+            return Ok(RunClaim::HeldByAnother { until_ms: *until });
+        }
+        ledger.0 = Some((owner.to_owned(), until_ms));
+        Ok(RunClaim::Granted(ledger.1.clone()))
+    }
+
+    async fn save(&self, owner: &str, state: &PassState) -> Result<bool, StoreError> {
+        self.call().await;
+        let mut ledger = lock(&self.ledger);
+        let ours = ledger.0.as_ref().is_some_and(|(o, _)| o == owner);
+        if ours {
+            ledger.1 = state.clone();
+        }
+        Ok(ours)
+    }
+
+    async fn end(&self, owner: &str, state: &PassState) -> Result<bool, StoreError> {
+        self.call().await;
+        let mut ledger = lock(&self.ledger);
+        let ours = ledger.0.as_ref().is_some_and(|(o, _)| o == owner);
+        if ours {
+            ledger.1 = state.clone();
+            ledger.0 = None;
+        }
+        Ok(ours)
     }
 }
 
@@ -265,6 +352,11 @@ pub struct Write {
 #[derive(Debug, Default)]
 pub struct MemoryTeams {
     shown: Mutex<HashMap<TeamsUserId, TeamsState>>,
+    /// Users without a Teams session (they show Offline whatever was set).
+    sessionless: Mutex<Vec<TeamsUserId>>,
+    /// What users set by hand, shown until the next write.
+    by_hand: Mutex<HashMap<TeamsUserId, TeamsPresence>>,
+    reads: Mutex<usize>,
     known: Mutex<Option<Vec<TeamsUserId>>>,
     writes: Mutex<Vec<Write>>,
     failures: Mutex<VecDeque<Failure>>,
@@ -307,6 +399,21 @@ impl MemoryTeams {
             .unwrap_or(TeamsState::Cleared)
     }
 
+    /// The user has no Teams session: they show Offline whatever was set.
+    pub fn without_session(&self, user: &TeamsUserId) {
+        lock(&self.sessionless).push(user.clone());
+    }
+
+    /// The user sets their own presence in Teams; it shows until the next write.
+    pub fn set_by_hand(&self, user: &TeamsUserId, presence: TeamsPresence) {
+        lock(&self.by_hand).insert(user.clone(), presence);
+    }
+
+    /// Bulk presence reads received.
+    pub fn reads(&self) -> usize {
+        *lock(&self.reads)
+    }
+
     /// Every write received, failed ones included.
     pub fn writes(&self) -> Vec<Write> {
         lock(&self.writes).clone()
@@ -334,6 +441,7 @@ impl MemoryTeams {
         let failure = lock(&self.failures).pop_front();
         if failure != Some(Failure::Refused) {
             lock(&self.shown).insert(user.clone(), state);
+            lock(&self.by_hand).remove(user);
         }
         match failure {
             None => Ok(WriteAnswer::Accepted),
@@ -361,5 +469,120 @@ impl PresenceWriter for MemoryTeams {
         _budget: Budget,
     ) -> Result<WriteAnswer, RemoteError> {
         self.write(user, TeamsState::Cleared).await
+    }
+}
+
+impl PresenceReader for MemoryTeams {
+    const MAX_USERS: usize = 650;
+
+    /// What Graph's aggregate shows: nothing but Offline without a session; else what the user
+    /// set by hand, else the preferred presence set, else Available (their own session).
+    async fn read(
+        &self,
+        users: &[TeamsUserId],
+        _budget: Budget,
+    ) -> Result<Vec<TeamsNow>, RemoteError> {
+        *lock(&self.reads) += 1;
+        let sessionless = lock(&self.sessionless);
+        let by_hand = lock(&self.by_hand);
+        Ok(users
+            .iter()
+            .map(|user| {
+                let presence = if sessionless.contains(user) {
+                    TeamsPresence::OffWork
+                } else if let Some(own) = by_hand.get(user) {
+                    *own
+                } else {
+                    match self.shown(user) {
+                        TeamsState::Preferred(presence) => presence,
+                        TeamsState::Cleared => TeamsPresence::Available,
+                    }
+                };
+                TeamsNow {
+                    user: user.clone(),
+                    availability: presence.availability().to_owned(),
+                    activity: presence.activity().to_owned(),
+                }
+            })
+            .collect())
+    }
+}
+
+/// Genesys Cloud read in bulk, in memory: each user's Teams id and current state.
+#[derive(Debug, Default)]
+pub struct MemoryGenesys {
+    users: Mutex<BTreeMap<GenesysUserId, (Option<String>, Observation)>>,
+    calls: Mutex<usize>,
+}
+
+impl MemoryGenesys {
+    /// Users per directory page.
+    pub const PAGE: usize = 100;
+
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a user's Teams id and current state (as Genesys would report them now).
+    pub fn set_user(&self, user: &GenesysUserId, teams: Option<&str>, now: Observation) {
+        lock(&self.users).insert(user.clone(), (teams.map(str::to_owned), now));
+    }
+
+    /// Calls made (bulk reads and directory pages).
+    pub fn calls(&self) -> usize {
+        *lock(&self.calls)
+    }
+}
+
+impl GenesysBulk for MemoryGenesys {
+    const MAX_USERS: usize = 100;
+
+    async fn current(
+        &self,
+        users: &[GenesysUserId],
+        _budget: Budget,
+    ) -> Result<Vec<GenesysNow>, RemoteError> {
+        *lock(&self.calls) += 1;
+        let known = lock(&self.users);
+        Ok(users
+            .iter()
+            .filter_map(|user| {
+                known.get(user).map(|(_, now)| GenesysNow {
+                    user: user.clone(),
+                    observation: now.clone(),
+                })
+            })
+            .collect())
+    }
+
+    async fn directory_page(
+        &self,
+        cursor: Option<&str>,
+        _budget: Budget,
+    ) -> Result<DirectoryPage, RemoteError> {
+        *lock(&self.calls) += 1;
+        let start: usize = match cursor {
+            None => 0,
+            Some(raw) => raw.parse().map_err(|_| RemoteError::BadResponse {
+                service: Service::GenesysScim,
+                detail: format!("directory cursor {raw:?} is not a position"),
+            })?,
+        };
+        let known = lock(&self.users);
+        let users: Vec<_> = known
+            .iter()
+            .skip(start)
+            .take(Self::PAGE)
+            .map(|(user, (teams, _))| {
+                let answer = match teams {
+                    Some(teams) => DirectoryAnswer::TeamsId(teams.clone()),
+                    None => DirectoryAnswer::NoTeamsId,
+                };
+                (user.clone(), answer)
+            })
+            .collect();
+        let end = start + users.len();
+        let next = (end < known.len()).then(|| end.to_string());
+        Ok(DirectoryPage { users, next })
     }
 }

@@ -217,6 +217,31 @@ impl UserState {
         })
     }
 
+    /// Replacing what is recorded with `observation`, whatever the versions (the repair of a
+    /// record poisoned by a version from the future): only on the record as it was at
+    /// `expected_rev`, with nobody in the middle of changing Teams. A dimension the
+    /// observation lacks is dropped (it cannot be trusted); the record is left dirty with no
+    /// lease, so that settling it re-applies the state.
+    pub fn after_replace(
+        &self,
+        expected_rev: u64,
+        observation: &Observation,
+        event_id: &str,
+        now_ms: i64,
+    ) -> Option<UserState> {
+        (self.rev == expected_rev && self.may_claim(Intent::Pending, now_ms)).then(|| {
+            let mut next = self.clone();
+            next.presence = observation.presence.clone();
+            next.routing = observation.routing.clone();
+            next.last_event = Some(event_id.to_owned());
+            next.applied = Some(self.applied());
+            next.intent = Some(Intent::Pending);
+            next.lease = None;
+            next.rev += 1;
+            next
+        })
+    }
+
     /// Marking the record pending, by the lease's holder.
     pub fn after_mark_pending(&self, owner: &str) -> Option<UserState> {
         self.held_by(owner).then(|| {

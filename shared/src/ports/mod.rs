@@ -79,6 +79,19 @@ pub trait StateStore: Send + Sync {
         now_ms: i64,
     ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
 
+    /// Replaces what is recorded with `observation` whatever the versions, on a record
+    /// unchanged since `expected_rev` and not being changed by anyone
+    /// ([`UserState::after_replace`]): the repair of a record poisoned by a version from the
+    /// future.
+    fn replace(
+        &self,
+        user: &GenesysUserId,
+        expected_rev: u64,
+        observation: &Observation,
+        event_id: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+
     /// Marks the record dirty (a Graph call is about to be made). False when the lease is
     /// no longer ours.
     fn mark_pending(

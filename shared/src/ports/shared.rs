@@ -30,6 +30,16 @@ impl<T: StateStore> StateStore for std::sync::Arc<T> {
     ) -> impl Future<Output = Result<Recorded, StoreError>> + Send {
         (**self).reclaim(user, expected_rev, intent, lease, now_ms)
     }
+    fn replace(
+        &self,
+        user: &GenesysUserId,
+        expected_rev: u64,
+        observation: &Observation,
+        event_id: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send {
+        (**self).replace(user, expected_rev, observation, event_id, now_ms)
+    }
     fn mark_pending(
         &self,
         user: &GenesysUserId,
@@ -110,5 +120,69 @@ impl<T: PresenceWriter> PresenceWriter for std::sync::Arc<T> {
         budget: Budget,
     ) -> impl Future<Output = Result<WriteAnswer, RemoteError>> + Send {
         (**self).clear_preferred(user, budget)
+    }
+}
+
+impl<T: RecordScan> RecordScan for std::sync::Arc<T> {
+    fn scan(
+        &self,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> impl Future<Output = Result<RecordPage, StoreError>> + Send {
+        (**self).scan(cursor, limit)
+    }
+}
+
+impl<T: PassLedger> PassLedger for std::sync::Arc<T> {
+    fn begin(
+        &self,
+        owner: &str,
+        until_ms: i64,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<RunClaim, StoreError>> + Send {
+        (**self).begin(owner, until_ms, now_ms)
+    }
+    fn save(
+        &self,
+        owner: &str,
+        state: &PassState,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).save(owner, state)
+    }
+    fn end(
+        &self,
+        owner: &str,
+        state: &PassState,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).end(owner, state)
+    }
+}
+
+impl<T: GenesysBulk> GenesysBulk for std::sync::Arc<T> {
+    const MAX_USERS: usize = T::MAX_USERS;
+    fn current(
+        &self,
+        users: &[GenesysUserId],
+        budget: Budget,
+    ) -> impl Future<Output = Result<Vec<GenesysNow>, RemoteError>> + Send {
+        (**self).current(users, budget)
+    }
+    fn directory_page(
+        &self,
+        cursor: Option<&str>,
+        budget: Budget,
+    ) -> impl Future<Output = Result<DirectoryPage, RemoteError>> + Send {
+        (**self).directory_page(cursor, budget)
+    }
+}
+
+impl<T: PresenceReader> PresenceReader for std::sync::Arc<T> {
+    const MAX_USERS: usize = T::MAX_USERS;
+    fn read(
+        &self,
+        users: &[TeamsUserId],
+        budget: Budget,
+    ) -> impl Future<Output = Result<Vec<TeamsNow>, RemoteError>> + Send {
+        (**self).read(users, budget)
     }
 }

@@ -25,6 +25,8 @@ use expression::Expression;
 use std::collections::HashMap;
 
 mod expression;
+mod ledger;
+mod scan;
 
 /// Every DynamoDB call is timed into the metrics (service `DynamoDB`, the operation, its
 /// status class); the SDK's own retries inside one call are not seen.
@@ -298,6 +300,48 @@ impl StateStore for DynamoStateStore {
         // The whole claim rule, as when recording: a lease free or a clean record, and never
         // announcing what is applied on an uncertain record.
         e.may_claim(intent, now_ms);
+        self.conditional(e.apply(self.update(user_key(user)), now_ms))
+            .await
+    }
+
+    async fn replace(
+        &self,
+        user: &GenesysUserId,
+        expected_rev: u64,
+        observation: &Observation,
+        event_id: &str,
+        now_ms: i64,
+    ) -> Result<Recorded, StoreError> {
+        let mut e = Expression::default();
+        let rev = e.value("rev", n(expected_rev));
+        e.conditions.push(format!("rev = {rev}"));
+        e.lease_free_or_clean(now_ms);
+        match &observation.presence {
+            Some(p) => {
+                e.set("presence_version", n(p.version.millis()));
+                e.set("presence", s(p.value.system.as_str()));
+                match &p.value.definition_id {
+                    Some(id) => e.set("presence_definition", s(id)),
+                    None => e.remove.push("presence_definition"),
+                }
+            }
+            None => e
+                .remove
+                .extend(["presence_version", "presence", "presence_definition"]),
+        }
+        match &observation.routing {
+            Some(r) => {
+                e.set("routing_version", n(r.version.millis()));
+                e.set("routing", s(r.value.as_str()));
+            }
+            None => e.remove.extend(["routing_version", "routing"]),
+        }
+        e.set("last_event", s(event_id));
+        e.set("intent", s(Intent::Pending.encode()));
+        let clear = e.value("cleared", s(TeamsState::Cleared.encode()));
+        e.set
+            .push(format!("applied = if_not_exists(applied, {clear})"));
+        e.remove.extend(["lease_owner", "lease_until"]);
         self.conditional(e.apply(self.update(user_key(user)), now_ms))
             .await
     }
