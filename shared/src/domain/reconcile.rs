@@ -254,6 +254,15 @@ mod tests {
         })
     }
 
+    /// (case, record, Genesys now, Teams now, verdict)
+    type Case<'a> = (
+        &'a str,
+        &'a UserState,
+        Option<&'a Observation>,
+        Option<Shown<'a>>,
+        Verdict,
+    );
+
     #[test]
     fn each_rule_in_order() {
         let on_queue = clean("ON_QUEUE", 1_000, BUSY, Some(NOW - 60_000));
@@ -277,13 +286,7 @@ mod tests {
         let same = observed("ON_QUEUE", 1_000);
         let older = observed("AVAILABLE", 500);
         // (case, record, Genesys now, Teams now, verdict)
-        let table: Vec<(
-            &str,
-            &UserState,
-            Option<&Observation>,
-            Option<Shown<'_>>,
-            Verdict,
-        )> = vec![
+        let table: Vec<Case<'_>> = vec![
             (
                 "poisoned, Genesys answered",
                 &future,

@@ -7,6 +7,8 @@ mod carry_out;
 mod error;
 mod explain;
 mod limits;
+mod pace;
+pub mod reconcile;
 mod run;
 mod settle;
 pub mod teams_ids;

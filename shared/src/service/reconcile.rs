@@ -1,0 +1,571 @@
+//! The reconciler's pass: walk the user records page by page (and, on its own slower
+//! schedule, the org's directory), read Genesys and Teams in bulk, judge each user
+//! ([`crate::domain::reconcile::judge`]) and act through the event path's own use cases, under
+//! the same per-user lease. One run at a time (the pass ledger's run lease); the position is
+//! saved after every page, so a run killed midway loses nothing.
+
+use super::pace::Pace;
+use super::{Invocation, PresenceSync, SyncError, lease_for};
+use crate::domain::ids::{GenesysUserId, TeamsUserId};
+use crate::domain::outcome::Outcome;
+use crate::domain::reconcile::{Quiet, Refresh, Rules, Shown, Verdict, judge};
+use crate::domain::state::{Observation, Recorded, UserState};
+use crate::domain::step::UserSync;
+use crate::domain::teams::TeamsState;
+use crate::metrics::{self, PassFigure};
+use crate::ports::{
+    Budget, DirectoryAnswer, GenesysBulk, PassLedger, PassState, PresenceReader, PresenceWriter,
+    RecordScan, RemoteError, RunClaim, StateStore, StoreError, TeamsDirectory, TeamsIdCache,
+    TeamsNow,
+};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+/// How the reconciler works, from configuration.
+#[derive(Clone, Debug)]
+pub struct ReconcileSettings {
+    pub rules: Rules,
+    /// User records per page (each page is one Genesys bulk read at most).
+    pub page_size: u32,
+    /// How often the directory sweep (the backfill of users not in the table) runs.
+    pub sweep_every: Duration,
+    /// The reconciler's share of Graph's presence limit, in requests per 30 s.
+    pub graph_per_30s: u32,
+    /// The reconciler's share of the Genesys client's limit, in requests per minute.
+    pub genesys_per_minute: u32,
+}
+
+/// What one run did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PassReport {
+    pub scanned: u64,
+    pub recovered: u64,
+    pub backfilled: u64,
+    pub settled: u64,
+    pub kept_alive: u64,
+    pub drift_found: u64,
+    pub drift_repaired: u64,
+    pub no_session: u64,
+    pub poisoned_repaired: u64,
+    pub poisoned_left: u64,
+    /// Users whose action failed (their record stays as it was, for the next pass).
+    pub failed: u64,
+    /// Whether this run finished a walk over every record.
+    pub walk_completed: bool,
+    /// Whether this run finished a directory sweep.
+    pub sweep_completed: bool,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PassOutcome {
+    /// This run worked; the report says what it did. The pass resumes where it stopped.
+    Worked(PassReport),
+    /// Another run holds the run lease until then: this one did nothing.
+    HeldByAnother { until_ms: i64 },
+}
+
+/// Why a run failed as a whole (a single user's failure only counts in the report).
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("state table: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Remote(#[from] RemoteError),
+    #[error("the run lease was taken over by another run (this run ran past its lease)")]
+    LeaseLost,
+}
+
+impl ReconcileError {
+    /// The error type reported to Lambda and in logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ReconcileError::Store(_) => "StateTableError",
+            ReconcileError::Remote(error) => error.error_type(),
+            ReconcileError::LeaseLost => "RunLeaseLost",
+        }
+    }
+}
+
+/// Directory answers the sweep read in bulk, handed to the Teams-id lookup so that a
+/// backfilled user costs no SCIM call of their own (the claim and cache layers still apply).
+#[derive(Clone, Debug, Default)]
+pub struct DirectoryHints(Arc<Mutex<HashMap<GenesysUserId, DirectoryAnswer>>>);
+
+impl DirectoryHints {
+    pub fn put(&self, user: GenesysUserId, answer: DirectoryAnswer) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(user, answer);
+    }
+
+    pub fn take(&self, user: &GenesysUserId) -> Option<DirectoryAnswer> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(user)
+    }
+}
+
+/// A Teams directory that answers from the sweep's hints first, then asks `next`.
+pub struct Hinted<D> {
+    pub hints: DirectoryHints,
+    pub next: D,
+}
+
+impl<D: TeamsDirectory> TeamsDirectory for Hinted<D> {
+    async fn lookup(
+        &self,
+        user: &GenesysUserId,
+        budget: Budget,
+    ) -> Result<DirectoryAnswer, RemoteError> {
+        match self.hints.take(user) {
+            Some(answer) => Ok(answer),
+            None => self.next.lookup(user, budget).await,
+        }
+    }
+}
+
+/// The event id a reconciler's recording carries (bounded, printable, like an EventBridge id).
+const RECONCILE_EVENT: &str = "reconcile";
+
+/// One run's working parts.
+struct Run<'a, G, R> {
+    genesys: &'a G,
+    teams: &'a R,
+    settings: &'a ReconcileSettings,
+    invocation: &'a Invocation,
+    graph: Pace,
+    genesys_pace: Pace,
+    until: Instant,
+    report: PassReport,
+}
+
+impl<S, C, D, W> PresenceSync<S, C, D, W>
+where
+    S: StateStore + RecordScan + PassLedger,
+    C: TeamsIdCache,
+    D: TeamsDirectory,
+    W: PresenceWriter,
+{
+    /// One reconciler run: takes the run lease, works the pass from where it stands until the
+    /// invocation's budget is nearly spent, saving the position after every page, and
+    /// releases the lease.
+    pub async fn reconcile<G: GenesysBulk, R: PresenceReader>(
+        &self,
+        genesys: &G,
+        teams: &R,
+        hints: &DirectoryHints,
+        settings: &ReconcileSettings,
+        invocation: &Invocation,
+    ) -> Result<PassOutcome, ReconcileError> {
+        let started = Instant::now();
+        let lease = lease_for(invocation);
+        let owner = lease.owner.as_str();
+        let mut state = match self
+            .store
+            .begin(owner, lease.until_ms, self.now_ms())
+            .await?
+        {
+            RunClaim::Granted(state) => state,
+            RunClaim::HeldByAnother { until_ms } => {
+                info!(
+                    untilMs = until_ms,
+                    "another reconcile run holds the run lease"
+                );
+                return Ok(PassOutcome::HeldByAnother { until_ms });
+            }
+        };
+        let limits =
+            super::limits::Limits::of(invocation, self.settings.deadline_margin, self.now_ms());
+        let mut run = Run {
+            genesys,
+            teams,
+            settings,
+            invocation,
+            graph: Pace::new(settings.graph_per_30s, Duration::from_secs(30)),
+            genesys_pace: Pace::new(settings.genesys_per_minute, Duration::from_secs(60)),
+            // Each user's work is cut to the invocation's own limits; a page starts only
+            // while a few seconds are left for it.
+            until: limits.work.until,
+            report: PassReport::default(),
+        };
+        let worked = self.work(&mut run, &mut state, hints, owner).await;
+        let ended = self.store.end(owner, &state).await;
+        worked?;
+        if !ended? {
+            return Err(ReconcileError::LeaseLost);
+        }
+        if run.report.walk_completed {
+            metrics::pass_completed(started.elapsed());
+        }
+        self.count_pass(&run.report);
+        info!(report = ?run.report, "reconcile run done");
+        Ok(PassOutcome::Worked(run.report))
+    }
+
+    /// The walk over the records, then the sweep when one is due, page by page while time is
+    /// left.
+    async fn work<G: GenesysBulk, R: PresenceReader>(
+        &self,
+        run: &mut Run<'_, G, R>,
+        state: &mut PassState,
+        hints: &DirectoryHints,
+        owner: &str,
+    ) -> Result<(), ReconcileError> {
+        let page_time = Duration::from_secs(5);
+        // The walk: one page of records at a time.
+        loop {
+            if run.until.saturating_duration_since(Instant::now()) < page_time {
+                return Ok(());
+            }
+            let page = self
+                .store
+                .scan(state.records_cursor.as_deref(), run.settings.page_size)
+                .await?;
+            self.reconcile_records(run, page.records).await;
+            state.records_cursor = page.next;
+            if state.records_cursor.is_none() {
+                state.last_pass_ms = Some(self.now_ms());
+                run.report.walk_completed = true;
+                self.save(state, owner).await?;
+                break;
+            }
+            self.save(state, owner).await?;
+        }
+        // The sweep, when due: the org's users with a Teams id, recorded if newer.
+        let due = state.sweeping
+            || state.last_sweep_ms.is_none_or(|at| {
+                self.now_ms().saturating_sub(at) >= run.settings.sweep_every.as_millis() as i64
+            });
+        if !due {
+            return Ok(());
+        }
+        state.sweeping = true;
+        loop {
+            if run.until.saturating_duration_since(Instant::now()) < page_time {
+                return self.save(state, owner).await;
+            }
+            run.genesys_pace.ready().await;
+            let budget = Budget { until: run.until };
+            let page = run
+                .genesys
+                .directory_page(state.sweep_cursor.as_deref(), budget)
+                .await?;
+            self.sweep_page(run, hints, page.users).await?;
+            state.sweep_cursor = page.next;
+            if state.sweep_cursor.is_none() {
+                state.sweeping = false;
+                state.last_sweep_ms = Some(self.now_ms());
+                run.report.sweep_completed = true;
+                return self.save(state, owner).await;
+            }
+            self.save(state, owner).await?;
+        }
+    }
+
+    async fn save(&self, state: &PassState, owner: &str) -> Result<(), ReconcileError> {
+        if self.store.save(owner, state).await? {
+            Ok(())
+        } else {
+            Err(ReconcileError::LeaseLost)
+        }
+    }
+
+    /// One page of records: Genesys and Teams read in bulk, then each user judged and acted on.
+    async fn reconcile_records<G: GenesysBulk, R: PresenceReader>(
+        &self,
+        run: &mut Run<'_, G, R>,
+        records: Vec<(GenesysUserId, UserState)>,
+    ) {
+        run.report.scanned += records.len() as u64;
+        let users: Vec<GenesysUserId> = records.iter().map(|(u, _)| u.clone()).collect();
+        let genesys = self.read_genesys(run, &users).await;
+        let applied_to: Vec<TeamsUserId> = records
+            .iter()
+            .filter(|(_, r)| matches!(r.applied(), TeamsState::Preferred(_)))
+            .filter_map(|(_, r)| r.applied_to.clone())
+            .collect();
+        let teams = self.read_teams(run, &applied_to).await;
+        for (user, record) in records {
+            let shown = record.applied_to.as_ref().and_then(|t| teams.get(t));
+            let shown = shown.map(|t| Shown {
+                availability: &t.availability,
+                activity: &t.activity,
+            });
+            let verdict = judge(
+                &run.settings.rules,
+                &record,
+                genesys.get(&user),
+                shown,
+                self.now_ms(),
+            );
+            self.act(run, &user, record, verdict, false).await;
+        }
+    }
+
+    /// One directory page of the sweep: users with a Teams id, their Genesys state read in
+    /// bulk, each judged against their record (read, since most are in the table already).
+    async fn sweep_page<G: GenesysBulk, R: PresenceReader>(
+        &self,
+        run: &mut Run<'_, G, R>,
+        hints: &DirectoryHints,
+        users: Vec<(GenesysUserId, DirectoryAnswer)>,
+    ) -> Result<(), ReconcileError> {
+        let with_teams: Vec<GenesysUserId> = users
+            .into_iter()
+            .filter(|(_, answer)| matches!(answer, DirectoryAnswer::TeamsId(_)))
+            .map(|(user, answer)| {
+                hints.put(user.clone(), answer);
+                user
+            })
+            .collect();
+        let genesys = self.read_genesys(run, &with_teams).await;
+        for user in with_teams {
+            let Some(current) = genesys.get(&user) else {
+                hints.take(&user);
+                continue;
+            };
+            let record = self.store.read(&user).await?;
+            // Only what Genesys says matters here; the walk looks after the rest.
+            let verdict = match judge(
+                &run.settings.rules,
+                &record,
+                Some(current),
+                None,
+                self.now_ms(),
+            ) {
+                verdict @ (Verdict::Recover(_) | Verdict::Repair(_)) => verdict,
+                _ => Verdict::Nothing(Quiet::Clean),
+            };
+            self.act(run, &user, record, verdict, true).await;
+            hints.take(&user);
+        }
+        Ok(())
+    }
+
+    /// The current Genesys state of `users`, in bulk reads at the Genesys pace. A failed read
+    /// leaves those users without a Genesys state this pass (the other rules still apply).
+    async fn read_genesys<G: GenesysBulk, R: PresenceReader>(
+        &self,
+        run: &Run<'_, G, R>,
+        users: &[GenesysUserId],
+    ) -> HashMap<GenesysUserId, Observation> {
+        let mut found = HashMap::new();
+        for chunk in users.chunks(G::MAX_USERS.max(1)) {
+            run.genesys_pace.ready().await;
+            match run
+                .genesys
+                .current(chunk, Budget { until: run.until })
+                .await
+            {
+                Ok(now) => found.extend(now.into_iter().map(|n| (n.user, n.observation))),
+                Err(error) => {
+                    if let RemoteError::Throttled {
+                        retry_after_secs: Some(secs),
+                        ..
+                    } = &error
+                    {
+                        run.genesys_pace.hold(Duration::from_secs(*secs));
+                    }
+                    warn!(error = %error, errorType = error.error_type(), users = chunk.len(), "could not read Genesys state in bulk; those users are judged without it");
+                }
+            }
+        }
+        found
+    }
+
+    /// What Teams shows for `users`, in bulk reads at the Graph pace.
+    async fn read_teams<G: GenesysBulk, R: PresenceReader>(
+        &self,
+        run: &Run<'_, G, R>,
+        users: &[TeamsUserId],
+    ) -> HashMap<TeamsUserId, TeamsNow> {
+        let mut found = HashMap::new();
+        for chunk in users.chunks(R::MAX_USERS.max(1)) {
+            run.graph.ready().await;
+            match run.teams.read(chunk, Budget { until: run.until }).await {
+                Ok(now) => found.extend(now.into_iter().map(|n| (n.user.clone(), n))),
+                Err(error) => {
+                    if let RemoteError::Throttled {
+                        retry_after_secs: Some(secs),
+                        ..
+                    } = &error
+                    {
+                        run.graph.hold(Duration::from_secs(*secs));
+                    }
+                    warn!(error = %error, errorType = error.error_type(), users = chunk.len(), "could not read Teams presence in bulk; drift is not checked for those users this pass");
+                }
+            }
+        }
+        found
+    }
+
+    /// Carries out the verdict for one user; a failure is counted and logged, and the record
+    /// stays as it is for the next pass.
+    async fn act<G: GenesysBulk, R: PresenceReader>(
+        &self,
+        run: &mut Run<'_, G, R>,
+        user: &GenesysUserId,
+        record: UserState,
+        verdict: Verdict,
+        sweeping: bool,
+    ) {
+        let report = &mut run.report;
+        let result = match verdict {
+            Verdict::Nothing(quiet) => {
+                match quiet {
+                    Quiet::NoSession => report.no_session += 1,
+                    Quiet::Poisoned => report.poisoned_left += 1,
+                    Quiet::Clean | Quiet::Busy => {}
+                }
+                return;
+            }
+            Verdict::Report(drift) => {
+                report.drift_found += 1;
+                metrics::drift(false, drift.as_str(), 1);
+                warn!(genesysUserId = %user, drift = drift.as_str(), "Teams drifted from what was applied (DRIFT_POLICY=report: left alone)");
+                return;
+            }
+            Verdict::Recover(observation) => {
+                run.graph.ready().await;
+                let done = self
+                    .sync_observation(user, observation, run.invocation)
+                    .await;
+                if done.is_ok() {
+                    if sweeping {
+                        run.report.backfilled += 1
+                    } else {
+                        run.report.recovered += 1
+                    }
+                }
+                done.map(|_| ())
+            }
+            Verdict::Settle => {
+                run.graph.ready().await;
+                let done = self.settle(user, run.invocation).await;
+                if done.is_ok() {
+                    run.report.settled += 1;
+                }
+                done.map(|_| ())
+            }
+            Verdict::Repair(observation) => {
+                run.graph.ready().await;
+                let done = self
+                    .repair(user, &record, &observation, run.invocation)
+                    .await;
+                if done.is_ok() {
+                    run.report.poisoned_repaired += 1;
+                }
+                done
+            }
+            Verdict::Refresh(why) => {
+                run.graph.ready().await;
+                let done = self.refresh(user, record, run.invocation).await;
+                if let Ok(Outcome::Applied(..) | Outcome::Cleared(_)) = done {
+                    match why {
+                        Refresh::KeepAlive => run.report.kept_alive += 1,
+                        Refresh::Repair(drift) => {
+                            run.report.drift_found += 1;
+                            run.report.drift_repaired += 1;
+                            metrics::drift(false, drift.as_str(), 1);
+                            metrics::drift(true, drift.as_str(), 1);
+                        }
+                    }
+                }
+                done.map(|_| ())
+            }
+        };
+        if let Err(error) = result {
+            if let SyncError::Graph {
+                source:
+                    RemoteError::Throttled {
+                        retry_after_secs: Some(secs),
+                        ..
+                    },
+                ..
+            } = &error
+            {
+                run.graph.hold(Duration::from_secs(*secs));
+            }
+            run.report.failed += 1;
+            warn!(genesysUserId = %user, error = %error, errorType = error.kind(), "reconciling the user failed; the next pass tries again");
+        }
+    }
+
+    /// Records an observation read from Genesys as an event would be (and applies it).
+    pub async fn sync_observation(
+        &self,
+        user: &GenesysUserId,
+        observation: Observation,
+        invocation: &Invocation,
+    ) -> Result<Outcome, SyncError> {
+        let limits =
+            super::limits::Limits::of(invocation, self.settings.deadline_margin, self.now_ms());
+        let lease = lease_for(invocation);
+        let (machine, step) =
+            UserSync::for_observation(&self.mapping, observation, RECONCILE_EVENT, &lease);
+        let run = Box::pin(self.run(machine, step, user, RECONCILE_EVENT, &lease, limits));
+        self.guarded(user, &lease, limits, run).await
+    }
+
+    /// Re-sends what a record maps to (keep-alive, drift repair).
+    pub async fn refresh(
+        &self,
+        user: &GenesysUserId,
+        record: UserState,
+        invocation: &Invocation,
+    ) -> Result<Outcome, SyncError> {
+        let limits =
+            super::limits::Limits::of(invocation, self.settings.deadline_margin, self.now_ms());
+        let lease = lease_for(invocation);
+        let (machine, step) = UserSync::for_refresh(&self.mapping, record, &lease, self.now_ms());
+        let run = Box::pin(self.run(machine, step, user, "", &lease, limits));
+        self.guarded(user, &lease, limits, run).await
+    }
+
+    /// Replaces a poisoned record with Genesys's current state, then settles it.
+    async fn repair(
+        &self,
+        user: &GenesysUserId,
+        record: &UserState,
+        observation: &Observation,
+        invocation: &Invocation,
+    ) -> Result<(), SyncError> {
+        let replaced = self
+            .store
+            .replace(
+                user,
+                record.rev,
+                observation,
+                RECONCILE_EVENT,
+                self.now_ms(),
+            )
+            .await
+            .map_err(|source| SyncError::Store {
+                user: user.clone(),
+                source,
+            })?;
+        if let Recorded::Accepted { .. } = replaced {
+            warn!(genesysUserId = %user, "replaced a record holding a version from the future with Genesys's current state");
+            self.settle(user, invocation).await?;
+        }
+        Ok(())
+    }
+
+    fn count_pass(&self, report: &PassReport) {
+        metrics::pass_figure(PassFigure::UsersScanned, report.scanned);
+        metrics::pass_figure(PassFigure::DirtySettled, report.settled);
+        metrics::pass_figure(PassFigure::LostEventsRecovered, report.recovered);
+        metrics::pass_figure(PassFigure::Backfilled, report.backfilled);
+        metrics::pass_figure(PassFigure::KeptAlive, report.kept_alive);
+    }
+}
+
+#[cfg(test)]
+#[path = "reconcile_tests.rs"]
+mod tests;

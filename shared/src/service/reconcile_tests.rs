@@ -1,0 +1,396 @@
+//! The reconciler's pass on the in-memory adapters: each behaviour of the design from a
+//! realistic situation, in milliseconds. The same pass runs against moto and the HTTP fakes
+//! in `tests/tests/suite/reconcile.rs`.
+
+use super::*;
+use crate::adapters::memory::{MemoryDirectory, MemoryGenesys, MemoryStore, MemoryTeams};
+use crate::domain::event::{GenesysEvent, PresenceValue, Stamped, Topic};
+use crate::domain::mapping::PresenceMapping;
+use crate::domain::outcome::Why;
+use crate::domain::presence::SystemPresence;
+use crate::domain::reconcile::DriftPolicy;
+use crate::domain::state::{Intent, Lease};
+use crate::domain::teams::TeamsPresence;
+use crate::domain::version::Version;
+use crate::ports::{Clock, SystemClock};
+use crate::service::Settings;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+type Sync = PresenceSync<
+    Arc<MemoryStore>,
+    Arc<MemoryStore>,
+    Hinted<Arc<MemoryDirectory>>,
+    Arc<MemoryTeams>,
+>;
+
+const BUSY: TeamsState = TeamsState::Preferred(TeamsPresence::Busy);
+const AWAY: TeamsState = TeamsState::Preferred(TeamsPresence::Away);
+
+fn user(n: u8) -> GenesysUserId {
+    GenesysUserId::parse(&format!("3f9e6a2b-5d4c-4b1a-8e7f-1122334455{n:02}")).unwrap()
+}
+
+fn teams(n: u8) -> TeamsUserId {
+    TeamsUserId::parse(&format!("a1b2c3d4-0000-4000-8000-0000000000{n:02}")).unwrap()
+}
+
+fn now_ms() -> i64 {
+    SystemClock.now_ms()
+}
+
+fn observed(system: &str, ms: i64) -> Observation {
+    Observation {
+        presence: Some(Stamped {
+            value: PresenceValue {
+                system: SystemPresence::observe(system),
+                definition_id: None,
+            },
+            version: Version::from_millis(ms),
+        }),
+        routing: None,
+    }
+}
+
+fn invocation(secs: u64) -> Invocation {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    Invocation {
+        request_id: format!("run-{}", NEXT.fetch_add(1, Ordering::Relaxed)),
+        deadline: SystemTime::now() + Duration::from_secs(secs),
+    }
+}
+
+fn settings(drift: DriftPolicy) -> ReconcileSettings {
+    ReconcileSettings {
+        rules: Rules {
+            refresh_after_ms: 50 * 60_000,
+            drift,
+            max_skew_ms: 300_000,
+        },
+        page_size: 2,
+        sweep_every: Duration::from_secs(3600),
+        // Fast enough for a unit test; the pace itself is tested in `pace`.
+        graph_per_30s: 300_000,
+        genesys_per_minute: 600_000,
+    }
+}
+
+/// The table, Genesys and Teams a test's runs share.
+struct Org {
+    store: Arc<MemoryStore>,
+    directory: Arc<MemoryDirectory>,
+    genesys: Arc<MemoryGenesys>,
+    teams: Arc<MemoryTeams>,
+    hints: DirectoryHints,
+    sync: Sync,
+}
+
+impl Org {
+    /// `n` agents, each with Teams id `teams(i)`, each Available at version 1 000 in Genesys.
+    fn new(n: u8) -> Org {
+        let store = Arc::new(MemoryStore::new());
+        let directory = Arc::new(MemoryDirectory::new());
+        let genesys = Arc::new(MemoryGenesys::new());
+        let graph = Arc::new(MemoryTeams::new());
+        for i in 1..=n {
+            let id = teams(i).to_string();
+            directory.add_user(&user(i), Some(&id));
+            genesys.set_user(&user(i), Some(&id), observed("AVAILABLE", 1_000));
+        }
+        let hints = DirectoryHints::default();
+        let sync = PresenceSync::new(
+            store.clone(),
+            store.clone(),
+            Hinted {
+                hints: hints.clone(),
+                next: directory.clone(),
+            },
+            graph.clone(),
+            PresenceMapping::default(),
+            Settings::default(),
+        );
+        Org {
+            store,
+            directory,
+            genesys,
+            teams: graph,
+            hints,
+            sync,
+        }
+    }
+
+    /// The agent's change reaches us as an event (and Genesys reports it from then on).
+    async fn event(&self, n: u8, system: &str, ms: i64) {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let observation = observed(system, ms);
+        self.genesys
+            .set_user(&user(n), Some(&teams(n).to_string()), observation.clone());
+        let event = GenesysEvent {
+            event_id: format!("event-{}", NEXT.fetch_add(1, Ordering::Relaxed)),
+            source: "aws.partner/genesys.com/cloud/org/presence-sync".to_owned(),
+            account: None,
+            topic: Topic::Presence,
+            user: user(n),
+            presence: observation.presence,
+            routing: None,
+        };
+        self.sync.sync(&event, &invocation(3)).await.unwrap();
+    }
+
+    /// The agent's change never reaches us: only Genesys knows it.
+    fn lost_event(&self, n: u8, system: &str, ms: i64) {
+        self.genesys
+            .set_user(&user(n), Some(&teams(n).to_string()), observed(system, ms));
+    }
+
+    async fn run(&self, drift: DriftPolicy) -> PassReport {
+        let outcome = self
+            .sync
+            .reconcile(
+                &self.genesys,
+                &self.teams,
+                &self.hints,
+                &settings(drift),
+                &invocation(30),
+            )
+            .await
+            .unwrap();
+        match outcome {
+            PassOutcome::Worked(report) => report,
+            held => panic!("the run did not work: {held:?}"),
+        }
+    }
+
+    fn shown(&self, n: u8) -> TeamsState {
+        self.teams.shown(&teams(n))
+    }
+
+    fn writes(&self) -> usize {
+        self.teams.writes().len()
+    }
+}
+
+#[tokio::test]
+async fn a_lost_event_is_recovered_with_genesys_timestamps_as_versions() {
+    let org = Org::new(1);
+    org.event(1, "ON_QUEUE", 1_000).await;
+    org.lost_event(1, "BREAK", 2_000);
+    let report = org.run(DriftPolicy::Report).await;
+    assert_eq!(report.recovered, 1, "{report:?}");
+    assert_eq!(org.shown(1), AWAY);
+    let record = org.store.record_of(&user(1));
+    assert_eq!(
+        record.presence.unwrap().version,
+        Version::from_millis(2_000)
+    );
+    // The late event of the same change is then a duplicate, and an older one stale.
+    assert_eq!(org.writes(), 2);
+}
+
+#[tokio::test]
+async fn a_dirty_record_left_by_a_dead_holder_is_settled() {
+    let org = Org::new(1);
+    org.event(1, "ON_QUEUE", 1_000).await;
+    let mut record = org.store.record_of(&user(1));
+    // A holder recorded BREAK, marked the record pending, and died before Graph answered.
+    record.presence = observed("BREAK", 2_000).presence;
+    record.intent = Some(Intent::Pending);
+    record.lease = Some(Lease {
+        owner: "dead".into(),
+        until_ms: now_ms() - 1,
+    });
+    org.store.put_record(&user(1), record);
+    org.genesys.set_user(
+        &user(1),
+        Some(&teams(1).to_string()),
+        observed("BREAK", 2_000),
+    );
+    let report = org.run(DriftPolicy::Report).await;
+    assert_eq!(report.settled, 1, "{report:?}");
+    assert_eq!(org.shown(1), AWAY);
+    assert!(!org.store.record_of(&user(1)).dirty());
+}
+
+#[tokio::test]
+async fn a_preferred_presence_about_to_expire_is_re_sent_and_a_fresh_one_is_not() {
+    let org = Org::new(2);
+    org.event(1, "ON_QUEUE", 1_000).await;
+    org.event(2, "ON_QUEUE", 1_000).await;
+    let mut old = org.store.record_of(&user(1));
+    old.applied_at_ms = Some(now_ms() - 55 * 60_000);
+    org.store.put_record(&user(1), old);
+    let before = org.writes();
+    let report = org.run(DriftPolicy::Report).await;
+    assert_eq!(report.kept_alive, 1, "{report:?}");
+    let writes = org.teams.writes();
+    assert_eq!(writes.len(), before + 1);
+    assert_eq!(writes.last().unwrap().user, teams(1));
+    let at = org.store.record_of(&user(1)).applied_at_ms.unwrap();
+    assert!(now_ms() - at < 5_000, "applied_at renewed");
+}
+
+#[tokio::test]
+async fn drift_is_reported_under_report_and_repaired_under_repair() {
+    let org = Org::new(1);
+    org.event(1, "ON_QUEUE", 1_000).await;
+    org.teams.set_by_hand(&teams(1), TeamsPresence::Available);
+    let before = org.writes();
+    let report = org.run(DriftPolicy::Report).await;
+    assert_eq!(
+        (report.drift_found, report.drift_repaired),
+        (1, 0),
+        "{report:?}"
+    );
+    assert_eq!(org.writes(), before, "report leaves Teams alone");
+    let report = org.run(DriftPolicy::Repair).await;
+    assert_eq!(
+        (report.drift_found, report.drift_repaired),
+        (1, 1),
+        "{report:?}"
+    );
+    assert_eq!(org.writes(), before + 1);
+    let last = org.teams.writes().pop().unwrap();
+    assert_eq!(last.state, BUSY);
+    let report = org.run(DriftPolicy::Repair).await;
+    assert_eq!(report.drift_found, 0, "repaired: {report:?}");
+}
+
+#[tokio::test]
+async fn a_user_without_a_teams_session_is_not_drift_and_costs_no_write() {
+    let org = Org::new(1);
+    org.event(1, "ON_QUEUE", 1_000).await;
+    org.teams.without_session(&teams(1));
+    let before = org.writes();
+    let report = org.run(DriftPolicy::Repair).await;
+    assert_eq!(
+        (report.no_session, report.drift_found),
+        (1, 0),
+        "{report:?}"
+    );
+    assert_eq!(org.writes(), before);
+}
+
+#[tokio::test]
+async fn a_poisoned_record_is_replaced_from_genesys_and_re_applied() {
+    let org = Org::new(1);
+    org.event(1, "ON_QUEUE", 1_000).await;
+    let mut record = org.store.record_of(&user(1));
+    // Recorded before the skew bound existed: every later event would be "stale".
+    record.presence = observed("ON_QUEUE", 253_402_300_799_999).presence;
+    org.store.put_record(&user(1), record);
+    org.lost_event(1, "BREAK", now_ms() - 1_000);
+    let report = org.run(DriftPolicy::Report).await;
+    assert_eq!(report.poisoned_repaired, 1, "{report:?}");
+    assert_eq!(org.shown(1), AWAY);
+    let record = org.store.record_of(&user(1));
+    assert!(record.presence.unwrap().version.millis() < now_ms());
+    // Events order normally again.
+    org.event(1, "ON_QUEUE", now_ms()).await;
+    assert_eq!(org.shown(1), BUSY);
+}
+
+#[tokio::test]
+async fn the_first_run_sweeps_the_directory_and_backfills_agents_never_seen() {
+    let org = Org::new(3);
+    org.lost_event(2, "ON_QUEUE", 5_000);
+    // Agent 3 has no Teams id: left alone.
+    org.genesys
+        .set_user(&user(3), None, observed("ON_QUEUE", 5_000));
+    let report = org.run(DriftPolicy::Report).await;
+    assert!(report.sweep_completed, "{report:?}");
+    assert_eq!(report.backfilled, 2, "{report:?}");
+    assert_eq!(
+        org.shown(1),
+        TeamsState::Preferred(TeamsPresence::Available)
+    );
+    assert_eq!(org.shown(2), BUSY);
+    assert_eq!(org.shown(3), TeamsState::Cleared);
+    assert_eq!(
+        org.directory.lookups(),
+        0,
+        "the sweep's directory answers are used"
+    );
+    // The next run within the hour does not sweep again.
+    let report = org.run(DriftPolicy::Report).await;
+    assert!(
+        !report.sweep_completed && report.backfilled == 0,
+        "{report:?}"
+    );
+}
+
+#[tokio::test]
+async fn two_runs_at_once_never_both_work() {
+    let org = Org::new(1);
+    let first = org
+        .store
+        .begin("other-run", now_ms() + 60_000, now_ms())
+        .await
+        .unwrap();
+    assert!(matches!(first, RunClaim::Granted(_)));
+    let outcome = org
+        .sync
+        .reconcile(
+            &org.genesys,
+            &org.teams,
+            &org.hints,
+            &settings(DriftPolicy::Report),
+            &invocation(30),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, PassOutcome::HeldByAnother { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(org.genesys.calls(), 0);
+}
+
+#[tokio::test]
+async fn a_run_killed_midway_is_resumed_from_its_saved_position() {
+    let org = Org::new(5);
+    for n in 1..=5 {
+        org.event(n, "ON_QUEUE", 1_000).await;
+        org.lost_event(n, "BREAK", 2_000);
+    }
+    // A run that saved after its first page (users 1 and 2) and died holding the lease.
+    let state = PassState {
+        records_cursor: Some(user(2).to_string()),
+        last_sweep_ms: Some(now_ms()),
+        ..PassState::default()
+    };
+    org.store
+        .begin("killed", now_ms() - 1, now_ms() - 10)
+        .await
+        .unwrap();
+    assert!(org.store.save("killed", &state).await.unwrap());
+    let report = org.run(DriftPolicy::Report).await;
+    assert_eq!((report.scanned, report.recovered), (3, 3), "{report:?}");
+    assert!(report.walk_completed);
+    assert_eq!(org.shown(3), AWAY);
+    assert_eq!(org.shown(1), BUSY, "before the cursor: the next walk's");
+    let report = org.run(DriftPolicy::Report).await;
+    assert_eq!((report.scanned, report.recovered), (5, 2), "{report:?}");
+    assert!((1..=5).all(|n| org.shown(n) == AWAY));
+}
+
+#[tokio::test]
+async fn an_event_newer_than_what_the_pass_read_still_wins() {
+    let org = Org::new(1);
+    org.event(1, "ON_QUEUE", 1_000).await;
+    org.lost_event(1, "BREAK", 2_000);
+    // The agent's next change arrives as an event before the pass acts on its read.
+    org.event(1, "AVAILABLE", 3_000).await;
+    org.genesys.set_user(
+        &user(1),
+        Some(&teams(1).to_string()),
+        observed("BREAK", 2_000),
+    );
+    let report = org.run(DriftPolicy::Report).await;
+    assert_eq!(report.recovered, 0, "{report:?}");
+    assert_eq!(
+        org.shown(1),
+        TeamsState::Preferred(TeamsPresence::Available)
+    );
+    let why = Outcome::Applied(TeamsPresence::Available, Why::Changed);
+    assert_eq!(why.reason(), "changed");
+}
