@@ -6,6 +6,9 @@ use crate::domain::excerpt::excerpt;
 use crate::domain::mapping::PresenceMapping;
 use crate::service::Settings;
 use reqwest::Url;
+
+mod reconcile;
+pub use reconcile::ReconcileConfig;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -39,6 +42,14 @@ pub const VARIABLES: &[&str] = &[
     "ALLOWED_ACCOUNT",
     "MAX_CLOCK_SKEW_SECS",
     "METRICS_NAMESPACE",
+    // The reconciler's (config/reconcile.rs).
+    "RECONCILE_EVERY_MINUTES",
+    "SWEEP_EVERY_MINUTES",
+    "DRIFT_POLICY",
+    "GRAPH_LIMIT_PER_30S",
+    "GENESYS_LIMIT_PER_MINUTE",
+    "RECONCILE_GRAPH_SHARE_PERCENT",
+    "RECONCILE_GENESYS_SHARE_PERCENT",
 ];
 
 /// Variables the function no longer honours but still looks for, to stop at start-up rather
@@ -69,6 +80,8 @@ pub struct Config {
     /// The CloudWatch namespace of the function's metrics (`METRICS_NAMESPACE`, default
     /// `PresenceSync`).
     pub metrics_namespace: String,
+    /// The reconciler's configuration (read and checked by every function alike).
+    pub reconcile: ReconcileConfig,
 }
 
 pub use crate::policy::HttpTimeouts;
@@ -93,6 +106,9 @@ impl Config {
             "GRAPH_API_URL",
             &get("GRAPH_API_URL").unwrap_or_else(|| "https://graph.microsoft.com/v1.0".to_owned()),
         )?;
+        let presence_expiration = get("PRESENCE_EXPIRATION")
+            .map(|raw| expiration(&raw))
+            .transpose()?;
         Ok(Config {
             state_table,
             azure_secret_id,
@@ -107,12 +123,11 @@ impl Config {
                     .unwrap_or_else(|| "https://login.microsoftonline.com".to_owned()),
             )?,
             mapping: mapping(get("PRESENCE_MAPPING").unwrap_or_default())?,
-            presence_expiration: get("PRESENCE_EXPIRATION")
-                .map(|raw| expiration(&raw))
-                .transpose()?,
+            presence_expiration: presence_expiration.clone(),
             settings: settings(&get)?,
             http: HttpTimeouts::default(),
             metrics_namespace: metrics_namespace(get("METRICS_NAMESPACE"))?,
+            reconcile: reconcile::read(&get, presence_expiration.as_deref())?,
         })
     }
 }
@@ -312,7 +327,7 @@ fn expiration(raw: &str) -> Result<String, ConfigError> {
 
 /// `P[nD][T[nH][nM][n[.n]S]]` with at least one component; `None` for anything else and for
 /// more seconds than a `u64` holds.
-fn day_time_duration(text: &str) -> Option<Duration> {
+pub(crate) fn day_time_duration(text: &str) -> Option<Duration> {
     fn number(digits: &str) -> Option<u64> {
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
