@@ -4,6 +4,7 @@
 
 use crate::adapters::dynamodb::DynamoStateStore;
 use crate::adapters::genesys::GenesysScim;
+use crate::adapters::genesys_users::GenesysUsers;
 use crate::adapters::graph::GraphPresence;
 use crate::adapters::http;
 use crate::adapters::oauth::{AzureAd, GenesysLogin, TokenCache};
@@ -88,18 +89,37 @@ impl Parts {
 
     /// Genesys SCIM, with the Genesys client credentials from Secrets Manager.
     pub fn directory(&self, config: &Config) -> GenesysScim<SecretsManager> {
-        let tokens = TokenCache::new(
+        GenesysScim::new(
+            self.http.clone(),
+            &config.genesys_api_url,
+            self.genesys_tokens(config),
+        )
+    }
+
+    /// Genesys read in bulk (the reconciler: current presence and routing status, the
+    /// directory sweep), with the Genesys client credentials from Secrets Manager.
+    pub fn genesys_bulk(&self, config: &Config) -> GenesysUsers<SecretsManager> {
+        GenesysUsers::new(
+            self.http.clone(),
+            &config.genesys_api_url,
+            self.genesys_tokens(config),
+        )
+    }
+
+    fn genesys_tokens(&self, config: &Config) -> TokenCache<SecretsManager, GenesysLogin> {
+        TokenCache::new(
             config.genesys_secret_id.clone(),
             self.secrets.clone(),
             GenesysLogin {
                 login_url: config.genesys_login_url.clone(),
             },
             self.http.clone(),
-        );
-        GenesysScim::new(self.http.clone(), &config.genesys_api_url, tokens)
+        )
     }
 
     /// Microsoft Graph's presence, with the Entra ID app's credentials from Secrets Manager.
+    /// It is also the [`crate::ports::PresenceReader`] (`getPresencesByUserId`): build it once
+    /// and use it for both, so that reads and writes share one token and one throttle gate.
     pub fn presence_writer(&self, config: &Config) -> GraphPresence<SecretsManager> {
         let tokens = TokenCache::new(
             config.azure_secret_id.clone(),

@@ -15,7 +15,8 @@ const SCIM_ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 /// The codes of the Platform API's error body (`ErrorBody`: `message`, `code`, `status`, …)
 /// that say the resource does not exist.
 const NOT_FOUND_CODES: [&str; 2] = ["not.found", "resource.not.found"];
-const EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User";
+pub(super) const EXTENSION: &str =
+    "urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User";
 const TEAMS_AUTHORITY: &str = "microsoftteams";
 
 pub struct GenesysScim<S> {
@@ -74,7 +75,7 @@ fn is_unknown_user(body: &serde_json::Value) -> bool {
 
 /// What an error body says, cut: a Platform API error's code and message, a SCIM error's
 /// detail, or the body's first line.
-fn error_text(body: &[u8]) -> String {
+pub(super) fn error_text(body: &[u8]) -> String {
     let first_line = |text: &str| cut(text.lines().next().unwrap_or(""));
     let json = serde_json::from_slice::<serde_json::Value>(body).unwrap_or_default();
     let field = |name: &str| json.get(name).and_then(|v| v.as_str()).map(first_line);
@@ -101,20 +102,12 @@ async fn classify(response: reqwest::Response) -> Result<Authorized<DirectoryAns
     let text = || error_text(&body);
     match status {
         s if s.is_success() => {
-            let user: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
-                Failure::Final(RemoteError::BadResponse {
-                    service: SERVICE,
-                    detail: format!(
-                        "SCIM user lookup answered {status} with a body that is not JSON"
-                    ),
-                })
-            })?;
-            if !user.is_object() {
-                return Err(Failure::Final(RemoteError::BadResponse {
-                    service: SERVICE,
-                    detail: "SCIM user lookup answered with JSON that is not a user".to_owned(),
-                }));
-            }
+            let user = serde_json::Value::Object(http::json_object(
+                &body,
+                SERVICE,
+                "SCIM user lookup",
+                "a user",
+            )?);
             Ok(Authorized::Done(match teams_external_id(&user) {
                 Some(id) => DirectoryAnswer::TeamsId(id),
                 None => DirectoryAnswer::NoTeamsId,
@@ -125,24 +118,45 @@ async fn classify(response: reqwest::Response) -> Result<Authorized<DirectoryAns
         {
             Ok(Authorized::Done(DirectoryAnswer::UnknownUser))
         }
+        _ => refusal(
+            SERVICE,
+            "SCIM user lookup",
+            status,
+            &text(),
+            &path,
+            "the OAuth client's role needs permission to read users through SCIM",
+        ),
+    }
+}
+
+/// What a Genesys API answer that is neither a success, nor worth retrying, nor a case the
+/// caller recognises (an unknown user) means: 401 asks for a new token, 403 is a missing
+/// permission (`denied_hint` says which), 404 a base URL that does not reach the API (a
+/// Genesys API path that exists does not answer 404 for a query), anything else a refusal.
+/// `text` is the error body's cut excerpt ([`error_text`]), `path` the URL path only.
+pub(super) fn refusal<T>(
+    service: Service,
+    what: &str,
+    status: StatusCode,
+    text: &str,
+    path: &str,
+    denied_hint: &str,
+) -> Result<Authorized<T>, Failure> {
+    match status {
         StatusCode::NOT_FOUND => Err(Failure::Final(RemoteError::Configuration {
-            service: SERVICE,
+            service,
             detail: format!(
-                "SCIM user lookup answered {status} ({}) at path {path}, which is not how Genesys answers for an unknown user: the URL does not reach the Genesys Cloud SCIM API; check GENESYS_API_URL or GENESYS_ENVIRONMENT",
-                text()
+                "{what} answered {status} ({text}) at path {path}, which is not how Genesys answers for an unknown user: the URL does not reach {service}; check GENESYS_API_URL or GENESYS_ENVIRONMENT"
             ),
         })),
-        StatusCode::UNAUTHORIZED => Ok(Authorized::Unauthorized(format!("{status}: {}", text()))),
+        StatusCode::UNAUTHORIZED => Ok(Authorized::Unauthorized(format!("{status}: {text}"))),
         StatusCode::FORBIDDEN => Err(Failure::Final(RemoteError::Denied {
-            service: SERVICE,
-            detail: format!(
-                "SCIM user lookup answered {status}: {} — the OAuth client's role needs permission to read users through SCIM",
-                text()
-            ),
+            service,
+            detail: format!("{what} answered {status}: {text} — {denied_hint}"),
         })),
         _ => Err(Failure::Final(RemoteError::Refused {
-            service: SERVICE,
-            detail: format!("SCIM user lookup answered {status}: {}", text()),
+            service,
+            detail: format!("{what} answered {status}: {text}"),
         })),
     }
 }

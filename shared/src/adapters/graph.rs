@@ -36,12 +36,14 @@ fn is_user_not_found(code: Option<&str>) -> bool {
     })
 }
 
+/// Microsoft Graph presence: the writes here, the bulk read in `graph_read` — one token cache
+/// and one throttle gate, so that reads and writes of one process back off together.
 pub struct GraphPresence<S> {
-    http: Http,
-    base: String,
-    tokens: TokenCache<S, AzureAd>,
+    pub(super) http: Http,
+    pub(super) base: String,
+    pub(super) tokens: TokenCache<S, AzureAd>,
     expiration: Option<String>,
-    gate: ThrottleGate,
+    pub(super) gate: ThrottleGate,
 }
 
 #[derive(Serialize)]
@@ -129,7 +131,27 @@ async fn classify(
     }
     // Only the path: the query and any user info of the URL stay out of errors.
     let path = response.url().path().to_owned();
-    // The error body only adds Graph's code and message: without it the status still decides.
+    let (code, detail) = error_detail(status, action, response).await;
+    if status == StatusCode::NOT_FOUND && is_user_not_found(code.as_deref()) {
+        return Ok(Authorized::Done(WriteAnswer::UserNotFound));
+    }
+    refusal(
+        action,
+        status,
+        detail,
+        &path,
+        "the app registration most likely lacks the Microsoft Graph application permission Presence.ReadWrite.All with admin consent",
+    )
+}
+
+/// Graph's error code (as sent, for matching only) and a one-line detail of an error answer:
+/// the status, the code and the message, both cut. The body only adds Graph's code and
+/// message: without it the status still decides.
+pub(super) async fn error_detail(
+    status: StatusCode,
+    action: &str,
+    response: reqwest::Response,
+) -> (Option<String>, String) {
     let body = read_capped(response, SERVICE, action)
         .await
         .unwrap_or_default();
@@ -146,11 +168,20 @@ async fn classify(
         .as_deref()
         .map(|m| cut(first_line(m)))
         .unwrap_or_default();
-    let detail = format!("{status} {code}: {message}");
+    (error.code, format!("{status} {code}: {message}"))
+}
+
+/// What a Graph error answer that is not worth retrying (and not a case the caller
+/// recognises) means: 401 asks for a new token, 403 a missing permission (`denied_hint` says
+/// which), 404 a base URL that does not reach Graph's presence API, anything else a refusal.
+pub(super) fn refusal<T>(
+    action: &str,
+    status: StatusCode,
+    detail: String,
+    path: &str,
+    denied_hint: &str,
+) -> Result<Authorized<T>, Failure> {
     match status {
-        StatusCode::NOT_FOUND if is_user_not_found(error.code.as_deref()) => {
-            Ok(Authorized::Done(WriteAnswer::UserNotFound))
-        }
         StatusCode::NOT_FOUND => Err(Failure::Final(RemoteError::Configuration {
             service: SERVICE,
             detail: format!(
@@ -160,9 +191,7 @@ async fn classify(
         StatusCode::UNAUTHORIZED => Ok(Authorized::Unauthorized(detail)),
         StatusCode::FORBIDDEN => Err(Failure::Final(RemoteError::Denied {
             service: SERVICE,
-            detail: format!(
-                "{action} answered {detail} — the app registration most likely lacks the Microsoft Graph application permission Presence.ReadWrite.All with admin consent"
-            ),
+            detail: format!("{action} answered {detail} — {denied_hint}"),
         })),
         _ => Err(Failure::Final(RemoteError::Refused {
             service: SERVICE,
@@ -172,7 +201,7 @@ async fn classify(
 }
 
 /// The first line of a remote text: one log line stays one line.
-fn first_line(text: &str) -> &str {
+pub(super) fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("")
 }
 

@@ -72,22 +72,37 @@ pub async fn send(
     sent
 }
 
+/// The largest response body of a bulk read (many users in one answer): a Graph presence is
+/// a few hundred bytes (650 of them ≈ 200 KB), a Genesys user with its presence and routing
+/// status one to two kilobytes (100 of them ≈ 200 KB), so [`MAX_BODY_BYTES`] is too tight.
+pub const MAX_BULK_BODY_BYTES: usize = 4 * 1024 * 1024;
+
 /// Reads a response body, refusing more than `MAX_BODY_BYTES`: an oversized body breaks the
 /// contract (final), a body cut off by the connection is worth another try (transient).
 pub async fn read_capped(
+    response: Response,
+    service: Service,
+    what: &str,
+) -> Result<Vec<u8>, Failure> {
+    read_capped_to(response, service, what, MAX_BODY_BYTES).await
+}
+
+/// [`read_capped`] with another cap (bulk reads: [`MAX_BULK_BODY_BYTES`]).
+pub async fn read_capped_to(
     mut response: Response,
     service: Service,
     what: &str,
+    max: usize,
 ) -> Result<Vec<u8>, Failure> {
     let too_large = || {
         Failure::Final(RemoteError::BadResponse {
             service,
-            detail: format!("{what} answered with a body larger than {MAX_BODY_BYTES} bytes"),
+            detail: format!("{what} answered with a body larger than {max} bytes"),
         })
     };
     if response
         .content_length()
-        .is_some_and(|len| len > MAX_BODY_BYTES as u64)
+        .is_some_and(|len| len > max as u64)
     {
         return Err(too_large());
     }
@@ -97,12 +112,30 @@ pub async fn read_capped(
         .await
         .map_err(|e| Failure::transport(&e, what))?
     {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
+        if body.len() + chunk.len() > max {
             return Err(too_large());
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// A success body that must be a JSON object (`what` answered it; `expected` names what the
+/// object should have been): anything else breaks the contract.
+pub fn json_object(
+    body: &[u8],
+    service: Service,
+    what: &str,
+    expected: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, Failure> {
+    let bad = |detail: String| Failure::Final(RemoteError::BadResponse { service, detail });
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(object)) => Ok(object),
+        Ok(_) => Err(bad(format!(
+            "{what} answered with JSON that is not {expected}"
+        ))),
+        Err(_) => Err(bad(format!("{what} answered with a body that is not JSON"))),
+    }
 }
 
 /// `Retry-After` in seconds (the form Graph and Genesys use), clamped to

@@ -6,7 +6,11 @@ pub mod dynamodb;
 #[cfg(feature = "adapters")]
 pub mod genesys;
 #[cfg(feature = "adapters")]
+pub mod genesys_users;
+#[cfg(feature = "adapters")]
 pub mod graph;
+#[cfg(feature = "adapters")]
+pub mod graph_read;
 #[cfg(feature = "adapters")]
 pub mod http;
 pub mod memory;

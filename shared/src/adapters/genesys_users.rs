@@ -1,0 +1,504 @@
+//! Genesys Cloud read in bulk, for the reconciler: the current presence and routing status of
+//! many users at once (`GET /api/v2/users?id=…&expand=presence&expand=routingStatus`, the
+//! Users API) and the org's users with their Teams ids, page by page (the SCIM list
+//! `GET /api/v2/scim/v2/users`). Same client-credentials token, retries and error
+//! classification as the SCIM lookup ([`super::genesys`]).
+//!
+//! Contracts (Genesys platform SDK docs, `UsersApi.md` and `SCIMApi.md`, and the models
+//! `UserEntityListing`, `UserPresence`, `RoutingStatus`):
+//! * `GET /api/v2/users`: `id` is "A list of user IDs to fetch by bulk" (repeated), `expand`
+//!   takes `presence` and `routingStatus` ("resolved with a best effort approach and not
+//!   guaranteed to be returned"), `pageSize` defaults to 25, `state` defaults to `active`.
+//!   The answer is a `UserEntityListing` (`entities`, `pageSize`, `pageNumber`, `total`, …);
+//!   a user's `presence` is `{presenceDefinition{id, systemPresence}, modifiedDate, …}` and
+//!   its `routingStatus` `{userId, status, startTime}` (ISO-8601 times).
+//! * `GET /api/v2/scim/v2/users`: `startIndex` (1-based), `count` (default 25; "A page size
+//!   over 25 may exceed internal resource limits and return a 429 error. For a page size over
+//!   25, use the excludedAttributes or attributes query parameters"), `attributes`; without
+//!   `filter` it "returns all active users". The answer is a SCIM ListResponse (RFC 7644
+//!   §3.4.2): `totalResults`, `startIndex`, `itemsPerPage`, `Resources`.
+
+use super::genesys::{EXTENSION, error_text, refusal, teams_external_id};
+use super::http::{self, Failure, Http, MAX_BULK_BODY_BYTES, ThrottleGate, read_capped_to};
+use super::oauth::{Authorized, GenesysLogin, TokenCache};
+use crate::domain::event::{PresenceValue, Stamped};
+use crate::domain::excerpt::{cut, excerpt};
+use crate::domain::ids::{GenesysUserId, is_uuid};
+use crate::domain::presence::{Observed, RoutingStatus, SystemPresence};
+use crate::domain::state::Observation;
+use crate::domain::version::Version;
+use crate::ports::{
+    Budget, DirectoryAnswer, DirectoryPage, GenesysBulk, GenesysNow, RemoteError, SecretSource,
+    Service,
+};
+use reqwest::Url;
+use secrecy::ExposeSecret;
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+use tracing::warn;
+
+/// The most users one [`GenesysBulk::current`] asks for. The Users API documents no limit on
+/// `id` and no maximum `pageSize` on a Genesys page (third-party API guides give 500); 100
+/// ids keep the request line near 4.5 KB (each `id=<uuid>&` is 40 bytes), well under the
+/// 8 KB many proxies and servers allow, and fit one page (`pageSize` = [`MAX_USERS`]).
+pub const MAX_USERS: usize = 100;
+
+/// The SCIM page size of the sweep. The SCIM API documents no maximum `count`, but warns that
+/// more than 25 "may exceed internal resource limits and return a 429 error" unless
+/// `attributes` trims the answer — which the sweep does (external ids only).
+pub const DIRECTORY_PAGE: u64 = 100;
+
+/// The largest `startIndex` a cursor may hold: far beyond any org, small enough for any
+/// arithmetic on it.
+const MAX_START_INDEX: u64 = 1 << 40;
+
+/// The longest presence or routing status value accepted, as for events.
+const MAX_ENUM_LEN: usize = 64;
+
+const USERS_WHAT: &str = "Users API bulk read";
+const SCIM_WHAT: &str = "SCIM user list";
+
+/// Genesys Cloud read in bulk (the reconciler's view of Genesys).
+pub struct GenesysUsers<S> {
+    http: Http,
+    base: String,
+    tokens: TokenCache<S, GenesysLogin>,
+    /// One gate for both APIs: Genesys limits requests per OAuth client, not per API.
+    gate: ThrottleGate,
+}
+
+impl<S: SecretSource> GenesysUsers<S> {
+    pub fn new(http: Http, api_url: &Url, tokens: TokenCache<S, GenesysLogin>) -> Self {
+        GenesysUsers {
+            http,
+            base: api_url.as_str().trim_end_matches('/').to_owned(),
+            tokens,
+            gate: ThrottleGate::default(),
+        }
+    }
+
+    /// GETs `url` and returns its JSON object, with the token, retries and classification of
+    /// every Genesys call.
+    async fn get_object(
+        &self,
+        service: Service,
+        what: &'static str,
+        operation: &'static str,
+        denied_hint: &'static str,
+        url: &str,
+        budget: Budget,
+    ) -> Result<Map<String, Value>, RemoteError> {
+        self.tokens
+            .authorized(service, &self.gate, budget, |token| async move {
+                // Built when the attempt starts, after any Retry-After wait.
+                let request = self
+                    .http
+                    .client
+                    .get(url)
+                    .timeout(self.http.attempt_timeout(budget))
+                    .bearer_auth(token.expose_secret());
+                let response = http::send(service, operation, request)
+                    .await
+                    .map_err(|e| Failure::transport(&e, what))?;
+                let status = response.status();
+                if http::is_transient(status) {
+                    let headers = response.headers().clone();
+                    return Err(Failure::transient_status(status, &headers, what));
+                }
+                // Only the path: the query and any user info of the URL stay out of errors.
+                let path = response.url().path().to_owned();
+                let body = read_capped_to(response, service, what, MAX_BULK_BODY_BYTES).await?;
+                if status.is_success() {
+                    let object = http::json_object(&body, service, what, "a JSON object")?;
+                    return Ok(Authorized::Done(object));
+                }
+                refusal(
+                    service,
+                    what,
+                    status,
+                    &error_text(&body),
+                    &path,
+                    denied_hint,
+                )
+            })
+            .await
+    }
+}
+
+/// `field` of `object` as a string, if it is one.
+fn text<'a>(object: &'a Value, field: &str) -> Option<&'a str> {
+    object.get(field).and_then(Value::as_str)
+}
+
+/// The `id` of an entry, whatever it is, as a bounded excerpt for a log line.
+fn id_excerpt(entry: &Value) -> String {
+    excerpt(&entry.get("id").map(ToString::to_string).unwrap_or_default())
+}
+
+/// Why a dimension of a user was left out (for the log; every remote value cut).
+type Skip = String;
+
+/// The user's presence stamped with `presence.modifiedDate`, `None` when there is none.
+fn presence_of(user: &Value) -> Result<Option<Stamped<PresenceValue>>, Skip> {
+    let Some(presence) = user.get("presence").filter(|p| !p.is_null()) else {
+        return Ok(None);
+    };
+    let definition = presence.get("presenceDefinition").unwrap_or(&Value::Null);
+    let system = text(definition, "systemPresence")
+        .ok_or("presence.presenceDefinition.systemPresence is missing")?;
+    if system.len() > MAX_ENUM_LEN {
+        return Err(format!(
+            "presence.presenceDefinition.systemPresence {} is too long",
+            excerpt(system)
+        ));
+    }
+    let definition_id = match definition.get("id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) if is_uuid(id) => Some(id.to_ascii_lowercase()),
+        Some(other) => {
+            return Err(format!(
+                "presence.presenceDefinition.id {} is not a UUID",
+                excerpt(&other.to_string())
+            ));
+        }
+    };
+    let version = stamp(presence, "modifiedDate", "presence.modifiedDate")?;
+    Ok(Some(Stamped {
+        value: PresenceValue {
+            system: SystemPresence::observe(system),
+            definition_id,
+        },
+        version,
+    }))
+}
+
+/// The user's routing status stamped with `routingStatus.startTime`, `None` when there is none.
+fn routing_of(user: &Value) -> Result<Option<Stamped<Observed<RoutingStatus>>>, Skip> {
+    let Some(routing) = user.get("routingStatus").filter(|r| !r.is_null()) else {
+        return Ok(None);
+    };
+    let status = text(routing, "status").ok_or("routingStatus.status is missing")?;
+    if status.len() > MAX_ENUM_LEN {
+        return Err(format!(
+            "routingStatus.status {} is too long",
+            excerpt(status)
+        ));
+    }
+    let version = stamp(routing, "startTime", "routingStatus.startTime")?;
+    Ok(Some(Stamped {
+        value: RoutingStatus::observe(status),
+        version,
+    }))
+}
+
+/// The version a timestamp field gives; never invented: missing or unparseable is a skip.
+fn stamp(object: &Value, field: &str, path: &str) -> Result<Version, Skip> {
+    match object.get(field) {
+        None | Some(Value::Null) => Err(format!("{path} is missing")),
+        Some(Value::String(raw)) => Version::parse(raw)
+            .ok_or_else(|| format!("{path} {} is not an RFC 3339 time", excerpt(raw))),
+        Some(other) => Err(format!(
+            "{path} {} is not a string",
+            excerpt(&other.to_string())
+        )),
+    }
+}
+
+/// The requested users in a `UserEntityListing`, each with the dimensions it carries with a
+/// usable timestamp. Users not asked for, or answered twice, are left out; a dimension
+/// without a usable value or timestamp is left out and logged (cut).
+fn users_now(
+    listing: &Map<String, Value>,
+    asked: &HashSet<&str>,
+) -> Result<Vec<GenesysNow>, RemoteError> {
+    let Some(entities) = listing.get("entities").and_then(Value::as_array) else {
+        return Err(RemoteError::BadResponse {
+            service: Service::GenesysUsers,
+            detail: format!("{USERS_WHAT} answered without the list `entities`"),
+        });
+    };
+    let mut seen = HashSet::new();
+    let mut found = Vec::with_capacity(entities.len());
+    for entity in entities {
+        let Some(user) = text(entity, "id").and_then(GenesysUserId::parse) else {
+            warn!(service = %Service::GenesysUsers, id = %id_excerpt(entity), "bulk read answered a user without a valid id; left out");
+            continue;
+        };
+        if !asked.contains(user.as_str()) || !seen.insert(user.clone()) {
+            continue;
+        }
+        let mut observation = Observation::default();
+        match presence_of(entity) {
+            Ok(presence) => observation.presence = presence,
+            Err(why) => {
+                warn!(service = %Service::GenesysUsers, user = %user, why = %cut(&why), "presence left out")
+            }
+        }
+        match routing_of(entity) {
+            Ok(routing) => observation.routing = routing,
+            Err(why) => {
+                warn!(service = %Service::GenesysUsers, user = %user, why = %cut(&why), "routing status left out")
+            }
+        }
+        found.push(GenesysNow { user, observation });
+    }
+    Ok(found)
+}
+
+/// The `startIndex` a cursor names: `None` is the first page (1).
+fn start_index(cursor: Option<&str>) -> Result<u64, RemoteError> {
+    let Some(cursor) = cursor else {
+        return Ok(1);
+    };
+    cursor
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (1..=MAX_START_INDEX).contains(n) && cursor.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| RemoteError::Refused {
+            service: Service::GenesysScim,
+            detail: format!(
+                "not sent: the directory cursor {} is not a SCIM startIndex (a whole number from 1 to {MAX_START_INDEX})",
+                excerpt(cursor)
+            ),
+        })
+}
+
+/// One page of a SCIM ListResponse that started at `start`.
+fn directory(list: &Map<String, Value>, start: u64) -> Result<DirectoryPage, RemoteError> {
+    let bad = |detail: String| RemoteError::BadResponse {
+        service: Service::GenesysScim,
+        detail,
+    };
+    let total = list
+        .get("totalResults")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| {
+            bad(format!(
+                "{SCIM_WHAT} answered without the number `totalResults`"
+            ))
+        })?;
+    // "Resources": REQUIRED if "totalResults" is non-zero (RFC 7644 §3.4.2); a page past the
+    // end may leave it out.
+    let resources = match list.get("Resources") {
+        None | Some(Value::Null) => &[][..],
+        Some(Value::Array(resources)) => resources.as_slice(),
+        Some(_) => {
+            return Err(bad(format!(
+                "{SCIM_WHAT} answered `Resources` that is not a list"
+            )));
+        }
+    };
+    let mut users = Vec::with_capacity(resources.len());
+    for resource in resources {
+        let Some(user) = text(resource, "id").and_then(GenesysUserId::parse) else {
+            warn!(service = %Service::GenesysScim, id = %id_excerpt(resource), "SCIM user list answered a user without a valid id; left out");
+            continue;
+        };
+        // The list holds active users only (no filter); should an inactive one appear, it
+        // has no presence to mirror.
+        if resource.get("active").and_then(Value::as_bool) == Some(false) {
+            continue;
+        }
+        let answer = match teams_external_id(resource) {
+            Some(teams) => DirectoryAnswer::TeamsId(teams),
+            None => DirectoryAnswer::NoTeamsId,
+        };
+        users.push((user, answer));
+    }
+    // The next page starts after what this one held (the server may hold fewer than asked).
+    let next = start.saturating_add(resources.len() as u64);
+    let more = !resources.is_empty() && next <= total && next <= MAX_START_INDEX;
+    Ok(DirectoryPage {
+        users,
+        next: more.then(|| next.to_string()),
+    })
+}
+
+impl<S: SecretSource> GenesysBulk for GenesysUsers<S> {
+    const MAX_USERS: usize = MAX_USERS;
+
+    async fn current(
+        &self,
+        users: &[GenesysUserId],
+        budget: Budget,
+    ) -> Result<Vec<GenesysNow>, RemoteError> {
+        if users.len() > MAX_USERS {
+            return Err(RemoteError::Refused {
+                service: Service::GenesysUsers,
+                detail: format!(
+                    "not sent: a bulk read takes at most {MAX_USERS} users, {} were asked for",
+                    users.len()
+                ),
+            });
+        }
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let asked: HashSet<&str> = users.iter().map(GenesysUserId::as_str).collect();
+        // The ids are validated UUIDs, so they cannot change the query.
+        let mut url = format!("{}/api/v2/users?", self.base);
+        for id in &asked {
+            url.push_str("id=");
+            url.push_str(id);
+            url.push('&');
+        }
+        url.push_str(&format!(
+            "expand=presence&expand=routingStatus&pageSize={MAX_USERS}"
+        ));
+        let listing = self
+            .get_object(
+                Service::GenesysUsers,
+                USERS_WHAT,
+                "current",
+                "the OAuth client's role needs permission to view users and their presence and routing status",
+                &url,
+                budget,
+            )
+            .await?;
+        users_now(&listing, &asked)
+    }
+
+    async fn directory_page(
+        &self,
+        cursor: Option<&str>,
+        budget: Budget,
+    ) -> Result<DirectoryPage, RemoteError> {
+        let start = start_index(cursor)?;
+        let url = format!(
+            "{}/api/v2/scim/v2/users?startIndex={start}&count={DIRECTORY_PAGE}&attributes={EXTENSION}:externalIds",
+            self.base
+        );
+        let list = self
+            .get_object(
+                Service::GenesysScim,
+                SCIM_WHAT,
+                "directory",
+                "the OAuth client's role needs permission to read users through SCIM",
+                &url,
+                budget,
+            )
+            .await?;
+        directory(&list, start)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const A: &str = "3f9e6a2b-5d4c-4b1a-8e7f-112233445566";
+    const B: &str = "3f9e6a2b-5d4c-4b1a-8e7f-112233445567";
+
+    fn listing(entities: Value) -> Map<String, Value> {
+        json!({"entities": entities, "pageSize": 100, "pageNumber": 1})
+            .as_object()
+            .unwrap()
+            .clone()
+    }
+
+    #[test]
+    fn versions_are_genesys_timestamps_and_nothing_is_invented() {
+        let asked: HashSet<&str> = [A, B].into_iter().collect();
+        let found = users_now(
+            &listing(json!([
+                {"id": A,
+                 "presence": {"presenceDefinition": {"id": "6a3af858-942f-489d-9700-5f9bcdcdae9b", "systemPresence": "Available"}, "modifiedDate": "2026-11-02T08:59:58.101Z"},
+                 "routingStatus": {"status": "IDLE"}},
+                {"id": B,
+                 "presence": {"presenceDefinition": {"systemPresence": "Busy"}, "modifiedDate": "yesterday"},
+                 "routingStatus": {"status": "INTERACTING", "startTime": "2026-11-02T09:00:00Z"}},
+            ])),
+            &asked,
+        )
+        .unwrap();
+        assert_eq!(found.len(), 2);
+        let a = &found
+            .iter()
+            .find(|n| n.user.as_str() == A)
+            .unwrap()
+            .observation;
+        let presence = a.presence.as_ref().unwrap();
+        assert_eq!(
+            presence.value.system,
+            Observed::Known(SystemPresence::Available)
+        );
+        assert_eq!(
+            presence.version,
+            Version::parse("2026-11-02T08:59:58.101Z").unwrap()
+        );
+        assert!(a.routing.is_none(), "no startTime: no routing version");
+        let b = &found
+            .iter()
+            .find(|n| n.user.as_str() == B)
+            .unwrap()
+            .observation;
+        assert!(b.presence.is_none(), "an unparseable modifiedDate");
+        assert_eq!(
+            b.routing.as_ref().unwrap().value,
+            Observed::Known(RoutingStatus::Interacting)
+        );
+    }
+
+    #[test]
+    fn users_not_asked_for_and_huge_values_are_left_out() {
+        let asked: HashSet<&str> = [A].into_iter().collect();
+        let found = users_now(
+            &listing(json!([
+                {"id": B, "routingStatus": {"status": "IDLE", "startTime": "2026-11-02T09:00:00Z"}},
+                {"id": A, "routingStatus": {"status": "X".repeat(10_000), "startTime": "2026-11-02T09:00:00Z"}},
+            ])),
+            &asked,
+        )
+        .unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(found[0].observation.is_empty());
+    }
+
+    #[test]
+    fn a_listing_without_entities_names_the_field() {
+        let err = users_now(&Map::new(), &HashSet::new()).unwrap_err();
+        assert!(err.to_string().contains("`entities`"), "{err}");
+    }
+
+    #[test]
+    fn cursors_are_start_indexes_and_bad_ones_are_errors() {
+        assert_eq!(start_index(None).unwrap(), 1);
+        assert_eq!(start_index(Some("101")).unwrap(), 101);
+        for bad in [
+            "0",
+            "-1",
+            "+5",
+            "abc",
+            "",
+            "99999999999999999999999",
+            &"9".repeat(5000),
+        ] {
+            let err = start_index(Some(bad)).unwrap_err();
+            assert!(err.to_string().contains("cursor"), "{err}");
+            assert!(err.to_string().len() < 400, "{err}");
+        }
+    }
+
+    #[test]
+    fn the_next_page_follows_what_this_one_held() {
+        let page = |resources: Value, total: u64| {
+            json!({"totalResults": total, "startIndex": 1, "itemsPerPage": 2, "Resources": resources})
+                .as_object()
+                .unwrap()
+                .clone()
+        };
+        let two = json!([
+            {"id": A, EXTENSION: {"externalIds": [{"authority": "microsoftteams", "value": "t"}]}},
+            {"id": B},
+        ]);
+        let first = directory(&page(two.clone(), 5), 1).unwrap();
+        assert_eq!(first.next.as_deref(), Some("3"));
+        assert_eq!(first.users[0].1, DirectoryAnswer::TeamsId("t".into()));
+        assert_eq!(first.users[1].1, DirectoryAnswer::NoTeamsId);
+        assert_eq!(directory(&page(two, 4), 3).unwrap().next, None);
+        assert_eq!(directory(&page(json!([]), 9), 5).unwrap().next, None);
+        let err = directory(&Map::new(), 1).unwrap_err();
+        assert!(err.to_string().contains("totalResults"), "{err}");
+    }
+}
