@@ -9,11 +9,15 @@ use crate::adapters::graph::GraphPresence;
 use crate::adapters::http;
 use crate::adapters::oauth::{AzureAd, GenesysLogin, TokenCache};
 use crate::adapters::secrets_manager::SecretsManager;
-use crate::config::Config;
-use crate::service::PresenceSync;
+use crate::config::{Config, ConfigError};
+use crate::service::reconcile::{
+    DirectoryHints, Hinted, PassOutcome, ReconcileError, ReconcileSettings,
+};
+use crate::service::{Invocation, PresenceSync};
 use aws_config::BehaviorVersion;
 use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The presence sync wired to DynamoDB, Secrets Manager, Genesys Cloud and Microsoft Graph.
@@ -136,5 +140,66 @@ impl Parts {
             tokens,
             config.presence_expiration.clone(),
         )
+    }
+}
+
+/// The sync the reconciler acts through: the Teams-id lookup hinted by its directory sweep,
+/// and Graph shared with its bulk presence reads (one token, one throttle gate).
+pub type ReconcileSync = PresenceSync<
+    DynamoStateStore,
+    DynamoStateStore,
+    Hinted<GenesysScim<SecretsManager>>,
+    Arc<GraphPresence<SecretsManager>>,
+>;
+
+/// Everything one reconciler run needs, built once per process.
+pub struct Reconciler {
+    pub sync: ReconcileSync,
+    pub genesys: GenesysUsers<SecretsManager>,
+    pub teams: Arc<GraphPresence<SecretsManager>>,
+    pub hints: DirectoryHints,
+    pub settings: ReconcileSettings,
+}
+
+impl Reconciler {
+    /// Builds the reconciler; fails on configuration only it cannot run with (an expiry
+    /// shorter than two periods).
+    pub fn build_with(config: &Config, aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        let settings = config.reconcile.settings(config.settings.max_clock_skew)?;
+        let parts = Parts::new(config, aws);
+        let store = parts.state_store(config);
+        let hints = DirectoryHints::default();
+        let teams = Arc::new(parts.presence_writer(config));
+        let sync = PresenceSync::new(
+            store.clone(),
+            store,
+            Hinted {
+                hints: hints.clone(),
+                next: parts.directory(config),
+            },
+            teams.clone(),
+            config.mapping.clone(),
+            config.settings.clone(),
+        );
+        Ok(Reconciler {
+            sync,
+            genesys: parts.genesys_bulk(config),
+            teams,
+            hints,
+            settings,
+        })
+    }
+
+    /// One run (see [`PresenceSync::reconcile`]).
+    pub async fn run(&self, invocation: &Invocation) -> Result<PassOutcome, ReconcileError> {
+        self.sync
+            .reconcile(
+                &self.genesys,
+                &self.teams,
+                &self.hints,
+                &self.settings,
+                invocation,
+            )
+            .await
     }
 }

@@ -39,7 +39,8 @@ pub struct ReconcileSettings {
 }
 
 /// What one run did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PassReport {
     pub scanned: u64,
     pub recovered: u64,
@@ -60,11 +61,13 @@ pub struct PassReport {
 }
 
 /// How a run ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase", tag = "run")]
 pub enum PassOutcome {
     /// This run worked; the report says what it did. The pass resumes where it stopped.
     Worked(PassReport),
     /// Another run holds the run lease until then: this one did nothing.
+    #[serde(rename_all = "camelCase")]
     HeldByAnother { until_ms: i64 },
 }
 

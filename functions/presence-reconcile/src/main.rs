@@ -1,0 +1,87 @@
+//! The `presence-reconcile` Lambda function, run on a schedule: settles records a failed
+//! event left dirty, recovers lost events and backfills from Genesys, keeps preferred
+//! presences alive and finds Teams drift (`presence_core::service::reconcile`). The schedule's
+//! event carries nothing it needs.
+#![forbid(unsafe_code)]
+
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use presence_core::app::Reconciler;
+use presence_core::config::Config;
+use presence_core::service::Invocation;
+use presence_core::service::reconcile::{PassOutcome, ReconcileError};
+use std::process::ExitCode;
+use std::time::{Duration, UNIX_EPOCH};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none_or(|value| value.is_empty()) {
+        eprintln!(
+            "presence-reconcile: AWS_LAMBDA_RUNTIME_API is not set, so this is not a Lambda \
+             environment; to see a reconcile run locally, use `make demo`"
+        );
+        return ExitCode::from(2);
+    }
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            tracing::error!(error = %error, variable = error.variable, "cannot start");
+            return ExitCode::FAILURE;
+        }
+    };
+    presence_core::metrics::init(presence_core::metrics::Context {
+        namespace: config.metrics_namespace.clone(),
+        function: std::env::var(presence_core::metrics::FUNCTION_VARIABLE)
+            .unwrap_or_else(|_| "presence-reconcile".to_owned()),
+    });
+    let aws = presence_core::app::load_aws(config.http.connect).await;
+    let reconciler = match Reconciler::build_with(&config, &aws) {
+        Ok(reconciler) => reconciler,
+        Err(error) => {
+            tracing::error!(error = %error, variable = error.variable, "cannot start");
+            return ExitCode::FAILURE;
+        }
+    };
+    let served = Box::pin(lambda_runtime::run(service_fn(|event| {
+        handler(&reconciler, event)
+    })))
+    .await;
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %error, "the Lambda runtime stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The handler: one scheduled run, its report out (or the error that fails the invocation,
+/// which the template's alarm counts).
+async fn handler(
+    reconciler: &Reconciler,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<PassOutcome, Failed> {
+    let invocation = Invocation {
+        request_id: event.context.request_id,
+        deadline: UNIX_EPOCH + Duration::from_millis(event.context.deadline),
+    };
+    let result = Box::pin(reconciler.run(&invocation)).await;
+    if let Err(error) = &result {
+        tracing::error!(error = %error, errorType = error.kind(), "reconcile run failed");
+    }
+    presence_core::metrics::flush();
+    result.map_err(Failed)
+}
+
+/// A failed run.
+#[derive(Debug)]
+struct Failed(ReconcileError);
+
+impl From<Failed> for Diagnostic {
+    fn from(Failed(error): Failed) -> Self {
+        Diagnostic {
+            error_type: error.kind().to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
