@@ -83,6 +83,8 @@ impl Record {
                 until_ms: NOW + offset,
             }),
             rev: self.rev,
+            applied_at_ms: None,
+            applied_to: None,
         }
     }
 

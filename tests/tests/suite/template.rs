@@ -102,27 +102,53 @@ fn as_list(value: &Value) -> Vec<Value> {
     }
 }
 
-/// The one `AWS::Serverless::Function` (name, resource).
-fn function(template: &Value) -> (String, Value) {
+/// The event function and the scheduled reconciler: the template's resource name and the
+/// package that builds it.
+const SYNC: &str = "PresenceSyncFunction";
+const RECONCILE: &str = "PresenceReconcileFunction";
+const FUNCTIONS: [(&str, &str); 2] = [(SYNC, "presence-sync"), (RECONCILE, "presence-reconcile")];
+
+/// The template's `AWS::Serverless::Function`s: exactly the two of [`FUNCTIONS`].
+fn functions(template: &Value) -> Vec<(String, Value)> {
     let functions: Vec<_> = template["Resources"]
         .as_object()
         .expect("Resources is a mapping")
         .iter()
         .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(name, r)| (name.clone(), r.clone()))
         .collect();
-    assert_eq!(functions.len(), 1, "expected one function in template.yaml");
-    (functions[0].0.clone(), functions[0].1.clone())
+    let names: BTreeSet<&str> = functions.iter().map(|(n, _)| n.as_str()).collect();
+    let expected: BTreeSet<&str> = FUNCTIONS.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, expected, "the functions of template.yaml");
+    functions
 }
 
+/// The event function (name, resource).
+fn function(template: &Value) -> (String, Value) {
+    functions(template)
+        .into_iter()
+        .find(|(name, _)| name == SYNC)
+        .expect("the event function")
+}
+
+/// The event function's environment.
 fn variables(template: &Value) -> Map<String, Value> {
-    assert!(
-        template.get("Globals").is_none(),
-        "template.yaml has Globals: set the function's environment on the function only"
-    );
-    function(template).1["Properties"]["Environment"]["Variables"]
+    variables_of(&function(template).1)
+}
+
+fn variables_of(function: &Value) -> Map<String, Value> {
+    function["Properties"]["Environment"]["Variables"]
         .as_object()
         .expect("the function has Environment.Variables")
         .clone()
+}
+
+#[test]
+fn no_globals_hide_a_functions_settings() {
+    assert!(
+        template().get("Globals").is_none(),
+        "template.yaml has Globals: set each function's environment on the function only"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -211,13 +237,21 @@ fn secrets_actions() -> BTreeSet<String> {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn every_variable_the_function_needs_is_always_set() {
+fn every_variable_the_functions_need_is_always_set() {
     let template = template();
-    let vars = variables(&template);
-    for name in REQUIRED_VARIABLES.iter().chain(&["GENESYS_ENVIRONMENT"]) {
-        let value = vars.get(*name).unwrap_or_else(|| {
-            panic!("template.yaml does not set {name}, which the function needs")
-        });
+    for (function, resource) in functions(&template) {
+        let vars = variables_of(&resource);
+        for name in REQUIRED_VARIABLES.iter().chain(&["GENESYS_ENVIRONMENT"]) {
+            let value = vars.get(*name).unwrap_or_else(|| {
+                panic!("template.yaml does not set {name}, which {function} needs")
+            });
+            always_set(name, value);
+        }
+    }
+}
+
+fn always_set(name: &str, value: &Value) {
+    {
         let conditional = value
             .get("Fn::If")
             .map(|branches| as_list(branches).iter().any(|b| b["Ref"] == "AWS::NoValue"))
@@ -230,13 +264,33 @@ fn every_variable_the_function_needs_is_always_set() {
 }
 
 #[test]
-fn no_variable_is_set_that_the_function_does_not_read() {
+fn no_variable_is_set_that_the_functions_do_not_read() {
     let template = template();
-    for name in variables(&template).keys() {
-        assert!(
-            VARIABLES.contains(&name.as_str()),
-            "template.yaml sets {name}, which presence_core::config does not read (VARIABLES)"
-        );
+    for (function, resource) in functions(&template) {
+        for name in variables_of(&resource).keys() {
+            assert!(
+                VARIABLES.contains(&name.as_str()),
+                "template.yaml sets {name} on {function}, which presence_core::config does not read (VARIABLES)"
+            );
+        }
+    }
+}
+
+#[test]
+fn both_functions_share_the_table_secrets_and_settings() {
+    let template = template();
+    let sync = variables(&template);
+    let reconcile = variables_of(&resource(&template, RECONCILE).clone());
+    for name in [
+        "STATE_TABLE",
+        "AZURE_SECRET_ID",
+        "GENESYS_SECRET_ID",
+        "GENESYS_ENVIRONMENT",
+        "PRESENCE_MAPPING",
+        "PRESENCE_EXPIRATION",
+        "METRICS_NAMESPACE",
+    ] {
+        assert_eq!(sync.get(name), reconcile.get(name), "{name}");
     }
 }
 
@@ -308,46 +362,63 @@ fn granted(template: &Value, role: &str) -> BTreeSet<(String, String)> {
     pairs
 }
 
+/// The DynamoDB actions only the reconciler's walk needs (the record scan).
+fn scan_actions() -> BTreeSet<String> {
+    sdk_actions("shared/src/adapters/dynamodb/scan.rs", "dynamodb")
+}
+
 #[test]
-fn the_role_grants_exactly_what_the_code_calls_on_exactly_its_resources() {
+fn each_role_grants_exactly_what_its_function_calls_on_exactly_its_resources() {
     let template = template();
-    let (_, function) = function(&template);
-    let props = &function["Properties"];
-    assert!(
-        props.get("Policies").is_none(),
-        "SAM policies on the function would widen the written-out role"
-    );
-    let role = target(&props["Role"]).expect("Role is !GetAtt <role>.Arn");
-    let vars = variables(&template);
+    for (name, function) in functions(&template) {
+        let props = &function["Properties"];
+        assert!(
+            props.get("Policies").is_none(),
+            "{name}: SAM policies on the function would widen the written-out role"
+        );
+        let role = target(&props["Role"]).expect("Role is !GetAtt <role>.Arn");
+        let vars = variables_of(&function);
 
-    let mut expected = BTreeSet::new();
-    let table = target(&vars["STATE_TABLE"]).unwrap();
-    for action in dynamodb_actions() {
-        expected.insert((action, get_att(table, "Arn").to_string()));
-    }
-    for secret in ["AZURE_SECRET_ID", "GENESYS_SECRET_ID"] {
-        for action in secrets_actions() {
-            expected.insert((action, vars[secret].to_string()));
+        let mut expected = BTreeSet::new();
+        let table = target(&vars["STATE_TABLE"]).unwrap();
+        let mut table_actions = dynamodb_actions();
+        if name == SYNC {
+            // The event function never walks the table.
+            table_actions.retain(|action| !scan_actions().contains(action));
         }
-    }
-    let failure =
-        target(&props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"])
-            .expect("an on-failure destination of this stack");
-    expected.insert((
-        "sqs:SendMessage".into(),
-        get_att(failure, "Arn").to_string(),
-    ));
-    let log_group = target(&props["LoggingConfig"]["LogGroup"]).expect("LoggingConfig.LogGroup");
-    for action in ["logs:CreateLogStream", "logs:PutLogEvents"] {
-        expected.insert((action.into(), get_att(log_group, "Arn").to_string()));
-    }
+        for action in table_actions {
+            expected.insert((action, get_att(table, "Arn").to_string()));
+        }
+        for secret in ["AZURE_SECRET_ID", "GENESYS_SECRET_ID"] {
+            for action in secrets_actions() {
+                expected.insert((action, vars[secret].to_string()));
+            }
+        }
+        let on_failure = &props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"];
+        if let Some(failure) = target(&on_failure["Destination"]) {
+            expected.insert((
+                "sqs:SendMessage".into(),
+                get_att(failure, "Arn").to_string(),
+            ));
+        }
+        let log_group =
+            target(&props["LoggingConfig"]["LogGroup"]).expect("LoggingConfig.LogGroup");
+        for action in ["logs:CreateLogStream", "logs:PutLogEvents"] {
+            expected.insert((action.into(), get_att(log_group, "Arn").to_string()));
+        }
 
-    let granted = granted(&template, role);
-    let extra: Vec<_> = granted.difference(&expected).collect();
-    let missing: Vec<_> = expected.difference(&granted).collect();
-    assert!(
-        extra.is_empty() && missing.is_empty(),
-        "the role does not match what the code calls\n  granted but not used: {extra:#?}\n  used but not granted: {missing:#?}"
+        let granted = granted(&template, role);
+        let extra: Vec<_> = granted.difference(&expected).collect();
+        let missing: Vec<_> = expected.difference(&granted).collect();
+        assert!(
+            extra.is_empty() && missing.is_empty(),
+            "{name}'s role does not match what the code calls\n  granted but not used: {extra:#?}\n  used but not granted: {missing:#?}"
+        );
+    }
+    assert_eq!(
+        scan_actions(),
+        BTreeSet::from(["dynamodb:Scan".to_owned()]),
+        "the scanner reads the record scan"
     );
 }
 
@@ -406,29 +477,38 @@ fn the_tests_create_their_table_from_this_template() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn the_function_is_built_and_run_as_an_arm64_custom_runtime() {
+fn the_functions_are_built_and_run_as_arm64_custom_runtimes() {
+    let template = template();
+    for (name, function) in functions(&template) {
+        let props = &function["Properties"];
+        assert_eq!(props["Runtime"], "provided.al2023", "{name}");
+        assert_eq!(props["Handler"], "bootstrap", "{name}");
+        assert_eq!(props["Architectures"], json!(["arm64"]), "{name}");
+        assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda");
+        assert_eq!(props["LoggingConfig"]["LogFormat"], "JSON", "{name}");
+        let binary = function["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap();
+        let package = FUNCTIONS.iter().find(|(n, _)| *n == name).unwrap().1;
+        let manifest = source(&format!("functions/{package}/Cargo.toml"));
+        assert!(
+            binary == package && manifest.contains(&format!("name = \"{binary}\"")),
+            "{name}: BuildProperties.Binary {binary} is not the {package} package"
+        );
+        let code_uri = props["CodeUri"].as_str().unwrap();
+        let workspace = source(&format!("{code_uri}/Cargo.toml"));
+        assert!(
+            workspace.contains(&format!("functions/{package}")),
+            "{name}: CodeUri must be the workspace root, with the package a member"
+        );
+    }
+}
+
+#[test]
+fn the_event_function_has_time_to_wait_call_and_record() {
     let template = template();
     let (_, function) = function(&template);
     let props = &function["Properties"];
-    assert_eq!(props["Runtime"], "provided.al2023");
-    assert_eq!(props["Handler"], "bootstrap");
-    assert_eq!(props["Architectures"], json!(["arm64"]));
-    assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda");
-    let binary = function["Metadata"]["BuildProperties"]["Binary"]
-        .as_str()
-        .unwrap();
-    let manifest = source("functions/presence-sync/Cargo.toml");
-    assert!(
-        manifest.contains(&format!("name = \"{binary}\"")),
-        "BuildProperties.Binary {binary} is not the presence-sync package"
-    );
-    let code_uri = props["CodeUri"].as_str().unwrap();
-    let workspace = source(&format!("{code_uri}/Cargo.toml"));
-    assert!(
-        workspace.contains("functions/presence-sync"),
-        "CodeUri must be the workspace root"
-    );
-
     // One invocation may wait for a busy user, then make a full HTTP call, and still needs
     // its deadline margin to record the result.
     let settings = Settings::default();
@@ -438,7 +518,37 @@ fn the_function_is_built_and_run_as_an_arm64_custom_runtime() {
         timeout as f64 > needed.as_secs_f64(),
         "Timeout {timeout} s leaves no room for {needed:?} of waiting, calling and recording"
     );
-    assert_eq!(props["LoggingConfig"]["LogFormat"], "JSON");
+}
+
+#[test]
+fn the_reconciler_runs_alone_and_ends_before_its_next_run() {
+    let template = template();
+    let props = &resource(&template, RECONCILE)["Properties"];
+    assert_eq!(props["ReservedConcurrentExecutions"], 1);
+    assert_eq!(props["EventInvokeConfig"]["MaximumRetryAttempts"], 0);
+    let schedule = &props["Events"]["Every"];
+    assert_eq!(schedule["Type"], "Schedule");
+    assert_eq!(
+        schedule["Properties"]["Schedule"],
+        json!({"Fn::Sub": "rate(${ReconcileEveryMinutes} minutes)"})
+    );
+    let periods = as_list(&template["Parameters"]["ReconcileEveryMinutes"]["AllowedValues"]);
+    let shortest = periods.iter().filter_map(Value::as_u64).min().unwrap();
+    assert!(
+        shortest >= 2,
+        "rate(1 minutes) is not a schedule expression"
+    );
+    let timeout = props["Timeout"].as_u64().unwrap();
+    assert!(
+        timeout < shortest * 60,
+        "Timeout {timeout} s: a run must end before the next one starts"
+    );
+    let vars = variables_of(&resource(&template, RECONCILE).clone());
+    assert_eq!(vars["DRIFT_POLICY"], json!({"Ref": "DriftPolicy"}));
+    assert_eq!(
+        template["Parameters"]["DriftPolicy"]["AllowedValues"],
+        json!(["report", "repair"])
+    );
 }
 
 #[test]
@@ -1041,9 +1151,9 @@ fn the_alarms_watch_metrics_the_code_declares_and_notify_the_topic() {
                 continue;
             }
             let at = format!("alarm {name}");
-            assert_eq!(
-                dims.get("function"),
-                Some(&json!({"Ref": "PresenceSyncFunction"})),
+            let function = dims.get("function").and_then(|f| f["Ref"].as_str());
+            assert!(
+                function.is_some_and(|f| FUNCTIONS.iter().any(|(n, _)| *n == f)),
                 "{at}: {metric} of another function"
             );
             let dims = dims
