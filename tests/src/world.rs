@@ -123,6 +123,12 @@ impl World {
         }
     }
 
+    /// The scheduled reconciler, built as its function builds it, with `extra` variables.
+    pub fn reconciler(&self, extra: &[(&str, &str)]) -> presence_core::app::Reconciler {
+        presence_core::app::Reconciler::build_with(&self.config(extra), &self.sdk)
+            .expect("the reconciler's configuration is valid")
+    }
+
     /// An agent known to Genesys with this Teams id, and the Teams user known to Graph.
     pub fn agent(&self) -> Agent {
         let agent = Agent {

@@ -18,6 +18,7 @@ mod hostile;
 mod log_scan;
 mod metrics;
 mod parse_properties;
+mod reconcile;
 mod settle_function;
 mod shift_picture;
 mod sync;

@@ -1,0 +1,328 @@
+//! presence-reconcile against moto and the contract fakes: each behaviour from a realistic
+//! situation (docs/design.md, "The reconciler"). The same rules run in milliseconds on the
+//! in-memory adapters in shared/src/service/reconcile_tests.rs.
+
+use presence_core::service::Invocation;
+use presence_core::service::reconcile::{PassOutcome, PassReport};
+use presence_sync_tests::events::{at, presence};
+use presence_sync_tests::fake_microsoft::MsEndpoint;
+use presence_sync_tests::fault::Fault;
+use presence_sync_tests::world::{Agent, World};
+use std::time::{Duration, SystemTime};
+
+fn invocation(secs: u64) -> Invocation {
+    Invocation {
+        request_id: presence_sync_tests::events::event_id(),
+        deadline: SystemTime::now() + Duration::from_secs(secs),
+    }
+}
+
+/// One run with a 60-second deadline; its report.
+async fn run(world: &World, extra: &[(&str, &str)]) -> PassReport {
+    let reconciler = world.reconciler(extra);
+    match reconciler
+        .run(&invocation(60))
+        .await
+        .expect("the run works")
+    {
+        PassOutcome::Worked(report) => report,
+        held => panic!("the run did not work: {held:?}"),
+    }
+}
+
+/// Genesys now reports the agent in `system` since `ms` (and off queue since then).
+fn genesys_now(world: &World, agent: &Agent, system: &str, ms: i64) {
+    world.genesys.set_state(
+        &agent.genesys,
+        system,
+        Some(&at(ms)),
+        "OFF_QUEUE",
+        Some(&at(ms)),
+    );
+}
+
+#[tokio::test]
+async fn an_event_that_went_to_the_failure_queue_is_settled_by_the_next_run() {
+    let world = World::start().await;
+    let agent = world.agent();
+    let instance = world.instance(&[]);
+    // Graph fails the event's call and its retries: the record is left dirty.
+    world
+        .ms
+        .faults()
+        .push_n(MsEndpoint::Presence, Fault::status(503), 1_000);
+    let failed = instance
+        .invoke_within(
+            presence(&agent.genesys, "ON_QUEUE", 1_000),
+            Duration::from_secs(3),
+        )
+        .await;
+    assert!(failed.is_err(), "{failed:?}");
+    world.ms.faults().clear();
+    genesys_now(&world, &agent, "On Queue", 1_000);
+    let report = run(&world, &[]).await;
+    assert_eq!(report.settled, 1, "{report:?}");
+    assert_eq!(world.teams(&agent).as_deref(), Some("Busy/Busy"));
+}
+
+#[tokio::test]
+async fn an_event_never_delivered_is_recovered_from_genesys() {
+    let world = World::start().await;
+    let agent = world.agent();
+    let instance = world.instance(&[]);
+    instance
+        .outcome(presence(&agent.genesys, "ON_QUEUE", 1_000))
+        .await;
+    // The agent goes on break; the event is lost before it reaches us.
+    genesys_now(&world, &agent, "Break", 2_000);
+    let report = run(&world, &[]).await;
+    assert_eq!(report.recovered, 1, "{report:?}");
+    assert_eq!(world.teams(&agent).as_deref(), Some("Away/Away"));
+    // The lost event, delivered late after all, is not applied twice, and an older one
+    // does not win.
+    let calls = world.graph_calls(&agent);
+    assert_eq!(
+        instance
+            .outcome(presence(&agent.genesys, "BREAK", 2_000))
+            .await,
+        "skipped/duplicate"
+    );
+    assert_eq!(
+        instance
+            .outcome(presence(&agent.genesys, "AVAILABLE", 1_500))
+            .await,
+        "skipped/stale"
+    );
+    assert_eq!(world.graph_calls(&agent), calls);
+}
+
+#[tokio::test]
+async fn an_agent_on_queue_before_deployment_is_backfilled_by_the_first_run() {
+    let world = World::start().await;
+    let agent = world.agent();
+    genesys_now(&world, &agent, "On Queue", 1_000);
+    let report = run(&world, &[]).await;
+    assert!(report.sweep_completed, "{report:?}");
+    assert!(report.backfilled >= 1, "{report:?}");
+    assert_eq!(world.teams(&agent).as_deref(), Some("Busy/Busy"));
+}
+
+#[tokio::test]
+async fn a_preferred_presence_about_to_expire_is_re_sent_with_its_expiration() {
+    let world = World::start().await;
+    let agent = world.agent();
+    let expiring = [("PRESENCE_EXPIRATION", "PT1H")];
+    world
+        .instance(&expiring)
+        .outcome(presence(&agent.genesys, "ON_QUEUE", 1_000))
+        .await;
+    genesys_now(&world, &agent, "On Queue", 1_000);
+    // A fresh one is left alone.
+    let report = run(&world, &expiring).await;
+    assert_eq!(report.kept_alive, 0, "{report:?}");
+    // Applied 55 minutes ago: it would expire before the pass after next.
+    let old = (SystemTime::now() - Duration::from_secs(55 * 60))
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        .to_string();
+    world
+        .dynamodb()
+        .update_item()
+        .table_name(&world.table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("user#{}", agent.genesys)),
+        )
+        .update_expression("SET applied_at = :old")
+        .expression_attribute_values(":old", aws_sdk_dynamodb::types::AttributeValue::N(old))
+        .send()
+        .await
+        .unwrap();
+    let before = world.graph_calls(&agent);
+    let report = run(&world, &expiring).await;
+    assert_eq!(report.kept_alive, 1, "{report:?}");
+    assert_eq!(world.graph_calls(&agent), before + 1);
+    let (availability, _, expiration) = world.ms.preferred_presence(&agent.teams).unwrap();
+    assert_eq!(availability, "Busy");
+    assert_eq!(expiration.as_deref(), Some("PT1H"));
+}
+
+#[tokio::test]
+async fn a_user_who_changed_teams_by_hand_is_reported_or_repaired_by_policy() {
+    let world = World::start().await;
+    let agent = world.agent();
+    world
+        .instance(&[])
+        .outcome(presence(&agent.genesys, "ON_QUEUE", 1_000))
+        .await;
+    genesys_now(&world, &agent, "On Queue", 1_000);
+    world
+        .ms
+        .set_teams_presence_by_hand(&agent.teams, "Available", "Available");
+    let before = world.graph_calls(&agent);
+    let report = run(&world, &[("DRIFT_POLICY", "report")]).await;
+    assert_eq!(
+        (report.drift_found, report.drift_repaired),
+        (1, 0),
+        "{report:?}"
+    );
+    assert_eq!(
+        world.graph_calls(&agent),
+        before,
+        "report leaves Teams alone"
+    );
+    let report = run(&world, &[("DRIFT_POLICY", "repair")]).await;
+    assert_eq!(
+        (report.drift_found, report.drift_repaired),
+        (1, 1),
+        "{report:?}"
+    );
+    assert_eq!(world.ms.shown_presence(&agent.teams).0, "Busy");
+}
+
+#[tokio::test]
+async fn a_user_with_no_teams_session_is_never_drift_and_never_written_again() {
+    let world = World::start().await;
+    let agent = world.agent();
+    world
+        .instance(&[])
+        .outcome(presence(&agent.genesys, "ON_QUEUE", 1_000))
+        .await;
+    genesys_now(&world, &agent, "On Queue", 1_000);
+    world.ms.set_has_session(&agent.teams, false);
+    let before = world.graph_calls(&agent);
+    for _ in 0..2 {
+        let report = run(&world, &[("DRIFT_POLICY", "repair")]).await;
+        assert_eq!(
+            (report.no_session, report.drift_found),
+            (1, 0),
+            "{report:?}"
+        );
+    }
+    assert_eq!(world.graph_calls(&agent), before);
+}
+
+#[tokio::test]
+async fn a_poisoned_record_is_repaired_from_genesys() {
+    let world = World::start().await;
+    let agent = world.agent();
+    let instance = world.instance(&[]);
+    instance
+        .outcome(presence(&agent.genesys, "ON_QUEUE", 1_000))
+        .await;
+    // A version from the year 9999, stored before the skew bound existed.
+    world
+        .dynamodb()
+        .update_item()
+        .table_name(&world.table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("user#{}", agent.genesys)),
+        )
+        .update_expression("SET presence_version = :future")
+        .expression_attribute_values(
+            ":future",
+            aws_sdk_dynamodb::types::AttributeValue::N("253402300799999".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        instance
+            .outcome(presence(&agent.genesys, "BREAK", 2_000))
+            .await,
+        "skipped/stale",
+        "poisoned: every later event looks stale"
+    );
+    genesys_now(&world, &agent, "Break", 2_000);
+    let report = run(&world, &[]).await;
+    assert_eq!(report.poisoned_repaired, 1, "{report:?}");
+    assert_eq!(world.teams(&agent).as_deref(), Some("Away/Away"));
+    assert_eq!(
+        instance
+            .outcome(presence(&agent.genesys, "AVAILABLE", 3_000))
+            .await,
+        "applied/changed",
+        "events order normally again"
+    );
+}
+
+#[tokio::test]
+async fn throttling_by_graph_and_genesys_during_a_pass_loses_nothing() {
+    let world = World::start().await;
+    let agents: Vec<Agent> = (0..3).map(|_| world.agent()).collect();
+    let instance = world.instance(&[]);
+    for agent in &agents {
+        instance
+            .outcome(presence(&agent.genesys, "ON_QUEUE", 1_000))
+            .await;
+        genesys_now(&world, agent, "Break", 2_000);
+    }
+    world
+        .ms
+        .faults()
+        .push_n(MsEndpoint::Presence, Fault::throttled(1), 2);
+    world.genesys.faults().push_n(
+        presence_sync_tests::fake_genesys::GenesysEndpoint::Users,
+        Fault::throttled(1),
+        1,
+    );
+    let first = run(&world, &[]).await;
+    let second = run(&world, &[]).await;
+    assert_eq!(
+        first.recovered + second.recovered,
+        3,
+        "{first:?} {second:?}"
+    );
+    for agent in &agents {
+        assert_eq!(world.teams(agent).as_deref(), Some("Away/Away"));
+    }
+}
+
+#[tokio::test]
+async fn two_runs_at_once_never_both_work() {
+    let world = World::start().await;
+    let agent = world.agent();
+    genesys_now(&world, &agent, "On Queue", 1_000);
+    let (a, b) = (world.reconciler(&[]), world.reconciler(&[]));
+    let (x, y) = tokio::join!(a.run(&invocation(60)), b.run(&invocation(60)));
+    let outcomes = [x.unwrap(), y.unwrap()];
+    let worked = outcomes
+        .iter()
+        .filter(|o| matches!(o, PassOutcome::Worked(_)))
+        .count();
+    let held = outcomes
+        .iter()
+        .filter(|o| matches!(o, PassOutcome::HeldByAnother { .. }))
+        .count();
+    assert_eq!((worked, held), (1, 1), "{outcomes:?}");
+    assert_eq!(world.graph_calls(&agent), 1, "applied once");
+}
+
+#[tokio::test]
+async fn a_run_killed_midway_loses_nothing_and_the_next_run_finishes_its_work() {
+    let world = World::start().await;
+    let agents: Vec<Agent> = (0..4).map(|_| world.agent()).collect();
+    let instance = world.instance(&[]);
+    for agent in &agents {
+        instance
+            .outcome(presence(&agent.genesys, "ON_QUEUE", 1_000))
+            .await;
+        genesys_now(&world, agent, "Break", 2_000);
+    }
+    // Graph answers slowly: the run is killed (its future dropped, as a timed-out Lambda
+    // is frozen) while it is in the middle of its Graph calls.
+    world.ms.set_latency(Duration::from_millis(400));
+    let killed = world.reconciler(&[]);
+    let cut = tokio::time::timeout(Duration::from_millis(900), killed.run(&invocation(2))).await;
+    assert!(cut.is_err(), "the run was cut short: {cut:?}");
+    world.ms.set_latency(Duration::ZERO);
+    // The killed run's leases (run and users) end one second after its deadline.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let report = run(&world, &[]).await;
+    assert!(report.walk_completed, "{report:?}");
+    for agent in &agents {
+        assert_eq!(world.teams(agent).as_deref(), Some("Away/Away"));
+    }
+}
