@@ -9,6 +9,7 @@ mod call_counts;
 mod claim_rule;
 mod convergence;
 mod crash;
+mod fakes_bulk;
 mod fakes_contract;
 mod hardening_input;
 mod hardening_remote;
