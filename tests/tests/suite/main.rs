@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod binary;
+mod bulk_reads;
 mod call_counts;
 mod claim_rule;
 mod convergence;
