@@ -9,6 +9,10 @@
 //!   `excludedAttributes`; the Teams id lives in the extension
 //!   `urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User` → `externalIds`
 //!   entry with `authority` `microsoftteams`.
+//! * `GET {api_url}/api/v2/scim/v2/users` (and `/api/v2/scim/users`) lists the active users,
+//!   paged by `startIndex` and `count` (a SCIM ListResponse).
+//! * `GET {api_url}/api/v2/users` lists users (`id` repeatable, `expand`, `pageSize`,
+//!   `pageNumber`) with their presence and routing status when expanded.
 //!
 //! Every rule cites where it comes from; where public material is silent the comment says so
 //! ("not documented"). Faults queued on [`FakeGenesys::faults`] apply before any check.
@@ -53,6 +57,8 @@ pub enum GenesysEndpoint {
     Token,
     /// Any `/api/v2/scim/...` request.
     Scim,
+    /// `GET /api/v2/users` (the Users API list).
+    Users,
     /// Anything else (answered 404).
     Other,
 }
@@ -72,6 +78,11 @@ struct User {
     user_name: String,
     display_name: String,
     external_ids: Vec<(String, String)>,
+    active: bool,
+    /// The Users API `presence` object, as served (`None`: no presence).
+    presence: Option<Value>,
+    /// The Users API `routingStatus` object, as served (`None`: none).
+    routing: Option<Value>,
 }
 
 #[derive(Debug)]
@@ -83,6 +94,8 @@ struct GenesysState {
     users: HashMap<String, User>,
     /// Every `(client id, client secret)` ever registered (for the log scan).
     registered: Vec<(String, String)>,
+    /// The most SCIM resources one list page holds, whatever `count` asks.
+    scim_page_cap: usize,
 }
 
 type Shared = Arc<Mutex<GenesysState>>;
@@ -115,6 +128,7 @@ impl FakeGenesys {
             tokens: Vec::new(),
             users: HashMap::new(),
             registered: Vec::new(),
+            scim_page_cap: DEFAULT_SCIM_PAGE_CAP,
         }));
         let inst = Instrumentation {
             plan: faults.clone(),
@@ -133,6 +147,9 @@ impl FakeGenesys {
                 .route("/oauth/token", post(token))
                 .route("/api/v2/scim/v2/users/{id}", get(scim_user))
                 .route("/api/v2/scim/users/{id}", get(scim_user))
+                .route("/api/v2/scim/v2/users", get(scim_users))
+                .route("/api/v2/scim/users", get(scim_users))
+                .route("/api/v2/users", get(users_list))
                 .fallback(not_implemented)
                 .with_state(router_state)
                 .layer(axum::middleware::from_fn_with_state(
@@ -259,11 +276,79 @@ impl FakeGenesys {
                 .into_iter()
                 .map(|(authority, value)| (authority.into(), value.into()))
                 .collect(),
+            active: true,
+            presence: Some(presence_json(
+                DEFAULT_SYSTEM_PRESENCE,
+                Some(DEFAULT_STATE_TIME),
+            )),
+            routing: Some(routing_json(
+                &id,
+                DEFAULT_ROUTING_STATUS,
+                Some(DEFAULT_STATE_TIME),
+            )),
             id,
         };
         lock(&self.state)
             .users
             .insert(genesys_user_id.to_ascii_lowercase(), user);
+    }
+
+    /// Set a user's presence (`system_presence` as the Users API spells it, e.g. `Available`
+    /// or `On Queue`) and routing status (e.g. `IDLE`), with their times (RFC 3339; `None`
+    /// leaves the time out of the answer). A user added with `add_user` starts `Offline` and
+    /// `OFF_QUEUE` at [`DEFAULT_STATE_TIME`].
+    pub fn set_state(
+        &self,
+        genesys_user_id: &str,
+        system_presence: &str,
+        modified_date: Option<&str>,
+        routing_status: &str,
+        start_time: Option<&str>,
+    ) {
+        self.set_raw_state(
+            genesys_user_id,
+            Some(presence_json(system_presence, modified_date)),
+            Some(routing_json(genesys_user_id, routing_status, start_time)),
+        );
+    }
+
+    /// Set the `presence` and `routingStatus` objects the Users API serves for a user exactly
+    /// as given (`None`: left out of the answer), e.g. to serve a malformed one.
+    pub fn set_raw_state(
+        &self,
+        genesys_user_id: &str,
+        presence: Option<Value>,
+        routing: Option<Value>,
+    ) {
+        let mut state = lock(&self.state);
+        let user = state
+            .users
+            .get_mut(&genesys_user_id.to_ascii_lowercase())
+            .expect("set_state: add the user first");
+        user.presence = presence;
+        user.routing = routing;
+    }
+
+    /// Mark a user active or inactive: the SCIM list and the Users API (default `state`)
+    /// show active users only.
+    pub fn set_active(&self, genesys_user_id: &str, active: bool) {
+        if let Some(user) = lock(&self.state)
+            .users
+            .get_mut(&genesys_user_id.to_ascii_lowercase())
+        {
+            user.active = active;
+        }
+    }
+
+    /// The most resources one SCIM list page holds, whatever `count` asks (RFC 7644 §3.4.2.4
+    /// lets a provider answer fewer). Default [`DEFAULT_SCIM_PAGE_CAP`].
+    pub fn set_scim_page_cap(&self, cap: usize) {
+        lock(&self.state).scim_page_cap = cap;
+    }
+
+    /// The Users API list calls (any status, faulted or not), in order.
+    pub fn users_calls(&self) -> Vec<RecordedCall<GenesysEndpoint>> {
+        self.recorder.calls_of(GenesysEndpoint::Users)
     }
 
     /// Remove a user; lookups get 404 afterwards.
@@ -327,6 +412,8 @@ fn classify(_method: &Method, path: &str) -> GenesysEndpoint {
         GenesysEndpoint::Token
     } else if path.starts_with("/api/v2/scim/") {
         GenesysEndpoint::Scim
+    } else if path == "/api/v2/users" {
+        GenesysEndpoint::Users
     } else {
         GenesysEndpoint::Other
     }
@@ -516,32 +603,8 @@ async fn scim_user(
     // The SCIM API requires a Platform API bearer token ("Authorization: PureCloud OAuth",
     // SCIMApi docs). Not documented for these endpoints: the 401 body; answered in the SCIM
     // error shape, with Genesys's usual wording.
-    let token = match authorization(&headers) {
-        Authorization::Bearer(token) => token,
-        _ => {
-            return scim_error(
-                StatusCode::UNAUTHORIZED,
-                None,
-                "No authentication bearer token specified in authorization header.",
-            );
-        }
-    };
-    match state
-        .tokens
-        .iter()
-        .find(|issued| issued.access_token == token)
-    {
-        None => {
-            return scim_error(StatusCode::UNAUTHORIZED, None, "Invalid login credentials.");
-        }
-        Some(issued) if issued.expires_at <= Instant::now() => {
-            return scim_error(
-                StatusCode::UNAUTHORIZED,
-                None,
-                "Invalid login credentials: the access token has expired.",
-            );
-        }
-        Some(_) => {}
+    if let Err(message) = check_token(&state, &headers) {
+        return scim_error(StatusCode::UNAUTHORIZED, None, message);
     }
 
     // userId is a Genesys user id, a UUID ("The ID of a user", SCIMApi get_scim_v2_user). Not
@@ -728,5 +791,346 @@ fn default_fault_body(
         GenesysEndpoint::Scim | GenesysEndpoint::Other => {
             (SCIM_CONTENT_TYPE, scim_error_body(status, None, &detail))
         }
+        GenesysEndpoint::Users => {
+            let code = match status {
+                429 => "too.many.requests",
+                401 => "bad.credentials",
+                403 => "missing.permissions",
+                400 => "bad.request",
+                _ => "internal.server.error",
+            };
+            (
+                "application/json",
+                platform_error_body(status, code, &detail),
+            )
+        }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Shared by the Platform API endpoints
+// ---------------------------------------------------------------------------------------
+
+/// The bearer token check of every Platform API call: `Err` with Genesys's usual wording when
+/// it is missing, unknown or expired.
+fn check_token(state: &GenesysState, headers: &HeaderMap) -> Result<(), &'static str> {
+    let token = match authorization(headers) {
+        Authorization::Bearer(token) => token,
+        _ => return Err("No authentication bearer token specified in authorization header."),
+    };
+    match state
+        .tokens
+        .iter()
+        .find(|issued| issued.access_token == token)
+    {
+        None => Err("Invalid login credentials."),
+        Some(issued) if issued.expires_at <= Instant::now() => {
+            Err("Invalid login credentials: the access token has expired.")
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// The query's `(name, value)` pairs, repeated names kept in order.
+fn query_pairs(query: Option<&str>) -> Option<Vec<(String, String)>> {
+    serde_urlencoded::from_str(query.unwrap_or("")).ok()
+}
+
+/// The values of a list parameter: repeated (`id=a&id=b`, the SDKs' "multi" format) or
+/// comma-separated (`id=a,b`), both accepted.
+fn list_values(pairs: &[(String, String)], name: &str) -> Vec<String> {
+    pairs
+        .iter()
+        .filter(|(n, _)| n == name)
+        .flat_map(|(_, value)| value.split(','))
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// A whole-number parameter: `Ok(None)` when absent, `Err` with the raw text when it is not
+/// one (or given twice).
+fn number_param(pairs: &[(String, String)], name: &str) -> Result<Option<i64>, String> {
+    let values: Vec<&str> = pairs
+        .iter()
+        .filter(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .collect();
+    match values.as_slice() {
+        [] => Ok(None),
+        [one] => one
+            .trim()
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| (*one).to_owned()),
+        _ => Err(values.join(",")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Platform API: SCIM user list
+// ---------------------------------------------------------------------------------------
+
+/// Default of [`FakeGenesys::set_scim_page_cap`]. Not documented: Genesys states no maximum
+/// `count`, only that over 25 without `attributes` "may exceed internal resource limits and
+/// return a 429 error" (SCIMApi docs, `count`).
+pub const DEFAULT_SCIM_PAGE_CAP: usize = 100;
+/// The SCIM ListResponse schema (RFC 7644 §3.4.2).
+pub const SCIM_LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+async fn scim_users(
+    State(state): State<Shared>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let state = lock(&state);
+    if let Err(message) = check_token(&state, &headers) {
+        return scim_error(StatusCode::UNAUTHORIZED, None, message);
+    }
+    let Some(pairs) = query_pairs(query.as_deref()) else {
+        return scim_error(
+            StatusCode::BAD_REQUEST,
+            Some("invalidSyntax"),
+            "Malformed query.",
+        );
+    };
+    // Not documented: a filter; this fake serves the list without one only ("If nothing is
+    // specified, returns all active users", SCIMApi `filter`).
+    if pairs.iter().any(|(name, _)| name == "filter") {
+        return scim_error(
+            StatusCode::BAD_REQUEST,
+            Some("invalidFilter"),
+            "The fake Genesys server does not implement SCIM filters.",
+        );
+    }
+    // startIndex: "The 1-based index of the first query result" (default 1); "A value less
+    // than 1 SHALL be interpreted as 1" (RFC 7644 §3.4.2.4). count: default 25 (SCIMApi);
+    // "A negative value SHALL be interpreted as 0" (RFC 7644 §3.4.2.4). Not a number: 400
+    // invalidValue (not documented).
+    let (start, count) = match (
+        number_param(&pairs, "startIndex"),
+        number_param(&pairs, "count"),
+    ) {
+        (Ok(start), Ok(count)) => (start.unwrap_or(1).max(1), count.unwrap_or(25).max(0)),
+        (Err(bad), _) | (_, Err(bad)) => {
+            return scim_error(
+                StatusCode::BAD_REQUEST,
+                Some("invalidValue"),
+                &format!("'{bad}' is not a valid integer."),
+            );
+        }
+    };
+    let (attributes, excluded) = parse_attribute_lists(query.as_deref());
+    let mut active: Vec<&User> = state.users.values().filter(|u| u.active).collect();
+    active.sort_by(|a, b| a.id.cmp(&b.id));
+    let total = active.len();
+    let take = usize::try_from(count)
+        .unwrap_or(usize::MAX)
+        .min(state.scim_page_cap);
+    let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
+    let resources: Vec<Value> = active
+        .into_iter()
+        .skip(skip)
+        .take(take)
+        .map(|user| select_attributes(user_document(user, &state.base_url), &attributes, &excluded))
+        .collect();
+    let body = json!({
+        "schemas": [SCIM_LIST_SCHEMA],
+        "totalResults": total,
+        "startIndex": start,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    });
+    json_response(StatusCode::OK, SCIM_CONTENT_TYPE, body.to_string())
+}
+
+// ---------------------------------------------------------------------------------------
+// Platform API: GET /api/v2/users
+// ---------------------------------------------------------------------------------------
+
+/// The presence of a user added with `add_user`.
+pub const DEFAULT_SYSTEM_PRESENCE: &str = "Offline";
+/// The routing status of a user added with `add_user`.
+pub const DEFAULT_ROUTING_STATUS: &str = "OFF_QUEUE";
+/// The time of both for a user added with `add_user`: long ago.
+pub const DEFAULT_STATE_TIME: &str = "2020-01-01T00:00:00.000Z";
+/// The largest `pageSize` of `GET /api/v2/users`. Not on a Genesys reference page (the SDK
+/// docs give only the default, 25): 500 as third-party API guides state it.
+pub const MAX_USERS_PAGE_SIZE: i64 = 500;
+
+/// System presence definition ids (reference sheet; seen identically in two public sources).
+const SYSTEM_PRESENCE_IDS: [(&str, &str); 10] = [
+    ("AVAILABLE", "6a3af858-942f-489d-9700-5f9bcdcdae9b"),
+    ("AWAY", "5e5c5c66-ea97-4e7f-ac41-6424784829f2"),
+    ("BUSY", "31fe3bac-dea6-44b7-bed7-47f91660a1a0"),
+    ("OFFLINE", "ccf3c10a-aa2c-4845-8e8d-f59fa48c58e5"),
+    ("IDLE", "7ffa01cd-7866-4ad7-8faa-31e11b42f51f"),
+    ("MEETING", "bbdff279-7ae1-48ea-bade-7831d7234c64"),
+    ("MEAL", "3fd96123-badb-4f69-bc03-1b1ccc6d8014"),
+    ("TRAINING", "d2390a99-8546-bad9-8f0a-219548e8aeb0"),
+    ("ON_QUEUE", "e08eaf1b-ee47-4fa9-a231-1200e284798f"),
+    ("BREAK", "227b37e2-f1d0-4dd0-8f50-badd7cf6d158"),
+];
+
+/// A `UserPresence` as the Users API serves it: `presenceDefinition{id, systemPresence}`,
+/// `modifiedDate` (left out when `None`), `source`, `primary` (UserPresence model).
+fn presence_json(system_presence: &str, modified_date: Option<&str>) -> Value {
+    let normalised = system_presence
+        .trim()
+        .to_ascii_uppercase()
+        .replace(' ', "_");
+    let definition_id = SYSTEM_PRESENCE_IDS
+        .iter()
+        .find(|(name, _)| *name == normalised)
+        .map_or("00000000-0000-4000-8000-000000000000", |(_, id)| id);
+    let mut presence = json!({
+        "source": "PURECLOUD",
+        "primary": true,
+        "presenceDefinition": {
+            "id": definition_id,
+            "systemPresence": system_presence,
+            "selfUri": format!("/api/v2/presence/definitions/{definition_id}"),
+        },
+        "message": "",
+    });
+    if let Some(date) = modified_date {
+        presence["modifiedDate"] = Value::from(date);
+    }
+    presence
+}
+
+/// A `RoutingStatus` as the Users API serves it: `userId`, `status`, `startTime` (left out
+/// when `None`) (RoutingStatus model).
+fn routing_json(user_id: &str, status: &str, start_time: Option<&str>) -> Value {
+    let mut routing = json!({ "userId": user_id, "status": status });
+    if let Some(time) = start_time {
+        routing["startTime"] = Value::from(time);
+    }
+    routing
+}
+
+/// A Platform API error (`ErrorBody` model: `message`, `code`, `status`, `messageParams`,
+/// `contextId`, `details`, `errors`).
+fn platform_error_body(status: u16, code: &str, message: &str) -> String {
+    json!({
+        "message": message,
+        "code": code,
+        "status": status,
+        "messageParams": {},
+        "contextId": uuid::Uuid::new_v4().to_string(),
+        "details": [],
+        "errors": [],
+    })
+    .to_string()
+}
+
+fn platform_error(status: StatusCode, code: &str, message: &str) -> Response {
+    json_response(
+        status,
+        "application/json",
+        platform_error_body(status.as_u16(), code, message),
+    )
+}
+
+async fn users_list(
+    State(state): State<Shared>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let state = lock(&state);
+    if let Err(message) = check_token(&state, &headers) {
+        return platform_error(StatusCode::UNAUTHORIZED, "bad.credentials", message);
+    }
+    let bad = |message: String| platform_error(StatusCode::BAD_REQUEST, "bad.request", &message);
+    let Some(pairs) = query_pairs(query.as_deref()) else {
+        return bad("Malformed query.".to_owned());
+    };
+    // pageSize (default 25) and pageNumber (default 1) (UsersApi getUsers). Beyond the
+    // largest page size, or not a positive number: 400 (the wording is not documented).
+    let page_size = match number_param(&pairs, "pageSize") {
+        Ok(None) => 25,
+        Ok(Some(n)) if (1..=MAX_USERS_PAGE_SIZE).contains(&n) => n,
+        Ok(Some(n)) => {
+            return bad(format!(
+                "Value [{n}] for pageSize is invalid: it must be between 1 and {MAX_USERS_PAGE_SIZE}."
+            ));
+        }
+        Err(raw) => return bad(format!("Value [{raw}] for pageSize is not a number.")),
+    };
+    let page_number = match number_param(&pairs, "pageNumber") {
+        Ok(None) => 1,
+        Ok(Some(n)) if n >= 1 => n,
+        Ok(Some(n)) => return bad(format!("Value [{n}] for pageNumber is invalid.")),
+        Err(raw) => return bad(format!("Value [{raw}] for pageNumber is not a number.")),
+    };
+    // expand: routingStatus, presence, … (UsersApi getUsers `expand` values); others are
+    // ignored here ("resolved with a best effort approach").
+    let expand = list_values(&pairs, "expand");
+    let with_presence = expand.iter().any(|e| e == "presence");
+    let with_routing = expand.iter().any(|e| e == "routingStatus");
+    // state: "Only list users of this state", default active (UsersApi getUsers).
+    let wanted_state = pairs
+        .iter()
+        .find(|(n, _)| n == "state")
+        .map_or("active", |(_, v)| v.as_str());
+    let shows = |user: &User| match wanted_state {
+        "any" => true,
+        "inactive" => !user.active,
+        "deleted" => false,
+        _ => user.active,
+    };
+    // id: "A list of user IDs to fetch by bulk". Not documented: an id that is not a UUID;
+    // answered 400. Unknown ids are left out of the answer.
+    let ids = list_values(&pairs, "id");
+    if let Some(bad_id) = ids.iter().find(|id| !crate::fault::is_hyphenated_guid(id)) {
+        return bad(format!("The user id '{bad_id}' is not a valid UUID."));
+    }
+    let mut matched: Vec<&User> = if ids.is_empty() {
+        let mut all: Vec<&User> = state.users.values().collect();
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        all
+    } else {
+        let mut seen = HashSet::new();
+        ids.iter()
+            .map(|id| id.to_ascii_lowercase())
+            .filter(|id| seen.insert(id.clone()))
+            .filter_map(|id| state.users.get(&id))
+            .collect()
+    };
+    matched.retain(|user| shows(user));
+    let total = matched.len() as i64;
+    let page_count = (total + page_size - 1) / page_size;
+    let entities: Vec<Value> = matched
+        .into_iter()
+        .skip(usize::try_from((page_number - 1).saturating_mul(page_size)).unwrap_or(usize::MAX))
+        .take(usize::try_from(page_size).unwrap_or(usize::MAX))
+        .map(|user| {
+            let mut entity = json!({
+                "id": user.id,
+                "name": user.display_name,
+                "email": user.user_name,
+                "username": user.user_name,
+                "state": if user.active { "active" } else { "inactive" },
+                "version": 1,
+                "selfUri": format!("/api/v2/users/{}", user.id),
+            });
+            if with_presence && let Some(presence) = &user.presence {
+                entity["presence"] = presence.clone();
+            }
+            if with_routing && let Some(routing) = &user.routing {
+                entity["routingStatus"] = routing.clone();
+            }
+            entity
+        })
+        .collect();
+    // UserEntityListing: entities, pageSize, pageNumber, total, pageCount, selfUri, ….
+    let body = json!({
+        "entities": entities,
+        "pageSize": page_size,
+        "pageNumber": page_number,
+        "total": total,
+        "pageCount": page_count,
+        "selfUri": format!("/api/v2/users?pageSize={page_size}&pageNumber={page_number}"),
+    });
+    json_response(StatusCode::OK, "application/json", body.to_string())
 }

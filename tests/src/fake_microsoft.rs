@@ -7,6 +7,10 @@
 //! * `POST {graph_url}/users/{id}/presence/setUserPreferredPresence` and
 //!   `.../clearUserPreferredPresence` check the bearer token, the permission switch, the user,
 //!   the content type and the body, then store the user's preferred presence.
+//! * `POST {graph_url}/communications/getPresencesByUserId` `{"ids": [...]}` (at most 650)
+//!   answers each known user's aggregated presence: the preferred presence while the user
+//!   has a presence session (Offline otherwise), or what the user set by hand since the
+//!   last write.
 //!
 //! Every rule below cites the page it comes from. Where the documentation is silent and a
 //! choice had to be made, the comment says so ("not documented"). Faults queued on
@@ -42,6 +46,8 @@ pub enum MsEndpoint {
     Token,
     /// Any `/v1.0/users/{id}/presence/...` request.
     Presence,
+    /// `POST /v1.0/communications/getPresencesByUserId`
+    GetPresences,
     /// Anything else (answered 404).
     Other,
 }
@@ -105,6 +111,10 @@ struct MsState {
     users: HashSet<String>,
     preferred: HashMap<String, StoredPresence>,
     history: HashMap<String, Vec<PresenceChange>>,
+    /// Users without a presence session (every user has one unless set here).
+    no_session: HashSet<String>,
+    /// What a user set in Teams by hand since the last write: `(availability, activity)`.
+    by_hand: HashMap<String, (String, String)>,
     deny_permission: bool,
     /// Every client secret ever registered (for the log scan).
     registered_secrets: Vec<String>,
@@ -141,6 +151,8 @@ impl FakeMicrosoft {
             users: HashSet::new(),
             preferred: HashMap::new(),
             history: HashMap::new(),
+            no_session: HashSet::new(),
+            by_hand: HashMap::new(),
             deny_permission: false,
             registered_secrets: Vec::new(),
         }));
@@ -169,6 +181,10 @@ impl FakeMicrosoft {
                 .route(
                     "/v1.0/users/{id}/presence/clearUserPreferredPresence",
                     post(clear_user_preferred_presence),
+                )
+                .route(
+                    "/v1.0/communications/getPresencesByUserId",
+                    post(get_presences_by_user_id),
                 )
                 .fallback(not_implemented)
                 .with_state(router_state)
@@ -285,6 +301,39 @@ impl FakeMicrosoft {
         lock(&self.state).deny_permission = deny;
     }
 
+    /// Whether the user has a presence session (a signed-in Teams client or an app session).
+    /// Default: true. Without one the user shows Offline whatever preferred presence is set:
+    /// the preferred presence shows only while at least one presence session exists
+    /// (presence: setUserPreferredPresence; reference sheet).
+    pub fn set_has_session(&self, teams_id: &str, has_session: bool) {
+        let user = teams_id.to_ascii_lowercase();
+        let mut state = lock(&self.state);
+        if has_session {
+            state.no_session.remove(&user);
+        } else {
+            state.no_session.insert(user);
+        }
+    }
+
+    /// The user changes their Teams presence by hand: reads show it until the next
+    /// successful `setUserPreferredPresence` or `clearUserPreferredPresence` for the user.
+    pub fn set_teams_presence_by_hand(&self, teams_id: &str, availability: &str, activity: &str) {
+        lock(&self.state).by_hand.insert(
+            teams_id.to_ascii_lowercase(),
+            (availability.to_owned(), activity.to_owned()),
+        );
+    }
+
+    /// What `getPresencesByUserId` answers for the user now, as `(availability, activity)`.
+    pub fn shown_presence(&self, teams_id: &str) -> (String, String) {
+        shown(&lock(&self.state), &teams_id.to_ascii_lowercase())
+    }
+
+    /// The `getPresencesByUserId` calls (any status, faulted or not), in order.
+    pub fn get_presences_calls(&self) -> Vec<RecordedCall<MsEndpoint>> {
+        self.recorder.calls_of(MsEndpoint::GetPresences)
+    }
+
     /// The fault queues (kinds [`MsEndpoint::Token`] and [`MsEndpoint::Presence`]).
     pub fn faults(&self) -> FaultPlan<MsEndpoint> {
         self.faults.clone()
@@ -381,6 +430,8 @@ fn classify(_method: &Method, path: &str) -> MsEndpoint {
         MsEndpoint::Token
     } else if path.starts_with("/v1.0/users/") && path.contains("/presence/") {
         MsEndpoint::Presence
+    } else if path == "/v1.0/communications/getPresencesByUserId" {
+        MsEndpoint::GetPresences
     } else {
         MsEndpoint::Other
     }
@@ -731,7 +782,7 @@ fn default_fault_body(
                 aad_error_body(error, code, description),
             )
         }
-        MsEndpoint::Presence | MsEndpoint::Other => {
+        MsEndpoint::Presence | MsEndpoint::GetPresences | MsEndpoint::Other => {
             if status == 429 {
                 let body = json!({
                     "error": {
@@ -776,6 +827,35 @@ fn check_presence_request(
     id: &str,
     headers: &HeaderMap,
 ) -> Result<String, Box<Response>> {
+    check_caller(state, headers)?;
+    // `{id}` is the user's object id. Not documented: a value that is not a GUID is answered
+    // 400 `invalidRequest` ("The request is malformed or incorrect", Microsoft Graph
+    // error responses and resource types).
+    if !is_hyphenated_guid(id) {
+        return reject(graph_error(
+            StatusCode::BAD_REQUEST,
+            "invalidRequest",
+            &format!("Invalid user id '{id}': expected the user's object id (a GUID)."),
+            headers,
+        ));
+    }
+    // 404 "The requested resource doesn't exist" (Microsoft Graph error responses and resource
+    // types); `itemNotFound` is the basic code "The resource could not be found" of the same page.
+    let user = id.to_ascii_lowercase();
+    if !state.users.contains(&user) {
+        return reject(graph_error(
+            StatusCode::NOT_FOUND,
+            "itemNotFound",
+            &format!("User '{id}' was not found."),
+            headers,
+        ));
+    }
+    Ok(user)
+}
+
+/// The checks of every presence call before its own: the bearer token, the permission
+/// switch and the JSON content type, in the order a request meets them.
+fn check_caller(state: &MsState, headers: &HeaderMap) -> Result<(), Box<Response>> {
     // "Authorization: Bearer {token}. Required." (presence: setUserPreferredPresence /
     // clearUserPreferredPresence, Request headers). 401 "Required authentication information is
     // either missing or not valid" (Microsoft Graph error responses and resource types). Code and
@@ -827,33 +907,11 @@ fn check_presence_request(
             headers,
         ));
     }
-    // `{id}` is the user's object id. Not documented: a value that is not a GUID is answered
-    // 400 `invalidRequest` ("The request is malformed or incorrect", Microsoft Graph
-    // error responses and resource types).
-    if !is_hyphenated_guid(id) {
-        return reject(graph_error(
-            StatusCode::BAD_REQUEST,
-            "invalidRequest",
-            &format!("Invalid user id '{id}': expected the user's object id (a GUID)."),
-            headers,
-        ));
-    }
-    // 404 "The requested resource doesn't exist" (Microsoft Graph error responses and resource
-    // types); `itemNotFound` is the basic code "The resource could not be found" of the same page.
-    let user = id.to_ascii_lowercase();
-    if !state.users.contains(&user) {
-        return reject(graph_error(
-            StatusCode::NOT_FOUND,
-            "itemNotFound",
-            &format!("User '{id}' was not found."),
-            headers,
-        ));
-    }
-    Ok(user)
+    Ok(())
 }
 
-/// The error side of [`check_presence_request`] (boxed: a `Response` is large).
-fn reject(response: Response) -> Result<String, Box<Response>> {
+/// The error side of the checks (boxed: a `Response` is large).
+fn reject<T>(response: Response) -> Result<T, Box<Response>> {
     Err(Box::new(response))
 }
 
@@ -978,6 +1036,7 @@ async fn set_user_preferred_presence(
     };
     let now = Instant::now();
     let expires_at = instant_after(now, lifetime);
+    state.by_hand.remove(&user);
     state.preferred.insert(
         user.clone(),
         StoredPresence {
@@ -1025,6 +1084,7 @@ async fn clear_user_preferred_presence(
     }
     // Clearing when nothing is set also answers 200 (observed: osodevops/ms-teams-cli#92).
     let now = Instant::now();
+    state.by_hand.remove(&user);
     state.preferred.remove(&user);
     state
         .history
@@ -1033,6 +1093,115 @@ async fn clear_user_preferred_presence(
         .push(PresenceChange::Cleared { at: now });
     // "If successful, this method returns a 200 OK response code."
     StatusCode::OK.into_response()
+}
+
+/// "Maximum of 650 user IDs are supported per API request." (cloudCommunications:
+/// getPresencesByUserId, Note).
+pub const MAX_PRESENCE_IDS: usize = 650;
+
+/// The availability and activity a read shows for a user (normalised id): Offline without a
+/// presence session; else what the user set by hand since the last write; else the preferred
+/// presence while it lasts; else what the user's own session shows (this fake: Available).
+fn shown(state: &MsState, user: &str) -> (String, String) {
+    let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    if state.no_session.contains(user) {
+        // Without any session the user shows Offline (presence: setUserPreferredPresence); the
+        // activity then is not documented: Offline, as the presence resource lists it.
+        return pair("Offline", "Offline");
+    }
+    if let Some((availability, activity)) = state.by_hand.get(user) {
+        return pair(availability, activity);
+    }
+    match state.preferred.get(user) {
+        Some(stored) if stored.expires_at > Instant::now() => {
+            pair(&stored.availability, &stored.activity)
+        }
+        _ => pair("Available", "Available"),
+    }
+}
+
+async fn get_presences_by_user_id(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let state = lock(&state);
+    if let Err(response) = check_caller(&state, &headers) {
+        return *response;
+    }
+    // The request body is a JSON object with the parameter `ids`, "String collection: The
+    // user object IDs." (cloudCommunications: getPresencesByUserId, Request body). Other
+    // parameters, and an empty list, are rejected (strictness choice: not documented).
+    let Some(object) = parse_json_object(&body) else {
+        return bad_body(
+            "Empty Payload or invalid JSON. A JSON object is expected.",
+            &headers,
+        );
+    };
+    if let Some(unknown) = object.keys().find(|name| name.as_str() != "ids") {
+        return bad_body(
+            &format!(
+                "The parameter '{unknown}' in the request payload is not a valid parameter for the operation 'getPresencesByUserId'."
+            ),
+            &headers,
+        );
+    }
+    let Some(ids) = object.get("ids").and_then(Value::as_array) else {
+        return bad_body(
+            "The parameter 'ids' is required and must be a collection of strings.",
+            &headers,
+        );
+    };
+    if ids.is_empty() {
+        return bad_body("The collection 'ids' must not be empty.", &headers);
+    }
+    // At most 650 ids (Note on the same page); the status and code beyond it are not
+    // documented: 400 `invalidRequest`.
+    if ids.len() > MAX_PRESENCE_IDS {
+        return bad_body(
+            &format!(
+                "Too many ids: {} were given, at most {MAX_PRESENCE_IDS} are supported per request.",
+                ids.len()
+            ),
+            &headers,
+        );
+    }
+    let mut value = Vec::with_capacity(ids.len());
+    for id in ids {
+        // Each id is a user object id (a GUID). Not documented: a malformed one is answered
+        // 400 `invalidRequest` for the whole request.
+        let Some(id) = id.as_str().filter(|id| is_hyphenated_guid(id)) else {
+            return bad_body(
+                &format!("Invalid user id {id}: expected a user object id (a GUID)."),
+                &headers,
+            );
+        };
+        let user = id.to_ascii_lowercase();
+        // Not documented: the answer for an id that is no user of the tenant; this fake
+        // leaves it out.
+        if !state.users.contains(&user) {
+            continue;
+        }
+        let (availability, activity) = shown(&state, &user);
+        value.push(json!({
+            "id": id,
+            "availability": availability,
+            "activity": activity,
+            "statusMessage": null,
+        }));
+    }
+    // "If successful, this method returns a 200 OK response code and a collection of presence
+    // objects in the response body." (same page), as an OData collection under `value`.
+    let body = json!({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Collection(microsoft.graph.presence)",
+        "value": value,
+    });
+    let mut response = (StatusCode::OK, body.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 async fn not_implemented(method: Method, headers: HeaderMap, uri: axum::http::Uri) -> Response {

@@ -5,10 +5,12 @@
 #![forbid(unsafe_code)]
 
 mod binary;
+mod bulk_reads;
 mod call_counts;
 mod claim_rule;
 mod convergence;
 mod crash;
+mod fakes_bulk;
 mod fakes_contract;
 mod hardening_input;
 mod hardening_remote;
