@@ -93,6 +93,32 @@ def granted(role: dict, action: str, target: str) -> bool:
     return False
 
 
+def check_function(resources: dict, function_name: str, function: dict) -> None:
+    """What every function of the stack must be: arm64 custom runtime, reserved concurrency, a
+    role of this stack, JSON logs into a log group of this stack it may write to."""
+    props = function.get("Properties", {})
+    for key, expected in (("Runtime", "provided.al2023"), ("Handler", "bootstrap"), ("Architectures", ["arm64"])):
+        if props.get(key) != expected:
+            problem(f"{function_name}: {key} is {props.get(key)!r}, expected {expected!r}")
+    if "ReservedConcurrentExecutions" not in props:
+        problem(f"{function_name}: no reserved concurrency")
+    if "DeadLetterConfig" in props:
+        problem(f"{function_name}: a function DLQ besides the on-failure destination queues every failure twice")
+    role_name = ref(props.get("Role"))
+    role = resources.get(role_name or "", {})
+    if role.get("Type") != "AWS::IAM::Role":
+        problem(f"{function_name}: its role is not a role of this stack: {props.get('Role')}")
+    logging = props.get("LoggingConfig", {})
+    if logging.get("LogFormat") != "JSON":
+        problem(f"{function_name}: LoggingConfig.LogFormat is not JSON")
+    log_group = ref(logging.get("LogGroup"))
+    if resources.get(log_group or "", {}).get("Type") != "AWS::Logs::LogGroup":
+        problem(f"{function_name}: LoggingConfig.LogGroup is not a log group of this stack")
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        if role and log_group and not granted(role, action, log_group):
+            problem(f"{role_name}: does not grant {action} on {log_group}")
+
+
 def main(path: str) -> int:
     with open(path, encoding="utf-8") as f:
         template = json.load(f)
@@ -116,37 +142,34 @@ def main(path: str) -> int:
         if has_wildcard(props.get("Principal")):
             problem(f"{name}: wildcard principal")
 
-    # --- the function -----------------------------------------------------------------
+    # --- the functions ----------------------------------------------------------------
     functions = of_type(resources, "AWS::Lambda::Function")
-    if len(functions) != 1:
-        problem(f"expected one Lambda function, found {sorted(functions)}")
+    expected_functions = ["PresenceReconcileFunction", "PresenceSyncFunction"]
+    if sorted(functions) != expected_functions:
+        problem(f"expected the Lambda functions {expected_functions}, found {sorted(functions)}")
         return report()
-    function_name, function = next(iter(functions.items()))
-    props = function.get("Properties", {})
-    for key, expected in (("Runtime", "provided.al2023"), ("Handler", "bootstrap"), ("Architectures", ["arm64"])):
-        if props.get(key) != expected:
-            problem(f"{function_name}: {key} is {props.get(key)!r}, expected {expected!r}")
-    if "ReservedConcurrentExecutions" not in props:
-        problem(f"{function_name}: no reserved concurrency")
-    if "DeadLetterConfig" in props:
-        problem(f"{function_name}: a function DLQ besides the on-failure destination queues every failure twice")
-    role_name = ref(props.get("Role"))
-    role = resources.get(role_name or "", {})
-    if role.get("Type") != "AWS::IAM::Role":
-        problem(f"{function_name}: its role is not a role of this stack: {props.get('Role')}")
-
-    logging = props.get("LoggingConfig", {})
-    if logging.get("LogFormat") != "JSON":
-        problem(f"{function_name}: LoggingConfig.LogFormat is not JSON")
-    log_group = ref(logging.get("LogGroup"))
-    if resources.get(log_group or "", {}).get("Type") != "AWS::Logs::LogGroup":
-        problem(f"{function_name}: LoggingConfig.LogGroup is not a log group of this stack")
-    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
-        if role and log_group and not granted(role, action, log_group):
-            problem(f"{role_name}: does not grant {action} on {log_group}")
+    for function_name, function in functions.items():
+        check_function(resources, function_name, function)
     for name, group in of_type(resources, "AWS::Logs::LogGroup").items():
         if "RetentionInDays" not in group.get("Properties", {}):
             problem(f"{name}: no retention")
+
+    # --- the reconciler: one run at a time, on a schedule ---------------------------------
+    reconciler = functions["PresenceReconcileFunction"]["Properties"]
+    if reconciler.get("ReservedConcurrentExecutions") != 1:
+        problem("PresenceReconcileFunction: ReservedConcurrentExecutions is not 1 (one run at a time)")
+    schedules = [
+        rule for rule in of_type(resources, "AWS::Events::Rule").values()
+        if "ScheduleExpression" in rule.get("Properties", {})
+        and any(ref(t.get("Arn")) == "PresenceReconcileFunction" for t in rule["Properties"].get("Targets", []))
+    ]
+    if len(schedules) != 1:
+        problem(f"PresenceReconcileFunction: expected one schedule rule targeting it, found {len(schedules)}")
+
+    function_name = "PresenceSyncFunction"
+    props = functions[function_name]["Properties"]
+    role_name = ref(props.get("Role"))
+    role = resources.get(role_name or "", {})
 
     # --- asynchronous invocation --------------------------------------------------------
     invoke_configs = [

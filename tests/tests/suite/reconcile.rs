@@ -4,7 +4,7 @@
 
 use presence_core::service::Invocation;
 use presence_core::service::reconcile::{PassOutcome, PassReport};
-use presence_sync_tests::events::{at, presence};
+use presence_sync_tests::events::{activity, at, presence};
 use presence_sync_tests::fake_microsoft::MsEndpoint;
 use presence_sync_tests::fault::Fault;
 use presence_sync_tests::world::{Agent, World};
@@ -30,6 +30,11 @@ async fn run(world: &World, extra: &[(&str, &str)]) -> PassReport {
     }
 }
 
+/// The agent's activity event: On Queue and idle since 1 000 ms, as Genesys then reports.
+fn on_queue(agent: &Agent) -> serde_json::Value {
+    activity(&agent.genesys, "ON_QUEUE", 1_000, "OFF_QUEUE", 1_000)
+}
+
 /// Genesys now reports the agent in `system` since `ms` (and off queue since then).
 fn genesys_now(world: &World, agent: &Agent, system: &str, ms: i64) {
     world.genesys.set_state(
@@ -52,10 +57,7 @@ async fn an_event_that_went_to_the_failure_queue_is_settled_by_the_next_run() {
         .faults()
         .push_n(MsEndpoint::Presence, Fault::status(503), 1_000);
     let failed = instance
-        .invoke_within(
-            presence(&agent.genesys, "ON_QUEUE", 1_000),
-            Duration::from_secs(3),
-        )
+        .invoke_within(on_queue(&agent), Duration::from_secs(3))
         .await;
     assert!(failed.is_err(), "{failed:?}");
     world.ms.faults().clear();
@@ -78,14 +80,14 @@ async fn an_event_never_delivered_is_recovered_from_genesys() {
     let report = run(&world, &[]).await;
     assert_eq!(report.recovered, 1, "{report:?}");
     assert_eq!(world.teams(&agent).as_deref(), Some("Away/Away"));
-    // The lost event, delivered late after all, is not applied twice, and an older one
-    // does not win.
+    // The lost event, delivered late after all, is not applied twice (its version is
+    // recorded and Teams shows it), and an older one does not win.
     let calls = world.graph_calls(&agent);
     assert_eq!(
         instance
             .outcome(presence(&agent.genesys, "BREAK", 2_000))
             .await,
-        "skipped/duplicate"
+        "skipped/unchanged"
     );
     assert_eq!(
         instance
@@ -152,10 +154,7 @@ async fn a_preferred_presence_about_to_expire_is_re_sent_with_its_expiration() {
 async fn a_user_who_changed_teams_by_hand_is_reported_or_repaired_by_policy() {
     let world = World::start().await;
     let agent = world.agent();
-    world
-        .instance(&[])
-        .outcome(presence(&agent.genesys, "ON_QUEUE", 1_000))
-        .await;
+    world.instance(&[]).outcome(on_queue(&agent)).await;
     genesys_now(&world, &agent, "On Queue", 1_000);
     world
         .ms
@@ -185,10 +184,7 @@ async fn a_user_who_changed_teams_by_hand_is_reported_or_repaired_by_policy() {
 async fn a_user_with_no_teams_session_is_never_drift_and_never_written_again() {
     let world = World::start().await;
     let agent = world.agent();
-    world
-        .instance(&[])
-        .outcome(presence(&agent.genesys, "ON_QUEUE", 1_000))
-        .await;
+    world.instance(&[]).outcome(on_queue(&agent)).await;
     genesys_now(&world, &agent, "On Queue", 1_000);
     world.ms.set_has_session(&agent.teams, false);
     let before = world.graph_calls(&agent);
@@ -286,7 +282,8 @@ async fn two_runs_at_once_never_both_work() {
     let agent = world.agent();
     genesys_now(&world, &agent, "On Queue", 1_000);
     let (a, b) = (world.reconciler(&[]), world.reconciler(&[]));
-    let (x, y) = tokio::join!(a.run(&invocation(60)), b.run(&invocation(60)));
+    let (first, second) = (invocation(60), invocation(60));
+    let (x, y) = tokio::join!(a.run(&first), b.run(&second));
     let outcomes = [x.unwrap(), y.unwrap()];
     let worked = outcomes
         .iter()
@@ -315,11 +312,17 @@ async fn a_run_killed_midway_loses_nothing_and_the_next_run_finishes_its_work() 
     // is frozen) while it is in the middle of its Graph calls.
     world.ms.set_latency(Duration::from_millis(400));
     let killed = world.reconciler(&[]);
-    let cut = tokio::time::timeout(Duration::from_millis(900), killed.run(&invocation(2))).await;
+    let started = std::time::Instant::now();
+    let cut = tokio::time::timeout(Duration::from_millis(1_500), killed.run(&invocation(7))).await;
     assert!(cut.is_err(), "the run was cut short: {cut:?}");
     world.ms.set_latency(Duration::ZERO);
-    // The killed run's leases (run and users) end one second after its deadline.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let applied = agents
+        .iter()
+        .filter(|a| world.teams(a).as_deref() == Some("Away/Away"))
+        .count();
+    assert!(applied < agents.len(), "killed midway: {applied} applied");
+    // The killed run's leases (the run's and a user's) end one second after its deadline.
+    tokio::time::sleep(Duration::from_secs(8).saturating_sub(started.elapsed())).await;
     let report = run(&world, &[]).await;
     assert!(report.walk_completed, "{report:?}");
     for agent in &agents {
