@@ -856,3 +856,90 @@ async fn the_function_converges_under_faults_redelivery_and_concurrency() {
     )
     .unwrap();
 }
+
+/// Events lost before they reach us (a disabled rule, a paused partner source, a deploy
+/// gap): a seeded share of the stream is dropped entirely, the rest delivered out of order;
+/// one reconcile run later, every agent's Teams shows the mapped state of their current
+/// Genesys state (Genesys reports each agent's newest presence and routing status, with
+/// their times, through the Users API).
+#[tokio::test]
+async fn one_reconcile_run_converges_after_a_share_of_events_is_lost() {
+    let seed: u64 = env_or("CONVERGENCE_SEED", 20_261_201);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let world = World::start().await;
+    let agents: Vec<Agent> = (0..30)
+        .map(|_| {
+            let agent = Agent {
+                genesys: new_id(),
+                teams: new_id(),
+                kind: Kind::Teams,
+            };
+            world.genesys.add_user(&agent.genesys, Some(&agent.teams));
+            world.ms.add_user(&agent.teams);
+            agent
+        })
+        .collect();
+    let mut events = generate(&mut rng, &agents);
+    // Genesys's view now: each agent's newest presence and routing status.
+    let mut newest: HashMap<usize, ((String, i64), (String, i64))> = HashMap::new();
+    for event in &events {
+        let entry = newest
+            .entry(event.agent)
+            .or_insert_with(|| (("OFFLINE".into(), -1), ("OFF_QUEUE".into(), -1)));
+        if let Some((p, v)) = &event.presence
+            && *v > entry.0.1
+        {
+            entry.0 = (p.clone(), *v);
+        }
+        if let Some((r, v)) = &event.routing
+            && *v > entry.1.1
+        {
+            entry.1 = (r.clone(), *v);
+        }
+    }
+    for (a, ((p, pv), (r, rv))) in &newest {
+        let at = presence_sync_tests::events::at;
+        world
+            .genesys
+            .set_state(&agents[*a].genesys, p, Some(&at(*pv)), r, Some(&at(*rv)));
+    }
+    // A third of the events never arrive; the rest arrive shuffled.
+    events.retain(|_| !rng.random_bool(0.33));
+    for i in (1..events.len()).rev() {
+        events.swap(i, rng.random_range(0..=i));
+    }
+    let mapping = [("PRESENCE_MAPPING", MAPPING)];
+    let instance = world.instance(&mapping);
+    for event in &events {
+        instance.invoke(event.value.clone()).await.unwrap();
+    }
+    let wrong_before = (0..agents.len())
+        .filter(|a| {
+            let ((p, _), (r, _)) = &newest[a];
+            world.teams(&presence_sync_tests::world::Agent {
+                genesys: agents[*a].genesys.clone(),
+                teams: agents[*a].teams.clone(),
+            }) != oracle(p, r).map(str::to_owned)
+        })
+        .count();
+    assert!(wrong_before > 0, "the lost events left some agents wrong");
+
+    let reconciler = world.reconciler(&mapping);
+    let invocation = presence_core::service::Invocation {
+        request_id: new_id(),
+        deadline: std::time::SystemTime::now() + Duration::from_secs(60),
+    };
+    let outcome = reconciler.run(&invocation).await.unwrap();
+    for (a, agent) in agents.iter().enumerate() {
+        let ((p, _), (r, _)) = &newest[&a];
+        let shown = world.teams(&presence_sync_tests::world::Agent {
+            genesys: agent.genesys.clone(),
+            teams: agent.teams.clone(),
+        });
+        assert_eq!(
+            shown.as_deref(),
+            oracle(p, r),
+            "agent {a} ({p}, {r}) after one run ({wrong_before} wrong before): {outcome:?}"
+        );
+    }
+}
