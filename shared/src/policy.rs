@@ -78,3 +78,12 @@ pub const LEASE_GRACE: Duration = Duration::from_secs(1);
 pub const LEASE_WAIT_FIRST: Duration = Duration::from_millis(20);
 pub const LEASE_WAIT_LONGEST: Duration = Duration::from_millis(400);
 pub const MAX_LEASE_WAIT: Duration = Duration::from_secs(5);
+
+/// Microsoft Graph's presence limit per app per tenant: 1,500 requests in any 30 seconds
+/// ("Microsoft Graph service-specific throttling limits", Cloud communication service limits).
+pub const GRAPH_PRESENCE_LIMIT_PER_30S: u32 = 1_500;
+/// The event path's share of [`GRAPH_PRESENCE_LIMIT_PER_30S`] when its writes are paced
+/// (`adapters::paced`): the rest is headroom for the reconciler's repairs and for latency
+/// jitter bunching paced writes inside one window. Measured in `docs/performance.md`, "Shift
+/// start at scale".
+pub const EVENT_PATH_GRAPH_WRITES_PER_30S: u32 = 1_400;
