@@ -19,6 +19,7 @@ mod log_scan;
 mod metrics;
 mod parse_properties;
 mod settle_function;
+mod shift_model;
 mod shift_picture;
 mod sync;
 mod sync_concurrency;
