@@ -2,7 +2,7 @@
 # runs the whole test suite (what CI runs through .ci/run). Plain `make` lists the targets.
 # Each target's line in `make help` is the `## ` comment after its name.
 .DEFAULT_GOAL := help
-.PHONY: help demo test setup tools check-infra fuzz bench bench-load bench-size bench-aws-call
+.PHONY: help demo test setup tools check-infra fuzz bench bench-load bench-size bench-aws-call bench-shift
 
 help: ## list the targets (this)
 	@echo "usage: make TARGET"
@@ -39,3 +39,6 @@ bench-size: ## size of the arm64 Lambda bootstrap, release build (scripts/bench-
 
 bench-aws-call: ## client CPU of one DynamoDB call, SDK against a lean client
 	bash scripts/bench-aws-call.sh
+
+bench-shift: ## shift-start model: 20,000 agents through Lambda async + Graph's limit (issue 13)
+	bash scripts/bench-shift.sh

@@ -2,13 +2,25 @@
 //! `tests/fixtures/` with the user, state, times and event id replaced.
 
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 pub const ORG: &str = "7c1f3a3e-1111-4a4a-9c9c-0123456789ab";
 pub const SOURCE: &str =
     "aws.partner/genesys.com/cloud/7c1f3a3e-1111-4a4a-9c9c-0123456789ab/presence-sync";
 
-/// A fixture from `tests/fixtures/` by file name.
+/// A fixture from `tests/fixtures/` by file name (read once per process: the shift model
+/// builds hundreds of thousands of events).
 pub fn fixture(name: &str) -> Value {
+    static READ: std::sync::OnceLock<std::sync::Mutex<HashMap<String, Value>>> =
+        std::sync::OnceLock::new();
+    let read = READ.get_or_init(Default::default);
+    let mut read = read.lock().unwrap_or_else(|p| p.into_inner());
+    read.entry(name.to_owned())
+        .or_insert_with(|| read_fixture(name))
+        .clone()
+}
+
+fn read_fixture(name: &str) -> Value {
     let path = crate::moto::repo_root().join("tests/fixtures").join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading fixture {}: {e}", path.display()));

@@ -12,6 +12,7 @@ pub mod fault;
 pub mod logs;
 pub mod moto;
 pub mod runtime_api;
+pub mod shift_model;
 pub mod shift_picture;
 pub mod strategies;
 pub mod world;

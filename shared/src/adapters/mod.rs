@@ -16,6 +16,7 @@ pub mod http;
 pub mod memory;
 #[cfg(feature = "adapters")]
 pub mod oauth;
+pub mod paced;
 #[cfg(feature = "adapters")]
 pub mod secrets_manager;
 

@@ -22,6 +22,7 @@ mod metrics;
 mod parse_properties;
 mod reconcile;
 mod settle_function;
+mod shift_model;
 mod shift_picture;
 mod sync;
 mod sync_concurrency;

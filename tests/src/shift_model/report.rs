@@ -1,0 +1,207 @@
+//! A run's figures: the lag from each Genesys change to Teams showing it (that change or a
+//! newer one), the ideal writer's lag for the same changes, Graph's 429s, Lambda's counts,
+//! DynamoDB calls and billed time; and whether every agent ends showing what it should.
+
+use super::graph::GraphTenant;
+use super::ideal::{burst_over_rate_s, ideal_lags};
+use super::lambda::LambdaCounts;
+use super::run::Params;
+use super::workload::{Shown, Workload};
+use presence_core::domain::ids::TeamsUserId;
+use presence_core::domain::teams::{TeamsPresence, TeamsState};
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Percentiles of a set of lags, in seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Lags {
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Lags {
+    pub fn of(mut ms: Vec<i64>) -> Lags {
+        if ms.is_empty() {
+            return Lags::default();
+        }
+        ms.sort_unstable();
+        let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize] as f64 / 1000.0;
+        Lags {
+            p50: at(0.5),
+            p99: at(0.99),
+            max: at(1.0),
+        }
+    }
+}
+
+/// Everything a run measured.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub params: Params,
+    pub events: usize,
+    /// Changes that change what Teams should show.
+    pub writes_needed: usize,
+    pub lag: Lags,
+    /// Changes never shown in Teams (neither they nor a newer change of the agent).
+    pub never_shown: usize,
+    pub ideal: Lags,
+    /// The bound: writes needed in the first 15 minutes ÷ Graph's rate, seconds.
+    pub burst_over_rate_s: f64,
+    pub graph_calls: u64,
+    pub graph_429: u64,
+    pub reconciler_calls: u64,
+    pub reconciler_429: u64,
+    pub lambda: LambdaCounts,
+    pub dynamo_calls: usize,
+    pub directory_lookups: usize,
+    /// Agents whose Teams presence at the end is not what their last change maps to.
+    pub wrong_at_end: usize,
+    /// Virtual time when the last event was done, seconds after 07:50.
+    pub drained_s: f64,
+    pub wall: Duration,
+}
+
+fn expected(shown: Option<Shown>) -> TeamsState {
+    match shown {
+        None | Some(Shown::Cleared) => TeamsState::Cleared,
+        Some(Shown::Available) => TeamsState::Preferred(TeamsPresence::Available),
+        Some(Shown::Busy) => TeamsState::Preferred(TeamsPresence::Busy),
+        Some(Shown::Away) => TeamsState::Preferred(TeamsPresence::Away),
+    }
+}
+
+impl Report {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        params: Params,
+        workload: &Workload,
+        tenant: &GraphTenant,
+        lambda: &LambdaCounts,
+        dynamo_calls: usize,
+        directory_lookups: usize,
+        zero: Instant,
+        wall: Duration,
+    ) -> Report {
+        let teams: Vec<TeamsUserId> = workload
+            .agents
+            .iter()
+            .map(|a| TeamsUserId::parse(&a.teams).expect("a UUID"))
+            .collect();
+        let agent_of: HashMap<&TeamsUserId, usize> =
+            teams.iter().enumerate().map(|(i, t)| (t, i)).collect();
+        // Per agent: (landed ms after zero, version shown at least), in landing order.
+        let mut landed: Vec<Vec<(i64, i64)>> = vec![Vec::new(); teams.len()];
+        for write in tenant.landed() {
+            let at = write.at.duration_since(zero).as_millis() as i64;
+            landed[agent_of[&write.teams]].push((at, write.version_ms));
+        }
+        let mut lags = Vec::new();
+        let mut never_shown = 0;
+        let mut needed_times = Vec::new();
+        for change in workload.changes.iter().filter(|c| c.needs_write) {
+            needed_times.push(change.at_ms);
+            let shown = landed[change.agent as usize]
+                .iter()
+                .find(|(at, version)| *at >= change.at_ms && *version >= change.at_ms);
+            match shown {
+                Some((at, _)) => lags.push(at - change.at_ms),
+                None => never_shown += 1,
+            }
+        }
+        let limit = params.graph.limit;
+        let window_ms = params.graph.window.as_millis() as i64;
+        let ideal = Lags::of(ideal_lags(&needed_times, limit, window_ms));
+        let in_burst = needed_times.iter().filter(|t| **t <= 15 * 60_000).count();
+        let final_shown = workload.final_shown();
+        let wrong_at_end = teams
+            .iter()
+            .zip(&final_shown)
+            .filter(|(t, s)| tenant.shown(t) != expected(**s))
+            .count();
+        let counts = *tenant.counts.lock().unwrap_or_else(|p| p.into_inner());
+        Report {
+            params,
+            events: workload.changes.len(),
+            writes_needed: needed_times.len(),
+            lag: Lags::of(lags),
+            never_shown,
+            ideal,
+            burst_over_rate_s: burst_over_rate_s(
+                in_burst,
+                limit,
+                params.graph.window.as_secs_f64(),
+            ),
+            graph_calls: counts.calls,
+            graph_429: counts.throttled,
+            reconciler_calls: counts.reconciler_calls,
+            reconciler_429: counts.reconciler_throttled,
+            lambda: lambda.clone(),
+            dynamo_calls,
+            directory_lookups,
+            wrong_at_end,
+            drained_s: lambda
+                .drained_at
+                .map_or(0.0, |t| t.duration_since(zero).as_secs_f64()),
+            wall,
+        }
+    }
+
+    /// Our p99 over the ideal writer's, when Graph's limit binds at all (ideal p99 ≥ 1 s).
+    pub fn ratio(&self) -> Option<f64> {
+        (self.ideal.p99 >= 1.0).then(|| self.lag.p99 / self.ideal.p99)
+    }
+
+    pub fn share_429(&self) -> f64 {
+        if self.graph_calls == 0 {
+            return 0.0;
+        }
+        self.graph_429 as f64 / self.graph_calls as f64
+    }
+
+    /// Mean billed time per invocation, ms.
+    pub fn billed_ms(&self) -> f64 {
+        self.lambda.billed.as_secs_f64() * 1000.0 / self.lambda.invocations.max(1) as f64
+    }
+
+    pub const HEADER: &'static str = "| agents | C | paced | events | writes needed | lag p50 / p99 / max (s) | ideal p50 / p99 / max (s) | burst ÷ rate (s) | p99 ÷ ideal p99 | Graph calls | 429s | dead-lettered | never shown | invocations (failed) | DynamoDB calls | billed ms / inv. | wrong at end | run (s) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+
+    /// One row of the markdown table.
+    pub fn row(&self) -> String {
+        let paced = self
+            .params
+            .paced_per_30s
+            .map_or("no".to_owned(), |n| format!("{n}/30 s"));
+        let ratio = self
+            .ratio()
+            .map_or("— (not bound)".to_owned(), |r| format!("{r:.2}"));
+        format!(
+            "| {} | {} | {} | {} | {} | {:.1} / {:.1} / {:.1} | {:.1} / {:.1} / {:.1} | {:.0} | {} | {} | {} ({:.2} %) | {} | {} | {} ({}) | {} | {:.0} | {} | {:.0} |",
+            self.params.agents,
+            self.params.lambda.concurrency,
+            paced,
+            self.events,
+            self.writes_needed,
+            self.lag.p50,
+            self.lag.p99,
+            self.lag.max,
+            self.ideal.p50,
+            self.ideal.p99,
+            self.ideal.max,
+            self.burst_over_rate_s,
+            ratio,
+            self.graph_calls,
+            self.graph_429,
+            self.share_429() * 100.0,
+            self.lambda.dead_lettered,
+            self.never_shown,
+            self.lambda.invocations,
+            self.lambda.failed,
+            self.dynamo_calls,
+            self.billed_ms(),
+            self.wrong_at_end,
+            self.wall.as_secs_f64(),
+        )
+    }
+}
