@@ -2,7 +2,7 @@
 # runs the whole test suite (what CI runs through .ci/run). Plain `make` lists the targets.
 # Each target's line in `make help` is the `## ` comment after its name.
 .DEFAULT_GOAL := help
-.PHONY: help demo test setup tools check-infra fuzz bench bench-load bench-size bench-aws-call bench-shift
+.PHONY: help demo test setup tools check-infra fuzz bench bench-load bench-size bench-aws-call bench-shift bench-reconcile
 
 help: ## list the targets (this)
 	@echo "usage: make TARGET"
@@ -42,3 +42,6 @@ bench-aws-call: ## client CPU of one DynamoDB call, SDK against a lean client
 
 bench-shift: ## shift-start model: 20,000 agents through Lambda async + Graph's limit (issue 13)
 	bash scripts/bench-shift.sh
+
+bench-reconcile: ## reconcile passes over 100,000 users in virtual time: runs, calls, memory (issue 10)
+	cargo run --locked --release -p presence-sync-tests --bin reconcilebench

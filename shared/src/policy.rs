@@ -88,3 +88,10 @@ pub const GRAPH_PRESENCE_LIMIT_PER_30S: u32 = 1_500;
 /// left are headroom for latency jitter, so the reconciler must yield its repairs while the
 /// event path is busy. Measured in `docs/performance.md`, "Shift start at scale".
 pub const EVENT_PATH_GRAPH_WRITES_PER_30S: u32 = 1_480;
+
+/// A reconcile run starts a page (a bulk read of Genesys and Teams) only with this much time
+/// left, and an action that may call Graph (a remote call, a retry, the release) only with
+/// [`RECONCILE_ACTION_RESERVE`]; otherwise it saves its position and ends, and the next run
+/// goes on from there.
+pub const RECONCILE_PAGE_RESERVE: Duration = Duration::from_secs(5);
+pub const RECONCILE_ACTION_RESERVE: Duration = Duration::from_secs(3);

@@ -121,6 +121,16 @@ pub enum Verdict {
     Nothing(Quiet),
 }
 
+impl Verdict {
+    /// Whether carrying it out may write Teams (and so needs the time of a Graph call).
+    pub fn calls_teams(&self) -> bool {
+        matches!(
+            self,
+            Verdict::Repair(_) | Verdict::Recover(_) | Verdict::Settle | Verdict::Refresh(_)
+        )
+    }
+}
+
 /// The decision for one user. `genesys` is the user's state as Genesys reports it now (when
 /// read this pass), `teams` their Teams presence now (when read), `now_ms` the clock.
 pub fn judge(

@@ -136,6 +136,14 @@ impl<D: TeamsDirectory> TeamsDirectory for Hinted<D> {
 /// The event id a reconciler's recording carries (bounded, printable, like an EventBridge id).
 const RECONCILE_EVENT: &str = "reconcile";
 
+/// Whether a walk, a sweep or a page got to its end in this run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Progress {
+    Done,
+    /// The run's time ran out first: the next run goes on from the saved position.
+    Cut,
+}
+
 /// One run's working parts.
 struct Run<'a, G, R> {
     genesys: &'a G,
@@ -146,6 +154,13 @@ struct Run<'a, G, R> {
     genesys_pace: Pace,
     until: Instant,
     report: PassReport,
+}
+
+impl<G, R> Run<'_, G, R> {
+    /// The time this run has left.
+    fn left(&self) -> Duration {
+        self.until.saturating_duration_since(Instant::now())
+    }
 }
 
 impl<S, C, D, W> PresenceSync<S, C, D, W>
@@ -211,8 +226,8 @@ where
         Ok(PassOutcome::Worked(run.report))
     }
 
-    /// The walk over the records, then the sweep when one is due, page by page while time is
-    /// left.
+    /// A sweep under way goes on first (so a walk over a large org cannot put it off for
+    /// ever), then the walk, then a sweep that fell due; page by page while time is left.
     async fn work<G: GenesysBulk, R: PresenceReader>(
         &self,
         run: &mut Run<'_, G, R>,
@@ -220,38 +235,65 @@ where
         hints: &DirectoryHints,
         owner: &str,
     ) -> Result<(), ReconcileError> {
-        let page_time = Duration::from_secs(5);
-        // The walk: one page of records at a time.
+        if state.sweeping && self.sweep(run, state, hints, owner).await? == Progress::Cut {
+            return Ok(());
+        }
+        if self.walk(run, state, owner).await? == Progress::Cut {
+            return Ok(());
+        }
+        let due = state.last_sweep_ms.is_none_or(|at| {
+            self.now_ms().saturating_sub(at) >= run.settings.sweep_every.as_millis() as i64
+        });
+        if due && !run.report.sweep_completed {
+            state.sweeping = true;
+            self.sweep(run, state, hints, owner).await?;
+        }
+        Ok(())
+    }
+
+    /// The walk over the user records, from where it stands, to its end or the run's.
+    async fn walk<G: GenesysBulk, R: PresenceReader>(
+        &self,
+        run: &mut Run<'_, G, R>,
+        state: &mut PassState,
+        owner: &str,
+    ) -> Result<Progress, ReconcileError> {
         loop {
-            if run.until.saturating_duration_since(Instant::now()) < page_time {
-                return Ok(());
+            if run.left() < crate::policy::RECONCILE_PAGE_RESERVE {
+                return Ok(Progress::Cut);
             }
             let page = self
                 .store
                 .scan(state.records_cursor.as_deref(), run.settings.page_size)
                 .await?;
-            self.reconcile_records(run, page.records).await;
+            if self.reconcile_records(run, page.records).await == Progress::Cut {
+                // The page is judged again by the next run (every action is idempotent).
+                self.save(state, owner).await?;
+                return Ok(Progress::Cut);
+            }
             state.records_cursor = page.next;
             if state.records_cursor.is_none() {
                 state.last_pass_ms = Some(self.now_ms());
                 run.report.walk_completed = true;
                 self.save(state, owner).await?;
-                break;
+                return Ok(Progress::Done);
             }
             self.save(state, owner).await?;
         }
-        // The sweep, when due: the org's users with a Teams id, recorded if newer.
-        let due = state.sweeping
-            || state.last_sweep_ms.is_none_or(|at| {
-                self.now_ms().saturating_sub(at) >= run.settings.sweep_every.as_millis() as i64
-            });
-        if !due {
-            return Ok(());
-        }
-        state.sweeping = true;
+    }
+
+    /// The directory sweep, from where it stands, to its end or the run's.
+    async fn sweep<G: GenesysBulk, R: PresenceReader>(
+        &self,
+        run: &mut Run<'_, G, R>,
+        state: &mut PassState,
+        hints: &DirectoryHints,
+        owner: &str,
+    ) -> Result<Progress, ReconcileError> {
         loop {
-            if run.until.saturating_duration_since(Instant::now()) < page_time {
-                return self.save(state, owner).await;
+            if run.left() < crate::policy::RECONCILE_PAGE_RESERVE {
+                self.save(state, owner).await?;
+                return Ok(Progress::Cut);
             }
             run.genesys_pace.ready().await;
             let budget = Budget { until: run.until };
@@ -259,13 +301,17 @@ where
                 .genesys
                 .directory_page(state.sweep_cursor.as_deref(), budget)
                 .await?;
-            self.sweep_page(run, hints, page.users).await?;
+            if self.sweep_page(run, hints, page.users).await? == Progress::Cut {
+                self.save(state, owner).await?;
+                return Ok(Progress::Cut);
+            }
             state.sweep_cursor = page.next;
             if state.sweep_cursor.is_none() {
                 state.sweeping = false;
                 state.last_sweep_ms = Some(self.now_ms());
                 run.report.sweep_completed = true;
-                return self.save(state, owner).await;
+                self.save(state, owner).await?;
+                return Ok(Progress::Done);
             }
             self.save(state, owner).await?;
         }
@@ -284,7 +330,7 @@ where
         &self,
         run: &mut Run<'_, G, R>,
         records: Vec<(GenesysUserId, UserState)>,
-    ) {
+    ) -> Progress {
         run.report.scanned += records.len() as u64;
         let users: Vec<GenesysUserId> = records.iter().map(|(u, _)| u.clone()).collect();
         let genesys = self.read_genesys(run, &users).await;
@@ -307,8 +353,12 @@ where
                 shown,
                 self.now_ms(),
             );
+            if verdict.calls_teams() && run.left() < crate::policy::RECONCILE_ACTION_RESERVE {
+                return Progress::Cut;
+            }
             self.act(run, &user, record, verdict, false).await;
         }
+        Progress::Done
     }
 
     /// One directory page of the sweep: users with a Teams id, their Genesys state read in
@@ -318,37 +368,43 @@ where
         run: &mut Run<'_, G, R>,
         hints: &DirectoryHints,
         users: Vec<(GenesysUserId, DirectoryAnswer)>,
-    ) -> Result<(), ReconcileError> {
-        let with_teams: Vec<GenesysUserId> = users
-            .into_iter()
-            .filter(|(_, answer)| matches!(answer, DirectoryAnswer::TeamsId(_)))
-            .map(|(user, answer)| {
-                hints.put(user.clone(), answer);
-                user
-            })
-            .collect();
-        let genesys = self.read_genesys(run, &with_teams).await;
-        for user in with_teams {
-            let Some(current) = genesys.get(&user) else {
-                hints.take(&user);
+    ) -> Result<Progress, ReconcileError> {
+        // Users with a record are the walk's; the sweep reads Genesys only for the others.
+        let mut unseen = Vec::new();
+        for (user, answer) in users {
+            if !matches!(answer, DirectoryAnswer::TeamsId(_)) {
                 continue;
-            };
+            }
             let record = self.store.read(&user).await?;
-            // Only what Genesys says matters here; the walk looks after the rest.
-            let verdict = match judge(
-                &run.settings.rules,
-                &record,
-                Some(current),
-                None,
-                self.now_ms(),
-            ) {
-                verdict @ (Verdict::Recover(_) | Verdict::Repair(_)) => verdict,
-                _ => Verdict::Nothing(Quiet::Clean),
-            };
-            self.act(run, &user, record, verdict, true).await;
+            if record.rev == 0 {
+                hints.put(user.clone(), answer);
+                unseen.push((user, record));
+            }
+        }
+        let ids: Vec<GenesysUserId> = unseen.iter().map(|(u, _)| u.clone()).collect();
+        let genesys = self.read_genesys(run, &ids).await;
+        let mut progress = Progress::Done;
+        for (user, record) in unseen {
+            let current = genesys.get(&user);
+            if progress == Progress::Done
+                && let Some(current) = current
+            {
+                let verdict = judge(
+                    &run.settings.rules,
+                    &record,
+                    Some(current),
+                    None,
+                    self.now_ms(),
+                );
+                if verdict.calls_teams() && run.left() < crate::policy::RECONCILE_ACTION_RESERVE {
+                    progress = Progress::Cut;
+                } else {
+                    self.act(run, &user, record, verdict, true).await;
+                }
+            }
             hints.take(&user);
         }
-        Ok(())
+        Ok(progress)
     }
 
     /// The current Genesys state of `users`, in bulk reads at the Genesys pace. A failed read
