@@ -1,12 +1,12 @@
 //! A run's figures: the lag from each Genesys change to Teams showing it (that change or a
-//! newer one), the ideal writer's lag for the same changes, Graph's 429s, Lambda's counts,
+//! newer one, written or found already shown), the ideal writer's lag for the same changes, Graph's 429s, Lambda's counts,
 //! DynamoDB calls and billed time; and whether every agent ends showing what it should.
 
 use super::graph::GraphTenant;
 use super::ideal::{burst_over_rate_s, ideal_lags};
 use super::lambda::LambdaCounts;
 use super::run::Params;
-use super::workload::{Shown, Workload};
+use super::workload::{Change, Shown, Workload};
 use presence_core::domain::ids::TeamsUserId;
 use presence_core::domain::teams::{TeamsPresence, TeamsState};
 use std::collections::HashMap;
@@ -46,6 +46,8 @@ pub struct Report {
     pub lag: Lags,
     /// Changes never shown in Teams (neither they nor a newer change of the agent).
     pub never_shown: usize,
+    /// The change with the largest lag, for looking into: (lag ms, the change).
+    pub worst: Option<(i64, Change)>,
     pub ideal: Lags,
     /// The bound: writes needed in the first 15 minutes ÷ Graph's rate, seconds.
     pub burst_over_rate_s: f64,
@@ -79,6 +81,7 @@ impl Report {
         workload: &Workload,
         tenant: &GraphTenant,
         lambda: &LambdaCounts,
+        unchanged: &[(u32, Instant, i64)],
         dynamo_calls: usize,
         directory_lookups: usize,
         zero: Instant,
@@ -91,14 +94,24 @@ impl Report {
             .collect();
         let agent_of: HashMap<&TeamsUserId, usize> =
             teams.iter().enumerate().map(|(i, t)| (t, i)).collect();
-        // Per agent: (landed ms after zero, version shown at least), in landing order.
+        // Per agent: when Teams showed a state at least as new as a version (ms after zero,
+        // the version): every write Graph accepted, and every event answered "unchanged"
+        // (Teams already showed the newest state, which includes that event), in time order.
         let mut landed: Vec<Vec<(i64, i64)>> = vec![Vec::new(); teams.len()];
         for write in tenant.landed() {
             let at = write.at.duration_since(zero).as_millis() as i64;
             landed[agent_of[&write.teams]].push((at, write.version_ms));
         }
+        for (agent, at, version) in unchanged {
+            let at = at.duration_since(zero).as_millis() as i64;
+            landed[*agent as usize].push((at, *version));
+        }
+        for shown in &mut landed {
+            shown.sort_unstable();
+        }
         let mut lags = Vec::new();
         let mut never_shown = 0;
+        let mut worst: Option<(i64, Change)> = None;
         let mut needed_times = Vec::new();
         for change in workload.changes.iter().filter(|c| c.needs_write) {
             needed_times.push(change.at_ms);
@@ -106,7 +119,13 @@ impl Report {
                 .iter()
                 .find(|(at, version)| *at >= change.at_ms && *version >= change.at_ms);
             match shown {
-                Some((at, _)) => lags.push(at - change.at_ms),
+                Some((at, _)) => {
+                    let lag = at - change.at_ms;
+                    if worst.is_none_or(|(w, _)| lag > w) {
+                        worst = Some((lag, *change));
+                    }
+                    lags.push(lag);
+                }
                 None => never_shown += 1,
             }
         }
@@ -127,6 +146,7 @@ impl Report {
             writes_needed: needed_times.len(),
             lag: Lags::of(lags),
             never_shown,
+            worst,
             ideal,
             burst_over_rate_s: burst_over_rate_s(
                 in_burst,
