@@ -1,5 +1,5 @@
-//! A run's figures: the lag from each Genesys change to Teams showing it (that change or a
-//! newer one, written or found already shown), the ideal writer's lag for the same changes, Graph's 429s, Lambda's counts,
+//! A run's figures: the lag from each Genesys change to Teams showing what it asks for (or
+//! what a newer change asks for, while that is the newest), the ideal writer's lag for the same changes, Graph's 429s, Lambda's counts,
 //! DynamoDB calls and billed time; and whether every agent ends showing what it should.
 
 use super::graph::GraphTenant;
@@ -65,6 +65,32 @@ pub struct Report {
     pub wall: Duration,
 }
 
+/// When Teams first shows what a change asks for, or what a later change of the same agent
+/// asks for, while that is still the agent's newest state: `changes` from the change on,
+/// `writes` the agent's accepted writes in time order (Teams shows nothing set before the
+/// first). A state Teams already showed when the change happened counts at once.
+fn first_shown(changes: &[Change], writes: &[(i64, TeamsState)]) -> Option<i64> {
+    for (j, change) in changes.iter().enumerate() {
+        let want = expected(change.shown);
+        let until = changes.get(j + 1).map_or(i64::MAX, |next| next.at_ms);
+        let before = writes.partition_point(|(at, _)| *at <= change.at_ms);
+        let showing = before
+            .checked_sub(1)
+            .map_or(TeamsState::Cleared, |k| writes[k].1);
+        if showing == want {
+            return Some(change.at_ms);
+        }
+        let later = writes[before..]
+            .iter()
+            .take_while(|(at, _)| *at < until)
+            .find(|(_, state)| *state == want);
+        if let Some((at, _)) = later {
+            return Some(*at);
+        }
+    }
+    None
+}
+
 fn expected(shown: Option<Shown>) -> TeamsState {
     match shown {
         None | Some(Shown::Cleared) => TeamsState::Cleared,
@@ -81,7 +107,6 @@ impl Report {
         workload: &Workload,
         tenant: &GraphTenant,
         lambda: &LambdaCounts,
-        unchanged: &[(u32, Instant, i64)],
         dynamo_calls: usize,
         directory_lookups: usize,
         zero: Instant,
@@ -94,41 +119,38 @@ impl Report {
             .collect();
         let agent_of: HashMap<&TeamsUserId, usize> =
             teams.iter().enumerate().map(|(i, t)| (t, i)).collect();
-        // Per agent: when Teams showed a state at least as new as a version (ms after zero,
-        // the version): every write Graph accepted, and every event answered "unchanged"
-        // (Teams already showed the newest state, which includes that event), in time order.
-        let mut landed: Vec<Vec<(i64, i64)>> = vec![Vec::new(); teams.len()];
+        // Per agent: what Teams showed from when (ms after zero), in time order.
+        let mut shown_from: Vec<Vec<(i64, TeamsState)>> = vec![Vec::new(); teams.len()];
         for write in tenant.landed() {
             let at = write.at.duration_since(zero).as_millis() as i64;
-            landed[agent_of[&write.teams]].push((at, write.version_ms));
+            shown_from[agent_of[&write.teams]].push((at, write.state));
         }
-        for (agent, at, version) in unchanged {
-            let at = at.duration_since(zero).as_millis() as i64;
-            landed[*agent as usize].push((at, *version));
-        }
-        for shown in &mut landed {
-            shown.sort_unstable();
+        let mut changes_of: Vec<Vec<Change>> = vec![Vec::new(); teams.len()];
+        for change in &workload.changes {
+            changes_of[change.agent as usize].push(*change);
         }
         let mut lags = Vec::new();
         let mut never_shown = 0;
         let mut worst: Option<(i64, Change)> = None;
         let mut needed_times = Vec::new();
-        for change in workload.changes.iter().filter(|c| c.needs_write) {
-            needed_times.push(change.at_ms);
-            let shown = landed[change.agent as usize]
-                .iter()
-                .find(|(at, version)| *at >= change.at_ms && *version >= change.at_ms);
-            match shown {
-                Some((at, _)) => {
-                    let lag = at - change.at_ms;
-                    if worst.is_none_or(|(w, _)| lag > w) {
-                        worst = Some((lag, *change));
+        for (agent, changes) in changes_of.iter().enumerate() {
+            let writes = &mut shown_from[agent];
+            writes.sort_by_key(|(at, _)| *at);
+            for (i, change) in changes.iter().enumerate().filter(|(_, c)| c.needs_write) {
+                needed_times.push(change.at_ms);
+                match first_shown(&changes[i..], writes) {
+                    Some(at) => {
+                        let lag = at - change.at_ms;
+                        if worst.is_none_or(|(w, _)| lag > w) {
+                            worst = Some((lag, *change));
+                        }
+                        lags.push(lag);
                     }
-                    lags.push(lag);
+                    None => never_shown += 1,
                 }
-                None => never_shown += 1,
             }
         }
+        needed_times.sort_unstable();
         let limit = params.graph.limit;
         let window_ms = params.graph.window.as_millis() as i64;
         let ideal = Lags::of(ideal_lags(&needed_times, limit, window_ms));

@@ -60,9 +60,6 @@ struct Floor {
     workload: Workload,
     instances: Vec<Sync>,
     clock: VirtualClock,
-    /// Events answered "unchanged": Teams already showed their agent's newest state, no
-    /// write needed (agent, when, the event's version).
-    unchanged: std::sync::Mutex<Vec<(u32, Instant, i64)>>,
 }
 
 impl Function for Floor {
@@ -80,13 +77,7 @@ impl Function for Floor {
             .scope(change.at_ms, presence_core::metrics::capture(handle))
             .await;
         match result {
-            Ok(report) => {
-                if report.reason == "unchanged" {
-                    let mut unchanged = self.unchanged.lock().unwrap_or_else(|p| p.into_inner());
-                    unchanged.push((change.agent, Instant::now(), change.at_ms));
-                }
-                Ok((report.outcome, report.reason))
-            }
+            Ok(report) => Ok((report.outcome, report.reason)),
             Err(error) => Err(error.kind()),
         }
     }
@@ -130,7 +121,6 @@ pub async fn run(params: Params) -> Report {
         workload,
         instances,
         clock,
-        unchanged: std::sync::Mutex::default(),
     };
     let arrivals = floor
         .workload
@@ -148,7 +138,6 @@ pub async fn run(params: Params) -> Report {
         &floor.workload,
         &tenant,
         &counts,
-        &floor.unchanged.lock().unwrap_or_else(|p| p.into_inner()),
         store.calls(),
         directory.lookups(),
         zero,
