@@ -129,15 +129,37 @@ impl Report {
         for change in &workload.changes {
             changes_of[change.agent as usize].push(*change);
         }
+        // The ideal writer: every change that must reach Teams written in time order at the
+        // first moment the tenant's window has room, measured the same way.
+        let limit = params.graph.limit;
+        let window_ms = params.graph.window.as_millis() as i64;
+        let mut needed: Vec<Change> = workload
+            .changes
+            .iter()
+            .filter(|c| c.needs_write)
+            .copied()
+            .collect();
+        needed.sort_by_key(|c| (c.at_ms, c.agent));
+        let needed_times: Vec<i64> = needed.iter().map(|c| c.at_ms).collect();
+        let mut ideal_from: Vec<Vec<(i64, TeamsState)>> = vec![Vec::new(); teams.len()];
+        for (change, wait) in needed
+            .iter()
+            .zip(ideal_lags(&needed_times, limit, window_ms))
+        {
+            ideal_from[change.agent as usize].push((change.at_ms + wait, expected(change.shown)));
+        }
         let mut lags = Vec::new();
+        let mut ideal = Vec::new();
         let mut never_shown = 0;
         let mut worst: Option<(i64, Change)> = None;
-        let mut needed_times = Vec::new();
         for (agent, changes) in changes_of.iter().enumerate() {
             let writes = &mut shown_from[agent];
             writes.sort_by_key(|(at, _)| *at);
+            ideal_from[agent].sort_by_key(|(at, _)| *at);
             for (i, change) in changes.iter().enumerate().filter(|(_, c)| c.needs_write) {
-                needed_times.push(change.at_ms);
+                if let Some(at) = first_shown(&changes[i..], &ideal_from[agent]) {
+                    ideal.push(at - change.at_ms);
+                }
                 match first_shown(&changes[i..], writes) {
                     Some(at) => {
                         let lag = at - change.at_ms;
@@ -150,10 +172,7 @@ impl Report {
                 }
             }
         }
-        needed_times.sort_unstable();
-        let limit = params.graph.limit;
-        let window_ms = params.graph.window.as_millis() as i64;
-        let ideal = Lags::of(ideal_lags(&needed_times, limit, window_ms));
+        let ideal = Lags::of(ideal);
         let in_burst = needed_times.iter().filter(|t| **t <= 15 * 60_000).count();
         let final_shown = workload.final_shown();
         let wrong_at_end = teams
