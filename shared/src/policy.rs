@@ -84,7 +84,7 @@ pub const MAX_LEASE_WAIT: Duration = Duration::from_secs(5);
 pub const GRAPH_PRESENCE_LIMIT_PER_30S: u32 = 1_500;
 /// The event path's share of [`GRAPH_PRESENCE_LIMIT_PER_30S`] when its writes are paced
 /// (`adapters::paced`): close to the whole limit, since the shift start's lag grows steeply as
-/// the rate drops (1,400 gave 1.35× the ideal p99 at 20,000 agents, 1,480 gave 1.07×); the 20
+/// the rate drops (1,400 gave 1.25× the ideal p99 at 20,000 agents, 1,480 gave 1.06×); the 20
 /// left are headroom for latency jitter, so the reconciler must yield its repairs while the
 /// event path is busy. Measured in `docs/performance.md`, "Shift start at scale".
 pub const EVENT_PATH_GRAPH_WRITES_PER_30S: u32 = 1_480;

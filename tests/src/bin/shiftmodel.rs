@@ -97,6 +97,9 @@ fn main() {
                 report.drained_s,
                 report.directory_lookups
             );
+            if let Some((lag, change)) = report.worst {
+                eprintln!("  largest lag: {lag} ms, {change:?}");
+            }
         }
     }
 }

@@ -46,8 +46,8 @@ impl Default for GraphParams {
 }
 
 tokio::task_local! {
-    /// The Genesys version (model ms) of the event an invocation is handling: a write made
-    /// while handling it shows that change or a newer one.
+    /// The Genesys version (model ms) of the event an invocation is handling, kept on each
+    /// write for inspection (the lag is measured from what Teams shows, `report.rs`).
     pub static HANDLING: i64;
 }
 

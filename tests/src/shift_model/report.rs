@@ -1,12 +1,12 @@
-//! A run's figures: the lag from each Genesys change to Teams showing it (that change or a
-//! newer one), the ideal writer's lag for the same changes, Graph's 429s, Lambda's counts,
+//! A run's figures: the lag from each Genesys change to Teams showing what it asks for (or
+//! what a newer change asks for, while that is the newest), the ideal writer's lag for the same changes, Graph's 429s, Lambda's counts,
 //! DynamoDB calls and billed time; and whether every agent ends showing what it should.
 
 use super::graph::GraphTenant;
 use super::ideal::{burst_over_rate_s, ideal_lags};
 use super::lambda::LambdaCounts;
 use super::run::Params;
-use super::workload::{Shown, Workload};
+use super::workload::{Change, Shown, Workload};
 use presence_core::domain::ids::TeamsUserId;
 use presence_core::domain::teams::{TeamsPresence, TeamsState};
 use std::collections::HashMap;
@@ -46,6 +46,8 @@ pub struct Report {
     pub lag: Lags,
     /// Changes never shown in Teams (neither they nor a newer change of the agent).
     pub never_shown: usize,
+    /// The change with the largest lag, for looking into: (lag ms, the change).
+    pub worst: Option<(i64, Change)>,
     pub ideal: Lags,
     /// The bound: writes needed in the first 15 minutes ÷ Graph's rate, seconds.
     pub burst_over_rate_s: f64,
@@ -61,6 +63,32 @@ pub struct Report {
     /// Virtual time when the last event was done, seconds after 07:50.
     pub drained_s: f64,
     pub wall: Duration,
+}
+
+/// When Teams first shows what a change asks for, or what a later change of the same agent
+/// asks for, while that is still the agent's newest state: `changes` from the change on,
+/// `writes` the agent's accepted writes in time order (Teams shows nothing set before the
+/// first). A state Teams already showed when the change happened counts at once.
+fn first_shown(changes: &[Change], writes: &[(i64, TeamsState)]) -> Option<i64> {
+    for (j, change) in changes.iter().enumerate() {
+        let want = expected(change.shown);
+        let until = changes.get(j + 1).map_or(i64::MAX, |next| next.at_ms);
+        let before = writes.partition_point(|(at, _)| *at <= change.at_ms);
+        let showing = before
+            .checked_sub(1)
+            .map_or(TeamsState::Cleared, |k| writes[k].1);
+        if showing == want {
+            return Some(change.at_ms);
+        }
+        let later = writes[before..]
+            .iter()
+            .take_while(|(at, _)| *at < until)
+            .find(|(_, state)| *state == want);
+        if let Some((at, _)) = later {
+            return Some(*at);
+        }
+    }
+    None
 }
 
 fn expected(shown: Option<Shown>) -> TeamsState {
@@ -91,28 +119,60 @@ impl Report {
             .collect();
         let agent_of: HashMap<&TeamsUserId, usize> =
             teams.iter().enumerate().map(|(i, t)| (t, i)).collect();
-        // Per agent: (landed ms after zero, version shown at least), in landing order.
-        let mut landed: Vec<Vec<(i64, i64)>> = vec![Vec::new(); teams.len()];
+        // Per agent: what Teams showed from when (ms after zero), in time order.
+        let mut shown_from: Vec<Vec<(i64, TeamsState)>> = vec![Vec::new(); teams.len()];
         for write in tenant.landed() {
             let at = write.at.duration_since(zero).as_millis() as i64;
-            landed[agent_of[&write.teams]].push((at, write.version_ms));
+            shown_from[agent_of[&write.teams]].push((at, write.state));
         }
-        let mut lags = Vec::new();
-        let mut never_shown = 0;
-        let mut needed_times = Vec::new();
-        for change in workload.changes.iter().filter(|c| c.needs_write) {
-            needed_times.push(change.at_ms);
-            let shown = landed[change.agent as usize]
-                .iter()
-                .find(|(at, version)| *at >= change.at_ms && *version >= change.at_ms);
-            match shown {
-                Some((at, _)) => lags.push(at - change.at_ms),
-                None => never_shown += 1,
-            }
+        let mut changes_of: Vec<Vec<Change>> = vec![Vec::new(); teams.len()];
+        for change in &workload.changes {
+            changes_of[change.agent as usize].push(*change);
         }
+        // The ideal writer: every change that must reach Teams written in time order at the
+        // first moment the tenant's window has room, measured the same way.
         let limit = params.graph.limit;
         let window_ms = params.graph.window.as_millis() as i64;
-        let ideal = Lags::of(ideal_lags(&needed_times, limit, window_ms));
+        let mut needed: Vec<Change> = workload
+            .changes
+            .iter()
+            .filter(|c| c.needs_write)
+            .copied()
+            .collect();
+        needed.sort_by_key(|c| (c.at_ms, c.agent));
+        let needed_times: Vec<i64> = needed.iter().map(|c| c.at_ms).collect();
+        let mut ideal_from: Vec<Vec<(i64, TeamsState)>> = vec![Vec::new(); teams.len()];
+        for (change, wait) in needed
+            .iter()
+            .zip(ideal_lags(&needed_times, limit, window_ms))
+        {
+            ideal_from[change.agent as usize].push((change.at_ms + wait, expected(change.shown)));
+        }
+        let mut lags = Vec::new();
+        let mut ideal = Vec::new();
+        let mut never_shown = 0;
+        let mut worst: Option<(i64, Change)> = None;
+        for (agent, changes) in changes_of.iter().enumerate() {
+            let writes = &mut shown_from[agent];
+            writes.sort_by_key(|(at, _)| *at);
+            ideal_from[agent].sort_by_key(|(at, _)| *at);
+            for (i, change) in changes.iter().enumerate().filter(|(_, c)| c.needs_write) {
+                if let Some(at) = first_shown(&changes[i..], &ideal_from[agent]) {
+                    ideal.push(at - change.at_ms);
+                }
+                match first_shown(&changes[i..], writes) {
+                    Some(at) => {
+                        let lag = at - change.at_ms;
+                        if worst.is_none_or(|(w, _)| lag > w) {
+                            worst = Some((lag, *change));
+                        }
+                        lags.push(lag);
+                    }
+                    None => never_shown += 1,
+                }
+            }
+        }
+        let ideal = Lags::of(ideal);
         let in_burst = needed_times.iter().filter(|t| **t <= 15 * 60_000).count();
         let final_shown = workload.final_shown();
         let wrong_at_end = teams
@@ -127,6 +187,7 @@ impl Report {
             writes_needed: needed_times.len(),
             lag: Lags::of(lags),
             never_shown,
+            worst,
             ideal,
             burst_over_rate_s: burst_over_rate_s(
                 in_burst,
