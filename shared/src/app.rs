@@ -8,6 +8,7 @@ use crate::adapters::genesys_users::GenesysUsers;
 use crate::adapters::graph::GraphPresence;
 use crate::adapters::http;
 use crate::adapters::oauth::{AzureAd, GenesysLogin, TokenCache};
+use crate::adapters::paced::Paced;
 use crate::adapters::secrets_manager::SecretsManager;
 use crate::config::{Config, ConfigError};
 use crate::service::reconcile::{
@@ -25,7 +26,7 @@ pub type ProductionSync = PresenceSync<
     DynamoStateStore,
     DynamoStateStore,
     GenesysScim<SecretsManager>,
-    GraphPresence<SecretsManager>,
+    Paced<GraphPresence<SecretsManager>>,
 >;
 
 /// Builds the sync with the SDK's standard configuration chain (environment, role).
@@ -60,7 +61,7 @@ pub fn build_with(config: &Config, aws: &aws_config::SdkConfig) -> ProductionSyn
         store.clone(),
         store,
         parts.directory(config),
-        parts.presence_writer(config),
+        Paced::new(parts.presence_writer(config), config.pacing()),
         config.mapping.clone(),
         config.settings.clone(),
     )

@@ -95,3 +95,13 @@ pub const EVENT_PATH_GRAPH_WRITES_PER_30S: u32 = 1_480;
 /// goes on from there.
 pub const RECONCILE_PAGE_RESERVE: Duration = Duration::from_secs(5);
 pub const RECONCILE_ACTION_RESERVE: Duration = Duration::from_secs(3);
+
+/// The reconciler yields Graph to the event path while more than [`RECONCILE_BURST_PERCENT`] of
+/// a page's users had a state applied within [`RECONCILE_BURST_WINDOW`]. Through a modelled
+/// hour about 4 % of a floor gets a write in any minute (2.5 writes per agent-hour); at a
+/// 20,000-agent shift start the paced event path writes about 3,000 a minute, 15 % of the floor
+/// (docs/performance.md, "Shift start at scale").
+pub const RECONCILE_BURST_WINDOW: Duration = Duration::from_secs(60);
+pub const RECONCILE_BURST_PERCENT: usize = 10;
+/// A page of fewer users is no sample: a floor that small cannot come near Graph's limit.
+pub const RECONCILE_BURST_SAMPLE: usize = 50;

@@ -1,6 +1,7 @@
 //! The function's configuration, read from the environment once at start-up into typed,
 //! validated values. Every error names the variable at fault.
 
+use crate::adapters::paced::Pacing;
 use crate::domain::event::is_partner_event_source_name;
 use crate::domain::excerpt::excerpt;
 use crate::domain::mapping::PresenceMapping;
@@ -42,6 +43,8 @@ pub const VARIABLES: &[&str] = &[
     "ALLOWED_ACCOUNT",
     "MAX_CLOCK_SKEW_SECS",
     "METRICS_NAMESPACE",
+    "RESERVED_CONCURRENCY",
+    "GRAPH_WRITES_PER_30S",
     // The reconciler's (config/reconcile.rs).
     "RECONCILE_EVERY_MINUTES",
     "SWEEP_EVERY_MINUTES",
@@ -82,6 +85,26 @@ pub struct Config {
     pub metrics_namespace: String,
     /// The reconciler's configuration (read and checked by every function alike).
     pub reconcile: ReconcileConfig,
+    /// `RESERVED_CONCURRENCY`: the event function's reserved concurrency, which Lambda does
+    /// not tell the function; with it, each instance paces its Graph writes so that all of
+    /// them together stay within `GRAPH_WRITES_PER_30S`. Unset: no pacing.
+    pub reserved_concurrency: Option<u32>,
+    /// `GRAPH_WRITES_PER_30S` (default 1,480): the event path's share of Graph's presence
+    /// limit when paced.
+    pub graph_writes_per_30s: u32,
+}
+
+impl Config {
+    /// How far apart one instance starts its Graph writes (none when the concurrency is not
+    /// given): `adapters::paced`, measured in docs/performance.md, "Shift start at scale".
+    pub fn pacing(&self) -> Pacing {
+        match self.reserved_concurrency {
+            Some(concurrency) => Pacing::for_concurrency(concurrency, self.graph_writes_per_30s),
+            None => Pacing {
+                interval: Duration::ZERO,
+            },
+        }
+    }
 }
 
 pub use crate::policy::HttpTimeouts;
@@ -128,6 +151,13 @@ impl Config {
             http: HttpTimeouts::default(),
             metrics_namespace: metrics_namespace(get("METRICS_NAMESPACE"))?,
             reconcile: reconcile::read(&get, presence_expiration.as_deref())?,
+            reserved_concurrency: get("RESERVED_CONCURRENCY")
+                .map(|raw| reconcile::number_of(&raw, "RESERVED_CONCURRENCY", 1..=1_000))
+                .transpose()?,
+            graph_writes_per_30s: get("GRAPH_WRITES_PER_30S")
+                .map(|raw| reconcile::number_of(&raw, "GRAPH_WRITES_PER_30S", 1..=100_000))
+                .transpose()?
+                .unwrap_or(crate::policy::EVENT_PATH_GRAPH_WRITES_PER_30S),
         })
     }
 }
@@ -803,5 +833,23 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.variable, "ALLOWED_SOURCE_PREFIX");
         assert!(err.problem.contains("ALLOWED_SOURCE "), "{err}");
+    }
+
+    #[test]
+    fn graph_writes_are_paced_only_when_the_concurrency_is_given() {
+        let unpaced = load(&minimal()).unwrap();
+        assert_eq!(unpaced.pacing().interval, Duration::ZERO);
+        assert_eq!(unpaced.graph_writes_per_30s, 1_480);
+        let paced = load(&with("RESERVED_CONCURRENCY", "50")).unwrap();
+        // 50 instances sharing 1,480 writes per 30 s: one write per instance every 1.014 s.
+        assert_eq!(paced.pacing().interval, Duration::from_micros(1_013_514));
+        for (variable, bad) in [
+            ("RESERVED_CONCURRENCY", "0"),
+            ("RESERVED_CONCURRENCY", "lots"),
+            ("GRAPH_WRITES_PER_30S", "0"),
+        ] {
+            let error = load(&with(variable, bad)).unwrap_err();
+            assert_eq!(error.variable, variable, "{bad}");
+        }
     }
 }

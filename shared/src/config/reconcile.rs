@@ -72,16 +72,25 @@ fn number(
     default: u32,
     allowed: std::ops::RangeInclusive<u32>,
 ) -> Result<u32, ConfigError> {
-    let Some(raw) = get(variable) else {
-        return Ok(default);
-    };
+    match get(variable) {
+        None => Ok(default),
+        Some(raw) => number_of(&raw, variable, allowed),
+    }
+}
+
+/// A whole number within `allowed`, or an error naming the variable and the value.
+pub(super) fn number_of(
+    raw: &str,
+    variable: &'static str,
+    allowed: std::ops::RangeInclusive<u32>,
+) -> Result<u32, ConfigError> {
     match raw.trim().parse::<u32>() {
         Ok(n) if allowed.contains(&n) => Ok(n),
         _ => Err(problem(
             variable,
             format!(
                 "{} is not a whole number from {} to {}",
-                excerpt(&raw),
+                excerpt(raw),
                 allowed.start(),
                 allowed.end()
             ),

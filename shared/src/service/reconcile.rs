@@ -58,6 +58,9 @@ pub struct PassReport {
     pub walk_completed: bool,
     /// Whether this run finished a directory sweep.
     pub sweep_completed: bool,
+    /// Whether this run stopped to leave Graph to the event path during a burst (a shift
+    /// start): the next run goes on from the same page.
+    pub yielded: bool,
 }
 
 /// How a run ended.
@@ -135,6 +138,25 @@ impl<D: TeamsDirectory> TeamsDirectory for Hinted<D> {
 
 /// The event id a reconciler's recording carries (bounded, printable, like an EventBridge id).
 const RECONCILE_EVENT: &str = "reconcile";
+
+/// Whether the event path is in a burst: more than [`crate::policy::RECONCILE_BURST_PERCENT`]
+/// of a page's users had a state applied within [`crate::policy::RECONCILE_BURST_WINDOW`], on a
+/// page of at least [`crate::policy::RECONCILE_BURST_SAMPLE`] users (a smaller floor cannot
+/// come near Graph's limit).
+/// The walk's pages are a sample of the floor (user ids are random), so this needs no other
+/// signal than the records in hand.
+fn burst(records: &[(GenesysUserId, UserState)], now_ms: i64) -> bool {
+    let window = crate::policy::RECONCILE_BURST_WINDOW.as_millis() as i64;
+    let recent = records
+        .iter()
+        .filter(|(_, r)| {
+            r.applied_at_ms
+                .is_some_and(|at| now_ms.saturating_sub(at) < window)
+        })
+        .count();
+    records.len() >= crate::policy::RECONCILE_BURST_SAMPLE
+        && recent * 100 > records.len() * crate::policy::RECONCILE_BURST_PERCENT
+}
 
 /// Whether a walk, a sweep or a page got to its end in this run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -331,6 +353,11 @@ where
         run: &mut Run<'_, G, R>,
         records: Vec<(GenesysUserId, UserState)>,
     ) -> Progress {
+        if burst(&records, self.now_ms()) {
+            // The event path needs all of Graph's limit now: yield this run's share.
+            run.report.yielded = true;
+            return Progress::Cut;
+        }
         run.report.scanned += records.len() as u64;
         let users: Vec<GenesysUserId> = records.iter().map(|(u, _)| u.clone()).collect();
         let genesys = self.read_genesys(run, &users).await;

@@ -144,13 +144,17 @@ impl Org {
     }
 
     async fn run(&self, drift: DriftPolicy) -> PassReport {
+        self.run_with(&settings(drift)).await
+    }
+
+    async fn run_with(&self, settings: &ReconcileSettings) -> PassReport {
         let outcome = self
             .sync
             .reconcile(
                 &self.genesys,
                 &self.teams,
                 &self.hints,
-                &settings(drift),
+                settings,
                 &invocation(30),
             )
             .await
@@ -393,4 +397,38 @@ async fn an_event_newer_than_what_the_pass_read_still_wins() {
     );
     let why = Outcome::Applied(TeamsPresence::Available, Why::Changed);
     assert_eq!(why.reason(), "changed");
+}
+
+#[tokio::test]
+async fn during_a_burst_of_the_event_path_the_run_yields_graph_and_resumes_after() {
+    let org = Org::new(60);
+    for n in 1..=60 {
+        org.event(n, "ON_QUEUE", 1_000).await;
+    }
+    // A page of 60 users; 7 (11 %) had a state applied within the last minute: a shift start.
+    let settings = ReconcileSettings {
+        page_size: 100,
+        ..settings(DriftPolicy::Report)
+    };
+    for n in 8..=60 {
+        let mut record = org.store.record_of(&user(n));
+        record.applied_at_ms = Some(now_ms() - 120_000);
+        org.store.put_record(&user(n), record);
+    }
+    for n in 1..=4 {
+        org.lost_event(n, "BREAK", 2_000);
+    }
+    let before = org.writes();
+    let report = org.run_with(&settings).await;
+    assert!(report.yielded, "{report:?}");
+    assert_eq!((report.scanned, report.recovered), (0, 0), "{report:?}");
+    assert_eq!(org.writes(), before, "no Graph write during the burst");
+    // With 5 of 60 (8 %) recent it is no burst: the run goes on from the same page.
+    for n in 6..=7 {
+        let mut record = org.store.record_of(&user(n));
+        record.applied_at_ms = Some(now_ms() - 120_000);
+        org.store.put_record(&user(n), record);
+    }
+    let report = org.run_with(&settings).await;
+    assert!(!report.yielded && report.recovered == 4, "{report:?}");
 }

@@ -857,6 +857,9 @@ async fn the_function_converges_under_faults_redelivery_and_concurrency() {
     .unwrap();
 }
 
+/// A value with its version (ms after 08:00).
+type Stamp = (String, i64);
+
 /// Events lost before they reach us (a disabled rule, a paused partner source, a deploy
 /// gap): a seeded share of the stream is dropped entirely, the rest delivered out of order;
 /// one reconcile run later, every agent's Teams shows the mapped state of their current
@@ -881,7 +884,7 @@ async fn one_reconcile_run_converges_after_a_share_of_events_is_lost() {
         .collect();
     let mut events = generate(&mut rng, &agents);
     // Genesys's view now: each agent's newest presence and routing status.
-    let mut newest: HashMap<usize, ((String, i64), (String, i64))> = HashMap::new();
+    let mut newest: HashMap<usize, (Stamp, Stamp)> = HashMap::new();
     for event in &events {
         let entry = newest
             .entry(event.agent)

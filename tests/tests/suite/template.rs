@@ -310,6 +310,15 @@ fn variables_point_at_the_stacks_own_resources_and_parameters() {
         json!({ "Ref": "GenesysEventSourceName" })
     );
     assert_eq!(vars["ALLOWED_ACCOUNT"], json!({ "Ref": "AWS::AccountId" }));
+    // The pacing of Graph writes is derived from the concurrency Lambda actually reserves.
+    assert_eq!(
+        vars["RESERVED_CONCURRENCY"],
+        json!({ "Ref": "ReservedConcurrency" })
+    );
+    assert_eq!(
+        function(&template).1["Properties"]["ReservedConcurrentExecutions"],
+        json!({ "Ref": "ReservedConcurrency" })
+    );
     for secret in ["AZURE_SECRET_ID", "GENESYS_SECRET_ID"] {
         let branches = as_list(&vars[secret]["Fn::If"]);
         assert_eq!(
