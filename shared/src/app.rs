@@ -204,3 +204,46 @@ impl Reconciler {
             .await
     }
 }
+
+/// Why a function binary did not start.
+#[derive(Debug)]
+pub enum NotStarted {
+    /// Started by hand, outside a Lambda Runtime API: said in one line on stderr.
+    NotUnderLambda,
+    /// The configuration is wrong: logged once, naming the variable.
+    Configuration,
+}
+
+impl NotStarted {
+    /// The process's exit status: 2 when run by hand, 1 for a bad configuration.
+    pub fn exit_code(&self) -> std::process::ExitCode {
+        match self {
+            NotStarted::NotUnderLambda => std::process::ExitCode::from(2),
+            NotStarted::Configuration => std::process::ExitCode::FAILURE,
+        }
+    }
+}
+
+/// What every function binary does first: refuse to run outside Lambda (before any AWS client
+/// looks for credentials), start its logs (`init_logs`, the runtime's subscriber), read the
+/// configuration (a bad one is logged once, naming the variable) and set up its metrics.
+pub fn start(function: &str, init_logs: impl FnOnce()) -> Result<Config, NotStarted> {
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none_or(|value| value.is_empty()) {
+        eprintln!(
+            "{function}: AWS_LAMBDA_RUNTIME_API is not set, so this is not a Lambda \
+             environment; to run the function locally, use `make demo`"
+        );
+        return Err(NotStarted::NotUnderLambda);
+    }
+    init_logs();
+    let config = Config::from_env().map_err(|error| {
+        tracing::error!(error = %error, variable = error.variable, "cannot start");
+        NotStarted::Configuration
+    })?;
+    crate::metrics::init(crate::metrics::Context {
+        namespace: config.metrics_namespace.clone(),
+        function: std::env::var(crate::metrics::FUNCTION_VARIABLE)
+            .unwrap_or_else(|_| function.to_owned()),
+    });
+    Ok(config)
+}

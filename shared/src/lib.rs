@@ -10,6 +10,7 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod metrics;
+pub mod pace;
 pub mod policy;
 pub mod ports;
 pub mod service;

@@ -6,7 +6,6 @@
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use presence_core::app::Reconciler;
-use presence_core::config::Config;
 use presence_core::service::Invocation;
 use presence_core::service::reconcile::{PassOutcome, ReconcileError};
 use std::process::ExitCode;
@@ -14,26 +13,13 @@ use std::time::{Duration, UNIX_EPOCH};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none_or(|value| value.is_empty()) {
-        eprintln!(
-            "presence-reconcile: AWS_LAMBDA_RUNTIME_API is not set, so this is not a Lambda \
-             environment; to see a reconcile run locally, use `make demo`"
-        );
-        return ExitCode::from(2);
-    }
-    lambda_runtime::tracing::init_default_subscriber();
-    let config = match Config::from_env() {
+    let config = match presence_core::app::start(
+        "presence-reconcile",
+        lambda_runtime::tracing::init_default_subscriber,
+    ) {
         Ok(config) => config,
-        Err(error) => {
-            tracing::error!(error = %error, variable = error.variable, "cannot start");
-            return ExitCode::FAILURE;
-        }
+        Err(not_started) => return not_started.exit_code(),
     };
-    presence_core::metrics::init(presence_core::metrics::Context {
-        namespace: config.metrics_namespace.clone(),
-        function: std::env::var(presence_core::metrics::FUNCTION_VARIABLE)
-            .unwrap_or_else(|_| "presence-reconcile".to_owned()),
-    });
     let aws = presence_core::app::load_aws(config.http.connect).await;
     let reconciler = match Reconciler::build_with(&config, &aws) {
         Ok(reconciler) => reconciler,

@@ -5,8 +5,8 @@
 
 use crate::domain::ids::TeamsUserId;
 use crate::domain::teams::TeamsPresence;
+use crate::pace::Pace;
 use crate::ports::{Budget, PresenceWriter, RemoteError, Service, WriteAnswer};
-use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -34,16 +34,14 @@ impl Pacing {
 #[derive(Debug)]
 pub struct Paced<W> {
     inner: W,
-    pacing: Pacing,
-    next: Mutex<Option<Instant>>,
+    pace: Pace,
 }
 
 impl<W> Paced<W> {
     pub fn new(inner: W, pacing: Pacing) -> Self {
         Paced {
             inner,
-            pacing,
-            next: Mutex::new(None),
+            pace: Pace::every(pacing.interval),
         }
     }
 
@@ -54,24 +52,18 @@ impl<W> Paced<W> {
     /// Takes the next start slot, or refuses when it falls after the budget (the slot is then
     /// not taken).
     fn slot(&self, budget: Budget) -> Result<Instant, RemoteError> {
-        let now = Instant::now();
-        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-        let slot = next.map_or(now, |next| next.max(now));
-        if slot >= budget.until {
-            let wait = slot.saturating_duration_since(now);
-            return Err(RemoteError::Throttled {
+        self.pace
+            .take_before(budget.until)
+            .map_err(|wait| RemoteError::Throttled {
                 service: Service::Graph,
                 retry_after_secs: Some(wait.as_secs()),
                 detail: format!(
                     "this process paces its Graph writes every {} ms; the next turn is {} ms away, beyond this invocation's time budget",
-                    self.pacing.interval.as_millis(),
+                    self.pace.interval().as_millis(),
                     wait.as_millis()
                 ),
                 may_have_landed: false,
-            });
-        }
-        *next = Some(slot + self.pacing.interval);
-        Ok(slot)
+            })
     }
 }
 

@@ -7,7 +7,6 @@ mod carry_out;
 mod error;
 mod explain;
 mod limits;
-mod pace;
 pub mod reconcile;
 mod run;
 mod settle;

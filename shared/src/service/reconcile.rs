@@ -4,7 +4,6 @@
 //! the same per-user lease. One run at a time (the pass ledger's run lease); the position is
 //! saved after every page, so a run killed midway loses nothing.
 
-use super::pace::Pace;
 use super::{Invocation, PresenceSync, SyncError, lease_for};
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::domain::outcome::Outcome;
@@ -13,6 +12,7 @@ use crate::domain::state::{Observation, Recorded, UserState};
 use crate::domain::step::UserSync;
 use crate::domain::teams::TeamsState;
 use crate::metrics::{self, PassFigure};
+use crate::pace::Pace;
 use crate::ports::{
     Budget, DirectoryAnswer, GenesysBulk, PassLedger, PassState, PresenceReader, PresenceWriter,
     RecordScan, RemoteError, RunClaim, StateStore, StoreError, TeamsDirectory, TeamsIdCache,
