@@ -105,3 +105,11 @@ pub const RECONCILE_BURST_WINDOW: Duration = Duration::from_secs(60);
 pub const RECONCILE_BURST_PERCENT: usize = 10;
 /// A page of fewer users is no sample: a floor that small cannot come near Graph's limit.
 pub const RECONCILE_BURST_SAMPLE: usize = 50;
+
+/// How long an instance keeps a Teams id in memory before reading the table's again: an
+/// operator's override or forget (`presencectl teams-id`) reaches every warm instance within
+/// this, for one table read per user and instance per period.
+pub const TEAMS_ID_MEMORY_LIFETIME: Duration = Duration::from_secs(10 * 60);
+
+/// How long an operator's Teams-id override is kept (then Genesys is asked again).
+pub const TEAMS_ID_OVERRIDE_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);

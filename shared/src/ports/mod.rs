@@ -134,6 +134,19 @@ pub struct CachedTeamsId {
     pub entry: TeamsIdEntry,
     /// Seconds since the Unix epoch after which the answer must be looked up again.
     pub expires_at: i64,
+    /// Where the answer came from.
+    pub origin: TeamsIdOrigin,
+}
+
+/// Where a cached Teams id came from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TeamsIdOrigin {
+    /// Looked up in Genesys (SCIM, or the reconciler's directory sweep).
+    #[default]
+    Directory,
+    /// Set by an operator (`presencectl teams-id set`) at `at` (epoch seconds): kept until it
+    /// expires or is forgotten, whatever Genesys says.
+    Override { at: i64 },
 }
 
 /// The answer to a claim on a Teams id.

@@ -36,8 +36,9 @@ where
     D: TeamsDirectory,
     W: PresenceWriter,
 {
-    /// Parses the event and checks that it comes from where it may.
-    pub(super) fn admit(&self, raw: serde_json::Value) -> Result<GenesysEvent, SyncError> {
+    /// Parses the event and checks that it comes from where it may, as the event function
+    /// does before anything else (a dry run explains a rejected event with this error).
+    pub fn admit(&self, raw: serde_json::Value) -> Result<GenesysEvent, SyncError> {
         let size = json_size(&raw);
         if size > MAX_EVENT_BYTES {
             return Err(SyncError::Event(EventError::Shape(format!(

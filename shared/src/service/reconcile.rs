@@ -248,6 +248,37 @@ where
         Ok(PassOutcome::Worked(run.report))
     }
 
+    /// Reconciles one user now, as a pass would (an operator's `presencectl sync`): reads the
+    /// record, the user's Genesys state and what Teams shows, judges and acts, under the same
+    /// lease and rules, outside the run lease (a pass may run meanwhile: every action is
+    /// idempotent). The report counts what was done; a failed action counts in `failed` and is
+    /// logged.
+    pub async fn reconcile_user<G: GenesysBulk, R: PresenceReader>(
+        &self,
+        genesys: &G,
+        teams: &R,
+        settings: &ReconcileSettings,
+        user: &GenesysUserId,
+        invocation: &Invocation,
+    ) -> Result<PassReport, ReconcileError> {
+        let record = self.store.read(user).await?;
+        let limits =
+            super::limits::Limits::of(invocation, self.settings.deadline_margin, self.now_ms());
+        let mut run = Run {
+            genesys,
+            teams,
+            settings,
+            invocation,
+            graph: Pace::new(settings.graph_per_30s, Duration::from_secs(30)),
+            genesys_pace: Pace::new(settings.genesys_per_minute, Duration::from_secs(60)),
+            until: limits.work.until,
+            report: PassReport::default(),
+        };
+        self.reconcile_records(&mut run, vec![(user.clone(), record)])
+            .await;
+        Ok(run.report)
+    }
+
     /// A sweep under way goes on first (so a walk over a large org cannot put it off for
     /// ever), then the walk, then a sweep that fell due; page by page while time is left.
     async fn work<G: GenesysBulk, R: PresenceReader>(

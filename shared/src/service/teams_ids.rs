@@ -9,6 +9,7 @@ use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::metrics::{self, TeamsIdSource};
 use crate::ports::{
     Budget, CachedTeamsId, Claim, DirectoryAnswer, TeamsDirectory, TeamsIdCache, TeamsIdEntry,
+    TeamsIdOrigin,
 };
 use std::future::Future;
 use std::time::Duration;
@@ -57,6 +58,7 @@ impl Lifetimes {
         CachedTeamsId {
             entry,
             expires_at: now.saturating_add(lifetime.as_secs() as i64),
+            origin: TeamsIdOrigin::Directory,
         }
     }
 }
@@ -125,6 +127,7 @@ impl<C: TeamsIdCache, L: TeamsIds> TeamsIds for Claiming<C, L> {
             Claim::Granted => Ok(CachedTeamsId {
                 entry: TeamsIdEntry::Teams(teams),
                 expires_at: found.expires_at,
+                origin: found.origin,
             }),
             Claim::HeldBy(holder) => {
                 warn!(genesysUserId = %user, teamsUserId = %teams, holder = %holder, "Genesys gives this user a Teams id that another Genesys user holds; leaving that Teams user alone (check both users' microsoftteams external ids)");
@@ -219,11 +222,14 @@ pub struct MemoryCached<L> {
 }
 
 impl<L> MemoryCached<L> {
-    /// Up to 200,000 users (a few tens of MB at most), each for at most the longer lifetime.
+    /// Up to 200,000 users (a few tens of MB at most), each for at most the longer lifetime
+    /// and at most [`crate::policy::TEAMS_ID_MEMORY_LIFETIME`], so that an operator's
+    /// override reaches a warm instance.
     pub fn new(next: L, lifetimes: Lifetimes) -> Self {
+        let lifetime = lifetimes.teams_id.max(lifetimes.no_teams_id);
         let memory = moka::sync::Cache::builder()
             .max_capacity(200_000)
-            .time_to_live(lifetimes.teams_id.max(lifetimes.no_teams_id))
+            .time_to_live(lifetime.min(crate::policy::TEAMS_ID_MEMORY_LIFETIME))
             .build();
         MemoryCached { memory, next }
     }
@@ -251,6 +257,74 @@ impl<L: TeamsIds> TeamsIds for MemoryCached<L> {
         self.memory.invalidate(user);
         self.next.forget(user, budget).await;
     }
+}
+
+/// Why an operator's Teams id was not set.
+#[derive(Debug, thiserror::Error)]
+pub enum OverrideError {
+    #[error("Teams user {teams} is held by Genesys user {holder}: forget that user's Teams id first (presencectl teams-id forget {holder})")]
+    HeldBy {
+        teams: TeamsUserId,
+        holder: GenesysUserId,
+    },
+    #[error(transparent)]
+    Store(#[from] crate::ports::StoreError),
+}
+
+/// Sets a user's Teams id by hand (an operator's override): claims the Teams id for the user
+/// alone, as a lookup would, and caches it as an override, kept for
+/// [`crate::policy::TEAMS_ID_OVERRIDE_LIFETIME`] whatever Genesys says. Returns the entry it
+/// replaced. `now` in epoch seconds.
+pub async fn set_override<C: TeamsIdCache>(
+    cache: &C,
+    user: &GenesysUserId,
+    teams: &TeamsUserId,
+    now: i64,
+) -> Result<Option<CachedTeamsId>, OverrideError> {
+    let lifetime = crate::policy::TEAMS_ID_OVERRIDE_LIFETIME.as_secs() as i64;
+    let expires_at = now.saturating_add(lifetime);
+    if let Claim::HeldBy(holder) = cache.claim(teams, user, expires_at, now).await? {
+        return Err(OverrideError::HeldBy {
+            teams: teams.clone(),
+            holder,
+        });
+    }
+    let entry = CachedTeamsId {
+        entry: TeamsIdEntry::Teams(teams.clone()),
+        expires_at,
+        origin: TeamsIdOrigin::Override { at: now },
+    };
+    let previous = cache.put(user, &entry).await?;
+    if let Some(CachedTeamsId {
+        entry: TeamsIdEntry::Teams(old),
+        ..
+    }) = &previous
+        && old != teams
+    {
+        cache.release_claim(old, user).await?;
+    }
+    warn!(genesysUserId = %user, teamsUserId = %teams, "Teams id set by an operator (override)");
+    Ok(previous)
+}
+
+/// Drops what is cached of a user's Teams id (an override too) and gives up the user's claim
+/// on it: the next event looks the user up in Genesys. Returns what was cached.
+pub async fn forget_cached<C: TeamsIdCache>(
+    cache: &C,
+    user: &GenesysUserId,
+    now: i64,
+) -> Result<Option<CachedTeamsId>, crate::ports::StoreError> {
+    let cached = cache.get(user, now).await?;
+    cache.forget(user).await?;
+    if let Some(CachedTeamsId {
+        entry: TeamsIdEntry::Teams(teams),
+        ..
+    }) = &cached
+    {
+        cache.release_claim(teams, user).await?;
+    }
+    warn!(genesysUserId = %user, "cached Teams id forgotten by an operator");
+    Ok(cached)
 }
 
 /// The production composition: memory → table → claim → directory.
@@ -373,5 +447,30 @@ mod tests {
             3,
             "forgotten in memory and in the table"
         );
+    }
+
+    #[tokio::test]
+    async fn an_override_wins_over_genesys_until_forgotten() {
+        let (store, directory, _) = setup();
+        directory.add_user(&id(6), Some(teams(6).as_str()));
+        let replaced = set_override(&store, &id(6), &teams(7), NOW).await.unwrap();
+        assert_eq!(replaced, None);
+        // A new instance (empty memory) takes the override from the table, not Genesys.
+        let fresh = layered(store.clone(), directory.clone(), LIFETIMES);
+        let found = fresh.resolve(&id(6), budget(), NOW + 1).await.unwrap();
+        assert_eq!(found.entry, TeamsIdEntry::Teams(teams(7)));
+        assert_eq!(found.origin, TeamsIdOrigin::Override { at: NOW });
+        assert_eq!(directory.lookups(), 0);
+        // Another user cannot take the overridden Teams id, by hand or through Genesys.
+        let held = set_override(&store, &id(8), &teams(7), NOW).await.unwrap_err();
+        assert!(matches!(held, OverrideError::HeldBy { ref holder, .. } if *holder == id(6)));
+        // Forgotten: the claim is given up, and Genesys is asked again.
+        let dropped = forget_cached(&store, &id(6), NOW + 2).await.unwrap();
+        assert_eq!(dropped.map(|c| c.entry), Some(TeamsIdEntry::Teams(teams(7))));
+        set_override(&store, &id(8), &teams(7), NOW + 3).await.unwrap();
+        let fresh = layered(store.clone(), directory.clone(), LIFETIMES);
+        let again = fresh.resolve(&id(6), budget(), NOW + 4).await.unwrap();
+        assert_eq!(again.entry, TeamsIdEntry::Teams(teams(6)));
+        assert_eq!(again.origin, TeamsIdOrigin::Directory);
     }
 }

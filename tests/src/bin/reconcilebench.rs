@@ -128,6 +128,7 @@ async fn main() {
         let cached = CachedTeamsId {
             entry: TeamsIdEntry::Teams(teams(n)),
             expires_at: now / 1000 + 86_400,
+            origin: Default::default(),
         };
         store.put(&user(n), &cached).await.unwrap();
         // Teams shows what was applied.

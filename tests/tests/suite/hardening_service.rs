@@ -236,6 +236,7 @@ async fn a_changed_teams_id_is_warned_about_and_frees_the_old_one() {
     let expired = CachedTeamsId {
         entry: TeamsIdEntry::Teams(TeamsUserId::parse(&agent.teams).unwrap()),
         expires_at: chrono::Utc::now().timestamp() - 1,
+        origin: Default::default(),
     };
     store.put(&user, &expired).await.unwrap();
     assert_eq!(

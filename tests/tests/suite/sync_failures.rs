@@ -97,6 +97,7 @@ async fn an_expired_cache_item_reads_as_absent() {
     let stale = CachedTeamsId {
         entry: TeamsIdEntry::Teams(TeamsUserId::parse(&new_id()).unwrap()),
         expires_at: chrono::Utc::now().timestamp() - 10,
+        origin: Default::default(),
     };
     store(&world).put(&user, &stale).await.unwrap();
     world

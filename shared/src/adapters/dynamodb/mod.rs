@@ -14,6 +14,7 @@ use crate::domain::teams::TeamsState;
 use crate::domain::version::Version;
 use crate::ports::{
     CachedTeamsId, Claim, Finish, Recorded, StateStore, StoreError, TeamsIdCache, TeamsIdEntry,
+    TeamsIdOrigin,
 };
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
@@ -393,9 +394,14 @@ fn cached_teams_id(item: &Item) -> Result<CachedTeamsId, StoreError> {
         (Some(teams), None) => TeamsIdEntry::Teams(teams),
         (None, _) => TeamsIdEntry::NoTeamsId,
     };
+    let origin = match get_n(item, "overridden_at")? {
+        Some(at) => TeamsIdOrigin::Override { at },
+        None => TeamsIdOrigin::Directory,
+    };
     Ok(CachedTeamsId {
         entry,
         expires_at: get_n(item, "expires_at")?.unwrap_or(0),
+        origin,
     })
 }
 
@@ -433,6 +439,9 @@ impl TeamsIdCache for DynamoStateStore {
             .item("pk", s(teams_key(user)))
             .item("expires_at", n(entry.expires_at))
             .return_values(ReturnValue::AllOld);
+        if let TeamsIdOrigin::Override { at } = entry.origin {
+            put = put.item("overridden_at", n(at));
+        }
         match &entry.entry {
             TeamsIdEntry::Teams(teams) => put = put.item("teams_id", s(teams.as_str())),
             TeamsIdEntry::NoTeamsId => {}
