@@ -190,8 +190,8 @@ fn metrics_namespace(raw: Option<String>) -> Result<String, ConfigError> {
     Ok(namespace)
 }
 
-/// PRESENCE_MAPPING, with the start-up validation.
-fn mapping(raw: String) -> Result<PresenceMapping, ConfigError> {
+/// PRESENCE_MAPPING, with the start-up validation (also `presencectl mapping check`).
+pub fn mapping(raw: String) -> Result<PresenceMapping, ConfigError> {
     PresenceMapping::from_json(&raw).map_err(|e| {
         // The mapping's own messages start with the variable's name; the error names it
         // already.

@@ -204,6 +204,31 @@ impl PresenceMapping {
     }
 }
 
+impl PresenceMapping {
+    /// The effective table, one line per key as `PRESENCE_MAPPING` spells it (routing
+    /// statuses first, then presence definitions, then system presences), each with what it
+    /// sets in Teams: `{availability}/{activity}`, `clear` or `ignore`.
+    pub fn table(&self) -> Vec<(String, String)> {
+        let rule = |rule: &Rule| match rule {
+            Rule::Set(p) => format!("{}/{}", p.availability(), p.activity()),
+            Rule::Clear => "clear".to_owned(),
+            Rule::Ignore => "ignore".to_owned(),
+        };
+        let mut routing: Vec<_> = (self.routing.iter())
+            .map(|(s, r)| (format!("routing:{}", s.as_str()), rule(r)))
+            .collect();
+        let mut definitions: Vec<_> = (self.definitions.iter())
+            .map(|(id, r)| (id.clone(), rule(r)))
+            .collect();
+        routing.sort();
+        definitions.sort();
+        let system = SystemPresence::ALL
+            .iter()
+            .filter_map(|p| self.system.get(p).map(|r| (p.as_str().to_owned(), rule(r))));
+        routing.into_iter().chain(definitions).chain(system).collect()
+    }
+}
+
 fn target(rule: Rule) -> Target {
     match rule {
         Rule::Set(p) => Target::Teams(TeamsState::Preferred(p)),

@@ -1,0 +1,157 @@
+//! Finding the deployment: from a CloudFormation stack (its outputs name the resources, and the
+//! event function's own environment gives the configuration), or from the environment variables
+//! the functions read.
+
+use aws_sdk_cloudformation::error::DisplayErrorContext;
+use presence_core::config::{Config, ConfigError};
+use std::collections::HashMap;
+
+/// The resources a stack's outputs name (template.yaml, `Outputs`).
+#[derive(Clone, Debug)]
+pub struct Stack {
+    pub name: String,
+    pub function_arn: String,
+    pub reconcile_function_arn: String,
+    pub log_group: String,
+    pub state_table: String,
+    pub azure_secret_arn: String,
+    pub genesys_secret_arn: String,
+    pub failure_queue_url: String,
+    pub dead_letter_queue_url: String,
+    pub event_bus_name: String,
+    pub alarm_topic_arn: String,
+}
+
+/// Where the tool found the deployment, and its configuration.
+pub struct Deployment {
+    pub aws: aws_config::SdkConfig,
+    /// With `--stack`: the stack's resources.
+    pub stack: Option<Stack>,
+    /// The functions' configuration, as the event function reads it; a bad one is kept for
+    /// `doctor` to report.
+    pub config: Result<Config, ConfigError>,
+    /// The variables it was read from (the event function's environment, or this process's).
+    pub variables: HashMap<String, String>,
+}
+
+/// Why the deployment could not be found.
+#[derive(Debug, thiserror::Error)]
+pub enum FindError {
+    #[error("CloudFormation: cannot read stack {stack:?}: {detail}")]
+    Stack { stack: String, detail: String },
+    #[error(
+        "CloudFormation: stack {stack:?} has no output {output} (is it a presence-sync stack, deployed from template.yaml?)"
+    )]
+    MissingOutput { stack: String, output: &'static str },
+    #[error("Lambda: cannot read the configuration of function {function}: {detail}")]
+    Function { function: String, detail: String },
+}
+
+impl Deployment {
+    /// The deployment of `stack`, or (without one) the one the process environment describes.
+    pub async fn find(stack: Option<&str>) -> Result<Deployment, FindError> {
+        let aws = presence_core::app::load_aws(presence_core::policy::HTTP_CONNECT).await;
+        let (stack, variables) = match stack {
+            Some(name) => {
+                let stack = read_stack(&aws, name).await?;
+                let variables = function_environment(&aws, &stack.function_arn).await?;
+                (Some(stack), variables)
+            }
+            None => (None, std::env::vars().collect()),
+        };
+        let config = Config::from_lookup(|variable| variables.get(variable).cloned());
+        Ok(Deployment {
+            aws,
+            stack,
+            config,
+            variables,
+        })
+    }
+
+    /// The configuration, or the error naming the variable at fault.
+    pub fn config(&self) -> Result<&Config, String> {
+        self.config.as_ref().map_err(|error| match &self.stack {
+            Some(stack) => format!(
+                "the function of stack {} has an invalid configuration: {error}",
+                stack.name
+            ),
+            None => format!("{error} (set the variables the functions use, or give --stack)"),
+        })
+    }
+}
+
+async fn read_stack(aws: &aws_config::SdkConfig, name: &str) -> Result<Stack, FindError> {
+    let client = aws_sdk_cloudformation::Client::new(aws);
+    let answer = client
+        .describe_stacks()
+        .stack_name(name)
+        .send()
+        .await
+        .map_err(|error| FindError::Stack {
+            stack: name.to_owned(),
+            detail: aws_detail(&DisplayErrorContext(&error)),
+        })?;
+    let outputs: HashMap<String, String> = answer
+        .stacks()
+        .first()
+        .map(|stack| stack.outputs())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
+        .collect();
+    let output = |key: &'static str| {
+        outputs
+            .get(key)
+            .filter(|value| !value.trim().is_empty())
+            .cloned()
+            .ok_or(FindError::MissingOutput {
+                stack: name.to_owned(),
+                output: key,
+            })
+    };
+    Ok(Stack {
+        name: name.to_owned(),
+        function_arn: output("FunctionArn")?,
+        reconcile_function_arn: output("ReconcileFunctionArn")?,
+        log_group: output("FunctionLogGroupName")?,
+        state_table: output("StateTableName")?,
+        azure_secret_arn: output("AzureSecretArn")?,
+        genesys_secret_arn: output("GenesysSecretArn")?,
+        failure_queue_url: output("FailureQueueUrl")?,
+        dead_letter_queue_url: output("DeadLetterQueueUrl")?,
+        event_bus_name: output("EventBusName")?,
+        alarm_topic_arn: output("AlarmTopicArn")?,
+    })
+}
+
+/// The event function's environment variables (its configuration).
+async fn function_environment(
+    aws: &aws_config::SdkConfig,
+    function: &str,
+) -> Result<HashMap<String, String>, FindError> {
+    let client = aws_sdk_lambda::Client::new(aws);
+    let answer = client
+        .get_function_configuration()
+        .function_name(function)
+        .send()
+        .await
+        .map_err(|error| FindError::Function {
+            function: function.to_owned(),
+            detail: aws_detail(&aws_sdk_lambda::error::DisplayErrorContext(&error)),
+        })?;
+    Ok(answer
+        .environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default())
+}
+
+/// An AWS error's text for a message: one line, at most 300 characters (AWS errors name the
+/// resource and the reason, never a secret value).
+pub fn aws_detail(error: &(impl std::fmt::Display + ?Sized)) -> String {
+    let text = error.to_string().replace(['\n', '\r'], " ");
+    match text.char_indices().nth(300) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text,
+    }
+}

@@ -1,0 +1,167 @@
+//! `presencectl`: the operator's tool for a presence-sync deployment. It finds the deployment
+//! from a stack (or the functions' environment variables) and answers with the same library the
+//! functions run: no second copy of the rules.
+//!
+//! Exit status: 0 when all is well, 1 when it found a problem (or could not look), 2 on bad
+//! usage.
+#![forbid(unsafe_code)]
+
+mod agent;
+mod deployment;
+mod describe;
+mod doctor;
+mod explain;
+mod history;
+mod mapping;
+mod output;
+mod redrive;
+mod status;
+mod sync;
+mod teams_id;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "presencectl",
+    version,
+    about = "Check, inspect and repair a presence-sync deployment (Genesys Cloud presence → Microsoft Teams)",
+    after_help = "Exit status: 0 all is well, 1 a problem was found, 2 bad usage."
+)]
+struct Cli {
+    /// The deployment's CloudFormation stack: its outputs name the resources, and the event
+    /// function's environment gives the configuration. Without it, the variables the functions
+    /// read (STATE_TABLE, AZURE_SECRET_ID, GENESYS_SECRET_ID, GENESYS_ENVIRONMENT, …).
+    #[arg(long, global = true, env = "PRESENCECTL_STACK")]
+    stack: Option<String>,
+    /// One JSON document on stdout instead of aligned text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check the deployment end to end: a checklist, each failed line with its fix.
+    Doctor,
+    /// One agent: the record, the cached Teams id, Teams now, and whether they agree.
+    Status {
+        /// Genesys user id, or the agent's e-mail (their Genesys SCIM userName).
+        agent: String,
+        /// Also the agent's last outcomes from the event function's logs (Logs Insights).
+        #[arg(long)]
+        history: bool,
+    },
+    /// Dry run of an event (EventBridge JSON, `-` for stdin) against the current record: what
+    /// the function would do and why. No write, no Graph call.
+    Explain { event: PathBuf },
+    /// Settle one agent now (read Genesys and Teams, repair what differs), or run a reconcile
+    /// pass over everyone with --all.
+    Sync {
+        /// Genesys user id or e-mail.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        agent: Option<String>,
+        /// A whole reconcile pass (every record, then the directory sweep when due).
+        #[arg(long)]
+        all: bool,
+    },
+    /// Inspect, override or drop an agent's cached Teams id.
+    TeamsId {
+        #[command(subcommand)]
+        action: teams_id::Action,
+    },
+    /// Send the events waiting in the failure queue to the event function again
+    /// (asynchronously). A dry run unless --send.
+    Redrive {
+        /// Invoke the function with each event, deleting a message once Lambda accepted it.
+        #[arg(long, conflicts_with = "dry_run")]
+        send: bool,
+        /// Show what would be sent (the default).
+        #[arg(long)]
+        dry_run: bool,
+        /// At most this many messages.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        max: u32,
+    },
+    /// Validate a PRESENCE_MAPPING (the deployment's when omitted) and print the effective table.
+    Mapping {
+        #[command(subcommand)]
+        action: mapping::Action,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("presencectl: cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(false) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("presencectl: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The library's warnings (a failed action, an override) on stderr, one line each.
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PRESENCECTL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+}
+
+/// Runs the command; `Ok(true)` when it found a problem.
+async fn run(cli: Cli) -> Result<bool, String> {
+    let json = cli.json;
+    if let Command::Mapping {
+        action: mapping::Action::Check { mapping: Some(raw) },
+    } = &cli.command
+    {
+        // A mapping given on the command line needs no deployment.
+        return Ok(output::print(&mapping::check(&mapping::text(raw)?), json));
+    }
+    let deployment = deployment::Deployment::find(cli.stack.as_deref())
+        .await
+        .map_err(|e| e.to_string())?;
+    let problem = match cli.command {
+        Command::Doctor => output::print(&doctor::run(&deployment).await, json),
+        Command::Status { agent, history } => {
+            output::print(&status::run(&deployment, &agent, history).await?, json)
+        }
+        Command::Explain { event } => {
+            output::print(&explain::run(&deployment, &event).await?, json)
+        }
+        Command::Sync { agent, all } => match (agent, all) {
+            (Some(agent), _) => output::print(&sync::one(&deployment, &agent).await?, json),
+            (None, _) => output::print(&sync::all(&deployment, json).await?, json),
+        },
+        Command::TeamsId { action } => {
+            output::print(&teams_id::run(&deployment, action).await?, json)
+        }
+        Command::Redrive { send, max, .. } => {
+            output::print(&redrive::run(&deployment, send, max).await?, json)
+        }
+        Command::Mapping { action } => match action {
+            mapping::Action::Check { .. } => {
+                let raw = deployment.variables.get("PRESENCE_MAPPING");
+                output::print(&mapping::check(raw.map_or("", String::as_str)), json)
+            }
+        },
+    };
+    Ok(problem)
+}

@@ -1,0 +1,84 @@
+//! `presencectl mapping check`: a `PRESENCE_MAPPING` validated exactly as the functions do at
+//! start-up, and the effective table it gives.
+
+use crate::output::{Answer, fields};
+use serde::Serialize;
+
+#[derive(clap::Subcommand)]
+pub enum Action {
+    /// Validate the mapping and print the effective table.
+    Check {
+        /// The mapping JSON (`-` reads it from stdin); the deployment's when omitted.
+        mapping: Option<String>,
+    },
+}
+
+/// The mapping given on the command line (`-`: stdin).
+pub fn text(raw: &str) -> Result<String, String> {
+    if raw != "-" {
+        return Ok(raw.to_owned());
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin().take(1 << 20), &mut text)
+        .map_err(|e| format!("cannot read the mapping from stdin: {e}"))?;
+    Ok(text)
+}
+
+use std::io::Read as _;
+
+/// The check of one mapping.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MappingCheck {
+    pub valid: bool,
+    /// The start-up error, naming the entry at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Each key and what it sets in Teams (`availability/activity`, `clear`, `ignore`).
+    pub table: Vec<Entry>,
+}
+
+#[derive(Serialize)]
+pub struct Entry {
+    pub key: String,
+    pub teams: String,
+}
+
+/// Validates `raw` as start-up does.
+pub fn check(raw: &str) -> MappingCheck {
+    match presence_core::config::mapping(raw.to_owned()) {
+        Ok(mapping) => MappingCheck {
+            valid: true,
+            error: None,
+            table: (mapping.table().into_iter())
+                .map(|(key, teams)| Entry { key, teams })
+                .collect(),
+        },
+        Err(error) => MappingCheck {
+            valid: false,
+            error: Some(error.to_string()),
+            table: Vec::new(),
+        },
+    }
+}
+
+impl Answer for MappingCheck {
+    fn text(&self) -> String {
+        match &self.error {
+            Some(error) => format!("✗ {error}\n"),
+            None => {
+                let rows: Vec<(&str, String)> = (self.table.iter())
+                    .map(|e| (e.key.as_str(), e.teams.clone()))
+                    .collect();
+                format!(
+                    "✓ valid; the effective table (Genesys → Teams):\n{}",
+                    fields(&rows)
+                )
+            }
+        }
+    }
+
+    fn problem(&self) -> bool {
+        !self.valid
+    }
+}

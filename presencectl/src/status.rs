@@ -1,0 +1,245 @@
+//! `presencectl status <agent>`: the record, the cached Teams id, Genesys and Teams now, what
+//! the reconciler would do, and (with `--history`) the agent's last outcomes from the logs.
+
+use crate::agent::{budget, now_ms, user_id};
+use crate::deployment::Deployment;
+use crate::describe::{Record, TeamsId};
+use crate::output::{Answer, fields};
+use presence_core::app::Parts;
+use presence_core::domain::ids::GenesysUserId;
+use presence_core::domain::reconcile::{Quiet, Refresh, Shown, Verdict, judge};
+use presence_core::domain::teams::TeamsState;
+use presence_core::ports::{GenesysBulk, PresenceReader, StateStore, TeamsIdCache, TeamsIdEntry};
+use serde::Serialize;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    pub genesys_user_id: String,
+    pub record: Record,
+    pub teams_id: Option<TeamsId>,
+    /// Genesys's current presence and routing status (`presence`, `routingStatus`).
+    pub genesys_now: Reading,
+    /// What Teams shows now (`availability/activity`).
+    pub teams_now: Reading,
+    /// What the reconciler would do for the user now, and why.
+    pub verdict: String,
+    /// Whether Teams shows what Genesys says it should (nothing to repair).
+    pub agree: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<crate::history::Line>>,
+    #[serde(skip)]
+    text: String,
+}
+
+/// A remote read: its value, or why there is none.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reading {
+    pub value: Option<String>,
+    pub note: Option<String>,
+}
+
+impl Reading {
+    fn value(value: String) -> Reading {
+        Reading {
+            value: Some(value),
+            note: None,
+        }
+    }
+
+    fn note(note: impl Into<String>) -> Reading {
+        Reading {
+            value: None,
+            note: Some(note.into()),
+        }
+    }
+
+    fn line(&self) -> String {
+        match (&self.value, &self.note) {
+            (Some(value), _) => value.clone(),
+            (None, Some(note)) => format!("unknown: {note}"),
+            (None, None) => "unknown".into(),
+        }
+    }
+}
+
+pub async fn run(deployment: &Deployment, agent: &str, history: bool) -> Result<Status, String> {
+    let user = user_id(agent)?;
+    let config = deployment.config()?;
+    let parts = Parts::new(config, &deployment.aws);
+    let store = parts.state_store(config);
+    let now = now_ms();
+    let record = store
+        .read(&user)
+        .await
+        .map_err(|e| format!("reading the record of {user}: {e}"))?;
+    let cached = store
+        .get(&user, now / 1000)
+        .await
+        .map_err(|e| format!("reading the cached Teams id of {user}: {e}"))?;
+    let (genesys, genesys_now) = genesys_now(&parts, config, &user).await;
+    // Teams is read for the user the record last wrote to, or the cached Teams id.
+    let teams_user = record
+        .applied_to
+        .clone()
+        .or(match cached.as_ref().map(|c| &c.entry) {
+            Some(TeamsIdEntry::Teams(teams)) => Some(teams.clone()),
+            _ => None,
+        });
+    let (shown, teams_now) = match &teams_user {
+        Some(teams) => teams_now(&parts, config, teams).await,
+        None => (None, Reading::note("no Teams id known for this user")),
+    };
+    let rules = config
+        .reconcile
+        .settings(config.settings.max_clock_skew)
+        .map_err(|e| e.to_string())?
+        .rules;
+    let shown_ref = shown.as_ref().map(|(availability, activity)| Shown {
+        availability,
+        activity,
+    });
+    let verdict = judge(&rules, &record, genesys.as_ref(), shown_ref, now);
+    let no_teams = matches!(
+        cached.as_ref().map(|c| &c.entry),
+        Some(TeamsIdEntry::NoTeamsId | TeamsIdEntry::ClaimedBy { .. })
+    );
+    // Teams unread (or unreadable) cannot be said to agree with a preferred presence.
+    let seen = shown.is_some() || !matches!(record.applied(), TeamsState::Preferred(_));
+    let agree = !no_teams
+        && seen
+        && matches!(
+            verdict,
+            Verdict::Nothing(Quiet::Clean | Quiet::NoSession)
+                | Verdict::Refresh(Refresh::KeepAlive)
+        );
+    let history = match (history, &deployment.stack) {
+        (true, Some(stack)) => {
+            Some(crate::history::last_outcomes(deployment, &stack.log_group, &user).await?)
+        }
+        (true, None) => return Err("--history reads the function's log group: give --stack".into()),
+        (false, _) => None,
+    };
+    let mut status = Status {
+        genesys_user_id: user.to_string(),
+        record: Record::of(&record),
+        teams_id: cached.as_ref().map(TeamsId::of),
+        genesys_now,
+        teams_now,
+        verdict: verdict_text(&verdict),
+        agree,
+        history,
+        text: String::new(),
+    };
+    status.text = text(
+        &status,
+        &record,
+        cached.as_ref().map_or(0, |c| c.expires_at),
+        now,
+    );
+    Ok(status)
+}
+
+async fn genesys_now(
+    parts: &Parts,
+    config: &presence_core::config::Config,
+    user: &GenesysUserId,
+) -> (Option<presence_core::domain::state::Observation>, Reading) {
+    let genesys = parts.genesys_bulk(config);
+    match genesys.current(std::slice::from_ref(user), budget()).await {
+        Ok(mut found) => match found.pop() {
+            Some(now) => {
+                let presence = (now.observation.presence.as_ref())
+                    .map_or("-".to_owned(), |p| p.value.system.to_string());
+                let routing = (now.observation.routing.as_ref())
+                    .map_or("-".to_owned(), |r| r.value.to_string());
+                let reading = Reading::value(format!("{presence}, routing status {routing}"));
+                (Some(now.observation), reading)
+            }
+            None => (None, Reading::note("Genesys does not know this user")),
+        },
+        Err(error) => (None, Reading::note(error.to_string())),
+    }
+}
+
+async fn teams_now(
+    parts: &Parts,
+    config: &presence_core::config::Config,
+    teams: &presence_core::domain::ids::TeamsUserId,
+) -> (Option<(String, String)>, Reading) {
+    let graph = parts.presence_writer(config);
+    match graph.read(std::slice::from_ref(teams), budget()).await {
+        Ok(mut found) => match found.pop() {
+            Some(now) => {
+                let reading = Reading::value(format!("{}/{}", now.availability, now.activity));
+                (Some((now.availability, now.activity)), reading)
+            }
+            None => (
+                None,
+                Reading::note(format!("Graph does not know Teams user {teams}")),
+            ),
+        },
+        Err(error) => (None, Reading::note(error.to_string())),
+    }
+}
+
+/// The verdict as an operator reads it.
+fn verdict_text(verdict: &Verdict) -> String {
+    match verdict {
+        Verdict::Repair(_) => "repair: the record holds a version from the future; the reconciler replaces it with Genesys's state".into(),
+        Verdict::Recover(_) => "recover: Genesys holds a newer state than the record (a lost event); `presencectl sync` applies it".into(),
+        Verdict::Settle => "settle: the record is dirty (a Graph call was not confirmed); `presencectl sync` re-applies it".into(),
+        Verdict::Refresh(Refresh::KeepAlive) => "keep alive: Teams agrees; the preferred presence is due to be re-sent before it expires".into(),
+        Verdict::Refresh(Refresh::Repair(_)) | Verdict::Report(_) => "drift: Teams shows something else than what was applied; `presencectl sync` re-sends it".into(),
+        Verdict::Nothing(Quiet::Clean) => "nothing to do: Teams shows what was applied".into(),
+        Verdict::Nothing(Quiet::NoSession) => "nothing to do: the user has no Teams session (Offline), so no preferred presence shows".into(),
+        Verdict::Nothing(Quiet::Busy) => "busy: another instance holds the user's lease right now".into(),
+        Verdict::Nothing(Quiet::Poisoned) => "poisoned: the record holds a version from the future and Genesys did not answer".into(),
+    }
+}
+
+fn text(
+    status: &Status,
+    record: &presence_core::domain::state::UserState,
+    expires_at_s: i64,
+    now: i64,
+) -> String {
+    let mut rows = vec![("genesys user", status.genesys_user_id.clone())];
+    rows.extend(status.record.rows(record, now));
+    let teams_id = match &status.teams_id {
+        Some(id) => id.line(now, expires_at_s),
+        None => "not cached (looked up in Genesys at the next event)".into(),
+    };
+    rows.push(("teams id", teams_id));
+    rows.push(("genesys now", status.genesys_now.line()));
+    rows.push(("teams now", status.teams_now.line()));
+    if let TeamsState::Preferred(_) = record.applied() {
+        rows.push(("should show", status.record.applied.clone()));
+    }
+    rows.push(("verdict", status.verdict.clone()));
+    let mut out = format!(
+        "{} {}\n",
+        if status.agree { "✓" } else { "✗" },
+        if status.agree {
+            "Teams agrees with Genesys"
+        } else {
+            "Teams does not agree with Genesys"
+        }
+    );
+    out.push_str(&fields(&rows));
+    if let Some(history) = &status.history {
+        out.push_str(&crate::history::text(history));
+    }
+    out
+}
+
+impl Answer for Status {
+    fn text(&self) -> String {
+        self.text.clone()
+    }
+
+    fn problem(&self) -> bool {
+        !self.agree
+    }
+}
