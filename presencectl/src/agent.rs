@@ -1,5 +1,7 @@
 //! The agent a command is about, and the budget and clock the per-agent commands share.
 
+use presence_core::app::Parts;
+use presence_core::config::Config;
 use presence_core::domain::excerpt::excerpt;
 use presence_core::domain::ids::GenesysUserId;
 use presence_core::ports::Budget;
@@ -8,11 +10,27 @@ use std::time::Duration;
 /// How long one command may spend on one remote read, retries included.
 pub const READ_BUDGET: Duration = Duration::from_secs(20);
 
-/// The Genesys user id an argument names.
-pub fn user_id(raw: &str) -> Result<GenesysUserId, String> {
-    GenesysUserId::parse(raw.trim()).ok_or_else(|| {
+/// The Genesys user an argument names: their user id, or their e-mail (their SCIM
+/// `userName`, looked up in Genesys).
+pub async fn resolve(parts: &Parts, config: &Config, raw: &str) -> Result<GenesysUserId, String> {
+    let raw = raw.trim();
+    if let Some(user) = GenesysUserId::parse(raw) {
+        return Ok(user);
+    }
+    if !raw.contains('@') {
+        return Err(format!(
+            "{} is neither a Genesys user id (a UUID such as 3f9e6a2b-5d4c-4b1a-8e7f-112233445566) nor an e-mail address",
+            excerpt(raw)
+        ));
+    }
+    let found = parts
+        .genesys_bulk(config)
+        .find_by_email(raw, budget())
+        .await
+        .map_err(|e| format!("looking up {} in Genesys: {e}", excerpt(raw)))?;
+    found.ok_or_else(|| {
         format!(
-            "{} is not a Genesys user id (a UUID such as 3f9e6a2b-5d4c-4b1a-8e7f-112233445566)",
+            "Genesys knows no user whose e-mail (SCIM userName) is {}",
             excerpt(raw)
         )
     })

@@ -1,7 +1,7 @@
 //! `presencectl status <agent>`: the record, the cached Teams id, Genesys and Teams now, what
 //! the reconciler would do, and (with `--history`) the agent's last outcomes from the logs.
 
-use crate::agent::{budget, now_ms, user_id};
+use crate::agent::{budget, now_ms, resolve};
 use crate::deployment::Deployment;
 use crate::describe::{Record, TeamsId};
 use crate::output::{Answer, fields};
@@ -65,9 +65,9 @@ impl Reading {
 }
 
 pub async fn run(deployment: &Deployment, agent: &str, history: bool) -> Result<Status, String> {
-    let user = user_id(agent)?;
     let config = deployment.config()?;
     let parts = Parts::new(config, &deployment.aws);
+    let user = resolve(&parts, config, agent).await?;
     let store = parts.state_store(config);
     let now = now_ms();
     let record = store

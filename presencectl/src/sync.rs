@@ -2,9 +2,10 @@
 //! reconcile pass run from here (`Reconciler::run`, one short run after another under the same
 //! run lease as the scheduled function, so the two never work at once).
 
-use crate::agent::user_id;
+use crate::agent::resolve;
 use crate::deployment::Deployment;
 use crate::output::{Answer, fields};
+use presence_core::app::Parts;
 use presence_core::app::Reconciler;
 use presence_core::service::Invocation;
 use presence_core::service::reconcile::{PassOutcome, PassReport};
@@ -45,7 +46,8 @@ fn reconciler(deployment: &Deployment) -> Result<Reconciler, String> {
 
 /// Reconciles one agent now.
 pub async fn one(deployment: &Deployment, agent: &str) -> Result<Synced, String> {
-    let user = user_id(agent)?;
+    let config = deployment.config()?;
+    let user = resolve(&Parts::new(config, &deployment.aws), config, agent).await?;
     let reconciler = reconciler(deployment)?;
     let report = reconciler
         .sync

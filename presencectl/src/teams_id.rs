@@ -2,7 +2,7 @@
 //! operator's override of it (recorded as such, and logged), and dropping it
 //! (`service::teams_ids::set_override`, `forget_cached`).
 
-use crate::agent::{now_ms, user_id};
+use crate::agent::{now_ms, resolve};
 use crate::deployment::Deployment;
 use crate::describe::TeamsId;
 use crate::output::{Answer, fields};
@@ -43,11 +43,12 @@ pub struct TeamsIdAnswer {
 
 pub async fn run(deployment: &Deployment, action: Action) -> Result<TeamsIdAnswer, String> {
     let config = deployment.config()?;
-    let store = Parts::new(config, &deployment.aws).state_store(config);
+    let parts = Parts::new(config, &deployment.aws);
+    let store = parts.state_store(config);
     let now_s = now_ms() / 1000;
     let (action, user, current, previous) = match action {
         Action::Show { agent } => {
-            let user = user_id(&agent)?;
+            let user = resolve(&parts, config, &agent).await?;
             let cached = store.get(&user, now_s).await.map_err(|e| e.to_string())?;
             ("show", user, cached, None)
         }
@@ -55,7 +56,7 @@ pub async fn run(deployment: &Deployment, action: Action) -> Result<TeamsIdAnswe
             agent,
             teams_user_id,
         } => {
-            let user = user_id(&agent)?;
+            let user = resolve(&parts, config, &agent).await?;
             let teams = TeamsUserId::parse(teams_user_id.trim()).ok_or_else(|| {
                 format!(
                     "{} is not a Teams user id (the Entra ID user's object id, a UUID)",
@@ -69,7 +70,7 @@ pub async fn run(deployment: &Deployment, action: Action) -> Result<TeamsIdAnswe
             ("set", user, now, previous)
         }
         Action::Forget { agent } => {
-            let user = user_id(&agent)?;
+            let user = resolve(&parts, config, &agent).await?;
             let previous = forget_cached(&store, &user, now_s)
                 .await
                 .map_err(|e| e.to_string())?;

@@ -382,6 +382,66 @@ impl<S: SecretSource> GenesysBulk for GenesysUsers<S> {
     }
 }
 
+/// The longest e-mail address looked up (RFC 5321's path limit).
+const MAX_EMAIL_LEN: usize = 254;
+
+/// Whether `email` may go into a SCIM filter as a quoted value: an address's shape, no quote,
+/// backslash, space or control character that could change the filter.
+fn is_filterable_email(email: &str) -> bool {
+    email.len() <= MAX_EMAIL_LEN
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+        && email
+            .chars()
+            .all(|c| !c.is_control() && !c.is_whitespace() && c != '"' && c != '\\')
+}
+
+impl<S: SecretSource> GenesysUsers<S> {
+    /// The Genesys user whose SCIM `userName` (their e-mail) is `email` (an operator names an
+    /// agent by it): `GET /api/v2/scim/v2/users?filter=userName eq "<email>"`. `None` when
+    /// Genesys knows nobody by it.
+    pub async fn find_by_email(
+        &self,
+        email: &str,
+        budget: Budget,
+    ) -> Result<Option<GenesysUserId>, RemoteError> {
+        if !is_filterable_email(email) {
+            return Err(RemoteError::Refused {
+                service: Service::GenesysScim,
+                detail: format!("not sent: {} is not an e-mail address", excerpt(email)),
+            });
+        }
+        let mut url = Url::parse(&format!("{}/api/v2/scim/v2/users", self.base)).map_err(|e| {
+            RemoteError::Configuration {
+                service: Service::GenesysScim,
+                detail: format!("GENESYS_API_URL does not make a SCIM URL: {e}"),
+            }
+        })?;
+        url.query_pairs_mut()
+            .append_pair("filter", &format!("userName eq \"{email}\""))
+            .append_pair("attributes", "userName");
+        let list = self
+            .get_object(
+                Service::GenesysScim,
+                SCIM_WHAT,
+                "find",
+                "the OAuth client's role needs permission to read users through SCIM",
+                url.as_str(),
+                budget,
+            )
+            .await?;
+        let resources = list.get("Resources").and_then(Value::as_array);
+        let found = resources
+            .into_iter()
+            .flatten()
+            .filter(|r| text(r, "userName").is_some_and(|n| n.eq_ignore_ascii_case(email)))
+            .filter_map(|r| text(r, "id").and_then(GenesysUserId::parse))
+            .next();
+        Ok(found)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -500,5 +560,26 @@ mod tests {
         assert_eq!(directory(&page(json!([]), 9), 5).unwrap().next, None);
         let err = directory(&Map::new(), 1).unwrap_err();
         assert!(err.to_string().contains("totalResults"), "{err}");
+    }
+
+    #[test]
+    fn only_an_address_shape_goes_into_a_filter() {
+        assert!(is_filterable_email("ana@example.com"));
+        for bad in [
+            "",
+            "ana",
+            "@example.com",
+            "ana@",
+            "a\"b@example.com",
+            "a b@example.com",
+            "a\\b@x.y",
+            "a@b\n",
+        ] {
+            assert!(!is_filterable_email(bad), "{bad:?}");
+        }
+        assert!(!is_filterable_email(&format!(
+            "{}@example.com",
+            "a".repeat(300)
+        )));
     }
 }

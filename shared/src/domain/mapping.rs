@@ -225,7 +225,11 @@ impl PresenceMapping {
         let system = SystemPresence::ALL
             .iter()
             .filter_map(|p| self.system.get(p).map(|r| (p.as_str().to_owned(), rule(r))));
-        routing.into_iter().chain(definitions).chain(system).collect()
+        routing
+            .into_iter()
+            .chain(definitions)
+            .chain(system)
+            .collect()
     }
 }
 

@@ -262,7 +262,9 @@ impl<L: TeamsIds> TeamsIds for MemoryCached<L> {
 /// Why an operator's Teams id was not set.
 #[derive(Debug, thiserror::Error)]
 pub enum OverrideError {
-    #[error("Teams user {teams} is held by Genesys user {holder}: forget that user's Teams id first (presencectl teams-id forget {holder})")]
+    #[error(
+        "Teams user {teams} is held by Genesys user {holder}: forget that user's Teams id first (presencectl teams-id forget {holder})"
+    )]
     HeldBy {
         teams: TeamsUserId,
         holder: GenesysUserId,
@@ -462,12 +464,19 @@ mod tests {
         assert_eq!(found.origin, TeamsIdOrigin::Override { at: NOW });
         assert_eq!(directory.lookups(), 0);
         // Another user cannot take the overridden Teams id, by hand or through Genesys.
-        let held = set_override(&store, &id(8), &teams(7), NOW).await.unwrap_err();
+        let held = set_override(&store, &id(8), &teams(7), NOW)
+            .await
+            .unwrap_err();
         assert!(matches!(held, OverrideError::HeldBy { ref holder, .. } if *holder == id(6)));
         // Forgotten: the claim is given up, and Genesys is asked again.
         let dropped = forget_cached(&store, &id(6), NOW + 2).await.unwrap();
-        assert_eq!(dropped.map(|c| c.entry), Some(TeamsIdEntry::Teams(teams(7))));
-        set_override(&store, &id(8), &teams(7), NOW + 3).await.unwrap();
+        assert_eq!(
+            dropped.map(|c| c.entry),
+            Some(TeamsIdEntry::Teams(teams(7)))
+        );
+        set_override(&store, &id(8), &teams(7), NOW + 3)
+            .await
+            .unwrap();
         let fresh = layered(store.clone(), directory.clone(), LIFETIMES);
         let again = fresh.resolve(&id(6), budget(), NOW + 4).await.unwrap();
         assert_eq!(again.entry, TeamsIdEntry::Teams(teams(6)));
