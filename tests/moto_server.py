@@ -16,6 +16,11 @@ Protocol with the test harness (tests/src/moto.rs):
   * SIGTERM / SIGINT: close the socket and exit with status 0.
 
 State is in memory only: a restart starts from an empty account.
+
+Lambda runs without Docker: moto's ``{"lambda": {"use_docker": false}}`` configuration is set
+in-process before serving, so an ``Invoke`` never starts a container; it answers at once
+(``InvocationType=Event``: 202; ``RequestResponse``: 200 echoing the payload, or the next
+result queued at ``/moto-api/static/lambda-simple/response``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import sys
 import threading
 from typing import Any
 
+from moto.core.config import default_user_config
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer
 
@@ -82,8 +88,37 @@ def _watch_stdin() -> None:
     os._exit(0)
 
 
+def _event_bus_name(_backend: Any, event_bus_arn: str | None) -> str:
+    """An ``EventBusName`` parameter (a name or an ARN) as the bus's name.
+
+    EventBridge accepts the name or the ARN of the bus, and a partner event bus is named after
+    its partner event source, ``aws.partner/<partner>/<...>``, slashes included (EventBridge
+    API reference, CreateEventBus ``Name``/``EventSourceName``). moto 5 keeps only what
+    follows the last ``/``, so a rule on a partner bus (``PutRule``/``PutTargets``/
+    ``ListRules``... with ``EventBusName=aws.partner/...``) is looked up on a bus that does
+    not exist. Same answer as moto's for every other name and ARN.
+    """
+    if event_bus_arn is None:
+        return "default"
+    marker = ":event-bus/"
+    if event_bus_arn.startswith("arn:") and marker in event_bus_arn:
+        return event_bus_arn.split(marker, 1)[1]
+    return event_bus_arn
+
+
+def configure_moto() -> None:
+    """Lambda without Docker (moto's simple Lambda backend): the tests have no Docker, and a
+    function's code is never run by moto (the tests run the built binary themselves). And
+    rules on a partner event bus (see ``_event_bus_name``)."""
+    default_user_config.setdefault("lambda", {})["use_docker"] = False
+    from moto.events.models import EventsBackend
+
+    EventsBackend._normalize_event_bus_arn = _event_bus_name  # type: ignore[method-assign]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    configure_moto()
 
     if not args.verbose:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)

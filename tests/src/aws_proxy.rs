@@ -13,19 +13,22 @@
 //!   error) until `set_down(false)`.
 //! * Timing: the time spent waiting for moto is summed per operation
 //!   ([`AwsProxy::upstream_time`]), so a benchmark can tell the emulator's share of a latency.
+//! * Canned answers: [`AwsProxy::answer_once`] answers the next request whose path, target or
+//!   body contains a needle with a given status and body instead of forwarding it (a Lambda
+//!   `Invoke` throttled with 429, an event source moto cannot make `PENDING`), once.
 //!
 //! Point a function at it with [`crate::aws::env_for`]`(&proxy.endpoint())` (a child process)
 //! or [`crate::aws::sdk_config`]`(&proxy.endpoint())` (in-process instances).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
@@ -69,8 +72,18 @@ struct HoldSlot {
     release: watch::Receiver<bool>,
 }
 
+/// An answer given instead of moto's (see [`AwsProxy::answer_once`]).
+struct Canned {
+    needle: String,
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+    answered: Arc<AtomicBool>,
+}
+
 struct Shared {
     holds: Mutex<Vec<HoldSlot>>,
+    canned: Mutex<Vec<Canned>>,
     upstream: String,
     client: reqwest::Client,
     stats: Mutex<Stats>,
@@ -118,6 +131,7 @@ impl AwsProxy {
             delay_ns: AtomicU64::new(0),
             down,
             holds: Mutex::new(Vec::new()),
+            canned: Mutex::new(Vec::new()),
         });
         let router = Router::new()
             .fallback(forward)
@@ -229,6 +243,86 @@ impl AwsProxy {
         drop(self.add_slot(operation, needle, HoldMode::LoseAnswer));
     }
 
+    /// Answers the next request whose URI path (as sent or percent-decoded), `X-Amz-Target`
+    /// header or body contains `needle` with `status`, `content_type` and `body` instead of
+    /// forwarding it to moto; later requests are forwarded as usual. Canned answers are
+    /// matched in the order they were added, each one once. The request is still counted.
+    ///
+    /// An error answer (`status` 400 or more) whose body is a JSON object with `__type` also
+    /// carries that type in `x-amzn-ErrorType`, as AWS's REST-JSON services (Lambda) send it
+    /// and the SDKs read it: e.g. `answer_once("/functions/NAME/invocations", 429,
+    /// "application/json", r#"{"Type":"User","message":"Rate exceeded","__type":"TooManyRequestsException"}"#)`
+    /// is Lambda's throttling error. Every answer carries an `x-amzn-RequestId`.
+    ///
+    /// The needle can be an operation for the AWS JSON protocol (`DescribeEventSource` matches
+    /// the target `AWSEvents.DescribeEventSource`), a path for REST APIs, or a name in the body.
+    pub fn answer_once(
+        &self,
+        needle: &str,
+        status: u16,
+        content_type: &str,
+        body: &str,
+    ) -> CannedAnswer {
+        let mut headers = vec![("content-type", content_type)];
+        let error_type = (status >= 400)
+            .then(|| serde_json::from_str::<serde_json::Value>(body).ok())
+            .flatten()
+            .and_then(|value| value.get("__type")?.as_str().map(str::to_owned));
+        if let Some(error_type) = &error_type {
+            headers.push(("x-amzn-ErrorType", error_type));
+        }
+        self.answer_once_with_headers(needle, status, &headers, body)
+    }
+
+    /// [`AwsProxy::answer_once`] with exactly these response headers (plus an
+    /// `x-amzn-RequestId` unless given), e.g. a `Retry-After`. Panics on an invalid status or
+    /// header.
+    pub fn answer_once_with_headers(
+        &self,
+        needle: &str,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> CannedAnswer {
+        let status = StatusCode::from_u16(status).expect("a valid HTTP status");
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.append(
+                HeaderName::from_bytes(name.as_bytes()).expect("a valid header name"),
+                HeaderValue::from_str(value).expect("a valid header value"),
+            );
+        }
+        if !map.contains_key("x-amzn-requestid") {
+            map.insert(
+                "x-amzn-requestid",
+                HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+                    .expect("a UUID is a header value"),
+            );
+        }
+        let answered = Arc::new(AtomicBool::new(false));
+        self.shared
+            .canned
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Canned {
+                needle: needle.to_owned(),
+                status,
+                headers: map,
+                body: body.to_owned(),
+                answered: Arc::clone(&answered),
+            });
+        CannedAnswer { answered }
+    }
+
+    /// Canned answers added with [`AwsProxy::answer_once`] and not given yet.
+    pub fn pending_answers(&self) -> usize {
+        self.shared
+            .canned
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
     /// Waits until `operation` has been requested at least `count` times in all.
     pub async fn wait_for_count(&self, operation: &str, count: usize) {
         while self.count(operation) < count {
@@ -254,6 +348,20 @@ impl AwsProxy {
             reached: Some(reached_rx),
             release: release_tx,
         }
+    }
+}
+
+/// Tells whether a canned answer of [`AwsProxy::answer_once`] was given. Dropping it keeps
+/// the answer armed.
+#[derive(Clone, Debug)]
+pub struct CannedAnswer {
+    answered: Arc<AtomicBool>,
+}
+
+impl CannedAnswer {
+    /// Whether a request got this answer.
+    pub fn answered(&self) -> bool {
+        self.answered.load(Ordering::SeqCst)
     }
 }
 
@@ -391,6 +499,13 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         .path_and_query()
         .map_or("/", |path| path.as_str())
         .to_owned();
+    if let Some(canned) = take_canned(&shared, &parts.headers, &path, &body) {
+        canned.answered.store(true, Ordering::SeqCst);
+        let mut response = Response::new(Body::from(canned.body));
+        *response.status_mut() = canned.status;
+        *response.headers_mut() = canned.headers;
+        return response;
+    }
     let held = {
         let text = String::from_utf8_lossy(&body);
         let mut holds = shared.holds.lock().unwrap_or_else(PoisonError::into_inner);
@@ -449,6 +564,48 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     response
 }
 
+/// The first canned answer whose needle is in the request's path, target or body, removed.
+fn take_canned(shared: &Shared, headers: &HeaderMap, path: &str, body: &[u8]) -> Option<Canned> {
+    let mut canned = shared.canned.lock().unwrap_or_else(PoisonError::into_inner);
+    if canned.is_empty() {
+        return None;
+    }
+    let decoded = percent_decode(path);
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    let text = String::from_utf8_lossy(body);
+    let found = canned.iter().position(|c| {
+        path.contains(&c.needle)
+            || decoded.contains(&c.needle)
+            || target.contains(&c.needle)
+            || text.contains(&c.needle)
+    })?;
+    Some(canned.remove(found))
+}
+
+/// `%XX` escapes decoded (an invalid one is kept as it is).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(high), Some(low)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((high * 16 + low) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Closes the request's connection without an answer.
 async fn unanswered(kill: Option<ConnectionKill>) -> Response {
     match kill {
@@ -501,6 +658,16 @@ mod tests {
             target(&HeaderMap::new()),
             (NO_TARGET.to_owned(), NO_TARGET.to_owned())
         );
+    }
+
+    #[test]
+    fn paths_are_percent_decoded_for_needles() {
+        assert_eq!(
+            percent_decode("/2015-03-31/functions/arn%3Aaws%3Alambda%3Ax/invocations"),
+            "/2015-03-31/functions/arn:aws:lambda:x/invocations"
+        );
+        assert_eq!(percent_decode("/a%2"), "/a%2");
+        assert_eq!(percent_decode("/a%zz"), "/a%zz");
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //!   `urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User` → `externalIds`
 //!   entry with `authority` `microsoftteams`.
 //! * `GET {api_url}/api/v2/scim/v2/users` (and `/api/v2/scim/users`) lists the active users,
-//!   paged by `startIndex` and `count` (a SCIM ListResponse).
+//!   paged by `startIndex` and `count` (a SCIM ListResponse); with
+//!   `filter=userName eq "someone@example.com"` only the user with that e-mail.
 //! * `GET {api_url}/api/v2/users` lists users (`id` repeatable, `expand`, `pageSize`,
 //!   `pageNumber`) with their presence and routing status when expanded.
 //!
@@ -327,6 +328,25 @@ impl FakeGenesys {
             .expect("set_state: add the user first");
         user.presence = presence;
         user.routing = routing;
+    }
+
+    /// Set a user's SCIM `userName`, the Genesys e-mail (default `agent-<first part of the
+    /// id>@example.com`). Panics if the user was not added.
+    pub fn set_user_name(&self, genesys_user_id: &str, user_name: &str) {
+        let mut state = lock(&self.state);
+        let user = state
+            .users
+            .get_mut(&genesys_user_id.to_ascii_lowercase())
+            .expect("set_user_name: add the user first");
+        user.user_name = user_name.to_owned();
+    }
+
+    /// A user's SCIM `userName` (the Genesys e-mail), if the user exists.
+    pub fn user_name(&self, genesys_user_id: &str) -> Option<String> {
+        lock(&self.state)
+            .users
+            .get(&genesys_user_id.to_ascii_lowercase())
+            .map(|user| user.user_name.clone())
     }
 
     /// Mark a user active or inactive: the SCIM list and the Users API (default `state`)
@@ -894,15 +914,38 @@ async fn scim_users(
             "Malformed query.",
         );
     };
-    // Not documented: a filter; this fake serves the list without one only ("If nothing is
-    // specified, returns all active users", SCIMApi `filter`).
-    if pairs.iter().any(|(name, _)| name == "filter") {
-        return scim_error(
-            StatusCode::BAD_REQUEST,
-            Some("invalidFilter"),
-            "The fake Genesys server does not implement SCIM filters.",
-        );
-    }
+    // "If nothing is specified, returns all active users" (SCIMApi `filter`). Of the filters
+    // Genesys lists ("userName eq search@sample.org", "email eq ...", "active eq false", ...,
+    // SCIMApi `filter`) this fake evaluates only `userName eq "<e-mail>"`; any other is
+    // answered 400 invalidFilter (RFC 7644 §3.4.2.2 "The specified filter syntax was invalid
+    // ... or the specified attribute and filter comparison combination is not supported").
+    let filters: Vec<&str> = pairs
+        .iter()
+        .filter(|(name, _)| name == "filter")
+        .map(|(_, value)| value.as_str())
+        .collect();
+    let user_name = match filters.as_slice() {
+        [] => None,
+        [filter] => match parse_user_name_filter(filter) {
+            Some(user_name) => Some(user_name),
+            None => {
+                return scim_error(
+                    StatusCode::BAD_REQUEST,
+                    Some("invalidFilter"),
+                    &format!(
+                        "The fake Genesys server implements only the SCIM filter userName eq \"<value>\", not {filter:?}."
+                    ),
+                );
+            }
+        },
+        _ => {
+            return scim_error(
+                StatusCode::BAD_REQUEST,
+                Some("invalidFilter"),
+                "More than one filter parameter.",
+            );
+        }
+    };
     // startIndex: "The 1-based index of the first query result" (default 1); "A value less
     // than 1 SHALL be interpreted as 1" (RFC 7644 §3.4.2.4). count: default 25 (SCIMApi);
     // "A negative value SHALL be interpreted as 0" (RFC 7644 §3.4.2.4). Not a number: 400
@@ -921,7 +964,19 @@ async fn scim_users(
         }
     };
     let (attributes, excluded) = parse_attribute_lists(query.as_deref());
-    let mut active: Vec<&User> = state.users.values().filter(|u| u.active).collect();
+    // userName is not case-exact ("caseExact": false, RFC 7643 §4.1.1). Not documented:
+    // whether a filter on userName also finds inactive users; this fake, like the list
+    // without a filter, serves active users only.
+    let mut active: Vec<&User> = state
+        .users
+        .values()
+        .filter(|u| u.active)
+        .filter(|u| {
+            user_name
+                .as_ref()
+                .is_none_or(|wanted| u.user_name.eq_ignore_ascii_case(wanted))
+        })
+        .collect();
     active.sort_by(|a, b| a.id.cmp(&b.id));
     let total = active.len();
     let take = usize::try_from(count)
@@ -942,6 +997,32 @@ async fn scim_users(
         "Resources": resources,
     });
     json_response(StatusCode::OK, SCIM_CONTENT_TYPE, body.to_string())
+}
+
+/// The value of a `userName eq <value>` filter: the attribute (`userName` or its full name
+/// `urn:ietf:params:scim:schemas:core:2.0:User:userName`) and the operator are
+/// case-insensitive (RFC 7644 §3.4.2.2); the value is a JSON string (RFC 7644 §3.4.2.2,
+/// `"someone@example.com"`) or, as the Genesys examples write it, bare
+/// (`userName eq search@sample.org`, SCIMApi `filter`). `None` for any other filter.
+pub fn parse_user_name_filter(filter: &str) -> Option<String> {
+    let filter = filter.trim();
+    let (attribute, rest) = filter.split_once(char::is_whitespace)?;
+    let rest = rest.trim_start();
+    let (operator, value) = rest.split_once(char::is_whitespace)?;
+    let value = value.trim();
+    let full_name = format!("{SCIM_CORE_USER_SCHEMA}:userName");
+    if !(attribute.eq_ignore_ascii_case("userName") || attribute.eq_ignore_ascii_case(&full_name))
+        || !operator.eq_ignore_ascii_case("eq")
+        || value.is_empty()
+    {
+        return None;
+    }
+    if value.starts_with('"') {
+        return serde_json::from_str::<String>(value).ok();
+    }
+    // A bare value is one token: anything more (`and`, `or`, brackets) is another filter.
+    (!value.contains(char::is_whitespace) && !value.contains(['(', ')', '[', ']', '"']))
+        .then(|| value.to_owned())
 }
 
 // ---------------------------------------------------------------------------------------

@@ -2,8 +2,12 @@
 //! platform token endpoint (client credentials grant) and the Microsoft Graph v1.0 presence
 //! actions `setUserPreferredPresence` and `clearUserPreferredPresence`.
 //!
-//! * `POST {login_url}/{tenant}/oauth2/v2.0/token` issues opaque bearer tokens that really
-//!   expire after the configured lifetime.
+//! * `POST {login_url}/{tenant}/oauth2/v2.0/token` issues bearer tokens that really expire
+//!   after the configured lifetime. Each is shaped as an app-only access token: a JWT whose
+//!   payload carries `aud`, `iss`, `iat`, `nbf`, `exp`, `appid`, `tid`, `idtyp` and, when
+//!   the app holds application permissions, `roles` (see [`decode_token_claims`]); the
+//!   signature is random bytes (nothing verifies it: the fake looks tokens up by their exact
+//!   string).
 //! * `POST {graph_url}/users/{id}/presence/setUserPreferredPresence` and
 //!   `.../clearUserPreferredPresence` check the bearer token, the permission switch, the user,
 //!   the content type and the body, then store the user's preferred presence.
@@ -33,11 +37,18 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::fault::{
     Authorization, FakeServer, FaultPlan, Instrumentation, RecordedCall, Recorder, authorization,
-    has_media_type, header_str, instant_after, instrument, is_hyphenated_guid, lock, random_token,
+    has_media_type, header_str, instant_after, instrument, is_hyphenated_guid, lock,
 };
 
 /// Default `expires_in` of issued tokens; the value the client credentials page shows.
 pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 3599;
+
+/// The application permission that presence writes need (presence:
+/// setUserPreferredPresence, Permissions), granted by default.
+pub const PRESENCE_READ_WRITE_ALL: &str = "Presence.ReadWrite.All";
+/// The least privileged application permission of `getPresencesByUserId`
+/// (cloudCommunications: getPresencesByUserId, Permissions).
+pub const PRESENCE_READ_ALL: &str = "Presence.Read.All";
 
 /// The endpoints of [`FakeMicrosoft`], for faults and recorded calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,6 +71,8 @@ pub struct IssuedToken {
     pub client_id: String,
     pub issued_at: Instant,
     pub expires_at: Instant,
+    /// The token's `roles` claim (`None`: the token has none, as without admin consent).
+    pub roles: Option<Vec<String>>,
 }
 
 /// One successful change of a user's preferred presence.
@@ -91,6 +104,8 @@ struct App {
     tenant_id: String,
     client_id: String,
     client_secret: String,
+    /// The object id of the app's service principal in the tenant (`oid` and `sub`).
+    service_principal_id: String,
 }
 
 #[derive(Debug, Clone)]
@@ -116,6 +131,9 @@ struct MsState {
     /// What a user set in Teams by hand since the last write: `(availability, activity)`.
     by_hand: HashMap<String, (String, String)>,
     deny_permission: bool,
+    /// The application permissions granted with admin consent: the `roles` claim of tokens
+    /// issued while `deny_permission` is off (none: no `roles` claim).
+    granted_roles: Vec<String>,
     /// Every client secret ever registered (for the log scan).
     registered_secrets: Vec<String>,
 }
@@ -154,6 +172,7 @@ impl FakeMicrosoft {
             no_session: HashSet::new(),
             by_hand: HashMap::new(),
             deny_permission: false,
+            granted_roles: vec![PRESENCE_READ_WRITE_ALL.to_owned()],
             registered_secrets: Vec::new(),
         }));
         let inst = Instrumentation {
@@ -257,10 +276,20 @@ impl FakeMicrosoft {
     pub fn register_app(&self, tenant_id: &str, client_id: &str, client_secret: &str) {
         let mut state = lock(&self.state);
         state.registered_secrets.push(client_secret.to_owned());
+        // A rotation keeps the app's service principal.
+        let service_principal_id = state
+            .app
+            .as_ref()
+            .filter(|app| app.client_id.eq_ignore_ascii_case(client_id))
+            .map_or_else(
+                || uuid::Uuid::new_v4().to_string(),
+                |app| app.service_principal_id.clone(),
+            );
         state.app = Some(App {
             tenant_id: tenant_id.to_owned(),
             client_id: client_id.to_owned(),
             client_secret: client_secret.to_owned(),
+            service_principal_id,
         });
     }
 
@@ -296,9 +325,19 @@ impl FakeMicrosoft {
             .remove(&teams_id.to_ascii_lowercase());
     }
 
-    /// When on, presence calls answer 403 `Forbidden` (as without `Presence.ReadWrite.All`).
+    /// When on, presence calls answer 403 `Forbidden` (as without `Presence.ReadWrite.All`),
+    /// and tokens issued meanwhile carry no `roles` claim (as without admin consent).
     pub fn deny_permission(&self, deny: bool) {
         lock(&self.state).deny_permission = deny;
+    }
+
+    /// The application permissions the app holds: the `roles` claim of tokens issued from now
+    /// on (an empty list: no `roles` claim, as without admin consent). Default
+    /// `["Presence.ReadWrite.All"]`. Graph checks the token's roles: presence writes need
+    /// `Presence.ReadWrite.All`, `getPresencesByUserId` `Presence.Read.All` or
+    /// `Presence.ReadWrite.All`; without them it answers 403 `Forbidden`.
+    pub fn set_granted_roles(&self, roles: &[&str]) {
+        lock(&self.state).granted_roles = roles.iter().map(|role| (*role).to_owned()).collect();
     }
 
     /// Whether the user has a presence session (a signed-in Teams client or an app session).
@@ -660,13 +699,24 @@ async fn token(
     // also sent by the service. Token responses carry "Cache-Control: no-store" (RFC 6749 §5.1).
     let lifetime = state.token_lifetime;
     let now = Instant::now();
-    let access_token = random_token("fake-ms-");
+    // Without admin consent the app holds no application permission and the token carries no
+    // `roles` claim ("Claims are present only if a value exists to fill it", Access token
+    // claims reference).
+    let roles = (!state.deny_permission && !state.granted_roles.is_empty())
+        .then(|| state.granted_roles.clone());
+    let resource = state
+        .expected_scope
+        .strip_suffix("/.default")
+        .unwrap_or(&state.expected_scope)
+        .to_owned();
+    let access_token = app_only_jwt(&app, &resource, lifetime, roles.as_deref());
     state.tokens.push(IssuedToken {
         access_token: access_token.clone(),
         tenant_id: app.tenant_id.clone(),
         client_id: app.client_id.clone(),
         issued_at: now,
         expires_at: instant_after(now, Duration::from_secs(lifetime)),
+        roles,
     });
     let body = json!({
         "token_type": "Bearer",
@@ -686,6 +736,65 @@ async fn token(
     );
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     response
+}
+
+/// An app-only access token as the Microsoft identity platform issues it for the client
+/// credentials grant: a JWT (header, payload and signature, each base64url-encoded and joined
+/// by `.`), v1.0 claims as Microsoft Graph receives them ("Access token claims reference":
+/// `aud` the resource, `iss` and `idp` `https://sts.windows.net/{tid}/`, `iat`/`nbf`/`exp` in
+/// seconds since the epoch, `appid` the client id, `appidacr` `1` for a client secret,
+/// `idtyp` `app`, `oid`/`sub` the service principal, `roles` the application permissions
+/// granted, `tid`, `uti`, `ver`). The signature is random: nothing here verifies it.
+fn app_only_jwt(app: &App, resource: &str, lifetime: u64, roles: Option<&[String]>) -> String {
+    use base64::Engine as _;
+    let encode = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let issuer = format!("https://sts.windows.net/{}/", app.tenant_id);
+    let mut payload = json!({
+        "aud": resource,
+        "iss": issuer,
+        "iat": now,
+        "nbf": now,
+        "exp": now.saturating_add(i64::try_from(lifetime).unwrap_or(i64::MAX)),
+        "appid": app.client_id,
+        "appidacr": "1",
+        "idp": issuer,
+        "idtyp": "app",
+        "oid": app.service_principal_id,
+        "sub": app.service_principal_id,
+        "tid": app.tenant_id,
+        "uti": uuid::Uuid::new_v4().simple().to_string(),
+        "ver": "1.0",
+    });
+    if let Some(roles) = roles {
+        payload["roles"] = json!(roles);
+    }
+    let header = json!({"typ": "JWT", "alg": "RS256"});
+    // An RS256 signature with a 2048-bit key is 256 bytes.
+    let signature: Vec<u8> = (0..16)
+        .flat_map(|_| *uuid::Uuid::new_v4().as_bytes())
+        .collect();
+    format!(
+        "{}.{}.{}",
+        encode(header.to_string().as_bytes()),
+        encode(payload.to_string().as_bytes()),
+        encode(&signature)
+    )
+}
+
+/// The payload of a JWT-shaped access token (the second `.`-separated part, base64url
+/// without padding) as JSON, or `None` when `token` is not shaped so.
+pub fn decode_token_claims(token: &str) -> Option<Value> {
+    use base64::Engine as _;
+    let mut parts = token.split('.');
+    let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 fn unknown_tenant(tenant: &str) -> Response {
@@ -827,7 +936,7 @@ fn check_presence_request(
     id: &str,
     headers: &HeaderMap,
 ) -> Result<String, Box<Response>> {
-    check_caller(state, headers)?;
+    check_caller(state, headers, &[PRESENCE_READ_WRITE_ALL])?;
     // `{id}` is the user's object id. Not documented: a value that is not a GUID is answered
     // 400 `invalidRequest` ("The request is malformed or incorrect", Microsoft Graph
     // error responses and resource types).
@@ -854,8 +963,13 @@ fn check_presence_request(
 }
 
 /// The checks of every presence call before its own: the bearer token, the permission
-/// switch and the JSON content type, in the order a request meets them.
-fn check_caller(state: &MsState, headers: &HeaderMap) -> Result<(), Box<Response>> {
+/// switch and the token's roles (one of `accepted`), and the JSON content type, in the order
+/// a request meets them.
+fn check_caller(
+    state: &MsState,
+    headers: &HeaderMap,
+    accepted: &[&str],
+) -> Result<(), Box<Response>> {
     // "Authorization: Bearer {token}. Required." (presence: setUserPreferredPresence /
     // clearUserPreferredPresence, Request headers). 401 "Required authentication information is
     // either missing or not valid" (Microsoft Graph error responses and resource types). Code and
@@ -885,7 +999,19 @@ fn check_caller(state: &MsState, headers: &HeaderMap) -> Result<(), Box<Response
                 headers,
             ));
         }
-        Some(_) => {}
+        Some(issued) => {
+            // The application permissions of an app-only token are its `roles` (Access token
+            // claims reference); a token without an accepted one is refused like the
+            // permission switch below (same 403).
+            let holds = issued
+                .roles
+                .iter()
+                .flatten()
+                .any(|role| accepted.contains(&role.as_str()));
+            if !holds {
+                return reject(graph_error(StatusCode::FORBIDDEN, "Forbidden", "", headers));
+            }
+        }
     }
     // Without the application permission Presence.ReadWrite.All (presence: setUserPreferredPresence
     // and presence: clearUserPreferredPresence, Permissions) Graph answers 403 "Access is denied to
@@ -1126,7 +1252,11 @@ async fn get_presences_by_user_id(
     body: Bytes,
 ) -> Response {
     let state = lock(&state);
-    if let Err(response) = check_caller(&state, &headers) {
+    if let Err(response) = check_caller(
+        &state,
+        &headers,
+        &[PRESENCE_READ_ALL, PRESENCE_READ_WRITE_ALL],
+    ) {
         return *response;
     }
     // The request body is a JSON object with the parameter `ids`, "String collection: The

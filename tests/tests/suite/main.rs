@@ -10,6 +10,7 @@ mod call_counts;
 mod claim_rule;
 mod convergence;
 mod crash;
+mod ctl_fixtures;
 mod fakes_bulk;
 mod fakes_contract;
 mod hardening_input;
