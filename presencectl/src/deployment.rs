@@ -30,6 +30,9 @@ pub struct Deployment {
     /// The functions' configuration, as the event function reads it; a bad one is kept for
     /// `doctor` to report.
     pub config: Result<Config, ConfigError>,
+    /// The reconciler's configuration (its function sets `DRIFT_POLICY` and the reconciler's
+    /// shares): what `sync` and the verdict of `status` use.
+    pub reconcile_config: Result<Config, ConfigError>,
     /// The variables it was read from (the event function's environment, or this process's).
     pub variables: HashMap<String, String>,
 }
@@ -51,28 +54,48 @@ impl Deployment {
     /// The deployment of `stack`, or (without one) the one the process environment describes.
     pub async fn find(stack: Option<&str>) -> Result<Deployment, FindError> {
         let aws = presence_core::app::load_aws(presence_core::policy::HTTP_CONNECT).await;
-        let (stack, variables) = match stack {
+        let (stack, variables, reconcile_variables) = match stack {
             Some(name) => {
                 let stack = read_stack(&aws, name).await?;
                 let variables = function_environment(&aws, &stack.function_arn).await?;
-                (Some(stack), variables)
+                let reconcile = function_environment(&aws, &stack.reconcile_function_arn).await?;
+                (Some(stack), variables, reconcile)
             }
-            None => (None, std::env::vars().collect()),
+            None => {
+                let variables: HashMap<String, String> = std::env::vars().collect();
+                (None, variables.clone(), variables)
+            }
         };
         let config = Config::from_lookup(|variable| variables.get(variable).cloned());
+        let reconcile_config =
+            Config::from_lookup(|variable| reconcile_variables.get(variable).cloned());
         Ok(Deployment {
             aws,
             stack,
             config,
+            reconcile_config,
             variables,
         })
     }
 
-    /// The configuration, or the error naming the variable at fault.
+    /// The event function's configuration, or the error naming the variable at fault.
     pub fn config(&self) -> Result<&Config, String> {
-        self.config.as_ref().map_err(|error| match &self.stack {
+        self.explained(&self.config, "event function")
+    }
+
+    /// The reconciler's configuration, or the error naming the variable at fault.
+    pub fn reconcile_config(&self) -> Result<&Config, String> {
+        self.explained(&self.reconcile_config, "reconcile function")
+    }
+
+    fn explained<'a>(
+        &self,
+        config: &'a Result<Config, ConfigError>,
+        function: &str,
+    ) -> Result<&'a Config, String> {
+        config.as_ref().map_err(|error| match &self.stack {
             Some(stack) => format!(
-                "the function of stack {} has an invalid configuration: {error}",
+                "the {function} of stack {} has an invalid configuration: {error}",
                 stack.name
             ),
             None => format!("{error} (set the variables the functions use, or give --stack)"),

@@ -58,8 +58,9 @@ enum Command {
     /// Dry run of an event (EventBridge JSON, `-` for stdin) against the current record: what
     /// the function would do and why. No write, no Graph call.
     Explain { event: PathBuf },
-    /// Settle one agent now (read Genesys and Teams, repair what differs), or run a reconcile
-    /// pass over everyone with --all.
+    /// Reconcile one agent now (read Genesys and Teams, repair what differs, drift included
+    /// whatever DRIFT_POLICY says), or run a reconcile pass over everyone with --all (with the
+    /// deployment's DRIFT_POLICY).
     Sync {
         /// Genesys user id or e-mail.
         #[arg(required_unless_present = "all", conflicts_with = "all")]

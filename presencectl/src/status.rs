@@ -91,9 +91,11 @@ pub async fn run(deployment: &Deployment, agent: &str, history: bool) -> Result<
         Some(teams) => teams_now(&parts, config, teams).await,
         None => (None, Reading::note("no Teams id known for this user")),
     };
-    let rules = config
+    // The reconciler's rules (its function sets DRIFT_POLICY).
+    let reconcile = deployment.reconcile_config()?;
+    let rules = reconcile
         .reconcile
-        .settings(config.settings.max_clock_skew)
+        .settings(reconcile.settings.max_clock_skew)
         .map_err(|e| e.to_string())?
         .rules;
     let shown_ref = shown.as_ref().map(|(availability, activity)| Shown {

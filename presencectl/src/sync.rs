@@ -7,6 +7,7 @@ use crate::deployment::Deployment;
 use crate::output::{Answer, fields};
 use presence_core::app::Parts;
 use presence_core::app::Reconciler;
+use presence_core::domain::reconcile::DriftPolicy;
 use presence_core::service::Invocation;
 use presence_core::service::reconcile::{PassOutcome, PassReport};
 use serde::Serialize;
@@ -40,7 +41,7 @@ fn invocation() -> Invocation {
 }
 
 fn reconciler(deployment: &Deployment) -> Result<Reconciler, String> {
-    let config = deployment.config()?;
+    let config = deployment.reconcile_config()?;
     Reconciler::build_with(config, &deployment.aws).map_err(|e| e.to_string())
 }
 
@@ -48,7 +49,10 @@ fn reconciler(deployment: &Deployment) -> Result<Reconciler, String> {
 pub async fn one(deployment: &Deployment, agent: &str) -> Result<Synced, String> {
     let config = deployment.config()?;
     let user = resolve(&Parts::new(config, &deployment.aws), config, agent).await?;
-    let reconciler = reconciler(deployment)?;
+    let mut reconciler = reconciler(deployment)?;
+    // An operator who asks for one agent wants Teams repaired, whatever the scheduled passes
+    // do with drift (DRIFT_POLICY=report only counts it).
+    reconciler.settings.rules.drift = DriftPolicy::Repair;
     let report = reconciler
         .sync
         .reconcile_user(

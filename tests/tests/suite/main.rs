@@ -21,6 +21,7 @@ mod hostile;
 mod log_scan;
 mod metrics;
 mod parse_properties;
+mod presencectl;
 mod reconcile;
 mod settle_function;
 mod shift_model;
