@@ -124,13 +124,26 @@ pub struct TeamsId {
     pub teams_user_id: Option<String>,
     pub holder: Option<String>,
     pub expires_at: String,
+    /// When it was cached (an override: when it was set; otherwise its expiry less the
+    /// lifetime of its kind, `Settings::teams_id_ttl` or `no_teams_id_ttl`).
+    pub cached_at: String,
+    #[serde(skip)]
+    cached_at_s: i64,
     /// `directory` or `override`.
     pub origin: &'static str,
     pub overridden_at: Option<String>,
 }
 
 impl TeamsId {
-    pub fn of(cached: &CachedTeamsId) -> TeamsId {
+    pub fn of(cached: &CachedTeamsId, settings: &presence_core::service::Settings) -> TeamsId {
+        let lifetime = match cached.entry {
+            TeamsIdEntry::Teams(_) => settings.teams_id_ttl,
+            _ => settings.no_teams_id_ttl,
+        };
+        let cached_at_s = match cached.origin {
+            TeamsIdOrigin::Override { at } => at,
+            TeamsIdOrigin::Directory => cached.expires_at.saturating_sub(lifetime.as_secs() as i64),
+        };
         let (kind, teams, holder) = match &cached.entry {
             TeamsIdEntry::Teams(t) => ("teams", Some(t.to_string()), None),
             TeamsIdEntry::NoTeamsId => ("none", None, None),
@@ -149,6 +162,8 @@ impl TeamsId {
             teams_user_id: teams,
             holder,
             expires_at: instant(cached.expires_at.saturating_mul(1000)),
+            cached_at: instant(cached_at_s.saturating_mul(1000)),
+            cached_at_s,
             origin,
             overridden_at,
         }
@@ -170,7 +185,8 @@ impl TeamsId {
             _ => ", from Genesys",
         };
         format!(
-            "{what}{origin}, cached until {} ({})",
+            "{what}{origin}, cached {}, until {} ({})",
+            ago(now_ms, self.cached_at_s.saturating_mul(1000)),
             self.expires_at,
             ago(now_ms, expires_at_s.saturating_mul(1000))
         )

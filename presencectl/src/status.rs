@@ -126,7 +126,7 @@ pub async fn run(deployment: &Deployment, agent: &str, history: bool) -> Result<
     let mut status = Status {
         genesys_user_id: user.to_string(),
         record: Record::of(&record),
-        teams_id: cached.as_ref().map(TeamsId::of),
+        teams_id: cached.as_ref().map(|c| TeamsId::of(c, &config.settings)),
         genesys_now,
         teams_now,
         verdict: verdict_text(&verdict),

@@ -79,7 +79,7 @@ pub async fn run(deployment: &Deployment, action: Action) -> Result<TeamsIdAnswe
     };
     let now_ms = now_s.saturating_mul(1000);
     let line = |c: &Option<presence_core::ports::CachedTeamsId>| match c {
-        Some(c) => TeamsId::of(c).line(now_ms, c.expires_at),
+        Some(c) => TeamsId::of(c, &config.settings).line(now_ms, c.expires_at),
         None => "none cached".into(),
     };
     let mut rows = vec![
@@ -93,8 +93,8 @@ pub async fn run(deployment: &Deployment, action: Action) -> Result<TeamsIdAnswe
     Ok(TeamsIdAnswer {
         action,
         genesys_user_id: user.to_string(),
-        teams_id: current.as_ref().map(TeamsId::of),
-        previous: previous.as_ref().map(TeamsId::of),
+        teams_id: current.as_ref().map(|c| TeamsId::of(c, &config.settings)),
+        previous: previous.as_ref().map(|c| TeamsId::of(c, &config.settings)),
         text,
     })
 }

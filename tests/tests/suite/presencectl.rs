@@ -467,6 +467,13 @@ async fn status_shows_agreement_drift_a_dirty_record_and_a_negative_cache() {
     assert_eq!(json["teamsNow"]["value"], "Busy/Busy");
     assert_eq!(json["record"]["applied"], "Busy/Busy");
     assert_eq!(json["teamsId"]["teamsUserId"], calm.teams.as_str());
+    // Its age: cached by the event a moment ago (for a day).
+    let cached_at = json["teamsId"]["cachedAt"].as_str().unwrap();
+    let cached_at = chrono::DateTime::parse_from_rfc3339(cached_at).unwrap();
+    let age = chrono::Utc::now()
+        .signed_duration_since(cached_at)
+        .num_seconds();
+    assert!((0..120).contains(&age), "cached {age} s ago: {json:#}");
 
     // Drift: the user set Available in Teams by hand.
     let drifted = ctl.world.agent();
