@@ -35,6 +35,7 @@ use reqwest::Url;
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
+use std::sync::Arc;
 use tracing::warn;
 
 /// The most users one [`GenesysBulk::current`] asks for. The Users API documents no limit on
@@ -62,17 +63,23 @@ const SCIM_WHAT: &str = "SCIM user list";
 pub struct GenesysUsers<S> {
     http: Http,
     base: String,
-    tokens: TokenCache<S, GenesysLogin>,
+    /// Shared with the process's other Genesys clients: one token per OAuth client.
+    tokens: Arc<TokenCache<S, GenesysLogin>>,
     /// One gate for both APIs: Genesys limits requests per OAuth client, not per API.
     gate: ThrottleGate,
 }
 
 impl<S: SecretSource> GenesysUsers<S> {
-    pub fn new(http: Http, api_url: &Url, tokens: TokenCache<S, GenesysLogin>) -> Self {
+    /// `tokens` may be shared with the process's other Genesys clients (an `Arc`), or its own.
+    pub fn new(
+        http: Http,
+        api_url: &Url,
+        tokens: impl Into<Arc<TokenCache<S, GenesysLogin>>>,
+    ) -> Self {
         GenesysUsers {
             http,
             base: api_url.as_str().trim_end_matches('/').to_owned(),
-            tokens,
+            tokens: tokens.into(),
             gate: ThrottleGate::default(),
         }
     }
