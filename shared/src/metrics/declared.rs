@@ -10,7 +10,7 @@ use super::remote::{REMOTE_CALLS, REMOTE_LATENCY, RETRIES, THROTTLE_WAIT, THROTT
 
 /// The CloudWatch namespace when none is configured.
 pub const DEFAULT_NAMESPACE: &str = "PresenceSync";
-/// The variable that sets the namespace (see [`Context::from_env`]).
+/// The variable that sets the namespace (see [`Context::from_env`](super::Context::from_env)).
 pub const NAMESPACE_VARIABLE: &str = "METRICS_NAMESPACE";
 /// Lambda's own variable naming the function: the `function` dimension.
 pub const FUNCTION_VARIABLE: &str = "AWS_LAMBDA_FUNCTION_NAME";
@@ -21,13 +21,13 @@ pub const FUNCTION: &str = "function";
 pub const OUTCOME: &str = "outcome";
 /// The outcome's reason (`changed`, `stale`, …) or, for `failed`, the `errorType`.
 pub const REASON: &str = "reason";
-/// The remote service ([`Remote::as_str`]).
+/// The remote service ([`Remote::as_str`](super::Remote::as_str)).
 pub const SERVICE: &str = "service";
 /// What was asked of it (`set`, `clear`, `lookup`, `token`, `read`, `UpdateItem`, …).
 pub const OPERATION: &str = "operation";
-/// The answer's status class ([`StatusClass::as_str`]).
+/// The answer's status class ([`StatusClass::as_str`](super::StatusClass::as_str)).
 pub const STATUS: &str = "status";
-/// Where a Teams id came from ([`TeamsIdSource::as_str`]).
+/// Where a Teams id came from ([`TeamsIdSource::as_str`](super::TeamsIdSource::as_str)).
 pub const SOURCE: &str = "source";
 /// The kind of drift the reconciler found or repaired.
 pub const KIND: &str = "kind";
