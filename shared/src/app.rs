@@ -73,14 +73,28 @@ pub struct Parts {
     aws: aws_config::SdkConfig,
     secrets: SecretsManager,
     http: http::Http,
+    /// One Genesys token for every Genesys part (the SCIM lookup and the bulk reads): they are
+    /// one OAuth client, so a second cache only asked for a second token. Fetched when used.
+    genesys_tokens: Arc<TokenCache<SecretsManager, GenesysLogin>>,
 }
 
 impl Parts {
     pub fn new(config: &Config, aws: &aws_config::SdkConfig) -> Self {
+        let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(aws));
+        let http = http::Http::new(config.http);
+        let genesys_tokens = Arc::new(TokenCache::new(
+            config.genesys_secret_id.clone(),
+            secrets.clone(),
+            GenesysLogin {
+                login_url: config.genesys_login_url.clone(),
+            },
+            http.clone(),
+        ));
         Parts {
             aws: aws.clone(),
-            secrets: SecretsManager::new(aws_sdk_secretsmanager::Client::new(aws)),
-            http: http::Http::new(config.http),
+            secrets,
+            http,
+            genesys_tokens,
         }
     }
 
@@ -92,33 +106,24 @@ impl Parts {
         )
     }
 
-    /// Genesys SCIM, with the Genesys client credentials from Secrets Manager.
+    /// Genesys SCIM, with the Genesys client credentials from Secrets Manager (the token
+    /// shared with [`Parts::genesys_bulk`]).
     pub fn directory(&self, config: &Config) -> GenesysScim<SecretsManager> {
         GenesysScim::new(
             self.http.clone(),
             &config.genesys_api_url,
-            self.genesys_tokens(config),
+            self.genesys_tokens.clone(),
         )
     }
 
     /// Genesys read in bulk (the reconciler: current presence and routing status, the
-    /// directory sweep), with the Genesys client credentials from Secrets Manager.
+    /// directory sweep), with the Genesys client credentials from Secrets Manager (the token
+    /// shared with [`Parts::directory`]).
     pub fn genesys_bulk(&self, config: &Config) -> GenesysUsers<SecretsManager> {
         GenesysUsers::new(
             self.http.clone(),
             &config.genesys_api_url,
-            self.genesys_tokens(config),
-        )
-    }
-
-    fn genesys_tokens(&self, config: &Config) -> TokenCache<SecretsManager, GenesysLogin> {
-        TokenCache::new(
-            config.genesys_secret_id.clone(),
-            self.secrets.clone(),
-            GenesysLogin {
-                login_url: config.genesys_login_url.clone(),
-            },
-            self.http.clone(),
+            self.genesys_tokens.clone(),
         )
     }
 

@@ -8,6 +8,7 @@ use crate::domain::ids::GenesysUserId;
 use crate::ports::{Budget, DirectoryAnswer, RemoteError, SecretSource, Service, TeamsDirectory};
 use reqwest::{StatusCode, Url};
 use secrecy::ExposeSecret;
+use std::sync::Arc;
 
 const SERVICE: Service = Service::GenesysScim;
 /// The SCIM error message schema (RFC 7644 §3.12).
@@ -22,16 +23,22 @@ const TEAMS_AUTHORITY: &str = "microsoftteams";
 pub struct GenesysScim<S> {
     http: Http,
     base: String,
-    tokens: TokenCache<S, GenesysLogin>,
+    /// Shared with the process's other Genesys clients: one token per OAuth client.
+    tokens: Arc<TokenCache<S, GenesysLogin>>,
     gate: ThrottleGate,
 }
 
 impl<S: SecretSource> GenesysScim<S> {
-    pub fn new(http: Http, api_url: &Url, tokens: TokenCache<S, GenesysLogin>) -> Self {
+    /// `tokens` may be shared with the process's other Genesys clients (an `Arc`), or its own.
+    pub fn new(
+        http: Http,
+        api_url: &Url,
+        tokens: impl Into<Arc<TokenCache<S, GenesysLogin>>>,
+    ) -> Self {
         GenesysScim {
             http,
             base: api_url.as_str().trim_end_matches('/').to_owned(),
-            tokens,
+            tokens: tokens.into(),
             gate: ThrottleGate::default(),
         }
     }

@@ -1,5 +1,7 @@
 //! The function's configuration, read from the environment once at start-up into typed,
-//! validated values. Every error names the variable at fault.
+//! validated values. Every error names the variable at fault. The checks of the base URLs
+//! are in `urls`, the grammar of `PRESENCE_EXPIRATION` in `expiration`, the reconciler's
+//! variables in `reconcile`.
 
 use crate::adapters::paced::Pacing;
 use crate::domain::event::is_partner_event_source_name;
@@ -8,9 +10,14 @@ use crate::domain::mapping::PresenceMapping;
 use crate::service::Settings;
 use reqwest::Url;
 
+mod expiration;
 mod reconcile;
+mod urls;
+
+use expiration::{day_time_duration, expiration};
 pub use reconcile::ReconcileConfig;
 use std::time::Duration;
+use urls::{base_url, genesys_urls};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("invalid configuration: {variable}: {problem}")]
@@ -162,27 +169,6 @@ impl Config {
     }
 }
 
-/// The Genesys login and API base URLs: each set on its own, or from GENESYS_ENVIRONMENT.
-fn genesys_urls(get: &impl Fn(&'static str) -> Option<String>) -> Result<(Url, Url), ConfigError> {
-    let environment = get("GENESYS_ENVIRONMENT")
-        .map(|env| genesys_environment(&env))
-        .transpose()?;
-    let genesys_url = |name: &'static str, host_prefix: &str| -> Result<Url, ConfigError> {
-        match (get(name), &environment) {
-            (Some(raw), _) => base_url(name, &raw),
-            (None, Some(env)) => base_url(name, &format!("https://{host_prefix}.{env}")),
-            (None, None) => Err(problem(
-                "GENESYS_ENVIRONMENT",
-                format!("is required (the region host, e.g. mypurecloud.com) unless {name} is set"),
-            )),
-        }
-    };
-    Ok((
-        genesys_url("GENESYS_LOGIN_URL", "login")?,
-        genesys_url("GENESYS_API_URL", "api")?,
-    ))
-}
-
 /// METRICS_NAMESPACE, as CloudWatch accepts it.
 fn metrics_namespace(raw: Option<String>) -> Result<String, ConfigError> {
     let namespace = raw.unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.to_owned());
@@ -223,193 +209,6 @@ fn settings(get: &impl Fn(&'static str) -> Option<String>) -> Result<Settings, C
         settings.max_clock_skew = clock_skew(&raw)?;
     }
     Ok(settings)
-}
-
-/// Whether a URL (or what was meant as one) carries user info: an `@` in its authority, from
-/// after `//` (or from the start) to the first `/`, `?` or `#`, read as URL parsers do
-/// (backslashes as slashes, tabs and line breaks dropped).
-fn has_user_info(raw: &str) -> bool {
-    let normalized: String = raw
-        .chars()
-        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
-        .map(|c| if c == '\\' { '/' } else { c })
-        .collect();
-    let authority = normalized
-        .split_once("//")
-        .map_or(normalized.as_str(), |(_, rest)| rest);
-    authority
-        .split(['/', '?', '#'])
-        .next()
-        .is_some_and(|authority| authority.contains('@'))
-}
-
-/// How a URL variable's value appears in an error: quoted and cut, unless it contains an `@`
-/// (which may introduce user info, a password): then not at all.
-fn shown_url(raw: &str) -> String {
-    if raw.contains('@') {
-        "(the value, not shown as it contains `@`)".to_owned()
-    } else {
-        excerpt(raw)
-    }
-}
-
-fn user_info_refused(variable: &'static str) -> ConfigError {
-    problem(
-        variable,
-        "must not carry user info (a user name or password before `@`; credentials belong in the Secrets Manager secrets); the value is not shown",
-    )
-}
-
-/// A Genesys region host such as `mypurecloud.com` or `usw2.pure.cloud`.
-fn genesys_environment(raw: &str) -> Result<String, ConfigError> {
-    if has_user_info(raw) {
-        return Err(user_info_refused("GENESYS_ENVIRONMENT"));
-    }
-    let host = raw.trim().trim_end_matches('.').to_ascii_lowercase();
-    let valid = host.contains('.')
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
-    if !valid {
-        return Err(problem(
-            "GENESYS_ENVIRONMENT",
-            format!(
-                "{} is not a Genesys Cloud region host (e.g. mypurecloud.com, mypurecloud.ie, usw2.pure.cloud)",
-                shown_url(raw)
-            ),
-        ));
-    }
-    Ok(host)
-}
-
-/// An absolute base URL without query or fragment, kept without a trailing slash. Plain
-/// `http` is accepted only for loopback hosts (local emulators and tests).
-fn base_url(variable: &'static str, raw: &str) -> Result<Url, ConfigError> {
-    if has_user_info(raw) {
-        return Err(user_info_refused(variable));
-    }
-    let url = Url::parse(raw.trim())
-        .map_err(|e| problem(variable, format!("{} is not a URL: {e}", shown_url(raw))))?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(user_info_refused(variable));
-    }
-    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        _ => {
-            return Err(problem(
-                variable,
-                format!("{} must be an https URL", shown_url(raw)),
-            ));
-        }
-    }
-    if url.host_str().is_none() || url.query().is_some() || url.fragment().is_some() {
-        return Err(problem(
-            variable,
-            format!(
-                "{} must be a base URL (scheme and host, optional path)",
-                shown_url(raw)
-            ),
-        ));
-    }
-    let trimmed = url.as_str().trim_end_matches('/').to_owned();
-    Url::parse(&trimmed).map_err(|e| problem(variable, e.to_string()))
-}
-
-/// A duration Graph accepts as `expirationDuration` of setUserPreferredPresence.
-///
-/// Graph documents the parameter as type `Duration`: "The expiration of the app presence
-/// session represented in ISO 8601 format for durations" (Microsoft Graph v1.0 reference,
-/// presence: setUserPreferredPresence, Request body; microsoftgraph/microsoft-graph-docs-contrib
-/// `api-reference/v1.0/api/presence-setuserpreferredpresence.md`). Graph's `Duration` is
-/// OData's `Edm.Duration`, whose literal the OData ABNF defines as
-///
-/// ```text
-/// durationValue = [ SIGN ] "P" [ 1*DIGIT "D" ] [ "T" [ 1*DIGIT "H" ] [ 1*DIGIT "M" ] [ 1*DIGIT [ "." 1*DIGIT ] "S" ] ]
-///      ; the above is an approximation of the rules for an xml dayTimeDuration.
-/// ```
-///
-/// (OASIS odata-abnf, `abnf/odata-abnf-construction-rules.txt`). So days, hours, minutes and
-/// seconds only: the weeks, months and years of ISO 8601 (`P1W`, `P1M`, `P1Y`) are not part
-/// of it. Accepted here is that grammar as `xs:dayTimeDuration` reads it (upper-case
-/// designators, at least one component, `T` only before a time component) without a sign
-/// (a negative expiration means nothing; `+` is not `xs:dayTimeDuration`), longer than zero.
-/// Graph documents no maximum.
-fn expiration(raw: &str) -> Result<String, ConfigError> {
-    let raw = raw.trim();
-    let duration = day_time_duration(raw).ok_or_else(|| {
-        problem(
-            "PRESENCE_EXPIRATION",
-            format!(
-                "{} is not a duration Graph accepts: days, hours, minutes and seconds such as PT8H, P1D or PT1H30M (no weeks, months or years)",
-                excerpt(raw)
-            ),
-        )
-    })?;
-    if duration.is_zero() {
-        return Err(problem("PRESENCE_EXPIRATION", "must be longer than zero"));
-    }
-    Ok(raw.to_owned())
-}
-
-/// `P[nD][T[nH][nM][n[.n]S]]` with at least one component; `None` for anything else and for
-/// more seconds than a `u64` holds.
-pub(crate) fn day_time_duration(text: &str) -> Option<Duration> {
-    fn number(digits: &str) -> Option<u64> {
-        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        digits.parse().ok()
-    }
-    let rest = text.strip_prefix('P')?;
-    let (date, time) = match rest.split_once('T') {
-        Some((date, time)) => (date, Some(time)),
-        None => (rest, None),
-    };
-    let mut seconds: u64 = 0;
-    let mut nanos: u32 = 0;
-    let mut components = 0;
-    if !date.is_empty() {
-        seconds = number(date.strip_suffix('D')?)?.checked_mul(86_400)?;
-        components += 1;
-    }
-    if let Some(mut time) = time {
-        let before = components;
-        for (designator, unit) in [('H', 3_600), ('M', 60)] {
-            if let Some((digits, after)) = time.split_once(designator) {
-                seconds = seconds.checked_add(number(digits)?.checked_mul(unit)?)?;
-                time = after;
-                components += 1;
-            }
-        }
-        if !time.is_empty() {
-            let value = time.strip_suffix('S')?;
-            let (whole, fraction) = match value.split_once('.') {
-                Some((whole, fraction)) => (whole, Some(fraction)),
-                None => (value, None),
-            };
-            seconds = seconds.checked_add(number(whole)?)?;
-            if let Some(fraction) = fraction {
-                if fraction.is_empty() || !fraction.bytes().all(|b| b.is_ascii_digit()) {
-                    return None;
-                }
-                let nine: String = fraction
-                    .chars()
-                    .chain(std::iter::repeat('0'))
-                    .take(9)
-                    .collect();
-                nanos = nine.parse().ok()?;
-            }
-            components += 1;
-        }
-        if components == before {
-            return None;
-        }
-    }
-    (components > 0).then(|| Duration::new(seconds, nanos))
 }
 
 /// The most `MAX_CLOCK_SKEW_SECS` may be: an hour is far more than two NTP-synchronised clocks

@@ -5,9 +5,9 @@ use super::{PresenceSync, SyncError};
 use crate::domain::excerpt::excerpt;
 use crate::domain::ids::GenesysUserId;
 use crate::domain::outcome::Outcome;
-use crate::domain::state::Lease;
+use crate::domain::state::{Intent, Lease, Observation, Recorded};
 use crate::domain::step::{OutOfTime, Step, UserSync};
-use crate::ports::{Finish, PresenceWriter, StateStore, TeamsDirectory, TeamsIdCache};
+use crate::ports::{Budget, Finish, PresenceWriter, StateStore, TeamsDirectory, TeamsIdCache};
 use futures_util::FutureExt;
 use tracing::warn;
 
@@ -47,16 +47,12 @@ where
             step = match step {
                 Step::Record { observation, claim } => {
                     let claim = claim.map(|intent| (intent, lease));
-                    let now = self.now_ms();
-                    let write = (self.store).record(user, event_id, &observation, claim, now);
-                    let answer = bounded(budget, "recording the event", user, write).await?;
-                    machine.recorded(answer, self.now_ms())
+                    let write =
+                        self.record_observation(user, event_id, &observation, claim, budget);
+                    machine.recorded(write.await?, self.now_ms())
                 }
                 Step::ReleaseOwn => {
-                    warn!(genesysUserId = %user, "the answer to our recording write was lost and its retry refused; releasing the lease to settle the record");
-                    let now = self.now_ms();
-                    let release = (self.store).finish(user, &lease.owner, Finish::Abandoned, now);
-                    bounded(limits.release, "releasing the lease", user, release).await?;
+                    self.release_own(user, lease, limits).await?;
                     machine.released()
                 }
                 Step::Wait { holder_until_ms } => {
@@ -80,6 +76,35 @@ where
                 Step::Answer(outcome) => return Ok(outcome),
             };
         }
+    }
+
+    /// Writes the observation (with the claim, when there is one), cut at the work's budget.
+    async fn record_observation(
+        &self,
+        user: &GenesysUserId,
+        event_id: &str,
+        observation: &Observation,
+        claim: Option<(Intent, &Lease)>,
+        budget: Budget,
+    ) -> Result<Recorded, SyncError> {
+        let now = self.now_ms();
+        let write = (self.store).record(user, event_id, observation, claim, now);
+        bounded(budget, "recording the event", user, write).await
+    }
+
+    /// Releases our own lease leaving the record dirty: the answer to our recording write was
+    /// lost and its retry refused, so what it replaced is unknown.
+    async fn release_own(
+        &self,
+        user: &GenesysUserId,
+        lease: &Lease,
+        limits: Limits,
+    ) -> Result<(), SyncError> {
+        warn!(genesysUserId = %user, "the answer to our recording write was lost and its retry refused; releasing the lease to settle the record");
+        let now = self.now_ms();
+        let release = (self.store).finish(user, &lease.owner, Finish::Abandoned, now);
+        bounded(limits.release, "releasing the lease", user, release).await?;
+        Ok(())
     }
 
     /// Runs `work` with the panic guard: a panic releases the lease (leaving the record dirty)

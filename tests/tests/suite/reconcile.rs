@@ -5,6 +5,7 @@
 use presence_core::service::Invocation;
 use presence_core::service::reconcile::{PassOutcome, PassReport};
 use presence_sync_tests::events::{activity, at, presence};
+use presence_sync_tests::fake_genesys::GenesysEndpoint;
 use presence_sync_tests::fake_microsoft::MsEndpoint;
 use presence_sync_tests::fault::Fault;
 use presence_sync_tests::world::{Agent, World};
@@ -96,6 +97,49 @@ async fn an_event_never_delivered_is_recovered_from_genesys() {
         "skipped/stale"
     );
     assert_eq!(world.graph_calls(&agent), calls);
+}
+
+#[tokio::test]
+async fn a_run_asks_genesys_for_one_token_for_its_bulk_reads_and_its_teams_id_lookups() {
+    let world = World::start().await;
+    let agent = world.agent();
+    let instance = world.instance(&[]);
+    instance
+        .outcome(presence(&agent.genesys, "ON_QUEUE", 1_000))
+        .await;
+    // The table no longer holds the agent's Teams id (expired): recovering the lost event
+    // below looks it up in SCIM, beside the run's bulk reads of the Users API.
+    world
+        .dynamodb()
+        .delete_item()
+        .table_name(&world.table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("teams-id#{}", agent.genesys)),
+        )
+        .send()
+        .await
+        .unwrap();
+    genesys_now(&world, &agent, "Break", 2_000);
+    let (tokens, calls) = (world.genesys.token_requests(), world.genesys.calls().len());
+    let report = run(&world, &[]).await;
+    assert_eq!(report.recovered, 1, "{report:?}");
+    assert_eq!(world.teams(&agent).as_deref(), Some("Away/Away"));
+    let ran = world.genesys.calls().split_off(calls);
+    let lookup = ran
+        .iter()
+        .find(|c| c.kind == GenesysEndpoint::Scim && c.path.ends_with(agent.genesys.as_str()))
+        .expect("the run looked the Teams id up in SCIM");
+    let bulk = ran
+        .iter()
+        .find(|c| c.kind == GenesysEndpoint::Users)
+        .expect("the run read Genesys in bulk");
+    assert_eq!(
+        world.genesys.token_requests() - tokens,
+        1,
+        "one Genesys token per reconciler process"
+    );
+    assert_eq!(lookup.authorization, bulk.authorization);
 }
 
 #[tokio::test]

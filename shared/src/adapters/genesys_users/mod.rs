@@ -17,25 +17,29 @@
 //!   25, use the excludedAttributes or attributes query parameters"), `attributes`; without
 //!   `filter` it "returns all active users". The answer is a SCIM ListResponse (RFC 7644
 //!   §3.4.2): `totalResults`, `startIndex`, `itemsPerPage`, `Resources`.
+//!
+//! The client and its calls are here; what the Users API answers is read in `users_api`, the
+//! pages of the SCIM list in `directory`.
 
-use super::genesys::{EXTENSION, error_text, refusal, teams_external_id};
+use super::genesys::{EXTENSION, error_text, refusal};
 use super::http::{self, Failure, Http, MAX_BULK_BODY_BYTES, ThrottleGate, read_capped_to};
 use super::oauth::{Authorized, GenesysLogin, TokenCache};
-use crate::domain::event::{PresenceValue, Stamped};
-use crate::domain::excerpt::{cut, excerpt};
-use crate::domain::ids::{GenesysUserId, is_uuid};
-use crate::domain::presence::{Observed, RoutingStatus, SystemPresence};
-use crate::domain::state::Observation;
-use crate::domain::version::Version;
+use crate::domain::excerpt::excerpt;
+use crate::domain::ids::GenesysUserId;
 use crate::ports::{
-    Budget, DirectoryAnswer, DirectoryPage, GenesysBulk, GenesysNow, RemoteError, SecretSource,
-    Service,
+    Budget, DirectoryPage, GenesysBulk, GenesysNow, RemoteError, SecretSource, Service,
 };
 use reqwest::Url;
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
-use tracing::warn;
+use std::sync::Arc;
+
+mod directory;
+mod users_api;
+
+use directory::{directory, start_index};
+use users_api::users_now;
 
 /// The most users one [`GenesysBulk::current`] asks for. The Users API documents no limit on
 /// `id` and no maximum `pageSize` on a Genesys page (third-party API guides give 500); 100
@@ -48,13 +52,6 @@ pub const MAX_USERS: usize = 100;
 /// `attributes` trims the answer — which the sweep does (external ids only).
 pub const DIRECTORY_PAGE: u64 = 100;
 
-/// The largest `startIndex` a cursor may hold: far beyond any org, small enough for any
-/// arithmetic on it.
-const MAX_START_INDEX: u64 = 1 << 40;
-
-/// The longest presence or routing status value accepted, as for events.
-const MAX_ENUM_LEN: usize = 64;
-
 const USERS_WHAT: &str = "Users API bulk read";
 const SCIM_WHAT: &str = "SCIM user list";
 
@@ -62,17 +59,23 @@ const SCIM_WHAT: &str = "SCIM user list";
 pub struct GenesysUsers<S> {
     http: Http,
     base: String,
-    tokens: TokenCache<S, GenesysLogin>,
+    /// Shared with the process's other Genesys clients: one token per OAuth client.
+    tokens: Arc<TokenCache<S, GenesysLogin>>,
     /// One gate for both APIs: Genesys limits requests per OAuth client, not per API.
     gate: ThrottleGate,
 }
 
 impl<S: SecretSource> GenesysUsers<S> {
-    pub fn new(http: Http, api_url: &Url, tokens: TokenCache<S, GenesysLogin>) -> Self {
+    /// `tokens` may be shared with the process's other Genesys clients (an `Arc`), or its own.
+    pub fn new(
+        http: Http,
+        api_url: &Url,
+        tokens: impl Into<Arc<TokenCache<S, GenesysLogin>>>,
+    ) -> Self {
         GenesysUsers {
             http,
             base: api_url.as_str().trim_end_matches('/').to_owned(),
-            tokens,
+            tokens: tokens.into(),
             gate: ThrottleGate::default(),
         }
     }
@@ -126,192 +129,13 @@ impl<S: SecretSource> GenesysUsers<S> {
 }
 
 /// `field` of `object` as a string, if it is one.
-fn text<'a>(object: &'a Value, field: &str) -> Option<&'a str> {
+pub(super) fn text<'a>(object: &'a Value, field: &str) -> Option<&'a str> {
     object.get(field).and_then(Value::as_str)
 }
 
 /// The `id` of an entry, whatever it is, as a bounded excerpt for a log line.
-fn id_excerpt(entry: &Value) -> String {
+pub(super) fn id_excerpt(entry: &Value) -> String {
     excerpt(&entry.get("id").map(ToString::to_string).unwrap_or_default())
-}
-
-/// Why a dimension of a user was left out (for the log; every remote value cut).
-type Skip = String;
-
-/// The user's presence stamped with `presence.modifiedDate`, `None` when there is none.
-fn presence_of(user: &Value) -> Result<Option<Stamped<PresenceValue>>, Skip> {
-    let Some(presence) = user.get("presence").filter(|p| !p.is_null()) else {
-        return Ok(None);
-    };
-    let definition = presence.get("presenceDefinition").unwrap_or(&Value::Null);
-    let system = text(definition, "systemPresence")
-        .ok_or("presence.presenceDefinition.systemPresence is missing")?;
-    if system.len() > MAX_ENUM_LEN {
-        return Err(format!(
-            "presence.presenceDefinition.systemPresence {} is too long",
-            excerpt(system)
-        ));
-    }
-    let definition_id = match definition.get("id") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(id)) if is_uuid(id) => Some(id.to_ascii_lowercase()),
-        Some(other) => {
-            return Err(format!(
-                "presence.presenceDefinition.id {} is not a UUID",
-                excerpt(&other.to_string())
-            ));
-        }
-    };
-    let version = stamp(presence, "modifiedDate", "presence.modifiedDate")?;
-    Ok(Some(Stamped {
-        value: PresenceValue {
-            system: SystemPresence::observe(system),
-            definition_id,
-        },
-        version,
-    }))
-}
-
-/// The user's routing status stamped with `routingStatus.startTime`, `None` when there is none.
-fn routing_of(user: &Value) -> Result<Option<Stamped<Observed<RoutingStatus>>>, Skip> {
-    let Some(routing) = user.get("routingStatus").filter(|r| !r.is_null()) else {
-        return Ok(None);
-    };
-    let status = text(routing, "status").ok_or("routingStatus.status is missing")?;
-    if status.len() > MAX_ENUM_LEN {
-        return Err(format!(
-            "routingStatus.status {} is too long",
-            excerpt(status)
-        ));
-    }
-    let version = stamp(routing, "startTime", "routingStatus.startTime")?;
-    Ok(Some(Stamped {
-        value: RoutingStatus::observe(status),
-        version,
-    }))
-}
-
-/// The version a timestamp field gives; never invented: missing or unparseable is a skip.
-fn stamp(object: &Value, field: &str, path: &str) -> Result<Version, Skip> {
-    match object.get(field) {
-        None | Some(Value::Null) => Err(format!("{path} is missing")),
-        Some(Value::String(raw)) => Version::parse(raw)
-            .ok_or_else(|| format!("{path} {} is not an RFC 3339 time", excerpt(raw))),
-        Some(other) => Err(format!(
-            "{path} {} is not a string",
-            excerpt(&other.to_string())
-        )),
-    }
-}
-
-/// The requested users in a `UserEntityListing`, each with the dimensions it carries with a
-/// usable timestamp. Users not asked for, or answered twice, are left out; a dimension
-/// without a usable value or timestamp is left out and logged (cut).
-fn users_now(
-    listing: &Map<String, Value>,
-    asked: &HashSet<&str>,
-) -> Result<Vec<GenesysNow>, RemoteError> {
-    let Some(entities) = listing.get("entities").and_then(Value::as_array) else {
-        return Err(RemoteError::BadResponse {
-            service: Service::GenesysUsers,
-            detail: format!("{USERS_WHAT} answered without the list `entities`"),
-        });
-    };
-    let mut seen = HashSet::new();
-    let mut found = Vec::with_capacity(entities.len());
-    for entity in entities {
-        let Some(user) = text(entity, "id").and_then(GenesysUserId::parse) else {
-            warn!(service = %Service::GenesysUsers, id = %id_excerpt(entity), "bulk read answered a user without a valid id; left out");
-            continue;
-        };
-        if !asked.contains(user.as_str()) || !seen.insert(user.clone()) {
-            continue;
-        }
-        let mut observation = Observation::default();
-        match presence_of(entity) {
-            Ok(presence) => observation.presence = presence,
-            Err(why) => {
-                warn!(service = %Service::GenesysUsers, user = %user, why = %cut(&why), "presence left out")
-            }
-        }
-        match routing_of(entity) {
-            Ok(routing) => observation.routing = routing,
-            Err(why) => {
-                warn!(service = %Service::GenesysUsers, user = %user, why = %cut(&why), "routing status left out")
-            }
-        }
-        found.push(GenesysNow { user, observation });
-    }
-    Ok(found)
-}
-
-/// The `startIndex` a cursor names: `None` is the first page (1).
-fn start_index(cursor: Option<&str>) -> Result<u64, RemoteError> {
-    let Some(cursor) = cursor else {
-        return Ok(1);
-    };
-    cursor
-        .parse::<u64>()
-        .ok()
-        .filter(|n| (1..=MAX_START_INDEX).contains(n) && cursor.bytes().all(|b| b.is_ascii_digit()))
-        .ok_or_else(|| RemoteError::Refused {
-            service: Service::GenesysScim,
-            detail: format!(
-                "not sent: the directory cursor {} is not a SCIM startIndex (a whole number from 1 to {MAX_START_INDEX})",
-                excerpt(cursor)
-            ),
-        })
-}
-
-/// One page of a SCIM ListResponse that started at `start`.
-fn directory(list: &Map<String, Value>, start: u64) -> Result<DirectoryPage, RemoteError> {
-    let bad = |detail: String| RemoteError::BadResponse {
-        service: Service::GenesysScim,
-        detail,
-    };
-    let total = list
-        .get("totalResults")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| {
-            bad(format!(
-                "{SCIM_WHAT} answered without the number `totalResults`"
-            ))
-        })?;
-    // "Resources": REQUIRED if "totalResults" is non-zero (RFC 7644 §3.4.2); a page past the
-    // end may leave it out.
-    let resources = match list.get("Resources") {
-        None | Some(Value::Null) => &[][..],
-        Some(Value::Array(resources)) => resources.as_slice(),
-        Some(_) => {
-            return Err(bad(format!(
-                "{SCIM_WHAT} answered `Resources` that is not a list"
-            )));
-        }
-    };
-    let mut users = Vec::with_capacity(resources.len());
-    for resource in resources {
-        let Some(user) = text(resource, "id").and_then(GenesysUserId::parse) else {
-            warn!(service = %Service::GenesysScim, id = %id_excerpt(resource), "SCIM user list answered a user without a valid id; left out");
-            continue;
-        };
-        // The list holds active users only (no filter); should an inactive one appear, it
-        // has no presence to mirror.
-        if resource.get("active").and_then(Value::as_bool) == Some(false) {
-            continue;
-        }
-        let answer = match teams_external_id(resource) {
-            Some(teams) => DirectoryAnswer::TeamsId(teams),
-            None => DirectoryAnswer::NoTeamsId,
-        };
-        users.push((user, answer));
-    }
-    // The next page starts after what this one held (the server may hold fewer than asked).
-    let next = start.saturating_add(resources.len() as u64);
-    let more = !resources.is_empty() && next <= total && next <= MAX_START_INDEX;
-    Ok(DirectoryPage {
-        users,
-        next: more.then(|| next.to_string()),
-    })
 }
 
 impl<S: SecretSource> GenesysBulk for GenesysUsers<S> {
@@ -445,6 +269,9 @@ impl<S: SecretSource> GenesysUsers<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::presence::{Observed, RoutingStatus, SystemPresence};
+    use crate::domain::version::Version;
+    use crate::ports::DirectoryAnswer;
     use serde_json::json;
 
     const A: &str = "3f9e6a2b-5d4c-4b1a-8e7f-112233445566";

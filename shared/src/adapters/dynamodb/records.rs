@@ -1,0 +1,220 @@
+//! The users' records: one item per user (`pk = "user#<genesysUserId>"`), read whole and
+//! written with the conditional updates of `domain::state` (see `expression`).
+
+use super::expression::Expression;
+use super::{DynamoStateStore, Item, Timed, get_n, get_s, n, s, user_key};
+use crate::domain::event::{PresenceValue, Stamped};
+use crate::domain::ids::{GenesysUserId, TeamsUserId};
+use crate::domain::presence::{RoutingStatus, SystemPresence};
+use crate::domain::state::{Intent, Lease, Observation, UserState};
+use crate::domain::teams::TeamsState;
+use crate::domain::version::Version;
+use crate::ports::{Finish, Recorded, StateStore, StoreError};
+
+/// Reads a user's record; a missing item is the empty record.
+pub fn user_state(item: Option<&Item>) -> Result<UserState, StoreError> {
+    let Some(item) = item.filter(|i| !i.is_empty()) else {
+        return Ok(UserState::default());
+    };
+    let presence = match (get_n(item, "presence_version")?, get_s(item, "presence")) {
+        (Some(version), Some(system)) => Some(Stamped {
+            value: PresenceValue {
+                system: SystemPresence::observe(system),
+                definition_id: get_s(item, "presence_definition").map(str::to_owned),
+            },
+            version: Version::from_millis(version),
+        }),
+        _ => None,
+    };
+    let routing = match (get_n(item, "routing_version")?, get_s(item, "routing")) {
+        (Some(version), Some(status)) => Some(Stamped {
+            value: RoutingStatus::observe(status),
+            version: Version::from_millis(version),
+        }),
+        _ => None,
+    };
+    let lease = match (get_s(item, "lease_owner"), get_n(item, "lease_until")?) {
+        (Some(owner), Some(until_ms)) => Some(Lease {
+            owner: owner.to_owned(),
+            until_ms,
+        }),
+        _ => None,
+    };
+    Ok(UserState {
+        presence,
+        routing,
+        last_event: get_s(item, "last_event").map(str::to_owned),
+        applied: get_s(item, "applied").and_then(TeamsState::decode),
+        intent: get_s(item, "intent").map(Intent::decode),
+        lease,
+        rev: get_n(item, "rev")?.unwrap_or(0).max(0) as u64,
+        applied_at_ms: get_n(item, "applied_at")?,
+        applied_to: get_s(item, "applied_to").and_then(TeamsUserId::parse),
+    })
+}
+
+impl StateStore for DynamoStateStore {
+    async fn read(&self, user: &GenesysUserId) -> Result<UserState, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(user_key(user)))
+            .consistent_read(true)
+            .send()
+            .timed("GetItem")
+            .await
+            .map_err(|e| self.error("GetItem", &e))?;
+        user_state(output.item.as_ref())
+    }
+
+    async fn record(
+        &self,
+        user: &GenesysUserId,
+        event_id: &str,
+        observation: &Observation,
+        claim: Option<(Intent, &Lease)>,
+        now_ms: i64,
+    ) -> Result<Recorded, StoreError> {
+        let mut e = Expression::default();
+        // Nothing carried may be older than the record, and something must be newer.
+        let mut newer = Vec::new();
+        if let Some(p) = &observation.presence {
+            let pv = e.value("pv", n(p.version.millis()));
+            e.conditions.push(format!(
+                "(attribute_not_exists(presence_version) OR presence_version <= {pv})"
+            ));
+            newer.push(format!(
+                "attribute_not_exists(presence_version) OR presence_version < {pv}"
+            ));
+            e.set.push(format!("presence_version = {pv}"));
+            e.set("presence", s(p.value.system.as_str()));
+            match &p.value.definition_id {
+                Some(id) => e.set("presence_definition", s(id)),
+                None => e.remove.push("presence_definition"),
+            }
+        }
+        if let Some(r) = &observation.routing {
+            let rv = e.value("rv", n(r.version.millis()));
+            e.conditions.push(format!(
+                "(attribute_not_exists(routing_version) OR routing_version <= {rv})"
+            ));
+            newer.push(format!(
+                "attribute_not_exists(routing_version) OR routing_version < {rv}"
+            ));
+            e.set.push(format!("routing_version = {rv}"));
+            e.set("routing", s(r.value.as_str()));
+        }
+        if newer.is_empty() {
+            return Err(StoreError(
+                "an observation without presence or routing status cannot be recorded".to_owned(),
+            ));
+        }
+        e.conditions.push(format!("({})", newer.join(" OR ")));
+        e.set("last_event", s(event_id));
+        if let Some((intent, lease)) = claim {
+            e.claim(intent, lease);
+            e.may_claim(intent, now_ms);
+        }
+        self.conditional(e.apply(self.update(user_key(user)), now_ms))
+            .await
+    }
+
+    async fn reclaim(
+        &self,
+        user: &GenesysUserId,
+        expected_rev: u64,
+        intent: Intent,
+        lease: &Lease,
+        now_ms: i64,
+    ) -> Result<Recorded, StoreError> {
+        let mut e = Expression::default();
+        let rev = e.value("rev", n(expected_rev));
+        e.conditions.push(format!("rev = {rev}"));
+        e.claim(intent, lease);
+        // The whole claim rule, as when recording: a lease free or a clean record, and never
+        // announcing what is applied on an uncertain record.
+        e.may_claim(intent, now_ms);
+        self.conditional(e.apply(self.update(user_key(user)), now_ms))
+            .await
+    }
+
+    async fn replace(
+        &self,
+        user: &GenesysUserId,
+        expected_rev: u64,
+        observation: &Observation,
+        event_id: &str,
+        now_ms: i64,
+    ) -> Result<Recorded, StoreError> {
+        let mut e = Expression::default();
+        let rev = e.value("rev", n(expected_rev));
+        e.conditions.push(format!("rev = {rev}"));
+        e.lease_free_or_clean(now_ms);
+        match &observation.presence {
+            Some(p) => {
+                e.set("presence_version", n(p.version.millis()));
+                e.set("presence", s(p.value.system.as_str()));
+                match &p.value.definition_id {
+                    Some(id) => e.set("presence_definition", s(id)),
+                    None => e.remove.push("presence_definition"),
+                }
+            }
+            None => e
+                .remove
+                .extend(["presence_version", "presence", "presence_definition"]),
+        }
+        match &observation.routing {
+            Some(r) => {
+                e.set("routing_version", n(r.version.millis()));
+                e.set("routing", s(r.value.as_str()));
+            }
+            None => e.remove.extend(["routing_version", "routing"]),
+        }
+        e.set("last_event", s(event_id));
+        e.set("intent", s(Intent::Pending.encode()));
+        let clear = e.value("cleared", s(TeamsState::Cleared.encode()));
+        e.set
+            .push(format!("applied = if_not_exists(applied, {clear})"));
+        e.remove.extend(["lease_owner", "lease_until"]);
+        self.conditional(e.apply(self.update(user_key(user)), now_ms))
+            .await
+    }
+
+    async fn mark_pending(
+        &self,
+        user: &GenesysUserId,
+        owner: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut e = Expression::default();
+        e.set("intent", s(Intent::Pending.encode()));
+        e.held_by(owner);
+        self.as_holder(e.apply(self.update(user_key(user)), now_ms))
+            .await
+    }
+
+    async fn finish(
+        &self,
+        user: &GenesysUserId,
+        owner: &str,
+        finish: Finish,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut e = Expression::default();
+        match finish {
+            Finish::Applied(state, teams) => {
+                e.set("applied", s(state.encode()));
+                e.set("intent", s(state.encode()));
+                e.set("applied_at", n(now_ms));
+                e.set("applied_to", s(teams.as_str()));
+            }
+            Finish::Untouched => e.set.push("intent = applied".to_owned()),
+            Finish::Abandoned => {}
+        }
+        e.remove.extend(["lease_owner", "lease_until"]);
+        e.held_by(owner);
+        self.as_holder(e.apply(self.update(user_key(user)), now_ms))
+            .await
+    }
+}

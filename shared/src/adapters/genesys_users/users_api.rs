@@ -1,0 +1,128 @@
+//! The Users API's answer to a bulk read: each requested user's presence and routing status,
+//! each with the Genesys timestamp that versions it; a value without one is left out, never
+//! given an invented version.
+
+use super::{USERS_WHAT, id_excerpt, text};
+use crate::domain::event::{PresenceValue, Stamped};
+use crate::domain::excerpt::{cut, excerpt};
+use crate::domain::ids::{GenesysUserId, is_uuid};
+use crate::domain::presence::{Observed, RoutingStatus, SystemPresence};
+use crate::domain::state::Observation;
+use crate::domain::version::Version;
+use crate::ports::{GenesysNow, RemoteError, Service};
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+use tracing::warn;
+
+/// The longest presence or routing status value accepted, as for events.
+const MAX_ENUM_LEN: usize = 64;
+
+/// Why a dimension of a user was left out (for the log; every remote value cut).
+type Skip = String;
+
+/// The user's presence stamped with `presence.modifiedDate`, `None` when there is none.
+fn presence_of(user: &Value) -> Result<Option<Stamped<PresenceValue>>, Skip> {
+    let Some(presence) = user.get("presence").filter(|p| !p.is_null()) else {
+        return Ok(None);
+    };
+    let definition = presence.get("presenceDefinition").unwrap_or(&Value::Null);
+    let system = text(definition, "systemPresence")
+        .ok_or("presence.presenceDefinition.systemPresence is missing")?;
+    if system.len() > MAX_ENUM_LEN {
+        return Err(format!(
+            "presence.presenceDefinition.systemPresence {} is too long",
+            excerpt(system)
+        ));
+    }
+    let definition_id = match definition.get("id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) if is_uuid(id) => Some(id.to_ascii_lowercase()),
+        Some(other) => {
+            return Err(format!(
+                "presence.presenceDefinition.id {} is not a UUID",
+                excerpt(&other.to_string())
+            ));
+        }
+    };
+    let version = stamp(presence, "modifiedDate", "presence.modifiedDate")?;
+    Ok(Some(Stamped {
+        value: PresenceValue {
+            system: SystemPresence::observe(system),
+            definition_id,
+        },
+        version,
+    }))
+}
+
+/// The user's routing status stamped with `routingStatus.startTime`, `None` when there is none.
+fn routing_of(user: &Value) -> Result<Option<Stamped<Observed<RoutingStatus>>>, Skip> {
+    let Some(routing) = user.get("routingStatus").filter(|r| !r.is_null()) else {
+        return Ok(None);
+    };
+    let status = text(routing, "status").ok_or("routingStatus.status is missing")?;
+    if status.len() > MAX_ENUM_LEN {
+        return Err(format!(
+            "routingStatus.status {} is too long",
+            excerpt(status)
+        ));
+    }
+    let version = stamp(routing, "startTime", "routingStatus.startTime")?;
+    Ok(Some(Stamped {
+        value: RoutingStatus::observe(status),
+        version,
+    }))
+}
+
+/// The version a timestamp field gives; never invented: missing or unparseable is a skip.
+fn stamp(object: &Value, field: &str, path: &str) -> Result<Version, Skip> {
+    match object.get(field) {
+        None | Some(Value::Null) => Err(format!("{path} is missing")),
+        Some(Value::String(raw)) => Version::parse(raw)
+            .ok_or_else(|| format!("{path} {} is not an RFC 3339 time", excerpt(raw))),
+        Some(other) => Err(format!(
+            "{path} {} is not a string",
+            excerpt(&other.to_string())
+        )),
+    }
+}
+
+/// The requested users in a `UserEntityListing`, each with the dimensions it carries with a
+/// usable timestamp. Users not asked for, or answered twice, are left out; a dimension
+/// without a usable value or timestamp is left out and logged (cut).
+pub(super) fn users_now(
+    listing: &Map<String, Value>,
+    asked: &HashSet<&str>,
+) -> Result<Vec<GenesysNow>, RemoteError> {
+    let Some(entities) = listing.get("entities").and_then(Value::as_array) else {
+        return Err(RemoteError::BadResponse {
+            service: Service::GenesysUsers,
+            detail: format!("{USERS_WHAT} answered without the list `entities`"),
+        });
+    };
+    let mut seen = HashSet::new();
+    let mut found = Vec::with_capacity(entities.len());
+    for entity in entities {
+        let Some(user) = text(entity, "id").and_then(GenesysUserId::parse) else {
+            warn!(service = %Service::GenesysUsers, id = %id_excerpt(entity), "bulk read answered a user without a valid id; left out");
+            continue;
+        };
+        if !asked.contains(user.as_str()) || !seen.insert(user.clone()) {
+            continue;
+        }
+        let mut observation = Observation::default();
+        match presence_of(entity) {
+            Ok(presence) => observation.presence = presence,
+            Err(why) => {
+                warn!(service = %Service::GenesysUsers, user = %user, why = %cut(&why), "presence left out")
+            }
+        }
+        match routing_of(entity) {
+            Ok(routing) => observation.routing = routing,
+            Err(why) => {
+                warn!(service = %Service::GenesysUsers, user = %user, why = %cut(&why), "routing status left out")
+            }
+        }
+        found.push(GenesysNow { user, observation });
+    }
+    Ok(found)
+}
