@@ -1,6 +1,6 @@
 //! presence-reconcile against moto and the contract fakes: each behaviour from a realistic
 //! situation (docs/design.md, "The reconciler"). The same rules run in milliseconds on the
-//! in-memory adapters in shared/src/service/reconcile_tests.rs.
+//! in-memory adapters in shared/src/service/reconcile/tests.rs.
 
 use presence_core::service::Invocation;
 use presence_core::service::reconcile::{PassOutcome, PassReport};

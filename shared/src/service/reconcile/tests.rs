@@ -5,12 +5,15 @@
 use super::*;
 use crate::adapters::memory::{MemoryDirectory, MemoryGenesys, MemoryStore, MemoryTeams};
 use crate::domain::event::{GenesysEvent, PresenceValue, Stamped, Topic};
+use crate::domain::ids::TeamsUserId;
 use crate::domain::mapping::PresenceMapping;
+use crate::domain::outcome::Outcome;
 use crate::domain::outcome::Why;
 use crate::domain::presence::SystemPresence;
 use crate::domain::reconcile::DriftPolicy;
+use crate::domain::state::Observation;
 use crate::domain::state::{Intent, Lease};
-use crate::domain::teams::TeamsPresence;
+use crate::domain::teams::{TeamsPresence, TeamsState};
 use crate::domain::version::Version;
 use crate::ports::{Clock, SystemClock};
 use crate::service::Settings;
