@@ -174,7 +174,29 @@ struct Run<'a, G, R> {
     report: PassReport,
 }
 
-impl<G, R> Run<'_, G, R> {
+impl<'a, G, R> Run<'a, G, R> {
+    /// A run's parts, each remote at the reconciler's share of its limit. Each user's work is
+    /// cut to the invocation's own limits; a page starts only while a few seconds are left
+    /// before `until`.
+    fn new(
+        genesys: &'a G,
+        teams: &'a R,
+        settings: &'a ReconcileSettings,
+        invocation: &'a Invocation,
+        until: Instant,
+    ) -> Self {
+        Run {
+            genesys,
+            teams,
+            settings,
+            invocation,
+            graph: Pace::new(settings.graph_per_30s, Duration::from_secs(30)),
+            genesys_pace: Pace::new(settings.genesys_per_minute, Duration::from_secs(60)),
+            until,
+            report: PassReport::default(),
+        }
+    }
+
     /// The time this run has left.
     fn left(&self) -> Duration {
         self.until.saturating_duration_since(Instant::now())
@@ -218,18 +240,7 @@ where
         };
         let limits =
             super::limits::Limits::of(invocation, self.settings.deadline_margin, self.now_ms());
-        let mut run = Run {
-            genesys,
-            teams,
-            settings,
-            invocation,
-            graph: Pace::new(settings.graph_per_30s, Duration::from_secs(30)),
-            genesys_pace: Pace::new(settings.genesys_per_minute, Duration::from_secs(60)),
-            // Each user's work is cut to the invocation's own limits; a page starts only
-            // while a few seconds are left for it.
-            until: limits.work.until,
-            report: PassReport::default(),
-        };
+        let mut run = Run::new(genesys, teams, settings, invocation, limits.work.until);
         let worked = self.work(&mut run, &mut state, hints, owner).await;
         let ended = self.store.end(owner, &state).await;
         worked?;
@@ -260,16 +271,7 @@ where
         let record = self.store.read(user).await?;
         let limits =
             super::limits::Limits::of(invocation, self.settings.deadline_margin, self.now_ms());
-        let mut run = Run {
-            genesys,
-            teams,
-            settings,
-            invocation,
-            graph: Pace::new(settings.graph_per_30s, Duration::from_secs(30)),
-            genesys_pace: Pace::new(settings.genesys_per_minute, Duration::from_secs(60)),
-            until: limits.work.until,
-            report: PassReport::default(),
-        };
+        let mut run = Run::new(genesys, teams, settings, invocation, limits.work.until);
         self.reconcile_records(&mut run, vec![(user.clone(), record)])
             .await;
         Ok(run.report)

@@ -1,0 +1,193 @@
+//! The credentials' checks: both secrets (present, parsed, no placeholder; never printed),
+//! an Entra ID token with the Graph application role, a Genesys token and a SCIM read.
+
+use super::{Check, GRAPH_ROLE, PLACEHOLDER, fail, pass};
+use crate::agent::budget;
+use crate::deployment::{Deployment, Stack};
+use presence_core::adapters::genesys_users::GenesysUsers;
+use presence_core::adapters::http::Http;
+use presence_core::adapters::oauth::{AzureAd, GenesysLogin, TokenCache, secret_fields};
+use presence_core::adapters::secrets_manager::SecretsManager;
+use presence_core::config::Config;
+use presence_core::ports::{GenesysBulk, RemoteError, SecretSource};
+use secrecy::{ExposeSecret, SecretString};
+
+/// The secret id: the stack's output, or the configuration's.
+pub(super) fn secret_id(
+    deployment: &Deployment,
+    config: Option<&Config>,
+    from_stack: impl Fn(&Stack) -> &String,
+    from_config: impl Fn(&Config) -> &String,
+) -> Option<String> {
+    deployment
+        .stack
+        .as_ref()
+        .map(|s| from_stack(s).clone())
+        .or_else(|| config.map(|c| from_config(c).clone()))
+}
+
+pub(super) async fn secret_check(
+    name: &'static str,
+    secrets: &SecretsManager,
+    id: &str,
+    fields: &[&str],
+) -> Check {
+    let fix = "store the credentials in the secret (infra/README.md, step 5)";
+    let secret = match secrets.fetch(id).await {
+        Ok(secret) => secret,
+        Err(error) => {
+            return fail(
+                name,
+                error.to_string(),
+                "create the secret or give the stack the right ARN, and let the functions' role read it",
+            );
+        }
+    };
+    judge_secret(name, id, &secret, fields).unwrap_or_else(|detail| fail(name, detail, fix))
+}
+
+/// A secret that parses into its fields and holds no placeholder; the error never quotes a
+/// value.
+pub fn judge_secret(
+    name: &'static str,
+    id: &str,
+    secret: &SecretString,
+    fields: &[&str],
+) -> Result<Check, String> {
+    let parsed = match fields {
+        [a, b, c] => secret_fields(id, secret, [*a, *b, *c]).map(|f| f.to_vec()),
+        [a, b] => secret_fields(id, secret, [*a, *b]).map(|f| f.to_vec()),
+        _ => unreachable!("the secrets have two or three fields"),
+    };
+    let values = parsed.map_err(|e| e.to_string())?;
+    let placeholders: Vec<&str> = fields
+        .iter()
+        .zip(&values)
+        .filter(|(_, value)| value.expose_secret().contains(PLACEHOLDER))
+        .map(|(field, _)| *field)
+        .collect();
+    if !placeholders.is_empty() {
+        return Err(format!(
+            "secret {id}: {} still hold the placeholder {PLACEHOLDER}",
+            placeholders.join(", ")
+        ));
+    }
+    Ok(pass(name, format!("{id}: {} set", fields.join(", "))))
+}
+
+pub(super) async fn entra_check(config: &Config, secrets: &SecretsManager) -> Check {
+    let name = "Entra ID token";
+    let tokens = TokenCache::new(
+        config.azure_secret_id.clone(),
+        secrets.clone(),
+        AzureAd {
+            login_url: config.azure_login_url.clone(),
+            scope: config.graph_scope.clone(),
+        },
+        Http::new(config.http),
+    );
+    match tokens.token(budget()).await {
+        Ok(token) => judge_roles(name, roles(&token)),
+        Err(error @ RemoteError::Denied { .. }) => fail(
+            name,
+            error.to_string(),
+            "Entra ID refuses the client credentials: store the app's current client secret in the Azure secret (step 5)",
+        ),
+        Err(error) => fail(
+            name,
+            error.to_string(),
+            "check AZURE_LOGIN_URL and the tenant in the secret; retry if Entra ID was unavailable",
+        ),
+    }
+}
+
+/// The `roles` claim of a JWT access token (`None`: not a JWT, or no such claim).
+pub fn roles(token: &SecretString) -> Option<Vec<String>> {
+    use base64::Engine;
+    let payload = token.expose_secret().split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let roles = claims.get("roles")?.as_array()?;
+    Some(
+        roles
+            .iter()
+            .filter_map(|r| r.as_str())
+            .map(presence_core::domain::excerpt::cut)
+            .collect(),
+    )
+}
+
+/// Whether the token's roles include the Graph permission (admin consent granted).
+pub fn judge_roles(name: &'static str, roles: Option<Vec<String>>) -> Check {
+    let consent = "grant admin consent for Presence.ReadWrite.All (Application) to the app registration (infra/azure, step 1)";
+    match roles {
+        Some(roles) if roles.iter().any(|r| r == GRAPH_ROLE) => pass(
+            name,
+            format!("issued, with the application role {GRAPH_ROLE}"),
+        ),
+        Some(roles) if roles.is_empty() => {
+            fail(name, "issued without any application role", consent)
+        }
+        Some(roles) => fail(
+            name,
+            format!(
+                "issued with roles {} but not {GRAPH_ROLE}",
+                roles.join(", ")
+            ),
+            consent,
+        ),
+        None => fail(
+            name,
+            "issued without a roles claim: no application permission is consented",
+            consent,
+        ),
+    }
+}
+
+pub(super) async fn genesys_check(config: &Config, secrets: &SecretsManager) -> Check {
+    let name = "Genesys SCIM";
+    let http = Http::new(config.http);
+    let login = || {
+        TokenCache::new(
+            config.genesys_secret_id.clone(),
+            secrets.clone(),
+            GenesysLogin {
+                login_url: config.genesys_login_url.clone(),
+            },
+            http.clone(),
+        )
+    };
+    if let Err(error) = login().token(budget()).await {
+        let fix = match error {
+            RemoteError::Denied { .. } => {
+                "the Genesys login refuses the OAuth client: store the client's current id and secret in the Genesys secret (step 5)"
+            }
+            _ => {
+                "check GENESYS_ENVIRONMENT (or GENESYS_LOGIN_URL); retry if Genesys was unavailable"
+            }
+        };
+        return fail(name, error.to_string(), fix);
+    }
+    let users = GenesysUsers::new(http.clone(), &config.genesys_api_url, login());
+    match users.directory_page(None, budget()).await {
+        Ok(page) => pass(
+            name,
+            format!(
+                "token issued; SCIM answered ({} users on the first page)",
+                page.users.len()
+            ),
+        ),
+        Err(error @ RemoteError::Denied { .. }) => fail(
+            name,
+            error.to_string(),
+            "give the OAuth client the role presence-sync SCIM reader (infra/README.md, step 2)",
+        ),
+        Err(error) => fail(
+            name,
+            error.to_string(),
+            "check GENESYS_ENVIRONMENT (or GENESYS_API_URL); retry if Genesys was unavailable",
+        ),
+    }
+}
