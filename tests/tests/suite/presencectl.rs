@@ -648,6 +648,17 @@ async fn explain_says_what_the_function_would_do_without_writing_or_calling() {
         "{json:#}"
     );
     assert_eq!(ctl.world.graph_calls(&agent), calls);
+    // A newer presence that maps to what Teams shows already: recorded, no call.
+    let busy = presence(&agent.genesys, "BUSY", 3_000);
+    let json = explain(&file("busy.json", &busy)).json();
+    assert_eq!(json["result"], "answered", "{json:#}");
+    let steps = json["steps"].as_array().unwrap();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.as_str().unwrap().contains("no Teams call: unchanged")),
+        "{json:#}"
+    );
 
     // A presence the mapping ignores.
     let mut env: HashMap<String, String> = ctl.deployment.function_env.iter().cloned().collect();
@@ -671,6 +682,44 @@ async fn explain_says_what_the_function_would_do_without_writing_or_calling() {
     assert_eq!(
         (json["target"].as_str(), json["mappingEntry"].as_str()),
         (Some("keep: the mapping says ignore"), Some("BREAK")),
+        "{json:#}"
+    );
+
+    // Another instance holds the user's lease: the function would wait for it.
+    let store = presence_core::adapters::dynamodb::DynamoStateStore::new(
+        aws_sdk_dynamodb::Client::new(ctl.sdk()),
+        ctl.deployment.state_table.clone(),
+    );
+    let user = presence_core::domain::ids::GenesysUserId::parse(&agent.genesys).unwrap();
+    let held =
+        presence_core::domain::event::GenesysEvent::parse(presence(&agent.genesys, "AWAY", 4_000))
+            .unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    let lease = presence_core::domain::state::Lease {
+        owner: "another-instance".into(),
+        until_ms: now + 60_000,
+    };
+    let claim = Some((presence_core::domain::state::Intent::Pending, &lease));
+    use presence_core::ports::StateStore;
+    store
+        .record(&user, &held.event_id, &(&held).into(), claim, now)
+        .await
+        .unwrap();
+    let json = explain(&file(
+        "waits.json",
+        &presence(&agent.genesys, "AVAILABLE", 5_000),
+    ))
+    .json();
+    assert_eq!(json["result"], "waits", "{json:#}");
+    assert!(
+        json["steps"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .starts_with("wait: another instance"),
         "{json:#}"
     );
 
