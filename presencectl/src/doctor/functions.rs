@@ -25,6 +25,9 @@ pub struct FunctionFacts {
     pub runtime: Option<String>,
     pub missing_variables: Vec<&'static str>,
     pub reserved_concurrency: Option<i32>,
+    /// `RESERVED_CONCURRENCY` in its environment: the event function paces its Graph writes for
+    /// this many instances, so it must equal the reserved concurrency.
+    pub paced_for: Option<String>,
     /// The event function's asynchronous invocation: retries and the on-failure destination.
     pub retries: Option<i32>,
     pub on_failure: Option<String>,
@@ -97,6 +100,7 @@ pub(super) async fn function_check(
             .filter(|v| variables.get(*v).is_none_or(|x| x.trim().is_empty()))
             .collect(),
         reserved_concurrency: concurrency,
+        paced_for: variables.get("RESERVED_CONCURRENCY").cloned(),
         retries,
         on_failure,
     };
@@ -135,6 +139,14 @@ pub fn judge_function(
     }
     if facts.reserved_concurrency.is_none() {
         wrong.push("no reserved concurrency".into());
+    }
+    if let (Some(paced), Some(reserved)) = (&facts.paced_for, facts.reserved_concurrency)
+        && paced.trim() != reserved.to_string()
+    {
+        wrong.push(format!(
+            "reserved concurrency {reserved}, but RESERVED_CONCURRENCY says {} (its Graph writes are paced for that many instances: Graph throttles, or the writes go slower than they may)",
+            presence_core::domain::excerpt::excerpt(paced)
+        ));
     }
     if let Some(queue) = failure_queue_arn {
         if facts.retries != Some(2) {

@@ -104,6 +104,7 @@ fn a_function_unlike_the_template_fails() {
         runtime: Some("provided.al2023".into()),
         missing_variables: vec![],
         reserved_concurrency: Some(50),
+        paced_for: Some("50".into()),
         retries: Some(2),
         on_failure: Some("arn:q".into()),
     };
@@ -115,12 +116,19 @@ fn a_function_unlike_the_template_fails() {
         architecture: Some("x86_64".into()),
         missing_variables: vec!["STATE_TABLE"],
         retries: Some(0),
+        paced_for: Some("10".into()),
         on_failure: None,
         ..good
     };
     let check = judge_function("f", "arn", &wrong, Some("arn:q"));
     assert_eq!(check.status, Status::Fail);
-    for said in ["x86_64", "STATE_TABLE", "retries 0", "failure queue"] {
+    for said in [
+        "x86_64",
+        "STATE_TABLE",
+        "retries 0",
+        "failure queue",
+        "RESERVED_CONCURRENCY says \"10\"",
+    ] {
         assert!(check.detail.contains(said), "{}", check.detail);
     }
 }

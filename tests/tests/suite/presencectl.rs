@@ -336,6 +336,24 @@ async fn doctor_names_each_broken_setting_with_its_fix() {
         .await
         .unwrap();
 
+    // Reserved concurrency changed by hand: the function paces for another number.
+    let reserve = |n: i32| {
+        lambda
+            .put_function_concurrency()
+            .function_name(&d.function_name)
+            .reserved_concurrent_executions(n)
+            .send()
+    };
+    reserve(7).await.unwrap();
+    let checks = ctl.doctor();
+    only_failed(&checks, "event function", "sam deploy");
+    let detail = checks["event function"]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("reserved concurrency 7, but RESERVED_CONCURRENCY"),
+        "{detail}"
+    );
+    reserve(d.reserved_concurrency).await.unwrap();
+
     // An event waiting in the failure queue.
     let record = deployment::failure_record(
         activity(
