@@ -235,6 +235,7 @@ async fn main() {
         );
     }
     reconcile(&world, &people).await;
+    operator(&world, &people[2]).await;
 
     println!(
         "\nRemote calls: Graph presence {}, Graph token {}, Genesys token {}, SCIM {}",
@@ -285,6 +286,15 @@ async fn reconcile(world: &World, people: &[Person]) {
         "OFF_QUEUE",
         Some(&at(t)),
     );
+    // Genesys's own view of Chloé: in training since her event (nothing newer to recover).
+    let training = at(600_000);
+    world.genesys.set_state(
+        &chloe.agent.genesys,
+        "Training",
+        Some(&training),
+        "OFF_QUEUE",
+        Some(&training),
+    );
     world
         .ms
         .set_teams_presence_by_hand(&chloe.agent.teams, "Available", "Available");
@@ -327,6 +337,29 @@ async fn reconcile(world: &World, people: &[Person]) {
     let (availability, activity) = world.ms.shown_presence(&chloe.agent.teams);
     println!("  Ben:   Teams shows {}", teams(world, &ben.agent));
     println!("  Chloé: Teams shows {availability}/{activity} again");
+}
+
+/// The operator's view of one agent after the repair: `presencectl status`, with the
+/// functions' variables (no stack here), as an operator would run it.
+async fn operator(world: &World, person: &Person) {
+    let mut env = world.function_env();
+    env.extend(env_for(&world.moto));
+    env.push(("AWS_ENDPOINT_URL".into(), world.moto.clone()));
+    let binary = binary_path("presencectl");
+    println!(
+        "\n$ presencectl status {}    # {}",
+        person.agent.genesys, person.name
+    );
+    let output = tokio::process::Command::new(binary)
+        .env_clear()
+        .envs(env)
+        .args(["status", &person.agent.genesys])
+        .output()
+        .await;
+    match output {
+        Ok(output) => print!("{}", String::from_utf8_lossy(&output.stdout)),
+        Err(error) => eprintln!("could not run presencectl: {error}"),
+    }
 }
 
 fn teams(world: &World, agent: &Agent) -> String {
