@@ -13,8 +13,8 @@ use presence_core::service::reconcile::{PassOutcome, PassReport};
 use serde::Serialize;
 use std::time::{Duration, SystemTime};
 
-/// How long one run from here lasts: short, so the progress moves and an interrupt loses at
-/// most one page (the position is saved after every page).
+/// How long one run from here lasts: short, so an interrupt loses at most one page (the
+/// position is saved after every page, and the progress line moves with each).
 const RUN: Duration = Duration::from_secs(20);
 /// Runs after which `--all` gives up (a pass over 100,000 users takes a few dozen).
 const MAX_RUNS: u32 = 1_000;
@@ -91,11 +91,13 @@ pub async fn all(deployment: &Deployment, json: bool) -> Result<Synced, String> 
     let mut stopped = None;
     while runs < MAX_RUNS {
         runs += 1;
-        bar.set_message(format!(
-            "run {runs}: {} users reconciled so far",
-            total.scanned
-        ));
-        match reconciler.run(&invocation()).await {
+        let before = total.scanned;
+        let watch = |report: &PassReport| {
+            let users = before + report.scanned;
+            bar.set_message(format!("run {runs}: {users} users reconciled so far"));
+        };
+        watch(&PassReport::default());
+        match reconciler.run_watched(&invocation(), &watch).await {
             Ok(PassOutcome::Worked(report)) => {
                 add(&mut total, &report);
                 if report.walk_completed {

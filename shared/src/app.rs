@@ -12,7 +12,7 @@ use crate::adapters::paced::Paced;
 use crate::adapters::secrets_manager::SecretsManager;
 use crate::config::{Config, ConfigError};
 use crate::service::reconcile::{
-    DirectoryHints, Hinted, PassOutcome, ReconcileError, ReconcileSettings,
+    DirectoryHints, Hinted, PassOutcome, ReconcileError, ReconcileSettings, Watch,
 };
 use crate::service::{Invocation, PresenceSync};
 use aws_config::BehaviorVersion;
@@ -198,13 +198,23 @@ impl Reconciler {
 
     /// One run (see [`PresenceSync::reconcile`]).
     pub async fn run(&self, invocation: &Invocation) -> Result<PassOutcome, ReconcileError> {
+        self.run_watched(invocation, &|_| {}).await
+    }
+
+    /// One run, telling `progress` the run's report after every page (an operator's tool).
+    pub async fn run_watched(
+        &self,
+        invocation: &Invocation,
+        progress: &Watch<'_>,
+    ) -> Result<PassOutcome, ReconcileError> {
         self.sync
-            .reconcile(
+            .reconcile_watched(
                 &self.genesys,
                 &self.teams,
                 &self.hints,
                 &self.settings,
                 invocation,
+                progress,
             )
             .await
     }

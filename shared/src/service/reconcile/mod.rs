@@ -132,6 +132,9 @@ impl<D: TeamsDirectory> TeamsDirectory for Hinted<D> {
     }
 }
 
+/// What watches a run's progress: told the report so far after every page.
+pub type Watch<'w> = dyn Fn(&PassReport) + Sync + 'w;
+
 /// The event id a reconciler's recording carries (bounded, printable, like an EventBridge id).
 const RECONCILE_EVENT: &str = "reconcile";
 
@@ -172,6 +175,8 @@ struct Run<'a, G, R> {
     genesys_pace: Pace,
     until: Instant,
     report: PassReport,
+    /// Told the report so far after every page (an operator's progress bar).
+    progress: &'a Watch<'a>,
 }
 
 impl<'a, G, R> Run<'a, G, R> {
@@ -184,6 +189,7 @@ impl<'a, G, R> Run<'a, G, R> {
         settings: &'a ReconcileSettings,
         invocation: &'a Invocation,
         until: Instant,
+        progress: &'a Watch<'a>,
     ) -> Self {
         Run {
             genesys,
@@ -194,6 +200,7 @@ impl<'a, G, R> Run<'a, G, R> {
             genesys_pace: Pace::new(settings.genesys_per_minute, Duration::from_secs(60)),
             until,
             report: PassReport::default(),
+            progress,
         }
     }
 
@@ -221,6 +228,21 @@ where
         settings: &ReconcileSettings,
         invocation: &Invocation,
     ) -> Result<PassOutcome, ReconcileError> {
+        let unwatched = |_: &PassReport| {};
+        self.reconcile_watched(genesys, teams, hints, settings, invocation, &unwatched)
+            .await
+    }
+
+    /// [`PresenceSync::reconcile`], telling `progress` the run's report after every page.
+    pub async fn reconcile_watched<G: GenesysBulk, R: PresenceReader>(
+        &self,
+        genesys: &G,
+        teams: &R,
+        hints: &DirectoryHints,
+        settings: &ReconcileSettings,
+        invocation: &Invocation,
+        progress: &Watch<'_>,
+    ) -> Result<PassOutcome, ReconcileError> {
         let started = Instant::now();
         let lease = lease_for(invocation);
         let owner = lease.owner.as_str();
@@ -240,7 +262,8 @@ where
         };
         let limits =
             super::limits::Limits::of(invocation, self.settings.deadline_margin, self.now_ms());
-        let mut run = Run::new(genesys, teams, settings, invocation, limits.work.until);
+        let until = limits.work.until;
+        let mut run = Run::new(genesys, teams, settings, invocation, until, progress);
         let worked = self.work(&mut run, &mut state, hints, owner).await;
         let ended = self.store.end(owner, &state).await;
         worked?;
@@ -271,7 +294,9 @@ where
         let record = self.store.read(user).await?;
         let limits =
             super::limits::Limits::of(invocation, self.settings.deadline_margin, self.now_ms());
-        let mut run = Run::new(genesys, teams, settings, invocation, limits.work.until);
+        let unwatched = |_: &PassReport| {};
+        let until = limits.work.until;
+        let mut run = Run::new(genesys, teams, settings, invocation, until, &unwatched);
         self.reconcile_records(&mut run, vec![(user.clone(), record)])
             .await;
         Ok(run.report)
@@ -319,17 +344,17 @@ where
                 .await?;
             if self.reconcile_records(run, page.records).await == Progress::Cut {
                 // The page is judged again by the next run (every action is idempotent).
-                self.save(state, owner).await?;
+                self.save_page(run, state, owner).await?;
                 return Ok(Progress::Cut);
             }
             state.records_cursor = page.next;
             if state.records_cursor.is_none() {
                 state.last_pass_ms = Some(self.now_ms());
                 run.report.walk_completed = true;
-                self.save(state, owner).await?;
+                self.save_page(run, state, owner).await?;
                 return Ok(Progress::Done);
             }
-            self.save(state, owner).await?;
+            self.save_page(run, state, owner).await?;
         }
     }
 
@@ -343,7 +368,7 @@ where
     ) -> Result<Progress, ReconcileError> {
         loop {
             if run.left() < crate::policy::RECONCILE_PAGE_RESERVE {
-                self.save(state, owner).await?;
+                self.save_page(run, state, owner).await?;
                 return Ok(Progress::Cut);
             }
             run.genesys_pace.ready().await;
@@ -353,7 +378,7 @@ where
                 .directory_page(state.sweep_cursor.as_deref(), budget)
                 .await?;
             if self.sweep_page(run, hints, page.users).await? == Progress::Cut {
-                self.save(state, owner).await?;
+                self.save_page(run, state, owner).await?;
                 return Ok(Progress::Cut);
             }
             state.sweep_cursor = page.next;
@@ -361,11 +386,23 @@ where
                 state.sweeping = false;
                 state.last_sweep_ms = Some(self.now_ms());
                 run.report.sweep_completed = true;
-                self.save(state, owner).await?;
+                self.save_page(run, state, owner).await?;
                 return Ok(Progress::Done);
             }
-            self.save(state, owner).await?;
+            self.save_page(run, state, owner).await?;
         }
+    }
+
+    /// Saves the position after a page, and tells the watcher.
+    async fn save_page<G, R>(
+        &self,
+        run: &Run<'_, G, R>,
+        state: &PassState,
+        owner: &str,
+    ) -> Result<(), ReconcileError> {
+        self.save(state, owner).await?;
+        (run.progress)(&run.report);
+        Ok(())
     }
 
     async fn save(&self, state: &PassState, owner: &str) -> Result<(), ReconcileError> {

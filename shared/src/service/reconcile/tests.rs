@@ -435,3 +435,29 @@ async fn during_a_burst_of_the_event_path_the_run_yields_graph_and_resumes_after
     let report = org.run_with(&settings).await;
     assert!(!report.yielded && report.recovered == 4, "{report:?}");
 }
+
+#[tokio::test]
+async fn a_watcher_is_told_the_report_after_every_page() {
+    let org = Org::new(5);
+    for n in 1..=5 {
+        org.event(n, "AVAILABLE", 2_000).await;
+    }
+    let seen = Mutex::new(Vec::new());
+    let watch = |report: &PassReport| seen.lock().unwrap().push(report.scanned);
+    let outcome = org
+        .sync
+        .reconcile_watched(
+            &org.genesys,
+            &org.teams,
+            &org.hints,
+            &settings(DriftPolicy::Report),
+            &invocation(30),
+            &watch,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(outcome, PassOutcome::Worked(ref r) if r.walk_completed));
+    // Pages of two: 2, 4, 5 users, then the sweep's pages (nothing more scanned).
+    let seen = seen.into_inner().unwrap();
+    assert_eq!(&seen[..3], &[2, 4, 5], "{seen:?}");
+}
