@@ -74,9 +74,11 @@ pub async fn run(deployment: &Deployment, send: bool, max: u32) -> Result<Redriv
     let stack = (deployment.stack.as_ref()).ok_or(
         "redrive needs --stack: the stack's outputs name the failure queue and the function",
     )?;
-    let sqs = aws_sdk_sqs::Client::new(&deployment.aws);
+    let queue = Queue {
+        sqs: aws_sdk_sqs::Client::new(&deployment.aws),
+        url: &stack.failure_queue_url,
+    };
     let lambda = aws_sdk_lambda::Client::new(&deployment.aws);
-    let queue = &stack.failure_queue_url;
     let mut answer = Redrive {
         dry_run: !send,
         read: 0,
@@ -85,118 +87,146 @@ pub async fn run(deployment: &Deployment, send: bool, max: u32) -> Result<Redriv
         skipped: 0,
         messages: Vec::new(),
     };
-    let mut held = Vec::new();
+    // Receipts of the messages that stay queued: visible again at the end, not after the hold.
+    let mut kept = Vec::new();
     while answer.read < max as usize {
         let batch = (max as usize - answer.read).min(10) as i32;
-        let received = sqs
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(batch)
-            .visibility_timeout(HOLD_SECS)
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "SQS: reading the failure queue {queue}: {}",
-                    aws_detail(&aws_sdk_sqs::error::DisplayErrorContext(e))
-                )
-            })?;
-        let messages = received.messages();
+        let messages = queue.receive(batch).await?;
         if messages.is_empty() {
             break;
         }
         for message in messages {
             answer.read += 1;
             let receipt = message.receipt_handle().unwrap_or_default().to_owned();
-            let body = message.body().unwrap_or_default();
-            let mut line = Message {
-                message_id: message.message_id().unwrap_or_default().to_owned(),
-                event_id: None,
-                condition: None,
-                error_type: None,
-                result: String::new(),
-            };
-            let (event, record) = match original_event(body, &stack.function_arn) {
-                Ok(found) => found,
-                Err(why) => {
-                    answer.skipped += 1;
-                    line.result = format!("skipped: {why}");
-                    answer.messages.push(line);
-                    held.push(receipt);
-                    continue;
-                }
-            };
-            let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(cut);
-            line.event_id = text(event.get("id"));
-            line.condition = text(record.pointer("/requestContext/condition"));
-            line.error_type = text(record.pointer("/responsePayload/errorType"));
-            if !send {
-                line.result = "would send".into();
-                answer.messages.push(line);
-                held.push(receipt);
-                continue;
+            let (line, outcome) = redrive_one(&queue, &lambda, stack, &message, send).await;
+            match outcome {
+                Outcome::Sent => answer.sent += 1,
+                Outcome::Failed => answer.failed += 1,
+                Outcome::Skipped => answer.skipped += 1,
+                Outcome::WouldSend => {}
             }
-            let invoked = lambda
-                .invoke()
-                .function_name(&stack.function_arn)
-                .invocation_type(InvocationType::Event)
-                .payload(Blob::new(event.to_string()))
-                .send()
-                .await;
-            match invoked {
-                Ok(out) if out.status_code() == 202 => {
-                    let deleted = sqs
-                        .delete_message()
-                        .queue_url(queue)
-                        .receipt_handle(&receipt)
-                        .send()
-                        .await;
-                    match deleted {
-                        Ok(_) => {
-                            answer.sent += 1;
-                            line.result = "sent".into();
-                        }
-                        Err(e) => {
-                            // Sent twice at worst: the function de-duplicates by event id.
-                            answer.sent += 1;
-                            line.result = format!(
-                                "sent, but the message could not be deleted (it will be sent again; the function skips a duplicate): {}",
-                                aws_detail(&aws_sdk_sqs::error::DisplayErrorContext(e))
-                            );
-                        }
-                    }
-                }
-                Ok(out) => {
-                    answer.failed += 1;
-                    line.result = format!(
-                        "failed: Lambda answered {} instead of 202; left queued",
-                        out.status_code()
-                    );
-                    held.push(receipt);
-                }
-                Err(e) => {
-                    answer.failed += 1;
-                    line.result = format!(
-                        "failed: Lambda: {}; left queued",
-                        aws_detail(&aws_sdk_lambda::error::DisplayErrorContext(e))
-                    );
-                    held.push(receipt);
-                }
+            if outcome != Outcome::Sent {
+                kept.push(receipt);
             }
             answer.messages.push(line);
         }
     }
-    // What stays queued is visible again at once, not after the hold.
-    for receipt in held {
-        let _ = sqs
-            .change_message_visibility()
-            .queue_url(queue)
+    for receipt in kept {
+        queue.release(&receipt).await;
+    }
+    Ok(answer)
+}
+
+/// The failure queue.
+struct Queue<'a> {
+    sqs: aws_sdk_sqs::Client,
+    url: &'a str,
+}
+
+impl Queue<'_> {
+    /// Up to `batch` messages, each hidden from other readers for [`HOLD_SECS`].
+    async fn receive(&self, batch: i32) -> Result<Vec<aws_sdk_sqs::types::Message>, String> {
+        let received = (self.sqs.receive_message())
+            .queue_url(self.url)
+            .max_number_of_messages(batch)
+            .visibility_timeout(HOLD_SECS)
+            .send()
+            .await
+            .map_err(|e| {
+                let detail = aws_detail(&aws_sdk_sqs::error::DisplayErrorContext(e));
+                format!("SQS: reading the failure queue {}: {detail}", self.url)
+            })?;
+        Ok(received.messages().to_vec())
+    }
+
+    async fn delete(&self, receipt: &str) -> Result<(), String> {
+        (self.sqs.delete_message())
+            .queue_url(self.url)
+            .receipt_handle(receipt)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_detail(&aws_sdk_sqs::error::DisplayErrorContext(e)))
+    }
+
+    /// Makes a kept message visible again at once (best effort: otherwise after the hold).
+    async fn release(&self, receipt: &str) {
+        let _ = (self.sqs.change_message_visibility())
+            .queue_url(self.url)
             .receipt_handle(receipt)
             .visibility_timeout(0)
             .send()
             .await;
     }
-    Ok(answer)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    WouldSend,
+    Sent,
+    Failed,
+    Skipped,
+}
+
+/// One message: read, then (with `send`) invoked and deleted once Lambda accepted it.
+async fn redrive_one(
+    queue: &Queue<'_>,
+    lambda: &aws_sdk_lambda::Client,
+    stack: &crate::deployment::Stack,
+    message: &aws_sdk_sqs::types::Message,
+    send: bool,
+) -> (Message, Outcome) {
+    let mut line = Message {
+        message_id: message.message_id().map(cut).unwrap_or_default(),
+        event_id: None,
+        condition: None,
+        error_type: None,
+        result: String::new(),
+    };
+    let body = message.body().unwrap_or_default();
+    let (event, record) = match original_event(body, &stack.function_arn) {
+        Ok(found) => found,
+        Err(why) => {
+            line.result = format!("skipped: {why}");
+            return (line, Outcome::Skipped);
+        }
+    };
+    let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(cut);
+    line.event_id = text(event.get("id"));
+    line.condition = text(record.pointer("/requestContext/condition"));
+    line.error_type = text(record.pointer("/responsePayload/errorType"));
+    if !send {
+        line.result = "would send".into();
+        return (line, Outcome::WouldSend);
+    }
+    let invoked = (lambda.invoke())
+        .function_name(&stack.function_arn)
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(event.to_string()))
+        .send()
+        .await;
+    let outcome = match invoked {
+        Ok(out) if out.status_code() == 202 => Outcome::Sent,
+        Ok(out) => {
+            let status = out.status_code();
+            line.result = format!("failed: Lambda answered {status} instead of 202; left queued");
+            return (line, Outcome::Failed);
+        }
+        Err(e) => {
+            let detail = aws_detail(&aws_sdk_lambda::error::DisplayErrorContext(e));
+            line.result = format!("failed: Lambda: {detail}; left queued");
+            return (line, Outcome::Failed);
+        }
+    };
+    let receipt = message.receipt_handle().unwrap_or_default();
+    line.result = match queue.delete(receipt).await {
+        Ok(()) => "sent".into(),
+        // Sent twice at worst: the function de-duplicates by event id.
+        Err(detail) => format!(
+            "sent, but the message could not be deleted (it will be sent again; the function skips a duplicate): {detail}"
+        ),
+    };
+    (line, outcome)
 }
 
 impl Answer for Redrive {

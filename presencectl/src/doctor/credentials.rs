@@ -1,7 +1,7 @@
 //! The credentials' checks: both secrets (present, parsed, no placeholder; never printed),
 //! an Entra ID token with the Graph application role, a Genesys token and a SCIM read.
 
-use super::{Check, GRAPH_ROLE, PLACEHOLDER, fail, pass};
+use super::{Check, GRAPH_ROLE, PLACEHOLDER, Status, fail, pass, skip};
 use crate::agent::budget;
 use crate::deployment::{Deployment, Stack};
 use presence_core::adapters::genesys_users::GenesysUsers;
@@ -12,8 +12,68 @@ use presence_core::config::Config;
 use presence_core::ports::{GenesysBulk, RemoteError, SecretSource};
 use secrecy::{ExposeSecret, SecretString};
 
+/// Both secrets, then the tokens and the SCIM read each secret's credentials allow (skipped
+/// when the secret is unusable: its check says why).
+pub(super) async fn checks(deployment: &Deployment, config: Option<&Config>) -> Vec<Check> {
+    let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&deployment.aws));
+    let azure = secret_id(
+        deployment,
+        config,
+        |s| &s.azure_secret_arn,
+        |c| &c.azure_secret_id,
+    );
+    let genesys = secret_id(
+        deployment,
+        config,
+        |s| &s.genesys_secret_arn,
+        |c| &c.genesys_secret_id,
+    );
+    let azure = secret(
+        "Azure secret",
+        &secrets,
+        azure,
+        &["tenant_id", "client_id", "client_secret"],
+    )
+    .await;
+    let genesys = secret(
+        "Genesys secret",
+        &secrets,
+        genesys,
+        &["client_id", "client_secret"],
+    )
+    .await;
+    let usable = |check: &Check| check.status == Status::Pass;
+    let entra = match (config, usable(&azure)) {
+        (Some(config), true) => entra_check(config, &secrets).await,
+        _ => skip(
+            "Entra ID token",
+            "needs a valid configuration and Azure secret",
+        ),
+    };
+    let scim = match (config, usable(&genesys)) {
+        (Some(config), true) => genesys_check(config, &secrets).await,
+        _ => skip(
+            "Genesys SCIM",
+            "needs a valid configuration and Genesys secret",
+        ),
+    };
+    vec![azure, genesys, entra, scim]
+}
+
+async fn secret(
+    name: &'static str,
+    secrets: &SecretsManager,
+    id: Option<String>,
+    fields: &[&str],
+) -> Check {
+    match id {
+        Some(id) => secret_check(name, secrets, &id, fields).await,
+        None => skip(name, "no secret id (configuration)"),
+    }
+}
+
 /// The secret id: the stack's output, or the configuration's.
-pub(super) fn secret_id(
+fn secret_id(
     deployment: &Deployment,
     config: Option<&Config>,
     from_stack: impl Fn(&Stack) -> &String,
@@ -26,7 +86,7 @@ pub(super) fn secret_id(
         .or_else(|| config.map(|c| from_config(c).clone()))
 }
 
-pub(super) async fn secret_check(
+async fn secret_check(
     name: &'static str,
     secrets: &SecretsManager,
     id: &str,
@@ -75,7 +135,7 @@ pub fn judge_secret(
     Ok(pass(name, format!("{id}: {} set", fields.join(", "))))
 }
 
-pub(super) async fn entra_check(config: &Config, secrets: &SecretsManager) -> Check {
+async fn entra_check(config: &Config, secrets: &SecretsManager) -> Check {
     let name = "Entra ID token";
     let tokens = TokenCache::new(
         config.azure_secret_id.clone(),
@@ -146,7 +206,7 @@ pub fn judge_roles(name: &'static str, roles: Option<Vec<String>>) -> Check {
     }
 }
 
-pub(super) async fn genesys_check(config: &Config, secrets: &SecretsManager) -> Check {
+async fn genesys_check(config: &Config, secrets: &SecretsManager) -> Check {
     let name = "Genesys SCIM";
     let http = Http::new(config.http);
     let login = || {

@@ -4,11 +4,9 @@
 //! e-mail (step 4), the rule (step 6). Facts are gathered by I/O; each is judged by a small
 //! pure function below, tested on its own.
 
-use crate::deployment::{Deployment, aws_detail};
+use crate::deployment::{Deployment, Stack, aws_detail};
 use crate::output::Answer;
-use credentials::{entra_check, genesys_check, secret_check, secret_id};
 use functions::{function_check, queue_arn};
-use presence_core::adapters::secrets_manager::SecretsManager;
 use serde::Serialize;
 use stack::{alarm_check, queue_check, rule_check, source_check, table_check};
 
@@ -106,138 +104,27 @@ impl Answer for Checklist {
 }
 
 pub async fn run(deployment: &Deployment) -> Checklist {
-    let mut checks = Vec::new();
-    let config = match &deployment.config {
-        Ok(config) => {
-            checks.push(pass("configuration", "the functions' variables are valid"));
-            Some(config)
-        }
-        Err(error) => {
-            checks.push(fail(
-                "configuration",
-                error.to_string(),
-                format!(
-                    "set {} correctly (a stack parameter: sam deploy --guided)",
-                    error.variable
-                ),
-            ));
-            None
-        }
-    };
-    let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&deployment.aws));
-    let azure_id = secret_id(
-        deployment,
-        config,
-        |s| &s.azure_secret_arn,
-        |c| &c.azure_secret_id,
-    );
-    let genesys_id = secret_id(
-        deployment,
-        config,
-        |s| &s.genesys_secret_arn,
-        |c| &c.genesys_secret_id,
-    );
-    let azure_ok = match &azure_id {
-        Some(id) => {
-            let check = secret_check(
-                "Azure secret",
-                &secrets,
-                id,
-                &["tenant_id", "client_id", "client_secret"],
-            )
-            .await;
-            let ok = check.status == Status::Pass;
-            checks.push(check);
-            ok
-        }
-        None => {
-            checks.push(skip("Azure secret", "no secret id (configuration)"));
-            false
-        }
-    };
-    let genesys_ok = match &genesys_id {
-        Some(id) => {
-            let check = secret_check(
-                "Genesys secret",
-                &secrets,
-                id,
-                &["client_id", "client_secret"],
-            )
-            .await;
-            let ok = check.status == Status::Pass;
-            checks.push(check);
-            ok
-        }
-        None => {
-            checks.push(skip("Genesys secret", "no secret id (configuration)"));
-            false
-        }
-    };
-    match (config, azure_ok) {
-        (Some(config), true) => checks.push(entra_check(config, &secrets).await),
-        _ => checks.push(skip(
-            "Entra ID token",
-            "needs a valid configuration and Azure secret",
-        )),
-    }
-    match (config, genesys_ok) {
-        (Some(config), true) => checks.push(genesys_check(config, &secrets).await),
-        _ => checks.push(skip(
-            "Genesys SCIM",
-            "needs a valid configuration and Genesys secret",
-        )),
-    }
-    let table = deployment
-        .stack
-        .as_ref()
+    let config = deployment.config.as_ref().ok();
+    let mut checks = vec![config_check(deployment)];
+    checks.extend(credentials::checks(deployment, config).await);
+    let table = (deployment.stack.as_ref())
         .map(|s| s.state_table.clone())
         .or_else(|| config.map(|c| c.state_table.clone()));
-    match table {
-        Some(table) => checks.push(table_check(deployment, &table).await),
-        None => checks.push(skip("state table", "no table name (configuration)")),
-    }
+    checks.push(match table {
+        Some(table) => table_check(deployment, &table).await,
+        None => skip("state table", "no table name (configuration)"),
+    });
     match &deployment.stack {
-        Some(stack) => {
-            checks.push(source_check(deployment, stack).await);
-            checks.push(rule_check(deployment, stack).await);
-            let queue_arn = queue_arn(deployment, &stack.failure_queue_url).await;
-            checks.push(
-                function_check(
-                    deployment,
-                    "event function",
-                    &stack.function_arn,
-                    queue_arn.as_deref(),
-                )
-                .await,
-            );
-            checks.push(
-                function_check(
-                    deployment,
-                    "reconcile function",
-                    &stack.reconcile_function_arn,
-                    None,
-                )
-                .await,
-            );
-            checks.push(queue_check(deployment, "failure queue", &stack.failure_queue_url).await);
-            checks.push(
-                queue_check(
-                    deployment,
-                    "dead-letter queue",
-                    &stack.dead_letter_queue_url,
-                )
-                .await,
-            );
-            checks.push(alarm_check(deployment, &stack.alarm_topic_arn).await);
-        }
+        Some(stack) => checks.extend(stack_checks(deployment, stack).await),
         None => {
-            for name in [
+            let names = [
                 "partner event source",
                 "rule",
                 "functions",
                 "queues",
                 "alarm e-mail",
-            ] {
+            ];
+            for name in names {
                 checks.push(skip(name, "give --stack to check the stack's resources"));
             }
         }
@@ -246,6 +133,42 @@ pub async fn run(deployment: &Deployment) -> Checklist {
         ok: checks.iter().all(|c| c.status != Status::Fail),
         checks,
     }
+}
+
+/// The functions' variables, as the event function reads them.
+fn config_check(deployment: &Deployment) -> Check {
+    match &deployment.config {
+        Ok(_) => pass("configuration", "the functions' variables are valid"),
+        Err(error) => fail(
+            "configuration",
+            error.to_string(),
+            format!(
+                "set {} correctly (a stack parameter: sam deploy --guided)",
+                error.variable
+            ),
+        ),
+    }
+}
+
+/// What the stack's outputs name: the partner source, the rule, the functions, the queues and
+/// the alarm topic.
+async fn stack_checks(deployment: &Deployment, stack: &Stack) -> Vec<Check> {
+    let queue_arn = queue_arn(deployment, &stack.failure_queue_url).await;
+    let (event, reconcile) = (&stack.function_arn, &stack.reconcile_function_arn);
+    vec![
+        source_check(deployment, stack).await,
+        rule_check(deployment, stack).await,
+        function_check(deployment, "event function", event, queue_arn.as_deref()).await,
+        function_check(deployment, "reconcile function", reconcile, None).await,
+        queue_check(deployment, "failure queue", &stack.failure_queue_url).await,
+        queue_check(
+            deployment,
+            "dead-letter queue",
+            &stack.dead_letter_queue_url,
+        )
+        .await,
+        alarm_check(deployment, &stack.alarm_topic_arn).await,
+    ]
 }
 
 /// A check failed because an AWS call did: the service and its error, bounded.
