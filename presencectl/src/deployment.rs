@@ -22,6 +22,15 @@ pub struct Stack {
     pub alarm_topic_arn: String,
 }
 
+/// How to reach AWS: the standard chain (environment, `~/.aws`, role), or these.
+#[derive(Clone, Debug, Default)]
+pub struct Account {
+    /// A named profile of `~/.aws/config` (`--profile`, as the AWS CLI).
+    pub profile: Option<String>,
+    /// The region (`--region`), when not the profile's or `AWS_REGION`.
+    pub region: Option<String>,
+}
+
 /// Where the tool found the deployment, and its configuration.
 pub struct Deployment {
     pub aws: aws_config::SdkConfig,
@@ -51,9 +60,17 @@ pub enum FindError {
 }
 
 impl Deployment {
-    /// The deployment of `stack`, or (without one) the one the process environment describes.
-    pub async fn find(stack: Option<&str>) -> Result<Deployment, FindError> {
-        let aws = presence_core::app::load_aws(presence_core::policy::HTTP_CONNECT).await;
+    /// The deployment of `stack`, or (without one) the one the process environment describes;
+    /// AWS reached as `account` says (a profile, a region, or the standard chain).
+    pub async fn find(stack: Option<&str>, account: &Account) -> Result<Deployment, FindError> {
+        let mut loader = presence_core::app::aws_loader(presence_core::policy::HTTP_CONNECT);
+        if let Some(profile) = &account.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &account.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        let aws = loader.load().await;
         let (stack, variables, reconcile_variables) = match stack {
             Some(name) => {
                 let stack = read_stack(&aws, name).await?;

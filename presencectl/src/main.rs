@@ -39,6 +39,13 @@ struct Cli {
     /// One JSON document on stdout instead of aligned text.
     #[arg(long, global = true)]
     json: bool,
+    /// The AWS profile to use (as the AWS CLI's --profile); default: the standard chain
+    /// (AWS_PROFILE, the environment's credentials, a role).
+    #[arg(long, global = true)]
+    profile: Option<String>,
+    /// The AWS region of the deployment; default: AWS_REGION or the profile's.
+    #[arg(long, global = true)]
+    region: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -136,7 +143,11 @@ async fn run(cli: Cli) -> Result<bool, String> {
         // A mapping given on the command line needs no deployment.
         return Ok(output::print(&mapping::check(&mapping::text(raw)?), json));
     }
-    let deployment = deployment::Deployment::find(cli.stack.as_deref())
+    let account = deployment::Account {
+        profile: cli.profile.clone(),
+        region: cli.region.clone(),
+    };
+    let deployment = deployment::Deployment::find(cli.stack.as_deref(), &account)
         .await
         .map_err(|e| e.to_string())?;
     let problem = match cli.command {

@@ -37,6 +37,12 @@ pub async fn build(config: &Config) -> ProductionSync {
 /// The AWS SDK configuration the function runs with: the standard chain (environment, role,
 /// `AWS_ENDPOINT_URL_*`) with its timeouts.
 pub async fn load_aws(connect_timeout: Duration) -> aws_config::SdkConfig {
+    aws_loader(connect_timeout).load().await
+}
+
+/// The loader [`load_aws`] uses: the standard chain with the function's timeouts, for a tool
+/// that chooses its own profile or region before loading.
+pub fn aws_loader(connect_timeout: Duration) -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(
             TimeoutConfig::builder()
@@ -49,8 +55,6 @@ pub async fn load_aws(connect_timeout: Duration) -> aws_config::SdkConfig {
         // throughput monitor on every request body is 2.6 % of the instructions per event
         // (callgrind, docs/performance.md) for no extra protection.
         .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
-        .load()
-        .await
 }
 
 /// Builds the sync with a given AWS configuration (tests point it at the emulator).

@@ -445,6 +445,15 @@ async fn doctor_without_a_stack_checks_what_the_variables_reach_and_a_missing_st
         said.contains("CloudFormation") && said.contains("no-such-stack"),
         "{said}"
     );
+    // --region takes the place of AWS_REGION: the stack is not in that region.
+    let elsewhere = ctl.run(&["--region", "eu-west-1", "doctor"]);
+    assert_eq!(elsewhere.code, 1);
+    assert!(
+        elsewhere.stderr.contains("CloudFormation"),
+        "{}",
+        elsewhere.stderr
+    );
+    assert_eq!(ctl.run(&["--region", "us-east-1", "doctor"]).code, 0);
     let usage = Command::new(&binary)
         .arg("doctor")
         .arg("--bogus")
