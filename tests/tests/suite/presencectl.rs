@@ -140,6 +140,23 @@ impl Ctl {
     fn sdk(&self) -> &aws_config::SdkConfig {
         &self.world.sdk
     }
+
+    /// Deploys the event function with `PRESENCE_MAPPING` set to `mapping` (a stack parameter).
+    async fn set_mapping(&self, mapping: &str) {
+        let mut env: HashMap<String, String> =
+            self.deployment.function_env.iter().cloned().collect();
+        env.insert("PRESENCE_MAPPING".into(), mapping.into());
+        let variables = aws_sdk_lambda::types::Environment::builder()
+            .set_variables(Some(env))
+            .build();
+        aws_sdk_lambda::Client::new(self.sdk())
+            .update_function_configuration()
+            .function_name(&self.deployment.function_name)
+            .environment(variables)
+            .send()
+            .await
+            .unwrap();
+    }
 }
 
 /// The checks that failed, by name.
@@ -384,18 +401,7 @@ async fn doctor_names_each_broken_setting_with_its_fix() {
         .unwrap();
 
     // An invalid stack parameter: the function's PRESENCE_MAPPING.
-    let mut env: HashMap<String, String> = d.function_env.iter().cloned().collect();
-    env.insert("PRESENCE_MAPPING".into(), r#"{"OnQ":"clear"}"#.into());
-    let variables = aws_sdk_lambda::types::Environment::builder()
-        .set_variables(Some(env))
-        .build();
-    lambda
-        .update_function_configuration()
-        .function_name(&d.function_name)
-        .environment(variables)
-        .send()
-        .await
-        .unwrap();
+    ctl.set_mapping(r#"{"OnQ":"clear"}"#).await;
     let checks = ctl.doctor();
     assert!(
         failed(&checks).contains(&"configuration".to_owned()),
@@ -462,8 +468,12 @@ async fn doctor_without_a_stack_checks_what_the_variables_reach_and_a_missing_st
     assert_eq!(usage.status.code(), Some(2));
 }
 
-/// Applies On Queue for the agent through a function instance (Teams shows Busy/Busy).
+/// The agent goes On Queue: Genesys reports it from then on, and its event is applied
+/// through a function instance (Teams shows Busy/Busy).
 async fn on_queue(ctl: &Ctl, agent: &Agent) {
+    let since = Some(presence_sync_tests::events::at(1_000));
+    let since = since.as_deref();
+    (ctl.world.genesys).set_state(&agent.genesys, "On Queue", since, "IDLE", since);
     let outcome = ctl
         .instance()
         .outcome(activity(&agent.genesys, "ON_QUEUE", 1_000, "IDLE", 1_000))
@@ -477,13 +487,6 @@ async fn status_shows_agreement_drift_a_dirty_record_and_a_negative_cache() {
     // In agreement.
     let calm = ctl.world.agent();
     on_queue(&ctl, &calm).await;
-    ctl.world.genesys.set_state(
-        &calm.genesys,
-        "On Queue",
-        Some(&presence_sync_tests::events::at(1_000)),
-        "IDLE",
-        Some(&presence_sync_tests::events::at(1_000)),
-    );
     let run = ctl.run(&["--json", "status", &calm.genesys]);
     let json = run.json();
     assert_eq!(
@@ -688,19 +691,7 @@ async fn explain_says_what_the_function_would_do_without_writing_or_calling() {
     );
 
     // A presence the mapping ignores.
-    let mut env: HashMap<String, String> = ctl.deployment.function_env.iter().cloned().collect();
-    env.insert("PRESENCE_MAPPING".into(), r#"{"BREAK":"ignore"}"#.into());
-    let lambda = aws_sdk_lambda::Client::new(ctl.sdk());
-    let variables = aws_sdk_lambda::types::Environment::builder()
-        .set_variables(Some(env))
-        .build();
-    lambda
-        .update_function_configuration()
-        .function_name(&ctl.deployment.function_name)
-        .environment(variables)
-        .send()
-        .await
-        .unwrap();
+    ctl.set_mapping(r#"{"BREAK":"ignore"}"#).await;
     let json = explain(&file(
         "break.json",
         &presence(&agent.genesys, "BREAK", 2_000),
@@ -785,13 +776,6 @@ async fn sync_repairs_one_agent_and_runs_a_whole_pass() {
     let ctl = Ctl::start().await;
     let drifted = ctl.world.agent();
     on_queue(&ctl, &drifted).await;
-    ctl.world.genesys.set_state(
-        &drifted.genesys,
-        "On Queue",
-        Some(&presence_sync_tests::events::at(1_000)),
-        "IDLE",
-        Some(&presence_sync_tests::events::at(1_000)),
-    );
     ctl.world
         .ms
         .set_teams_presence_by_hand(&drifted.teams, "Available", "Available");
