@@ -8,6 +8,7 @@ use crate::describe::teams_state;
 use crate::output::{Answer, fields};
 use presence_core::domain::decide::AfterClaim;
 use presence_core::domain::mapping::{KeepReason, Target};
+use presence_core::domain::outcome::Why;
 use presence_core::domain::state::{Intent, Observation};
 use presence_core::domain::step::Step;
 use presence_core::ports::StateStore;
@@ -123,8 +124,13 @@ fn step(step: &Step) -> String {
             }
         ),
         Step::CarryOut(AfterClaim::Call { state, why, .. }) => format!(
-            "call Microsoft Graph: make Teams show {} ({why:?})",
-            teams_state(*state)
+            "call Microsoft Graph: make Teams show {} ({})",
+            teams_state(*state),
+            match why {
+                Why::Changed => "the event changed what Teams should show",
+                Why::Reconciled => "an earlier attempt left Teams unknown: re-applied",
+                Why::Refreshed => "re-sent before it expires, or over drift",
+            }
         ),
         Step::CarryOut(AfterClaim::NoCall { reason, .. }) => {
             format!(

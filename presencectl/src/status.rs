@@ -129,7 +129,7 @@ pub async fn run(deployment: &Deployment, agent: &str, history: bool) -> Result<
         teams_id: cached.as_ref().map(|c| TeamsId::of(c, &config.settings)),
         genesys_now,
         teams_now,
-        verdict: verdict_text(&verdict),
+        verdict: verdict_text(&verdict, record.rev > 0),
         agree,
         history,
         text: String::new(),
@@ -187,9 +187,10 @@ async fn teams_now(
 }
 
 /// The verdict as an operator reads it.
-fn verdict_text(verdict: &Verdict) -> String {
+fn verdict_text(verdict: &Verdict, record_exists: bool) -> String {
     match verdict {
         Verdict::Repair(_) => "repair: the record holds a version from the future; the reconciler replaces it with Genesys's state".into(),
+        Verdict::Recover(_) if !record_exists => "recover: no event recorded for this user yet; `presencectl sync` applies Genesys's state".into(),
         Verdict::Recover(_) => "recover: Genesys holds a newer state than the record (a lost event); `presencectl sync` applies it".into(),
         Verdict::Settle => "settle: the record is dirty (a Graph call was not confirmed); `presencectl sync` re-applies it".into(),
         Verdict::Refresh(Refresh::KeepAlive) => "keep alive: Teams agrees; the preferred presence is due to be re-sent before it expires".into(),

@@ -603,6 +603,29 @@ async fn status_shows_agreement_drift_a_dirty_record_and_a_negative_cache() {
         ),
         (Some("applied"), Some("changed"))
     );
+    // Known to Genesys, never seen in an event: the reconciler (or `sync`) would apply it.
+    let unseen = ctl.world.agent();
+    let since = Some(presence_sync_tests::events::at(1_000));
+    (ctl.world.genesys).set_state(
+        &unseen.genesys,
+        "Break",
+        since.as_deref(),
+        "OFF_QUEUE",
+        since.as_deref(),
+    );
+    let run = ctl.run(&["--json", "status", &unseen.genesys]);
+    let json = run.json();
+    assert_eq!(
+        (run.code, &json["record"]["exists"]),
+        (1, &Value::Bool(false))
+    );
+    assert!(
+        json["verdict"]
+            .as_str()
+            .unwrap()
+            .starts_with("recover: no event recorded"),
+        "{json:#}"
+    );
     let unknown = ctl.run(&["status", "nobody@example.com"]);
     assert_eq!(unknown.code, 1);
     assert!(
@@ -636,6 +659,17 @@ async fn explain_says_what_the_function_would_do_without_writing_or_calling() {
     );
     assert_eq!(json["target"], "Busy/Busy");
     assert_eq!(json["mappingEntry"], "ON_QUEUE");
+    let last = json["steps"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .as_str()
+        .unwrap();
+    assert!(
+        last.contains("make Teams show Busy/Busy (the event changed"),
+        "{json:#}"
+    );
     assert!(
         json["steps"][0]
             .as_str()
