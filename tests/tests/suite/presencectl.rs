@@ -29,6 +29,16 @@ struct Run {
 }
 
 impl Run {
+    /// Asserts the tool stopped with status 1 and said `text` on stderr.
+    fn fails_saying(&self, text: &str) {
+        assert_eq!(self.code, 1, "{}", self.stdout);
+        assert!(
+            self.stderr.contains(text),
+            "should say {text:?}: {}",
+            self.stderr
+        );
+    }
+
     fn json(&self) -> Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
@@ -453,12 +463,7 @@ async fn doctor_without_a_stack_checks_what_the_variables_reach_and_a_missing_st
     );
     // --region takes the place of AWS_REGION: the stack is not in that region.
     let elsewhere = ctl.run(&["--region", "eu-west-1", "doctor"]);
-    assert_eq!(elsewhere.code, 1);
-    assert!(
-        elsewhere.stderr.contains("CloudFormation"),
-        "{}",
-        elsewhere.stderr
-    );
+    elsewhere.fails_saying("CloudFormation");
     assert_eq!(ctl.run(&["--region", "us-east-1", "doctor"]).code, 0);
     let usage = Command::new(&binary)
         .arg("doctor")
@@ -627,12 +632,7 @@ async fn status_shows_agreement_drift_a_dirty_record_and_a_negative_cache() {
         "{json:#}"
     );
     let unknown = ctl.run(&["status", "nobody@example.com"]);
-    assert_eq!(unknown.code, 1);
-    assert!(
-        unknown.stderr.contains("Genesys knows no user"),
-        "{}",
-        unknown.stderr
-    );
+    unknown.fails_saying("Genesys knows no user");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -792,17 +792,12 @@ async fn explain_says_what_the_function_would_do_without_writing_or_calling() {
         "{}",
         run.stdout
     );
-    // Not JSON.
+    // A file that does not exist.
     let run = ctl.run(&[
         "explain",
         &file("bad.json", &Value::Null).replace("bad.json", "missing.json"),
     ]);
-    assert_eq!(run.code, 1);
-    assert!(
-        run.stderr.contains("cannot read the event"),
-        "{}",
-        run.stderr
-    );
+    run.fails_saying("cannot read the event");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -884,12 +879,7 @@ async fn teams_id_override_is_recorded_shown_refused_when_held_and_forgotten() {
     // Another agent cannot take it.
     let second = ctl.world.agent();
     let run = ctl.run(&["teams-id", "set", &second.genesys, &other_teams]);
-    assert_eq!(run.code, 1);
-    assert!(
-        run.stderr.contains(&agent.genesys),
-        "names the holder: {}",
-        run.stderr
-    );
+    run.fails_saying(&agent.genesys);
 
     let json = ctl
         .run(&["--json", "teams-id", "forget", &agent.genesys])
@@ -903,8 +893,7 @@ async fn teams_id_override_is_recorded_shown_refused_when_held_and_forgotten() {
         run.stderr
     );
     let bad = ctl.run(&["teams-id", "set", &agent.genesys, "not-a-guid"]);
-    assert_eq!(bad.code, 1);
-    assert!(bad.stderr.contains("not a Teams user id"), "{}", bad.stderr);
+    bad.fails_saying("not a Teams user id");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
