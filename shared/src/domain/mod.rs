@@ -5,6 +5,7 @@ pub mod decide;
 pub mod event;
 pub mod excerpt;
 pub mod ids;
+pub mod left;
 pub mod mapping;
 pub mod outcome;
 pub mod presence;

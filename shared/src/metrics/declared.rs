@@ -3,8 +3,9 @@
 
 use super::events::{DELIVERY_LAG, END_TO_END_LAG, EVENTS, TEAMS_ID_LOOKUPS};
 use super::reconciler::{
-    BACKFILLED, DIRTY_SETTLED, DRIFT_FOUND, DRIFT_REPAIRED, KEPT_ALIVE, LOST_EVENTS_RECOVERED,
-    PASS_COMPLETED, PASS_DURATION, USERS_SCANNED,
+    AGENTS_LET_GO, AGENTS_REJOINED, BACKFILLED, BULK_READ_FAILURES, DIRTY_SETTLED, DRIFT_FOUND,
+    DRIFT_REPAIRED, KEPT_ALIVE, LOST_EVENTS_RECOVERED, PASS_COMPLETED, PASS_DURATION,
+    USERS_SCANNED,
 };
 use super::remote::{REMOTE_CALLS, REMOTE_LATENCY, RETRIES, THROTTLE_WAIT, THROTTLES};
 
@@ -104,7 +105,7 @@ macro_rules! metric {
 }
 
 /// Every metric the project emits.
-pub static ALL: [&Metric; 18] = [
+pub static ALL: [&Metric; 21] = [
     &EVENTS,
     &END_TO_END_LAG,
     &DELIVERY_LAG,
@@ -123,6 +124,9 @@ pub static ALL: [&Metric; 18] = [
     &DRIFT_REPAIRED,
     &PASS_DURATION,
     &PASS_COMPLETED,
+    &AGENTS_LET_GO,
+    &AGENTS_REJOINED,
+    &BULK_READ_FAILURES,
 ];
 
 /// The declared metric of this name.

@@ -63,6 +63,8 @@ pub enum TeamsIdSource {
     Table,
     /// Genesys SCIM was asked (whatever it answered).
     Scim,
+    /// The reconciler's directory sweep had read it in bulk (no call of its own).
+    Sweep,
     /// Memory or the table held a cached "no Teams id" (or "claimed by another user").
     Negative,
 }
@@ -73,6 +75,7 @@ impl TeamsIdSource {
             TeamsIdSource::Memory => "memory",
             TeamsIdSource::Table => "table",
             TeamsIdSource::Scim => "scim",
+            TeamsIdSource::Sweep => "sweep",
             TeamsIdSource::Negative => "negative",
         }
     }

@@ -54,8 +54,9 @@ pub use events::{
 };
 pub use flush::{Context, capture, check_namespace, flush, flush_to, init, take};
 pub use reconciler::{
-    BACKFILLED, DIRTY_SETTLED, DRIFT_FOUND, DRIFT_REPAIRED, KEPT_ALIVE, LOST_EVENTS_RECOVERED,
-    PASS_COMPLETED, PASS_DURATION, PassFigure, USERS_SCANNED, drift, pass_completed, pass_figure,
+    AGENTS_LET_GO, AGENTS_REJOINED, BACKFILLED, BULK_READ_FAILURES, DIRTY_SETTLED, DRIFT_FOUND,
+    DRIFT_REPAIRED, KEPT_ALIVE, LOST_EVENTS_RECOVERED, PASS_COMPLETED, PASS_DURATION, PassFigure,
+    USERS_SCANNED, bulk_read_failed, drift, let_go, pass_completed, pass_figure,
 };
 pub use remote::{
     REMOTE_CALLS, REMOTE_LATENCY, RETRIES, Remote, StatusClass, THROTTLE_WAIT, THROTTLES,

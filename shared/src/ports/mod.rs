@@ -2,6 +2,7 @@
 //! service never knows which store or client it talks to.
 
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
+use crate::domain::left::LeftReason;
 use crate::domain::state::{Intent, Lease, Observation, UserState};
 use crate::domain::teams::TeamsPresence;
 use std::future::Future;
@@ -88,6 +89,27 @@ pub trait StateStore: Send + Sync {
         user: &GenesysUserId,
         expected_rev: u64,
         observation: &Observation,
+        event_id: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+
+    /// Lets the user go ([`UserState::after_let_go`]) on the record as it was when `read`:
+    /// refused when it changed since or someone is changing Teams.
+    fn let_go(
+        &self,
+        user: &GenesysUserId,
+        read: &UserState,
+        reason: LeftReason,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+
+    /// Takes a let-go user back ([`UserState::after_rejoin`]) on the record as it was when
+    /// `read`, recording the newer part of `current` under `event_id`.
+    fn rejoin(
+        &self,
+        user: &GenesysUserId,
+        read: &UserState,
+        current: &Observation,
         event_id: &str,
         now_ms: i64,
     ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
@@ -200,6 +222,8 @@ pub enum DirectoryAnswer {
     TeamsId(String),
     NoTeamsId,
     UnknownUser,
+    /// Genesys knows the user but their account is not active (SCIM `active: false`).
+    Inactive,
 }
 
 /// The remote service a call went to: errors are named after it, not after the step of the
@@ -388,6 +412,6 @@ mod reconcile;
 mod shared;
 
 pub use reconcile::{
-    DirectoryPage, GenesysBulk, GenesysNow, PassLedger, PassState, PresenceReader, RecordPage,
-    RecordScan, RunClaim, TeamsNow,
+    Account, DirectoryPage, GenesysBulk, GenesysNow, PassLedger, PassState, PresenceReader,
+    ReadTally, RecordPage, RecordScan, RunClaim, TeamsNow,
 };

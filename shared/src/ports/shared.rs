@@ -40,6 +40,25 @@ impl<T: StateStore> StateStore for std::sync::Arc<T> {
     ) -> impl Future<Output = Result<Recorded, StoreError>> + Send {
         (**self).replace(user, expected_rev, observation, event_id, now_ms)
     }
+    fn let_go(
+        &self,
+        user: &GenesysUserId,
+        read: &UserState,
+        reason: LeftReason,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send {
+        (**self).let_go(user, read, reason, now_ms)
+    }
+    fn rejoin(
+        &self,
+        user: &GenesysUserId,
+        read: &UserState,
+        current: &Observation,
+        event_id: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send {
+        (**self).rejoin(user, read, current, event_id, now_ms)
+    }
     fn mark_pending(
         &self,
         user: &GenesysUserId,

@@ -13,7 +13,7 @@ use crate::ports::{
 };
 use std::future::Future;
 use std::time::Duration;
-use tracing::warn;
+use tracing::{info, warn};
 
 /// A cache hit as the metrics count it: `negative` when it says "no Teams id".
 fn source(cached: &CachedTeamsId, hit: TeamsIdSource) -> TeamsIdSource {
@@ -37,6 +37,16 @@ pub trait TeamsIds: Send + Sync {
     /// Drops what this layer (and those below it) remember of the user: Graph does not know
     /// the Teams user any more.
     fn forget(&self, user: &GenesysUserId, budget: Budget) -> impl Future<Output = ()> + Send;
+
+    /// Drops what this layer (and those below it) remember of a user the sync let go, and
+    /// gives up their claim on their Teams id: another Genesys user may be given it. `now`
+    /// in epoch seconds.
+    fn let_go(
+        &self,
+        user: &GenesysUserId,
+        budget: Budget,
+        now: i64,
+    ) -> impl Future<Output = ()> + Send;
 }
 
 /// How long an answer is trusted, by kind.
@@ -76,7 +86,6 @@ impl<D: TeamsDirectory> TeamsIds for Directory<D> {
         budget: Budget,
         now: i64,
     ) -> Result<CachedTeamsId, SyncError> {
-        metrics::teams_id_lookup(TeamsIdSource::Scim);
         let answer = self
             .directory
             .lookup(user, budget)
@@ -94,11 +103,17 @@ impl<D: TeamsDirectory> TeamsIds for Directory<D> {
                 }
             },
             DirectoryAnswer::NoTeamsId | DirectoryAnswer::UnknownUser => TeamsIdEntry::NoTeamsId,
+            DirectoryAnswer::Inactive => {
+                info!(genesysUserId = %user, "Genesys lists this user as inactive; their Teams presence is left alone");
+                TeamsIdEntry::NoTeamsId
+            }
         };
         Ok(self.lifetimes.keep(entry, now))
     }
 
     async fn forget(&self, _user: &GenesysUserId, _budget: Budget) {}
+
+    async fn let_go(&self, _user: &GenesysUserId, _budget: Budget, _now: i64) {}
 }
 
 /// Claims each Teams id the next layer gives for the Genesys user alone. The claim lasts
@@ -140,6 +155,10 @@ impl<C: TeamsIdCache, L: TeamsIds> TeamsIds for Claiming<C, L> {
 
     async fn forget(&self, user: &GenesysUserId, budget: Budget) {
         self.next.forget(user, budget).await;
+    }
+
+    async fn let_go(&self, user: &GenesysUserId, budget: Budget, now: i64) {
+        self.next.let_go(user, budget, now).await;
     }
 }
 
@@ -185,6 +204,33 @@ impl<C: TeamsIdCache, L: TeamsIds> TeamsIds for TableCached<C, L> {
         }
         self.next.forget(user, budget).await;
     }
+
+    async fn let_go(&self, user: &GenesysUserId, budget: Budget, now: i64) {
+        let release = forget_and_release(&self.table, user, now);
+        let doing = "dropping the Teams id of a user let go";
+        if let Err(error) = bounded(budget, doing, user, release).await {
+            warn!(genesysUserId = %user, error = %error, "could not drop the Teams id of a user let go; its claim ends on its own");
+        }
+        self.next.let_go(user, budget, now).await;
+    }
+}
+
+/// Drops the cached Teams id of `user` and gives up their claim on it.
+async fn forget_and_release<C: TeamsIdCache>(
+    cache: &C,
+    user: &GenesysUserId,
+    now: i64,
+) -> Result<Option<CachedTeamsId>, crate::ports::StoreError> {
+    let cached = cache.get(user, now).await?;
+    cache.forget(user).await?;
+    if let Some(CachedTeamsId {
+        entry: TeamsIdEntry::Teams(teams),
+        ..
+    }) = &cached
+    {
+        cache.release_claim(teams, user).await?;
+    }
+    Ok(cached)
 }
 
 impl<C: TeamsIdCache, L> TableCached<C, L> {
@@ -257,6 +303,11 @@ impl<L: TeamsIds> TeamsIds for MemoryCached<L> {
         self.memory.invalidate(user);
         self.next.forget(user, budget).await;
     }
+
+    async fn let_go(&self, user: &GenesysUserId, budget: Budget, now: i64) {
+        self.memory.invalidate(user);
+        self.next.let_go(user, budget, now).await;
+    }
 }
 
 /// Why an operator's Teams id was not set.
@@ -316,15 +367,7 @@ pub async fn forget_cached<C: TeamsIdCache>(
     user: &GenesysUserId,
     now: i64,
 ) -> Result<Option<CachedTeamsId>, crate::ports::StoreError> {
-    let cached = cache.get(user, now).await?;
-    cache.forget(user).await?;
-    if let Some(CachedTeamsId {
-        entry: TeamsIdEntry::Teams(teams),
-        ..
-    }) = &cached
-    {
-        cache.release_claim(teams, user).await?;
-    }
+    let cached = forget_and_release(cache, user, now).await?;
     warn!(genesysUserId = %user, "cached Teams id forgotten by an operator");
     Ok(cached)
 }

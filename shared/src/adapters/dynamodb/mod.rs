@@ -16,6 +16,7 @@ use std::collections::HashMap;
 
 mod expression;
 mod ledger;
+mod left;
 mod records;
 mod scan;
 mod teams_ids;

@@ -5,6 +5,7 @@ use super::expression::Expression;
 use super::{DynamoStateStore, Item, Timed, get_n, get_s, n, s, user_key};
 use crate::domain::event::{PresenceValue, Stamped};
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
+use crate::domain::left::{Left, LeftReason};
 use crate::domain::presence::{RoutingStatus, SystemPresence};
 use crate::domain::state::{Intent, Lease, Observation, UserState};
 use crate::domain::teams::TeamsState;
@@ -50,7 +51,25 @@ pub fn user_state(item: Option<&Item>) -> Result<UserState, StoreError> {
         rev: get_n(item, "rev")?.unwrap_or(0).max(0) as u64,
         applied_at_ms: get_n(item, "applied_at")?,
         applied_to: get_s(item, "applied_to").and_then(TeamsUserId::parse),
+        left: left_of(item)?,
     })
+}
+
+/// The let-go mark (`left_reason`, `left_at`), when there is one.
+fn left_of(item: &Item) -> Result<Option<Left>, StoreError> {
+    let Some(raw) = get_s(item, "left_reason") else {
+        return Ok(None);
+    };
+    let reason = LeftReason::parse(raw).ok_or_else(|| {
+        StoreError(format!(
+            "attribute left_reason of a state item is {}, not a reason this version knows",
+            crate::domain::excerpt::excerpt(raw)
+        ))
+    })?;
+    Ok(Some(Left {
+        reason,
+        at_ms: get_n(item, "left_at")?.unwrap_or(0),
+    }))
 }
 
 impl StateStore for DynamoStateStore {
@@ -177,6 +196,31 @@ impl StateStore for DynamoStateStore {
         e.set
             .push(format!("applied = if_not_exists(applied, {clear})"));
         e.remove.extend(["lease_owner", "lease_until"]);
+        self.conditional(e.apply(self.update(user_key(user)), now_ms))
+            .await
+    }
+
+    async fn let_go(
+        &self,
+        user: &GenesysUserId,
+        read: &UserState,
+        reason: LeftReason,
+        now_ms: i64,
+    ) -> Result<Recorded, StoreError> {
+        let e = super::left::let_go(read, reason, now_ms);
+        self.conditional(e.apply(self.update(user_key(user)), now_ms))
+            .await
+    }
+
+    async fn rejoin(
+        &self,
+        user: &GenesysUserId,
+        read: &UserState,
+        current: &Observation,
+        event_id: &str,
+        now_ms: i64,
+    ) -> Result<Recorded, StoreError> {
+        let e = super::left::rejoin(read, current, event_id, now_ms);
         self.conditional(e.apply(self.update(user_key(user)), now_ms))
             .await
     }

@@ -5,7 +5,7 @@ use super::lock;
 use crate::domain::ids::GenesysUserId;
 use crate::domain::state::Observation;
 use crate::ports::{
-    Budget, DirectoryAnswer, DirectoryPage, GenesysBulk, GenesysNow, RemoteError, Service,
+    Account, Budget, DirectoryAnswer, DirectoryPage, GenesysBulk, GenesysNow, RemoteError, Service,
     TeamsDirectory,
 };
 use std::collections::{BTreeMap, HashMap};
@@ -40,6 +40,7 @@ impl TeamsDirectory for MemoryDirectory {
         _budget: Budget,
     ) -> Result<DirectoryAnswer, RemoteError> {
         *lock(&self.lookups) += 1;
+        crate::metrics::teams_id_lookup(crate::metrics::TeamsIdSource::Scim);
         Ok(match lock(&self.users).get(user) {
             None => DirectoryAnswer::UnknownUser,
             Some(None) => DirectoryAnswer::NoTeamsId,
@@ -52,6 +53,8 @@ impl TeamsDirectory for MemoryDirectory {
 #[derive(Debug, Default)]
 pub struct MemoryGenesys {
     users: Mutex<BTreeMap<GenesysUserId, (Option<String>, Observation)>>,
+    /// Accounts that are not active (deactivated, deleted); absent: active.
+    accounts: Mutex<HashMap<GenesysUserId, Account>>,
     calls: Mutex<usize>,
 }
 
@@ -66,6 +69,24 @@ impl MemoryGenesys {
     /// Sets a user's Teams id and current state (as Genesys would report them now).
     pub fn set_user(&self, user: &GenesysUserId, teams: Option<&str>, now: Observation) {
         lock(&self.users).insert(user.clone(), (teams.map(str::to_owned), now));
+    }
+
+    /// Sets the state of a user's account (deactivating or deleting them, or making them
+    /// active again). A deactivated or deleted user leaves the directory (the SCIM list holds
+    /// active users only) but is still listed by a bulk read, as such.
+    pub fn set_account(&self, user: &GenesysUserId, account: Account) {
+        let mut accounts = lock(&self.accounts);
+        match account {
+            Account::Active => accounts.remove(user),
+            other => accounts.insert(user.clone(), other),
+        };
+    }
+
+    fn account(&self, user: &GenesysUserId) -> Account {
+        lock(&self.accounts)
+            .get(user)
+            .copied()
+            .unwrap_or(Account::Active)
     }
 
     /// Calls made (bulk reads and directory pages).
@@ -86,11 +107,17 @@ impl GenesysBulk for MemoryGenesys {
         let known = lock(&self.users);
         Ok(users
             .iter()
-            .filter_map(|user| {
-                known.get(user).map(|(_, now)| GenesysNow {
+            .map(|user| match known.get(user) {
+                Some((_, now)) => GenesysNow {
                     user: user.clone(),
+                    account: self.account(user),
                     observation: now.clone(),
-                })
+                },
+                None => GenesysNow {
+                    user: user.clone(),
+                    account: Account::NotFound,
+                    observation: Observation::default(),
+                },
             })
             .collect())
     }
@@ -109,7 +136,11 @@ impl GenesysBulk for MemoryGenesys {
             })?,
         };
         let known = lock(&self.users);
-        let users: Vec<_> = known
+        let active: Vec<_> = known
+            .iter()
+            .filter(|(user, _)| self.account(user).is_active())
+            .collect();
+        let users: Vec<_> = active
             .iter()
             .skip(start)
             .take(Self::PAGE)
@@ -118,11 +149,11 @@ impl GenesysBulk for MemoryGenesys {
                     Some(teams) => DirectoryAnswer::TeamsId(teams.clone()),
                     None => DirectoryAnswer::NoTeamsId,
                 };
-                (user.clone(), answer)
+                ((*user).clone(), answer)
             })
             .collect();
         let end = start + users.len();
-        let next = (end < known.len()).then(|| end.to_string());
+        let next = (end < active.len()).then(|| end.to_string());
         Ok(DirectoryPage { users, next })
     }
 }

@@ -3,6 +3,7 @@
 
 use super::lock;
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
+use crate::domain::left::LeftReason;
 use crate::domain::state::{Intent, Lease, Observation, UserState};
 use crate::ports::{
     CachedTeamsId, Claim, Finish, PassLedger, PassState, RecordPage, RecordScan, Recorded,
@@ -136,6 +137,33 @@ impl StateStore for MemoryStore {
         self.call().await;
         Ok(self.conditional(user, |current| {
             current.after_replace(expected_rev, observation, event_id, now_ms)
+        }))
+    }
+
+    async fn let_go(
+        &self,
+        user: &GenesysUserId,
+        read: &UserState,
+        reason: LeftReason,
+        now_ms: i64,
+    ) -> Result<Recorded, StoreError> {
+        self.call().await;
+        Ok(self.conditional(user, |current| {
+            current.after_let_go(read.rev, reason, now_ms)
+        }))
+    }
+
+    async fn rejoin(
+        &self,
+        user: &GenesysUserId,
+        read: &UserState,
+        current: &Observation,
+        event_id: &str,
+        now_ms: i64,
+    ) -> Result<Recorded, StoreError> {
+        self.call().await;
+        Ok(self.conditional(user, |record| {
+            record.after_rejoin(read.rev, current, event_id, now_ms)
         }))
     }
 

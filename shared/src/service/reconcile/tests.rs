@@ -18,6 +18,7 @@ use crate::domain::version::Version;
 use crate::ports::{Clock, SystemClock};
 use crate::service::Settings;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 type Sync = PresenceSync<
@@ -84,7 +85,7 @@ struct Org {
     directory: Arc<MemoryDirectory>,
     genesys: Arc<MemoryGenesys>,
     teams: Arc<MemoryTeams>,
-    hints: DirectoryHints,
+    shared: Shared,
     sync: Sync,
 }
 
@@ -100,14 +101,11 @@ impl Org {
             directory.add_user(&user(i), Some(&id));
             genesys.set_user(&user(i), Some(&id), observed("AVAILABLE", 1_000));
         }
-        let hints = DirectoryHints::default();
+        let shared = Shared::new(&settings(DriftPolicy::Report));
         let sync = PresenceSync::new(
             store.clone(),
             store.clone(),
-            Hinted {
-                hints: hints.clone(),
-                next: directory.clone(),
-            },
+            Hinted::new(&shared, directory.clone()),
             graph.clone(),
             PresenceMapping::default(),
             Settings::default(),
@@ -117,7 +115,7 @@ impl Org {
             directory,
             genesys,
             teams: graph,
-            hints,
+            shared,
             sync,
         }
     }
@@ -156,7 +154,7 @@ impl Org {
             .reconcile(
                 &self.genesys,
                 &self.teams,
-                &self.hints,
+                &self.shared,
                 settings,
                 &invocation(30),
             )
@@ -339,7 +337,7 @@ async fn two_runs_at_once_never_both_work() {
         .reconcile(
             &org.genesys,
             &org.teams,
-            &org.hints,
+            &org.shared,
             &settings(DriftPolicy::Report),
             &invocation(30),
         )
@@ -449,7 +447,7 @@ async fn a_watcher_is_told_the_report_after_every_page() {
         .reconcile_watched(
             &org.genesys,
             &org.teams,
-            &org.hints,
+            &org.shared,
             &settings(DriftPolicy::Report),
             &invocation(30),
             &watch,
