@@ -56,6 +56,8 @@ pub struct MemoryGenesys {
     /// Accounts that are not active (deactivated, deleted); absent: active.
     accounts: Mutex<HashMap<GenesysUserId, Account>>,
     calls: Mutex<usize>,
+    /// Bulk reads still to fail (Genesys unavailable).
+    failing_reads: Mutex<usize>,
 }
 
 impl MemoryGenesys {
@@ -89,6 +91,11 @@ impl MemoryGenesys {
             .unwrap_or(Account::Active)
     }
 
+    /// The next `n` bulk reads fail (Genesys unavailable), replacing any failures left.
+    pub fn fail_next_reads(&self, n: usize) {
+        *lock(&self.failing_reads) = n;
+    }
+
     /// Calls made (bulk reads and directory pages).
     pub fn calls(&self) -> usize {
         *lock(&self.calls)
@@ -104,6 +111,15 @@ impl GenesysBulk for MemoryGenesys {
         _budget: Budget,
     ) -> Result<Vec<GenesysNow>, RemoteError> {
         *lock(&self.calls) += 1;
+        let mut failing = lock(&self.failing_reads);
+        if *failing > 0 {
+            *failing -= 1;
+            return Err(RemoteError::Unavailable {
+                service: Service::GenesysUsers,
+                detail: "scripted failure (in memory)".to_owned(),
+            });
+        }
+        drop(failing);
         let known = lock(&self.users);
         Ok(users
             .iter()

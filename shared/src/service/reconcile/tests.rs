@@ -138,6 +138,27 @@ impl Org {
         self.sync.sync(&event, &invocation(3)).await.unwrap();
     }
 
+    /// The agent's change as an event, answered with its outcome (Genesys not told).
+    async fn outcome(
+        &self,
+        n: u8,
+        system: &str,
+        ms: i64,
+    ) -> Result<Outcome, crate::service::SyncError> {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let observation = observed(system, ms);
+        let event = GenesysEvent {
+            event_id: format!("late-{}", NEXT.fetch_add(1, Ordering::Relaxed)),
+            source: "aws.partner/genesys.com/cloud/org/presence-sync".to_owned(),
+            account: None,
+            topic: Topic::Presence,
+            user: user(n),
+            presence: observation.presence,
+            routing: None,
+        };
+        self.sync.sync(&event, &invocation(30)).await
+    }
+
     /// The agent's change never reaches us: only Genesys knows it.
     fn lost_event(&self, n: u8, system: &str, ms: i64) {
         self.genesys
@@ -459,3 +480,6 @@ async fn a_watcher_is_told_the_report_after_every_page() {
     let seen = seen.into_inner().unwrap();
     assert_eq!(&seen[..3], &[2, 4, 5], "{seen:?}");
 }
+
+mod departed;
+mod limits;
