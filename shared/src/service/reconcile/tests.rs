@@ -483,3 +483,4 @@ async fn a_watcher_is_told_the_report_after_every_page() {
 
 mod departed;
 mod limits;
+mod shares;
