@@ -71,6 +71,14 @@ pub const MAX_INVOCATION: Duration = Duration::from_secs(15 * 60);
 /// Grace after the invocation deadline before a dead holder's lease lets others in.
 pub const LEASE_GRACE: Duration = Duration::from_secs(1);
 
+/// The oldest event EventBridge and Lambda deliver on their own: the template's
+/// `MaximumEventAgeInSeconds` (900) on the rule's target and on Lambda's asynchronous
+/// retries. An event delivered later than this after its `time` was redriven by an operator
+/// (`presencectl redrive`, hours later) or held by Genesys while AWS was unreachable: its lag
+/// is no measure of the live path, so it is counted in `LateEvents`, not `EndToEndLag` (whose
+/// alarm would otherwise fire on hours of lag the sync did not cause).
+pub const LATE_DELIVERY: Duration = Duration::from_secs(900);
+
 /// Waiting for another instance that holds the user's lease: the first wait, doubling up to
 /// the longest step, for at most [`MAX_LEASE_WAIT`] in all; then the event fails `UserBusy`
 /// and Lambda redelivers it (about one and two minutes later, twice: the template's

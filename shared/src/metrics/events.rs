@@ -19,10 +19,10 @@ metric!(
     "EndToEndLag",
     Milliseconds,
     Distribution,
-    Sync,
+    Both,
     [],
     [[FUNCTION]],
-    "From the Genesys change (the event's version) to Graph accepting it, per applied or cleared event."
+    "From the Genesys change (the event's version) to Graph accepting it, per applied or cleared event delivered live (and per lost event the reconciler applied)."
 );
 metric!(
     DELIVERY_LAG,
@@ -52,6 +52,22 @@ pub enum Lag {
     EndToEnd,
     /// [`DELIVERY_LAG`]: the event's envelope `time` → the invocation's start.
     Delivery,
+}
+
+metric!(
+    LATE_EVENTS,
+    "LateEvents",
+    Count,
+    Counter,
+    Sync,
+    [],
+    [[FUNCTION]],
+    "Events delivered more than 15 minutes after their time (redriven, or held during an outage): their lag is left out of EndToEndLag."
+);
+
+/// An event delivered later than EventBridge and Lambda deliver on their own.
+pub fn late_event() {
+    count(&LATE_EVENTS, &[], 1);
 }
 
 /// Where a Teams id came from ([`TEAMS_ID_LOOKUPS`]).

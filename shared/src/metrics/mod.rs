@@ -49,8 +49,8 @@ pub use declared::{
     declared,
 };
 pub use events::{
-    DELIVERY_LAG, END_TO_END_LAG, EVENTS, Lag, TEAMS_ID_LOOKUPS, TeamsIdSource, event_outcome, lag,
-    teams_id_lookup,
+    DELIVERY_LAG, END_TO_END_LAG, EVENTS, LATE_EVENTS, Lag, TEAMS_ID_LOOKUPS, TeamsIdSource,
+    event_outcome, lag, late_event, teams_id_lookup,
 };
 pub use flush::{Context, capture, check_namespace, flush, flush_to, init, take};
 pub use reconciler::{

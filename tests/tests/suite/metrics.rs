@@ -153,6 +153,11 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
+/// An event time `ago_ms` before now, as the `events` helpers count it (ms after their base).
+fn ago(ago_ms: i64) -> i64 {
+    now_ms() - ms_of(&at(0)) - ago_ms
+}
+
 fn ms_of(rfc3339: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(rfc3339)
         .unwrap()
@@ -579,8 +584,10 @@ async fn lags_are_measured_per_applied_event() {
     let world = World::start().await;
     let agent = world.agent();
     let instance = world.instance(&[]);
-    let event = presence(&agent.genesys, "AVAILABLE", 1_234);
-    let version = ms_of(&at(1_234));
+    // A change a second ago, delivered now (a live event).
+    let changed = ago(1_000);
+    let event = presence(&agent.genesys, "AVAILABLE", changed);
+    let version = ms_of(&at(changed));
     let time = ms_of(event["time"].as_str().unwrap());
     let before = now_ms();
     let (result, lines) = measured(&instance, event).await;
@@ -611,11 +618,32 @@ async fn lags_are_measured_per_applied_event() {
     );
 
     // Nothing applied, no end-to-end lag (but a delivery lag: every event is delivered).
-    let (result, lines) = measured(&instance, presence(&agent.genesys, "AVAILABLE", 2_000)).await;
+    let (result, lines) =
+        measured(&instance, presence(&agent.genesys, "AVAILABLE", ago(500))).await;
     assert_eq!(outcome(&result), "skipped/unchanged");
     let points = read_emf(&lines);
     assert!(values(&points, "EndToEndLag", &[]).is_empty(), "{lines:#?}");
     assert_eq!(values(&points, "DeliveryLag", &[]).len(), 1);
+}
+
+#[tokio::test]
+async fn a_redriven_event_hours_old_is_counted_late_not_in_the_end_to_end_lag() {
+    let world = World::start().await;
+    let agent = world.agent();
+    let instance = world.instance(&[]);
+    // Two hours old: EventBridge and Lambda give up on an event after 15 minutes
+    // (MaximumEventAgeInSeconds), so only an operator's redrive delivers it now.
+    let event = presence(&agent.genesys, "AVAILABLE", ago(2 * 3_600_000));
+    let (result, lines) = measured(&instance, event).await;
+    assert_eq!(outcome(&result), "applied/changed");
+    let points = read_emf(&lines);
+    assert!(values(&points, "EndToEndLag", &[]).is_empty(), "{lines:#?}");
+    assert_eq!(sum(&points, "LateEvents", &[]), 1.0, "{lines:#?}");
+    assert_eq!(
+        values(&points, "DeliveryLag", &[]).len(),
+        1,
+        "its delivery still shows"
+    );
 }
 
 #[tokio::test]

@@ -1004,7 +1004,11 @@ fn check_declared(at: &str, name: &str, dims: &BTreeMap<String, Option<String>>)
     for (key, value) in dims {
         let Some(value) = value else { continue };
         let known = match key.as_str() {
-            "function" => value == FUNCTION_NAME,
+            "function" => match metric.emitter {
+                emitted::Emitter::Sync => value == FUNCTION_NAME,
+                emitted::Emitter::Reconciler => value == RECONCILER_NAME,
+                emitted::Emitter::Both => value == FUNCTION_NAME || value == RECONCILER_NAME,
+            },
             "outcome" => emitted::OUTCOMES.contains(&value.as_str()),
             "service" => services().contains(&value.as_str()),
             "status" => statuses.contains(&value.as_str()),
