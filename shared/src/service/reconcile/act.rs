@@ -8,7 +8,7 @@ use super::report::PassReport;
 use super::{Progress, RECONCILE_EVENT, Run};
 use crate::domain::ids::GenesysUserId;
 use crate::domain::left::LeftReason;
-use crate::domain::outcome::Outcome;
+use crate::domain::outcome::{Outcome, SkipReason};
 use crate::domain::reconcile::{Quiet, Refresh, Verdict};
 use crate::domain::state::{Observation, Recorded, UserState};
 use crate::domain::step::UserSync;
@@ -98,6 +98,10 @@ where
                 let outcome = self
                     .sync_observation(user, observation.clone(), invocation)
                     .await?;
+                if let Outcome::Skipped(SkipReason::Stale | SkipReason::Duplicate) = outcome {
+                    // An event recorded the same or a newer change since the pass read it.
+                    return Ok(());
+                }
                 self.lag_of_recovery(&observation, outcome);
                 match sweeping {
                     true => report.backfilled += 1,

@@ -399,26 +399,79 @@ async fn a_run_killed_midway_is_resumed_from_its_saved_position() {
     assert!((1..=5).all(|n| org.shown(n) == AWAY));
 }
 
+/// Genesys read in bulk, with the agent's next change arriving as an event right after the
+/// read: between the pass's reads (the record, then Genesys) and its write.
+struct EventDuringRead<'a> {
+    org: &'a Org,
+    event: Mutex<Option<(u8, &'static str, i64)>>,
+}
+
+impl crate::ports::GenesysBulk for EventDuringRead<'_> {
+    const MAX_USERS: usize = 100;
+
+    async fn current(
+        &self,
+        users: &[GenesysUserId],
+        budget: crate::ports::Budget,
+    ) -> Result<Vec<crate::ports::GenesysNow>, crate::ports::RemoteError> {
+        let read = self.org.genesys.current(users, budget).await;
+        let event = self.event.lock().unwrap().take();
+        if let Some((n, system, ms)) = event {
+            let outcome = Box::pin(self.org.outcome(n, system, ms)).await;
+            assert!(matches!(outcome, Ok(Outcome::Applied(..))), "{outcome:?}");
+        }
+        read
+    }
+
+    async fn directory_page(
+        &self,
+        cursor: Option<&str>,
+        budget: crate::ports::Budget,
+    ) -> Result<crate::ports::DirectoryPage, crate::ports::RemoteError> {
+        self.org.genesys.directory_page(cursor, budget).await
+    }
+}
+
 #[tokio::test]
 async fn an_event_newer_than_what_the_pass_read_still_wins() {
     let org = Org::new(1);
     org.event(1, "ON_QUEUE", 1_000).await;
+    // A lost event: Genesys shows Break, the record On Queue.
     org.lost_event(1, "BREAK", 2_000);
-    // The agent's next change arrives as an event before the pass acts on its read.
-    org.event(1, "AVAILABLE", 3_000).await;
-    org.genesys.set_user(
-        &user(1),
-        Some(&teams(1).to_string()),
-        observed("BREAK", 2_000),
+    // The pass reads the record and Genesys (Break), and before it writes, the agent's next
+    // change arrives as an event and is applied.
+    let racing = EventDuringRead {
+        org: &org,
+        event: Mutex::new(Some((1, "AVAILABLE", 3_000))),
+    };
+    let outcome = org
+        .sync
+        .reconcile(
+            &racing,
+            &org.teams,
+            &org.shared,
+            &settings(DriftPolicy::Report),
+            &invocation(30),
+        )
+        .await
+        .unwrap();
+    let PassOutcome::Worked(report) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(
+        report.recovered, 0,
+        "the pass's older write was refused: {report:?}"
     );
-    let report = org.run(DriftPolicy::Report).await;
-    assert_eq!(report.recovered, 0, "{report:?}");
     assert_eq!(
         org.shown(1),
-        TeamsState::Preferred(TeamsPresence::Available)
+        TeamsState::Preferred(TeamsPresence::Available),
+        "the event's newer state is the last one"
     );
-    let why = Outcome::Applied(TeamsPresence::Available, Why::Changed);
-    assert_eq!(why.reason(), "changed");
+    let record = org.store.record_of(&user(1));
+    assert_eq!(
+        record.presence.unwrap().version,
+        Version::from_millis(3_000)
+    );
 }
 
 #[tokio::test]
