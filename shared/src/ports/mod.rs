@@ -4,6 +4,7 @@
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::domain::state::{Intent, Lease, Observation, UserState};
 use crate::domain::teams::TeamsPresence;
+use std::collections::HashMap;
 use std::future::Future;
 use tokio::time::Instant;
 
@@ -56,6 +57,14 @@ pub trait StateStore: Send + Sync {
         &self,
         user: &GenesysUserId,
     ) -> impl Future<Output = Result<UserState, StoreError>> + Send;
+
+    /// The records of many users at once (any number, read in batches), as an eventually
+    /// consistent read: the empty record for a user without one. A record that does not parse
+    /// (a hand edit) is logged and left out, so one bad item cannot fail the others.
+    fn read_many(
+        &self,
+        users: &[GenesysUserId],
+    ) -> impl Future<Output = Result<HashMap<GenesysUserId, UserState>, StoreError>> + Send;
 
     /// Records the observation if nothing in it is older and something is newer than the
     /// record; with a claim, also takes the lease announcing `intent`, provided
@@ -139,14 +148,52 @@ pub struct CachedTeamsId {
 }
 
 /// Where a cached Teams id came from.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum TeamsIdOrigin {
     /// Looked up in Genesys (SCIM, or the reconciler's directory sweep).
     #[default]
     Directory,
     /// Set by an operator (`presencectl teams-id set`) at `at` (epoch seconds): kept until it
-    /// expires or is forgotten, whatever Genesys says.
-    Override { at: i64 },
+    /// expires or is forgotten, whatever Genesys says; a lookup's answer never replaces it.
+    Override {
+        at: i64,
+        /// Who set it: the operator's AWS identity (an ARN, cut to
+        /// [`MAX_OVERRIDDEN_BY`] characters), or `unknown`.
+        by: String,
+    },
+}
+
+impl TeamsIdOrigin {
+    /// An override set at `at` by `by`, the identity cut to [`MAX_OVERRIDDEN_BY`] characters
+    /// and stripped of control characters (it is logged).
+    pub fn overridden(at: i64, by: &str) -> Self {
+        let by: String = by
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(MAX_OVERRIDDEN_BY)
+            .collect();
+        let by = if by.is_empty() {
+            "unknown".to_owned()
+        } else {
+            by
+        };
+        TeamsIdOrigin::Override { at, by }
+    }
+}
+
+/// The longest identity kept on an override (IAM ARNs are at most 2048 characters; role
+/// session ARNs of people are well under 200).
+pub const MAX_OVERRIDDEN_BY: usize = 256;
+
+/// What caching an answer did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CachePut {
+    /// Stored, replacing this answer (expired or not), so that a change of Teams id can be
+    /// noticed.
+    Stored(Option<CachedTeamsId>),
+    /// Not stored: an operator's override that has not expired is cached, and a lookup's
+    /// answer never replaces it. The override is given back for use.
+    KeptOverride(CachedTeamsId),
 }
 
 /// The answer to a claim on a Teams id.
@@ -158,6 +205,16 @@ pub enum Claim {
     HeldBy(GenesysUserId),
 }
 
+/// A claim on a Teams id as read: who holds it, until when (epoch seconds), and which write of
+/// it this is (every grant, renewal included, writes it anew), so that it can be released only
+/// if nobody renewed it since.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldClaim {
+    pub holder: GenesysUserId,
+    pub until: i64,
+    pub rev: u64,
+}
+
 /// A shared cache of Teams ids, so that a Genesys lookup happens once per cache lifetime, and
 /// the register of which Genesys user holds which Teams id.
 pub trait TeamsIdCache: Send + Sync {
@@ -167,13 +224,15 @@ pub trait TeamsIdCache: Send + Sync {
         user: &GenesysUserId,
         now: i64,
     ) -> impl Future<Output = Result<Option<CachedTeamsId>, StoreError>> + Send;
-    /// Caches an answer; returns the one it replaced, expired or not, so that a change of
-    /// Teams id can be noticed.
+    /// Caches an answer. An override (origin [`TeamsIdOrigin::Override`]) replaces whatever
+    /// is cached; a lookup's answer replaces anything but an override that has not expired at
+    /// `now` (epoch seconds), checked in the same write.
     fn put(
         &self,
         user: &GenesysUserId,
         entry: &CachedTeamsId,
-    ) -> impl Future<Output = Result<Option<CachedTeamsId>, StoreError>> + Send;
+        now: i64,
+    ) -> impl Future<Output = Result<CachePut, StoreError>> + Send;
     fn forget(&self, user: &GenesysUserId) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Claims `teams` for `user` until `until` (epoch seconds): granted when nobody holds it,
     /// when `user` already does (the claim is extended), or when the holder's claim ended
@@ -185,12 +244,18 @@ pub trait TeamsIdCache: Send + Sync {
         until: i64,
         now: i64,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
-    /// Gives up `user`'s claim on `teams`, if `user` still holds it.
+    /// The claim on `teams`, if there is one (ended or not).
+    fn read_claim(
+        &self,
+        teams: &TeamsUserId,
+    ) -> impl Future<Output = Result<Option<HeldClaim>, StoreError>> + Send;
+    /// Gives up the claim on `teams` as it was read; false (and nothing changed) when it was
+    /// written since (renewed by a lookup, or taken by someone else).
     fn release_claim(
         &self,
         teams: &TeamsUserId,
-        user: &GenesysUserId,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        read: &HeldClaim,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// What Genesys knows of a user's Teams identity.

@@ -130,7 +130,7 @@ async fn main() {
             expires_at: now / 1000 + 86_400,
             origin: Default::default(),
         };
-        store.put(&user(n), &cached).await.unwrap();
+        store.put(&user(n), &cached, now / 1000).await.unwrap();
         // Teams shows what was applied.
         let budget = Budget {
             until: tokio::time::Instant::now() + Duration::from_secs(1),

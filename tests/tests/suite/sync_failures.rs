@@ -99,7 +99,10 @@ async fn an_expired_cache_item_reads_as_absent() {
         expires_at: chrono::Utc::now().timestamp() - 10,
         origin: Default::default(),
     };
-    store(&world).put(&user, &stale).await.unwrap();
+    store(&world)
+        .put(&user, &stale, chrono::Utc::now().timestamp())
+        .await
+        .unwrap();
     world
         .instance(&[])
         .outcome(presence(&agent.genesys, "AVAILABLE", 1_000))
