@@ -449,6 +449,8 @@ pub trait SecretSource: Send + Sync {
     ) -> impl Future<Output = Result<secrecy::SecretString, RemoteError>> + Send;
 }
 
+#[cfg(any(test, feature = "contract"))]
+pub mod contract;
 mod reconcile;
 mod shared;
 

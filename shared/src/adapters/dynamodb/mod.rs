@@ -16,6 +16,8 @@ use std::collections::HashMap;
 pub(crate) use super::keys::{owner_key, teams_key, user_key};
 
 mod batch_read;
+#[cfg(any(test, feature = "contract"))]
+mod contract;
 mod expression;
 mod ledger;
 mod records;

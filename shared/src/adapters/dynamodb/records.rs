@@ -89,6 +89,7 @@ impl StateStore for DynamoStateStore {
             .await
             .map_err(|e| self.error("GetItem", &e))?;
         user_state(output.item.as_ref())
+            .map_err(|e| StoreError(format!("the record of user {user} does not parse: {}", e.0)))
     }
 
     async fn read_many(

@@ -251,3 +251,30 @@ impl RecordScan for MemoryStore {
         page_of_users(self, cursor, limit).await
     }
 }
+
+#[cfg(any(test, feature = "contract"))]
+impl crate::ports::contract::Table for MemoryStore {
+    async fn put_other(&self, key: &str) {
+        MemoryStore::put_other(self, key);
+    }
+
+    async fn put_user_item(&self, key: &str, edit: crate::ports::contract::HandEdit) {
+        use crate::ports::contract::HandEdit;
+        let item = match edit {
+            HandEdit::None => Item::User(UserState {
+                rev: 1,
+                ..UserState::default()
+            }),
+            HandEdit::WrongType => Item::Unreadable("attribute rev is not a number".to_owned()),
+            HandEdit::UnknownValue => {
+                Item::Unreadable("attribute applied holds an unknown value".to_owned())
+            }
+        };
+        lock(&self.table).insert(key, item);
+    }
+}
+
+#[cfg(test)]
+mod contract {
+    crate::state_table_contract!(async { super::MemoryStore::new() });
+}
