@@ -418,6 +418,9 @@ pub fn layered<C: TeamsIdCache + Clone, D>(
 }
 
 #[cfg(test)]
+mod races;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::adapters::memory::{MemoryDirectory, MemoryStore};
