@@ -2,7 +2,6 @@
 //! the keys DynamoDB leaves unprocessed asked again after a backoff: the sweep's reads.
 
 use super::{DynamoStateStore, Item, Timed, s, user_key, user_state};
-use crate::adapters::keys::user_of;
 use crate::adapters::record_walk::skipped_unreadable;
 use crate::domain::ids::GenesysUserId;
 use crate::domain::state::UserState;
@@ -29,21 +28,19 @@ impl DynamoStateStore {
         let mut records = HashMap::with_capacity(unique.len());
         let mut unreadable = Vec::new();
         for chunk in unique.chunks(KEYS_PER_REQUEST) {
+            let mut found: HashMap<String, Item> = HashMap::new();
             for item in self.batch_items(chunk).await? {
-                let Some(AttributeValue::S(key)) = item.get("pk") else {
-                    continue;
-                };
-                match user_of(key).and_then(|user| Ok((user, user_state(Some(&item))?))) {
-                    Ok((user, record)) => {
-                        records.insert(user, record);
-                    }
-                    Err(error) => unreadable.push((key.clone(), error)),
+                if let Some(AttributeValue::S(key)) = item.get("pk") {
+                    found.insert(key.clone(), item);
                 }
             }
             for user in chunk {
                 let key = user_key(user);
-                if !records.contains_key(*user) && !unreadable.iter().any(|(k, _)| *k == key) {
-                    records.insert((*user).clone(), UserState::default());
+                match user_state(found.get(&key)) {
+                    Ok(record) => {
+                        records.insert((*user).clone(), record);
+                    }
+                    Err(error) => unreadable.push((key, error)),
                 }
             }
         }

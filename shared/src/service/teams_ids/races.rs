@@ -6,26 +6,7 @@ use crate::adapters::memory::{MemoryDirectory, MemoryStore};
 use crate::ports::{HeldClaim, StoreError};
 use std::sync::{Arc, Mutex};
 
-const NOW: i64 = 1_900_000_000;
-const OPERATOR: &str = "arn:aws:sts::123456789012:assumed-role/Operators/jane";
-const LIFETIMES: Lifetimes = Lifetimes {
-    teams_id: Duration::from_secs(86_400),
-    no_teams_id: Duration::from_secs(3_600),
-};
-
-fn id(n: u8) -> GenesysUserId {
-    GenesysUserId::parse(&format!("3f9e6a2b-5d4c-4b1a-8e7f-1122334455{n:02}")).unwrap()
-}
-
-fn teams(n: u8) -> TeamsUserId {
-    TeamsUserId::parse(&format!("a1b2c3d4-0000-4000-8000-0000000000{n:02}")).unwrap()
-}
-
-fn budget() -> Budget {
-    Budget {
-        until: tokio::time::Instant::now() + Duration::from_secs(5),
-    }
-}
+use super::tests::{LIFETIMES, NOW, OPERATOR, budget, id, teams};
 
 /// What happens in between.
 enum Meanwhile {
