@@ -52,7 +52,8 @@ pub struct StoreError(pub String);
 
 /// The per-user record of presence, routing status and what Teams was given.
 pub trait StateStore: Send + Sync {
-    /// The user's record, as a strongly consistent read (the empty record when there is none).
+    /// The user's record, as a strongly consistent read (the empty record when there is none;
+    /// an error naming the user when the item does not parse).
     fn read(
         &self,
         user: &GenesysUserId,

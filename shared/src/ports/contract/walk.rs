@@ -1,5 +1,13 @@
 //! The contract of [`RecordScan`]: the walk over the user records, in the table's hash order,
 //! among the other kinds of item, page by page of at most `limit` users.
+//!
+//! moto departs from DynamoDB's documented Scan in two ways these cases would see, both
+//! patched in tests/moto_server.py (`_hash_order_scan`) and followed by the in-memory store:
+//! it sorts by key, where the Developer Guide says "Scan returns partition keys in an unsorted
+//! order"; and it returns `LastEvaluatedKey` only when another item follows, where the API
+//! reference says that when DynamoDB "processes the number of items up to the limit [...] it
+//! stops the operation and returns the matching values up to that point, and a key in
+//! LastEvaluatedKey to apply in a subsequent operation".
 
 use super::{HandEdit, Table, observed, teams, user};
 use crate::adapters::keys::{owner_key, teams_key, user_key};
