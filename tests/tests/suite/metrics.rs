@@ -656,6 +656,46 @@ async fn teams_id_lookups_are_counted_by_source() {
 }
 
 #[tokio::test]
+async fn the_sweep_reads_a_directory_pages_records_in_one_batch() {
+    let world = World::start().await;
+    let agents: Vec<_> = (0..12).map(|_| world.agent()).collect();
+    let instance = world.instance(&[]);
+    for agent in &agents {
+        let (result, _) = measured(&instance, presence(&agent.genesys, "AVAILABLE", 1_000)).await;
+        assert_eq!(outcome(&result), "applied/changed");
+    }
+    // The first run walks the records and sweeps the directory (one page of 12 users, every
+    // one in the table already).
+    let invocation = presence_core::service::Invocation {
+        request_id: new_id(),
+        deadline: SystemTime::now() + Duration::from_secs(60),
+    };
+    let reconciler = world.reconciler(&[]);
+    let (outcome, batch) = Box::pin(metrics::capture(reconciler.run(&invocation))).await;
+    let outcome = outcome.expect("the run works");
+    assert!(
+        format!("{outcome:?}").contains("sweep_completed: true"),
+        "{outcome:?}"
+    );
+    let points = read_emf(&batch.emf_lines(&context(), now_ms() as u64));
+    let calls = |operation| {
+        sum(
+            &points,
+            "RemoteCalls",
+            &[
+                ("service", "DynamoDB"),
+                ("operation", operation),
+                ("status", "2xx"),
+            ],
+        )
+    };
+    assert!(calls("Scan") >= 1.0, "the walk: {points:#?}");
+    // One BatchGetItem for the page's records, where each user was a GetItem of its own.
+    assert_eq!(calls("BatchGetItem"), 1.0, "{points:#?}");
+    assert_eq!(calls("GetItem"), 0.0, "{points:#?}");
+}
+
+#[tokio::test]
 async fn the_binary_writes_its_metrics_to_stdout_as_emf_once_per_invocation() {
     let world = World::start().await;
     let agent = world.agent();
