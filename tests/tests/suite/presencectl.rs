@@ -887,6 +887,11 @@ async fn teams_id_override_is_recorded_shown_refused_when_held_and_forgotten() {
         .item
         .unwrap();
     assert!(item.contains_key("overridden_at"), "{item:?}");
+    // Who set it: the caller's AWS identity (STS GetCallerIdentity), on the item and in the
+    // answer.
+    let by = item["overridden_by"].as_s().unwrap();
+    assert!(by.starts_with("arn:aws:"), "{item:?}");
+    assert_eq!(json["teamsId"]["overriddenBy"], by.as_str());
 
     // Another agent cannot take it.
     let second = ctl.world.agent();
