@@ -12,6 +12,7 @@ use crate::ports::{
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
@@ -110,16 +111,7 @@ impl TeamsIdCache for DynamoStateStore {
                     );
             }
         }
-        match &entry.entry {
-            TeamsIdEntry::Teams(teams) => put = put.item("teams_id", s(teams.as_str())),
-            TeamsIdEntry::NoTeamsId => {}
-            TeamsIdEntry::ClaimedBy { teams, holder } => {
-                put = put
-                    .item("teams_id", s(teams.as_str()))
-                    .item("claimed_by", s(holder.as_str()));
-            }
-        }
-        match put.send().timed("PutItem").await {
+        match with_entry(put, &entry.entry).send().timed("PutItem").await {
             Ok(output) => {
                 // What was replaced, if it can be read (a hand-edited item is simply replaced).
                 let previous = output.attributes.filter(|item| !item.is_empty());
@@ -235,5 +227,16 @@ impl TeamsIdCache for DynamoStateStore {
             }
             Err(error) => Err(self.error("DeleteItem", &error)),
         }
+    }
+}
+
+/// The answer's attributes on a cache item being written.
+fn with_entry(put: PutItemFluentBuilder, entry: &TeamsIdEntry) -> PutItemFluentBuilder {
+    match entry {
+        TeamsIdEntry::Teams(teams) => put.item("teams_id", s(teams.as_str())),
+        TeamsIdEntry::NoTeamsId => put,
+        TeamsIdEntry::ClaimedBy { teams, holder } => put
+            .item("teams_id", s(teams.as_str()))
+            .item("claimed_by", s(holder.as_str())),
     }
 }
