@@ -15,7 +15,7 @@ use crate::domain::state::Observation;
 use crate::domain::state::{Intent, Lease};
 use crate::domain::teams::{TeamsPresence, TeamsState};
 use crate::domain::version::Version;
-use crate::ports::{Clock, SystemClock};
+use crate::ports::{Clock, PassState, SystemClock};
 use crate::service::Settings;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
