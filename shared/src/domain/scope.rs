@@ -174,6 +174,45 @@ impl Exception {
     }
 }
 
+/// The longest identity kept with an exception (an AWS principal ARN is at most 2,048
+/// characters; a role session's is far shorter): longer is cut.
+pub const MAX_SET_BY: usize = 256;
+
+/// An exception as the state table keeps it on the agent's record: which, who set it (the
+/// operator's AWS identity, cut to [`MAX_SET_BY`]), and when (ms since the epoch).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExceptionMark {
+    pub exception: Exception,
+    pub by: String,
+    pub at_ms: i64,
+}
+
+impl ExceptionMark {
+    pub fn new(exception: Exception, by: &str, at_ms: i64) -> Self {
+        ExceptionMark {
+            exception,
+            by: by
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(MAX_SET_BY)
+                .collect(),
+            at_ms,
+        }
+    }
+}
+
+impl super::state::UserState {
+    /// The record after an operator set (or removed) the agent's exception: whatever else it
+    /// holds (the lease protocol does not look at it); letting the agent go or taking them
+    /// back is a write of its own.
+    pub fn after_set_exception(&self, mark: Option<&ExceptionMark>) -> super::state::UserState {
+        let mut next = self.clone();
+        next.exception = mark.cloned();
+        next.rev += 1;
+        next
+    }
+}
+
 /// What is known of an agent's memberships. `None`: not known (not looked up, or the
 /// lookup failed); an empty list: known to be none.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

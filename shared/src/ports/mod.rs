@@ -3,6 +3,7 @@
 
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::domain::left::LeftReason;
+use crate::domain::scope::ExceptionMark;
 use crate::domain::state::{Intent, Lease, Observation, UserState};
 use crate::domain::teams::TeamsPresence;
 use std::collections::HashMap;
@@ -123,6 +124,16 @@ pub trait StateStore: Send + Sync {
         event_id: &str,
         now_ms: i64,
     ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+
+    /// Sets (or, with `None`, removes) an operator's scope exception on the user's record,
+    /// creating the record when there is none. Unconditional: the lease protocol does not read
+    /// it.
+    fn set_exception(
+        &self,
+        user: &GenesysUserId,
+        mark: Option<&ExceptionMark>,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Marks the record dirty (a Graph call is about to be made). False when the lease is
     /// no longer ours.

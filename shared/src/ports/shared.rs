@@ -65,6 +65,14 @@ impl<T: StateStore> StateStore for std::sync::Arc<T> {
     ) -> impl Future<Output = Result<Recorded, StoreError>> + Send {
         (**self).rejoin(user, read, current, event_id, now_ms)
     }
+    fn set_exception(
+        &self,
+        user: &GenesysUserId,
+        mark: Option<&ExceptionMark>,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).set_exception(user, mark, now_ms)
+    }
     fn mark_pending(
         &self,
         user: &GenesysUserId,

@@ -8,6 +8,7 @@ use crate::domain::excerpt::excerpt;
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::domain::left::{Left, LeftReason};
 use crate::domain::presence::{RoutingStatus, SystemPresence};
+use crate::domain::scope::{Exception, ExceptionMark};
 use crate::domain::state::{Intent, Lease, Observation, UserState};
 use crate::domain::teams::TeamsState;
 use crate::domain::version::Version;
@@ -75,10 +76,21 @@ pub fn user_state(item: Option<&Item>) -> Result<UserState, StoreError> {
         applied_at_ms: get_n(item, "applied_at")?,
         applied_to: decoded(item, "applied_to", TeamsUserId::parse)?,
         left: left_of(item)?,
+        exception: exception_of(item)?,
     })
 }
 
 /// The let-go mark (`left_reason`, `left_at`), when there is one.
+/// An operator's scope exception (`scope_exception`, `scope_exception_by`, `…_at`).
+fn exception_of(item: &Item) -> Result<Option<ExceptionMark>, StoreError> {
+    let Some(exception) = decoded(item, "scope_exception", Exception::parse)? else {
+        return Ok(None);
+    };
+    let by = get_s(item, "scope_exception_by")?.unwrap_or("");
+    let at_ms = get_n(item, "scope_exception_at")?.unwrap_or(0);
+    Ok(Some(ExceptionMark::new(exception, by, at_ms)))
+}
+
 fn left_of(item: &Item) -> Result<Option<Left>, StoreError> {
     let Some(reason) = decoded(item, "left_reason", LeftReason::parse)? else {
         return Ok(None);
@@ -248,6 +260,33 @@ impl StateStore for DynamoStateStore {
         let e = super::left::rejoin(read, current, event_id, now_ms);
         self.conditional(e.apply(self.update(user_key(user)), now_ms))
             .await
+    }
+
+    async fn set_exception(
+        &self,
+        user: &GenesysUserId,
+        mark: Option<&ExceptionMark>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut e = Expression::default();
+        match mark {
+            Some(mark) => {
+                e.set("scope_exception", s(mark.exception.as_str()));
+                e.set("scope_exception_by", s(mark.by.as_str()));
+                e.set("scope_exception_at", n(mark.at_ms));
+            }
+            None => e.remove.extend([
+                "scope_exception",
+                "scope_exception_by",
+                "scope_exception_at",
+            ]),
+        }
+        e.apply(self.update(user_key(user)), now_ms)
+            .send()
+            .timed("UpdateItem")
+            .await
+            .map_err(|error| self.error("UpdateItem", &error))?;
+        Ok(())
     }
 
     async fn mark_pending(

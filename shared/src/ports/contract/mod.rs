@@ -80,6 +80,7 @@ macro_rules! state_table_contract {
             a_lease_is_taken_as_the_claim_rule_allows_and_used_only_by_its_holder,
             reclaim_and_replace_insist_on_the_revision,
             letting_go_and_rejoining_insist_on_the_revision_and_read_back,
+            a_scope_exception_is_kept_on_the_record_and_removed,
             an_unreadable_record_fails_its_read_naming_it,
             read_many_reads_every_user_in_batches_and_leaves_unreadable_records_out,
             a_walk_meets_every_user_once_among_the_other_items,

@@ -5,6 +5,7 @@ use super::{HandEdit, Table, observed, teams, user};
 use crate::adapters::keys::user_key;
 use crate::domain::ids::GenesysUserId;
 use crate::domain::left::LeftReason;
+use crate::domain::scope::{Exception, ExceptionMark};
 use crate::domain::state::{Intent, Lease, UserState};
 use crate::domain::teams::{TeamsPresence, TeamsState};
 use crate::ports::{Finish, Recorded, StateStore};
@@ -183,6 +184,33 @@ pub async fn letting_go_and_rejoining_insist_on_the_revision_and_read_back<T: Ta
             .unwrap()
     );
     assert_eq!((back.left, back.presence), (None, current.presence));
+}
+
+pub async fn a_scope_exception_is_kept_on_the_record_and_removed<T: Table>(table: &T) {
+    let u = user(6);
+    let mark = ExceptionMark::new(
+        Exception::Exclude,
+        "arn:aws:iam::123456789012:user/ops",
+        NOW,
+    );
+    table.set_exception(&u, Some(&mark), NOW).await.unwrap();
+    let read = table.read(&u).await.unwrap();
+    assert_eq!(
+        (read.exception.as_ref(), read.rev),
+        (Some(&mark), 1),
+        "a record made for it"
+    );
+    accepted(record(table, &u, "e1", ("ON_QUEUE", 1_000), None).await);
+    let read = table.read(&u).await.unwrap();
+    assert_eq!(
+        read.exception.as_ref(),
+        Some(&mark),
+        "kept by the event path's writes"
+    );
+    table.set_exception(&u, None, NOW).await.unwrap();
+    let read = table.read(&u).await.unwrap();
+    assert_eq!((read.exception, read.rev), (None, 3));
+    assert_eq!(read.presence, observed("ON_QUEUE", 1_000).presence);
 }
 
 pub async fn an_unreadable_record_fails_its_read_naming_it<T: Table>(table: &T) {

@@ -9,6 +9,7 @@ use crate::adapters::record_walk::{ScanUsers, UsersRead, page_of_users, skipped_
 use crate::domain::excerpt::excerpt;
 use crate::domain::ids::GenesysUserId;
 use crate::domain::left::LeftReason;
+use crate::domain::scope::ExceptionMark;
 use crate::domain::state::{Intent, Lease, Observation, UserState};
 use crate::ports::{Finish, RecordPage, RecordScan, Recorded, StateStore, StoreError};
 use keyspace::{Item, Keyspace};
@@ -224,6 +225,17 @@ impl StateStore for MemoryStore {
         self.conditional(user, |record| {
             record.after_rejoin(read.rev, current, event_id, now_ms)
         })
+    }
+
+    async fn set_exception(
+        &self,
+        user: &GenesysUserId,
+        mark: Option<&ExceptionMark>,
+        _now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.call().await;
+        self.conditional(user, |record| Some(record.after_set_exception(mark)))?;
+        Ok(())
     }
 
     async fn mark_pending(
