@@ -4,6 +4,7 @@
 
 use super::{Budget, DirectoryAnswer, RemoteError, StoreError};
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
+use crate::domain::scope::Membership;
 use crate::domain::state::{Observation, UserState};
 use std::future::Future;
 
@@ -15,6 +16,8 @@ pub struct GenesysNow {
     pub user: GenesysUserId,
     pub account: Account,
     pub observation: Observation,
+    /// The user's division and groups, as far as the answer said (queues are not in it).
+    pub membership: Membership,
 }
 
 /// The state of a user's Genesys account (the Users API's `state`).
