@@ -81,6 +81,23 @@ pub struct PresenceWrite {
 }
 
 impl PresenceWrite {
+    /// The user's `UserPresence` after the change, as the Users API serves it and the PATCH
+    /// answers it: `source`, `primary`, `presenceDefinition{id, systemPresence, selfUri}`,
+    /// `message`, `modifiedDate` (UserPresence, PresenceDefinition models).
+    pub fn user_presence(&self) -> Value {
+        json!({
+            "source": "PURECLOUD",
+            "primary": true,
+            "presenceDefinition": {
+                "id": self.definition_id,
+                "systemPresence": self.system_presence,
+                "selfUri": format!("/api/v2/presence/definitions/{}", self.definition_id),
+            },
+            "message": self.message,
+            "modifiedDate": self.modified_date,
+        })
+    }
+
     /// The `v2.users.{id}.presence` EventBridge event this change produces, built like
     /// `events::presence` builds one: body `source`, `presenceDefinition{id, systemPresence}`,
     /// `primary`, `message`, `modifiedDate` (reference sheet, Genesys Cloud → EventBridge).
@@ -144,46 +161,10 @@ pub(super) async fn patch_user_presence(
             &format!("The user {id} was not found."),
         );
     };
-    let current = user.presence.clone().unwrap_or(Value::Null);
-    let definition = change.definition.unwrap_or_else(|| Definition {
-        id: current["presenceDefinition"]["id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        system_presence: current["presenceDefinition"]["systemPresence"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        label: String::new(),
-        kind: "System",
-        deactivated: false,
-    });
-    // Not documented: whether a PATCH without `message` keeps the message; PATCH keeps what it
-    // is not given.
-    let message = change
-        .message
-        .unwrap_or_else(|| current["message"].as_str().unwrap_or_default().to_owned());
-    let presence = json!({
-        "source": "PURECLOUD",
-        "primary": true,
-        "presenceDefinition": {
-            "id": definition.id,
-            "systemPresence": definition.system_presence,
-            "selfUri": format!("/api/v2/presence/definitions/{}", definition.id),
-        },
-        "message": message,
-        "modifiedDate": modified_date,
-    });
+    let write = change.applied_to(user.presence.as_ref(), &id, modified_date);
+    let presence = write.user_presence();
     user.presence = Some(presence.clone());
-    state.presence_writes.push(PresenceWrite {
-        user_id: id,
-        definition_id: definition.id,
-        system_presence: definition.system_presence,
-        message,
-        made_primary: change.primary,
-        modified_date,
-        at: std::time::Instant::now(),
-    });
+    state.presence_writes.push(write);
     // The answer is the `UserPresence` (patchUserPresencesPurecloud, Return type).
     json_response(StatusCode::OK, "application/json", presence.to_string())
 }
@@ -193,6 +174,37 @@ struct Change {
     primary: bool,
     definition: Option<Definition>,
     message: Option<String>,
+}
+
+impl Change {
+    /// The change applied to the user's `current` presence (as the Users API serves it) at
+    /// `modified_date`. PATCH keeps what it is not given: the definition, and the message
+    /// (not documented whether a new definition without `message` keeps the message).
+    fn applied_to(
+        self,
+        current: Option<&Value>,
+        user_id: &str,
+        modified_date: String,
+    ) -> PresenceWrite {
+        let current = current.cloned().unwrap_or(Value::Null);
+        let text = |value: &Value| value.as_str().unwrap_or_default().to_owned();
+        let (definition_id, system_presence) = match self.definition {
+            Some(definition) => (definition.id, definition.system_presence),
+            None => (
+                text(&current["presenceDefinition"]["id"]),
+                text(&current["presenceDefinition"]["systemPresence"]),
+            ),
+        };
+        PresenceWrite {
+            user_id: user_id.to_owned(),
+            definition_id,
+            system_presence,
+            message: self.message.unwrap_or_else(|| text(&current["message"])),
+            made_primary: self.primary,
+            modified_date,
+            at: std::time::Instant::now(),
+        }
+    }
 }
 
 /// The body: "The presence object can be patched one of three ways. Option 1: Set the

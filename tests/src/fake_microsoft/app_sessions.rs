@@ -40,22 +40,9 @@ pub(super) async fn set_presence(
     if let Err(response) = check_session_id(&object, &caller, &headers) {
         return *response;
     }
-    let (availability, activity) = match (
-        required_string(&object, "availability", &headers),
-        required_string(&object, "activity", &headers),
-    ) {
-        (Ok(availability), Ok(activity)) => (availability, activity),
-        (Err(response), _) | (_, Err(response)) => return *response,
-    };
-    // "Supported combinations of availability and activity" (setPresence): the five pairs of
-    // `SessionState::from_app_pair`; another is refused like setUserPreferredPresence's.
-    let Some(session) = SessionState::from_app_pair(availability, activity) else {
-        return bad_body(
-            &format!(
-                "The combination of availability '{availability}' and activity '{activity}' is not supported."
-            ),
-            &headers,
-        );
+    let session = match session_state(&object, &headers) {
+        Ok(session) => session,
+        Err(response) => return *response,
     };
     // expirationDuration: ISO 8601, default PT5M, "The valid duration range is from 5 to 240
     // minutes (PT5M to PT4H)" (setPresence). Not documented: the answer outside the range;
@@ -115,6 +102,24 @@ pub(super) async fn clear_presence(
             &headers,
         ),
     }
+}
+
+/// "Supported combinations of availability and activity" (setPresence): the five pairs of
+/// `SessionState::from_app_pair`; another is refused like setUserPreferredPresence's.
+fn session_state(
+    object: &Map<String, Value>,
+    headers: &HeaderMap,
+) -> Result<SessionState, Box<Response>> {
+    let availability = required_string(object, "availability", headers)?;
+    let activity = required_string(object, "activity", headers)?;
+    SessionState::from_app_pair(availability, activity).ok_or_else(|| {
+        Box::new(bad_body(
+            &format!(
+                "The combination of availability '{availability}' and activity '{activity}' is not supported."
+            ),
+            headers,
+        ))
+    })
 }
 
 /// The body as a JSON object with no parameter outside `allowed` (the request body tables
