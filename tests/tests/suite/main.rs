@@ -13,6 +13,8 @@ mod crash;
 mod ctl_fixtures;
 mod fakes_bulk;
 mod fakes_contract;
+mod fakes_genesys_presence;
+mod fakes_presence;
 mod hardening_input;
 mod hardening_remote;
 mod hardening_service;
