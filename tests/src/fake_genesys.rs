@@ -57,6 +57,7 @@ pub const GENESYS_USER_EXTENSION: &str =
 pub const SCIM_ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 mod presence;
+mod scope;
 
 pub use presence::PresenceWrite;
 
@@ -73,6 +74,13 @@ pub enum GenesysEndpoint {
     Presence,
     /// `GET /api/v2/presence/definitions`.
     PresenceDefinitions,
+    /// `GET /api/v2/users/{userId}` and `/api/v2/users/{userId}/queues` (a user's
+    /// memberships).
+    User,
+    /// `GET /api/v2/routing/queues/{queueId}/members`.
+    QueueMembers,
+    /// `GET` of a division, group or queue by id.
+    ScopeEntity,
     /// Anything else (answered 404).
     Other,
 }
@@ -99,6 +107,11 @@ struct User {
     presence: Option<Value>,
     /// The Users API `routingStatus` object, as served (`None`: none).
     routing: Option<Value>,
+    /// The user's division (every user has one in Genesys; `None` here: not set by the test).
+    division: Option<String>,
+    /// The groups and queues the user is a member of.
+    groups: Vec<String>,
+    queues: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -120,6 +133,8 @@ struct GenesysState {
     presence_events_taken: usize,
     /// The clock of `modifiedDate`: pinned by `pin_clock`, else the real one.
     pinned_now: Option<chrono::DateTime<chrono::Utc>>,
+    /// The organization's divisions, groups and queues (id → name).
+    named: scope::Named,
 }
 
 impl GenesysState {
@@ -166,6 +181,7 @@ impl FakeGenesys {
             presence_writes: Vec::new(),
             presence_events_taken: 0,
             pinned_now: None,
+            named: scope::Named::default(),
         }));
         let inst = Instrumentation {
             plan: faults.clone(),
@@ -194,6 +210,18 @@ impl FakeGenesys {
                 .route(
                     "/api/v2/presence/definitions",
                     get(presence::presence_definitions),
+                )
+                .route("/api/v2/users/{id}", get(scope::get_user))
+                .route("/api/v2/users/{id}/queues", get(scope::user_queues))
+                .route("/api/v2/routing/queues/{id}", get(scope::get_queue))
+                .route(
+                    "/api/v2/routing/queues/{id}/members",
+                    get(scope::queue_members),
+                )
+                .route("/api/v2/groups/{id}", get(scope::get_group))
+                .route(
+                    "/api/v2/authorization/divisions/{id}",
+                    get(scope::get_division),
                 )
                 .fallback(not_implemented)
                 .with_state(router_state)
@@ -323,6 +351,9 @@ impl FakeGenesys {
                 .collect(),
             active: true,
             deleted: false,
+            division: None,
+            groups: Vec::new(),
+            queues: Vec::new(),
             presence: Some(presence_json(
                 DEFAULT_SYSTEM_PRESENCE,
                 Some(DEFAULT_STATE_TIME),
@@ -392,6 +423,47 @@ impl FakeGenesys {
             .users
             .get(&genesys_user_id.to_ascii_lowercase())
             .map(|user| user.user_name.clone())
+    }
+
+    /// Add a division, group or queue to the organization (`kind`: `division`, `group`,
+    /// `queue`), so that lookups by id find it and memberships may name it.
+    pub fn add_scope_entity(&self, kind: &str, id: &str, name: &str) {
+        let mut state = lock(&self.state);
+        let names = match kind {
+            "division" => &mut state.named.divisions,
+            "group" => &mut state.named.groups,
+            _ => &mut state.named.queues,
+        };
+        names.insert(id.to_ascii_lowercase(), name.to_owned());
+    }
+
+    /// Set a user's division, groups and queues (ids); `None` leaves that one as it is.
+    pub fn set_membership(
+        &self,
+        genesys_user_id: &str,
+        division: Option<&str>,
+        groups: Option<&[&str]>,
+        queues: Option<&[&str]>,
+    ) {
+        let mut state = lock(&self.state);
+        let Some(user) = state.users.get_mut(&genesys_user_id.to_ascii_lowercase()) else {
+            return;
+        };
+        if let Some(division) = division {
+            user.division = Some(division.to_ascii_lowercase());
+        }
+        let ids = |list: &[&str]| list.iter().map(|id| id.to_ascii_lowercase()).collect();
+        if let Some(groups) = groups {
+            user.groups = ids(groups);
+        }
+        if let Some(queues) = queues {
+            user.queues = ids(queues);
+        }
+    }
+
+    /// The membership lookups received (`GET /api/v2/users/{id}`, `.../queues`).
+    pub fn user_calls(&self) -> Vec<RecordedCall<GenesysEndpoint>> {
+        self.recorder.calls_of(GenesysEndpoint::User)
     }
 
     /// Mark a user active or inactive: the SCIM list and the Users API (default `state`)
@@ -565,6 +637,15 @@ fn classify(_method: &Method, path: &str) -> GenesysEndpoint {
         GenesysEndpoint::Presence
     } else if path == "/api/v2/presence/definitions" {
         GenesysEndpoint::PresenceDefinitions
+    } else if path.starts_with("/api/v2/users/") {
+        GenesysEndpoint::User
+    } else if path.starts_with("/api/v2/routing/queues/") && path.ends_with("/members") {
+        GenesysEndpoint::QueueMembers
+    } else if path.starts_with("/api/v2/routing/queues/")
+        || path.starts_with("/api/v2/groups/")
+        || path.starts_with("/api/v2/authorization/divisions/")
+    {
+        GenesysEndpoint::ScopeEntity
     } else {
         GenesysEndpoint::Other
     }
@@ -945,7 +1026,10 @@ fn default_fault_body(
         }
         GenesysEndpoint::Users
         | GenesysEndpoint::Presence
-        | GenesysEndpoint::PresenceDefinitions => {
+        | GenesysEndpoint::PresenceDefinitions
+        | GenesysEndpoint::User
+        | GenesysEndpoint::QueueMembers
+        | GenesysEndpoint::ScopeEntity => {
             let code = match status {
                 429 => "too.many.requests",
                 401 => "bad.credentials",
@@ -1283,6 +1367,7 @@ async fn users_list(
     let expand = list_values(&pairs, "expand");
     let with_presence = expand.iter().any(|e| e == "presence");
     let with_routing = expand.iter().any(|e| e == "routingStatus");
+    let with_groups = expand.iter().any(|e| e == "groups");
     // state: "Only list users of this state", default active (UsersApi getUsers).
     let wanted_state = pairs
         .iter()
@@ -1336,6 +1421,7 @@ async fn users_list(
             if with_presence && let Some(presence) = &user.presence {
                 entity["presence"] = presence.clone();
             }
+            scope::add_membership(&mut entity, user, &state.named, with_groups);
             if with_routing && let Some(routing) = &user.routing {
                 entity["routingStatus"] = routing.clone();
             }
