@@ -20,6 +20,8 @@ pub struct Stack {
     pub dead_letter_queue_url: String,
     pub event_bus_name: String,
     pub alarm_topic_arn: String,
+    /// The CloudWatch dashboard (a stack from before the dashboard has none).
+    pub dashboard_name: Option<String>,
 }
 
 /// How to reach AWS: the standard chain (environment, `~/.aws`, role), or these.
@@ -63,14 +65,7 @@ impl Deployment {
     /// The deployment of `stack`, or (without one) the one the process environment describes;
     /// AWS reached as `account` says (a profile, a region, or the standard chain).
     pub async fn find(stack: Option<&str>, account: &Account) -> Result<Deployment, FindError> {
-        let mut loader = presence_core::app::aws_loader(presence_core::policy::HTTP_CONNECT);
-        if let Some(profile) = &account.profile {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(region) = &account.region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
-        let aws = loader.load().await;
+        let aws = load_aws(account).await;
         let (stack, variables, reconcile_variables) = match stack {
             Some(name) => {
                 let stack = read_stack(&aws, name).await?;
@@ -120,6 +115,18 @@ impl Deployment {
     }
 }
 
+/// The AWS configuration `account` names: a profile, a region, or the standard chain.
+pub async fn load_aws(account: &Account) -> aws_config::SdkConfig {
+    let mut loader = presence_core::app::aws_loader(presence_core::policy::HTTP_CONNECT);
+    if let Some(profile) = &account.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &account.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    loader.load().await
+}
+
 async fn read_stack(aws: &aws_config::SdkConfig, name: &str) -> Result<Stack, FindError> {
     let client = aws_sdk_cloudformation::Client::new(aws);
     let answer = client
@@ -161,6 +168,7 @@ async fn read_stack(aws: &aws_config::SdkConfig, name: &str) -> Result<Stack, Fi
         dead_letter_queue_url: output("DeadLetterQueueUrl")?,
         event_bus_name: output("EventBusName")?,
         alarm_topic_arn: output("AlarmTopicArn")?,
+        dashboard_name: output("DashboardName").ok(),
     })
 }
 

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod agent;
+mod deploy;
 mod deployment;
 mod describe;
 mod doctor;
@@ -99,6 +100,12 @@ enum Command {
         #[command(subcommand)]
         action: mapping::Action,
     },
+    /// Deploy everything, or upgrade it in place: the Entra ID app, the Genesys Cloud side and
+    /// the AWS stack, then doctor (make deploy; infra/README.md). --stack defaults to
+    /// presence-sync.
+    Deploy(deploy::DeployArgs),
+    /// Remove what deploy made, in order, and say what is left (make destroy).
+    Destroy(deploy::DestroyArgs),
 }
 
 fn main() -> ExitCode {
@@ -147,10 +154,22 @@ async fn run(cli: Cli) -> Result<bool, String> {
         profile: cli.profile.clone(),
         region: cli.region.clone(),
     };
+    let command = match cli.command {
+        Command::Deploy(_) | Command::Destroy(_) if json => {
+            return Err("deploy and destroy print their progress as they go; --json is for the other commands (drop --json)".into());
+        }
+        Command::Deploy(args) => {
+            return Ok(deploy::deploy(cli.stack.as_deref(), &account, args).await);
+        }
+        Command::Destroy(args) => {
+            return Ok(deploy::destroy(cli.stack.as_deref(), &account, args).await);
+        }
+        other => other,
+    };
     let deployment = deployment::Deployment::find(cli.stack.as_deref(), &account)
         .await
         .map_err(|e| e.to_string())?;
-    let problem = match cli.command {
+    let problem = match command {
         Command::Doctor => output::print(&doctor::run(&deployment).await, json),
         Command::Status { agent, history } => {
             output::print(&status::run(&deployment, &agent, history).await?, json)
@@ -174,6 +193,9 @@ async fn run(cli: Cli) -> Result<bool, String> {
                 output::print(&mapping::check(raw.map_or("", String::as_str)), json)
             }
         },
+        Command::Deploy(_) | Command::Destroy(_) => {
+            unreachable!("handled before the deployment is found")
+        }
     };
     Ok(problem)
 }

@@ -135,6 +135,12 @@ pub async fn run(deployment: &Deployment) -> Checklist {
     }
 }
 
+/// Only the credentials' checks (both secrets, the Entra ID token, the Genesys token and SCIM
+/// read): `deploy` runs them before the stack exists, and enables the rule only when they pass.
+pub async fn credential_checks(deployment: &Deployment) -> Vec<Check> {
+    credentials::checks(deployment, deployment.config.as_ref().ok()).await
+}
+
 /// The functions' variables, as the event function reads them.
 fn config_check(deployment: &Deployment) -> Check {
     match &deployment.config {
