@@ -39,20 +39,25 @@ pub struct ToolFailure {
     pub command: String,
     /// `exit status 1`, or why it could not start.
     pub ended: String,
-    pub log: PathBuf,
+    /// Its whole output (a run for its standard output is not logged).
+    pub log: Option<PathBuf>,
     /// The last lines of its output.
     pub tail: Vec<String>,
 }
 
 impl std::fmt::Display for ToolFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "`{}` failed ({}); its output: {}",
-            self.command,
-            self.ended,
-            self.log.display()
-        )
+        match (&self.log, self.tail.last()) {
+            (Some(log), _) => write!(
+                f,
+                "`{}` failed ({}); its output: {}",
+                self.command,
+                self.ended,
+                log.display()
+            ),
+            (None, Some(last)) => write!(f, "`{}` failed ({}): {last}", self.command, self.ended),
+            (None, None) => write!(f, "`{}` failed ({})", self.command, self.ended),
+        }
     }
 }
 
@@ -114,7 +119,7 @@ impl Runner {
             command: shown,
             ended,
             tail: tail(&path),
-            log: path,
+            log: Some(path),
         })
     }
 
@@ -135,7 +140,7 @@ impl Runner {
         let failure = |ended: String, tail: Vec<String>| ToolFailure {
             command: shown.clone(),
             ended,
-            log: PathBuf::from("(not logged)"),
+            log: None,
             tail,
         };
         match output {

@@ -112,7 +112,7 @@ pub async fn deploy(stack: Option<&str>, account: &Account, args: DeployArgs) ->
         }
         Err((step, problem)) => {
             let resume = format!(
-                "make deploy   (or, from this step: target/debug/presencectl --stack {} deploy --from {})",
+                "the same command again (make deploy: every step is idempotent), or from this step: target/debug/presencectl --stack {} deploy --from {}",
                 context.stack,
                 step.name()
             );

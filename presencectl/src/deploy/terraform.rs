@@ -78,7 +78,11 @@ impl Terraform<'_> {
             what,
             fix: format!(
                 "read the error in the log ({}): a permission of the signed-in identity, or a resource changed by hand, are the usual causes",
-                failure.log.display()
+                failure
+                    .log
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new("(not logged)"))
+                    .display()
             ),
         }
     }
