@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod agent;
+mod aws_error;
 mod deploy;
 mod deployment;
 mod describe;
@@ -65,7 +66,13 @@ enum Command {
     },
     /// Dry run of an event (EventBridge JSON, `-` for stdin) against the current record: what
     /// the function would do and why. No write, no Graph call.
-    Explain { event: PathBuf },
+    Explain {
+        event: PathBuf,
+        /// Offline: against this PRESENCE_MAPPING ('{}' for the default) and no record, without
+        /// AWS or a deployment.
+        #[arg(long, value_name = "JSON")]
+        mapping: Option<String>,
+    },
     /// Reconcile one agent now (read Genesys and Teams, repair what differs, drift included
     /// whatever DRIFT_POLICY says), or run a reconcile pass over everyone with --all (with the
     /// deployment's DRIFT_POLICY).
@@ -114,24 +121,49 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("presencectl: cannot start: {error}");
+            eprintln!(
+                "presencectl: cannot start its runtime: {error} — fix: retry (the system may be short of threads or memory)"
+            );
             return ExitCode::FAILURE;
         }
     };
+    let json = cli.json;
     match runtime.block_on(run(cli)) {
         Ok(false) => ExitCode::SUCCESS,
         Ok(true) => ExitCode::FAILURE,
         Err(error) => {
-            eprintln!("presencectl: {error}");
+            report(&error, json);
             ExitCode::FAILURE
         }
     }
 }
 
-/// The library's warnings (a failed action, an override) on stderr, one line each.
+/// A command that could not answer: one line ending with its fix, or (`--json`) one JSON
+/// document `{"ok": false, "error", "fix"}` on stdout, as a script reads every other answer.
+fn report(error: &str, json: bool) {
+    let (what, fix) = error
+        .split_once(" — fix: ")
+        .unwrap_or((error, output::DOCTOR_FIX));
+    if json {
+        let document = serde_json::json!({"ok": false, "error": what, "fix": fix});
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&document).unwrap_or_default()
+        );
+    } else {
+        eprintln!("presencectl: {}", output::with_fix(what, fix));
+    }
+}
+
+/// The library's warnings (a failed action, an override) on stderr, one line each. The AWS
+/// SDK's own (an instance-metadata probe, a credentials provider that found nothing) and the
+/// errors' full context only with `PRESENCECTL_LOG=debug`: the command's answer already says
+/// what failed and its fix.
 fn init_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PRESENCECTL_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("PRESENCECTL_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("off,presence_core=warn,presencectl=warn")
+        });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -150,6 +182,14 @@ async fn run(cli: Cli) -> Result<bool, String> {
         // A mapping given on the command line needs no deployment.
         return Ok(output::print(&mapping::check(&mapping::text(raw)?), json));
     }
+    if let Command::Explain {
+        event,
+        mapping: Some(mapping),
+    } = &cli.command
+    {
+        return Ok(output::print(&explain::offline(event, mapping)?, json));
+    }
+    deployment::check_endpoint_variables()?;
     let account = deployment::Account {
         profile: cli.profile.clone(),
         region: cli.region.clone(),
@@ -174,7 +214,7 @@ async fn run(cli: Cli) -> Result<bool, String> {
         Command::Status { agent, history } => {
             output::print(&status::run(&deployment, &agent, history).await?, json)
         }
-        Command::Explain { event } => {
+        Command::Explain { event, .. } => {
             output::print(&explain::run(&deployment, &event).await?, json)
         }
         Command::Sync { agent, all } => match (agent, all) {

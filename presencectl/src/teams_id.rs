@@ -49,7 +49,10 @@ pub async fn run(deployment: &Deployment, action: Action) -> Result<TeamsIdAnswe
     let (action, user, current, previous) = match action {
         Action::Show { agent } => {
             let user = resolve(&parts, config, &agent).await?;
-            let cached = store.get(&user, now_s).await.map_err(|e| e.to_string())?;
+            let cached = store
+                .get(&user, now_s)
+                .await
+                .map_err(|e| crate::output::with_fix(e, crate::output::DOCTOR_FIX))?;
             ("show", user, cached, None)
         }
         Action::Set {
@@ -65,15 +68,18 @@ pub async fn run(deployment: &Deployment, action: Action) -> Result<TeamsIdAnswe
             })?;
             let previous = set_override(&store, &user, &teams, now_s)
                 .await
-                .map_err(|e| e.to_string())?;
-            let now = store.get(&user, now_s).await.map_err(|e| e.to_string())?;
+                .map_err(|e| crate::output::with_fix(e, crate::output::DOCTOR_FIX))?;
+            let now = store
+                .get(&user, now_s)
+                .await
+                .map_err(|e| crate::output::with_fix(e, crate::output::DOCTOR_FIX))?;
             ("set", user, now, previous)
         }
         Action::Forget { agent } => {
             let user = resolve(&parts, config, &agent).await?;
             let previous = forget_cached(&store, &user, now_s)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| crate::output::with_fix(e, crate::output::DOCTOR_FIX))?;
             ("forget", user, None, previous)
         }
     };

@@ -5,7 +5,7 @@
 
 use super::Problem;
 use super::command::Runner;
-use crate::deployment::aws_detail;
+use crate::aws_error;
 
 /// The Rust target of the arm64 Lambda functions.
 pub const ARM64_TARGET: &str = "aarch64-unknown-linux-gnu";
@@ -209,7 +209,7 @@ async fn aws_identity(aws: &aws_config::SdkConfig) -> Result<AwsIdentity, Proble
         Err(error) => Err(Problem {
             what: format!(
                 "STS: {}",
-                aws_detail(&aws_sdk_sts::error::DisplayErrorContext(&error))
+                aws_error::describe(&error)
             ),
             fix: "sign in to AWS (aws sso login, or export AWS_PROFILE / give --profile) with a principal that may deploy CloudFormation stacks".into(),
         }),

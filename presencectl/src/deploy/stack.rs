@@ -6,7 +6,7 @@
 use super::Problem;
 use super::command::{Runner, ToolFailure};
 use super::settings::Settings;
-use crate::deployment::aws_detail;
+use crate::aws_error;
 use presence_core::policy::{PARTNER_SOURCE_POLL, PARTNER_SOURCE_WAIT};
 use std::time::Instant;
 
@@ -172,10 +172,7 @@ pub async fn wait_for_source(aws: &aws_config::SdkConfig, name: &str) -> Result<
             }
             Err(e) => {
                 return Err(Problem {
-                    what: format!(
-                        "EventBridge: {}",
-                        aws_detail(&aws_sdk_eventbridge::error::DisplayErrorContext(&e))
-                    ),
+                    what: format!("EventBridge: {}", aws_error::describe(&e)),
                     fix:
                         "let this principal call events:DescribeEventSource, then make deploy again"
                             .into(),
