@@ -175,19 +175,8 @@ fn init_logs() {
 /// Runs the command; `Ok(true)` when it found a problem.
 async fn run(cli: Cli) -> Result<bool, String> {
     let json = cli.json;
-    if let Command::Mapping {
-        action: mapping::Action::Check { mapping: Some(raw) },
-    } = &cli.command
-    {
-        // A mapping given on the command line needs no deployment.
-        return Ok(output::print(&mapping::check(&mapping::text(raw)?), json));
-    }
-    if let Command::Explain {
-        event,
-        mapping: Some(mapping),
-    } = &cli.command
-    {
-        return Ok(output::print(&explain::offline(event, mapping)?, json));
+    if let Some(answer) = offline(&cli.command, json) {
+        return answer;
     }
     deployment::check_endpoint_variables()?;
     let account = deployment::Account {
@@ -206,7 +195,32 @@ async fn run(cli: Cli) -> Result<bool, String> {
         }
         other => other,
     };
-    let deployment = deployment::Deployment::find(cli.stack.as_deref(), &account)
+    on_deployment(command, cli.stack.as_deref(), &account, json).await
+}
+
+/// The answers that need no deployment: a mapping given on the command line, and an
+/// explanation against one (`explain --mapping`).
+fn offline(command: &Command, json: bool) -> Option<Result<bool, String>> {
+    match command {
+        Command::Mapping {
+            action: mapping::Action::Check { mapping: Some(raw) },
+        } => Some(mapping::text(raw).map(|text| output::print(&mapping::check(&text), json))),
+        Command::Explain {
+            event,
+            mapping: Some(mapping),
+        } => Some(explain::offline(event, mapping).map(|answer| output::print(&answer, json))),
+        _ => None,
+    }
+}
+
+/// The commands that look at a deployment, found first from the stack or the variables.
+async fn on_deployment(
+    command: Command,
+    stack: Option<&str>,
+    account: &deployment::Account,
+    json: bool,
+) -> Result<bool, String> {
+    let deployment = deployment::Deployment::find(stack, account)
         .await
         .map_err(|e| e.to_string())?;
     let problem = match command {

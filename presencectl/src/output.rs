@@ -32,6 +32,11 @@ pub fn with_fix(what: impl std::fmt::Display, fix: &str) -> String {
     format!("{what} — fix: {fix}")
 }
 
+/// A failure line whose fix is doctor's.
+pub fn doctor_fix(what: impl std::fmt::Display) -> String {
+    with_fix(what, DOCTOR_FIX)
+}
+
 /// Lines of `name  value`, the names padded to one column.
 pub fn fields(rows: &[(&str, String)]) -> String {
     let width = rows.iter().map(|(name, _)| name.chars().count()).max();

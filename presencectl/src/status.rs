@@ -4,7 +4,7 @@
 use crate::agent::{budget, now_ms, resolve};
 use crate::deployment::Deployment;
 use crate::describe::{Record, TeamsId};
-use crate::output::{Answer, DOCTOR_FIX, fields, with_fix};
+use crate::output::{Answer, DOCTOR_FIX, doctor_fix, fields, with_fix};
 use presence_core::app::Parts;
 use presence_core::domain::ids::GenesysUserId;
 use presence_core::domain::reconcile::{Quiet, Refresh, Shown, Verdict, judge};
@@ -73,13 +73,9 @@ pub async fn run(deployment: &Deployment, agent: &str, history: bool) -> Result<
     let record = store
         .read(&user)
         .await
-        .map_err(|e| with_fix(format!("reading the record of {user}: {e}"), DOCTOR_FIX))?;
-    let cached = store.get(&user, now / 1000).await.map_err(|e| {
-        with_fix(
-            format!("reading the cached Teams id of {user}: {e}"),
-            DOCTOR_FIX,
-        )
-    })?;
+        .map_err(|e| doctor_fix(format!("reading the record of {user}: {e}")))?;
+    let cached = (store.get(&user, now / 1000).await)
+        .map_err(|e| doctor_fix(format!("reading the cached Teams id of {user}: {e}")))?;
     let (genesys, genesys_now) = genesys_now(&parts, config, &user).await;
     // Teams is read for the user the record last wrote to, or the cached Teams id.
     let teams_user = record

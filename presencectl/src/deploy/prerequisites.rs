@@ -23,6 +23,13 @@ pub struct Found {
     pub result: Result<String, Problem>,
 }
 
+const SAM_FIX: &str = "bash scripts/setup-venv.sh --all (the SAM CLI into .venv/tools/sam)";
+const CARGO_LAMBDA_FIX: &str = "make setup (Cargo Lambda and zig into .venv)";
+
+fn found(name: &'static str, result: Result<String, Problem>) -> Found {
+    Found { name, result }
+}
+
 /// Who the AWS credentials are: the account and the region.
 pub struct AwsIdentity {
     pub account: String,
@@ -51,50 +58,26 @@ pub async fn check(
         Err(problem) => Err(problem.clone()),
     };
     let mut found = vec![
-        Found {
-            name: "deployment code",
-            result: repository(runner),
-        },
-        Found {
-            name: "terraform",
-            result: terraform(runner).await,
-        },
-        Found {
-            name: "Azure sign-in",
-            result: azure(runner).await,
-        },
-        Found {
-            name: "AWS credentials",
-            result: aws_found,
-        },
-        Found {
-            name: "SAM CLI",
-            result: version(
-                runner,
-                "sam",
-                &["--version"],
-                "bash scripts/setup-venv.sh --all (the SAM CLI into .venv/tools/sam)",
-            )
-            .await,
-        },
-        Found {
-            name: "Cargo Lambda",
-            result: version(
+        found("deployment code", repository(runner)),
+        found("terraform", terraform(runner).await),
+        found("Azure sign-in", azure(runner).await),
+        found("AWS credentials", aws_found),
+        found(
+            "SAM CLI",
+            version(runner, "sam", &["--version"], SAM_FIX).await,
+        ),
+        found(
+            "Cargo Lambda",
+            version(
                 runner,
                 "cargo-lambda",
                 &["lambda", "--version"],
-                "make setup (Cargo Lambda and zig into .venv)",
+                CARGO_LAMBDA_FIX,
             )
             .await,
-        },
-        Found {
-            name: "Rust arm64 target",
-            result: arm64_target(runner).await,
-        },
-        Found {
-            name: "Genesys deployment client",
-            result: genesys_client(),
-        },
+        ),
+        found("Rust arm64 target", arm64_target(runner).await),
+        found("Genesys deployment client", genesys_client()),
     ];
     if purpose == Purpose::Destroy {
         found.retain(|f| !matches!(f.name, "Cargo Lambda" | "Rust arm64 target"));
