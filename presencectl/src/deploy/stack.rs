@@ -43,7 +43,8 @@ fn failed(failure: &ToolFailure, fix: &str) -> Problem {
 /// `sam build`: both functions' `bootstrap`, release, arm64, cross-linked with zig.
 pub async fn build(runner: &Runner) -> Result<(), Problem> {
     let mut env = sam_env();
-    env.push(("CARGO_TARGET_DIR".into(), ARM64_TARGET_DIR.into()));
+    let target = runner.repo.join(ARM64_TARGET_DIR);
+    env.push(("CARGO_TARGET_DIR".into(), target.display().to_string()));
     let args = vec!["build".into(), "--no-use-container".into()];
     runner.run("build", "sam", &args, &env).await.map_err(|failure| {
         failed(
