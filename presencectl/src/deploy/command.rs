@@ -132,6 +132,14 @@ impl Runner {
         env: &[(String, String)],
     ) -> Result<String, ToolFailure> {
         let shown = shown(program, args);
+        if self.find(program).is_none() {
+            return Err(ToolFailure {
+                command: shown,
+                ended: format!("{program} is not installed (not on PATH)"),
+                log: None,
+                tail: Vec::new(),
+            });
+        }
         let mut command = self.command(program, args, env);
         let output = tokio::task::spawn_blocking(move || command.output())
             .await

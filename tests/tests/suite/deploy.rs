@@ -548,7 +548,7 @@ async fn missing_prerequisites_are_listed_with_their_fixes_before_anything_is_ma
     assert_eq!(run.code, 1, "{}", run.out);
     assert!(run.out.contains("✗ Azure sign-in"), "{}", run.out);
     assert!(
-        run.out.contains("fix: sign in with az login"),
+        run.out.contains("then sign in with az login"),
         "{}",
         run.out
     );
