@@ -100,7 +100,10 @@ pub async fn run(deployment: &Deployment, agent: &str, history: bool) -> Result<
         availability,
         activity,
     });
-    let verdict = judge(&rules, &record, genesys.as_ref(), shown_ref, now);
+    let seen = genesys
+        .as_ref()
+        .map(presence_core::service::reconcile::view);
+    let verdict = judge(&rules, &record, seen, shown_ref, now);
     let no_teams = matches!(
         cached.as_ref().map(|c| &c.entry),
         Some(TeamsIdEntry::NoTeamsId | TeamsIdEntry::ClaimedBy { .. })
@@ -150,19 +153,28 @@ async fn genesys_now(
     parts: &Parts,
     config: &presence_core::config::Config,
     user: &GenesysUserId,
-) -> (Option<presence_core::domain::state::Observation>, Reading) {
+) -> (Option<presence_core::ports::GenesysNow>, Reading) {
+    use presence_core::ports::Account;
     let genesys = parts.genesys_bulk(config);
     match genesys.current(std::slice::from_ref(user), budget()).await {
         Ok(mut found) => match found.pop() {
+            Some(now) if now.account == Account::NotFound => {
+                (Some(now), Reading::note("Genesys does not know this user"))
+            }
+            Some(now) if !now.account.is_active() => {
+                let state = format!("{:?}", now.account).to_lowercase();
+                let reading = Reading::note(format!("the Genesys account is {state}"));
+                (Some(now), reading)
+            }
             Some(now) => {
                 let presence = (now.observation.presence.as_ref())
                     .map_or("-".to_owned(), |p| p.value.system.to_string());
                 let routing = (now.observation.routing.as_ref())
                     .map_or("-".to_owned(), |r| r.value.to_string());
                 let reading = Reading::value(format!("{presence}, routing status {routing}"));
-                (Some(now.observation), reading)
+                (Some(now), reading)
             }
-            None => (None, Reading::note("Genesys does not know this user")),
+            None => (None, Reading::note("Genesys did not answer for this user")),
         },
         Err(error) => (None, Reading::note(error.to_string())),
     }
@@ -202,6 +214,9 @@ fn verdict_text(verdict: &Verdict, record_exists: bool) -> String {
         Verdict::Nothing(Quiet::NoSession) => "nothing to do: the user has no Teams session (Offline), so no preferred presence shows".into(),
         Verdict::Nothing(Quiet::Busy) => "busy: another instance holds the user's lease right now".into(),
         Verdict::Nothing(Quiet::Poisoned) => "poisoned: the record holds a version from the future and Genesys did not answer".into(),
+        Verdict::LetGo(reason) => format!("let go ({reason}): Genesys no longer lists the user as active; the reconciler clears what we set in Teams once, then leaves them alone"),
+        Verdict::Rejoin(_) => "rejoin: a user let go is active in Genesys again; `presencectl sync` syncs them from Genesys's current state".into(),
+        Verdict::Nothing(Quiet::Left) => "nothing to do: the sync let this user go (what we set was cleared); it syncs them again once Genesys lists them as active".into(),
     }
 }
 

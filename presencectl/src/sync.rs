@@ -63,6 +63,7 @@ pub async fn one(deployment: &Deployment, agent: &str) -> Result<Synced, String>
         .reconcile_user(
             &reconciler.genesys,
             &reconciler.teams,
+            &reconciler.shared,
             &reconciler.settings,
             &user,
             &invocation(),

@@ -12,7 +12,7 @@ use crate::adapters::paced::Paced;
 use crate::adapters::secrets_manager::SecretsManager;
 use crate::config::{Config, ConfigError};
 use crate::service::reconcile::{
-    DirectoryHints, Hinted, PassOutcome, ReconcileError, ReconcileSettings, Watch,
+    Hinted, PassOutcome, ReconcileError, ReconcileSettings, Shared, Watch,
 };
 use crate::service::{Invocation, PresenceSync};
 use aws_config::BehaviorVersion;
@@ -167,7 +167,8 @@ pub struct Reconciler {
     pub sync: ReconcileSync,
     pub genesys: GenesysUsers<SecretsManager>,
     pub teams: Arc<GraphPresence<SecretsManager>>,
-    pub hints: DirectoryHints,
+    /// Its paces and the sweep's hints, for the life of the process.
+    pub shared: Shared,
     pub settings: ReconcileSettings,
 }
 
@@ -178,15 +179,12 @@ impl Reconciler {
         let settings = config.reconcile.settings(config.settings.max_clock_skew)?;
         let parts = Parts::new(config, aws);
         let store = parts.state_store(config);
-        let hints = DirectoryHints::default();
+        let shared = Shared::new(&settings);
         let teams = Arc::new(parts.presence_writer(config));
         let sync = PresenceSync::new(
             store.clone(),
             store,
-            Hinted {
-                hints: hints.clone(),
-                next: parts.directory(config),
-            },
+            Hinted::new(&shared, parts.directory(config)),
             teams.clone(),
             config.mapping.clone(),
             config.settings.clone(),
@@ -195,7 +193,7 @@ impl Reconciler {
             sync,
             genesys: parts.genesys_bulk(config),
             teams,
-            hints,
+            shared,
             settings,
         })
     }
@@ -215,7 +213,7 @@ impl Reconciler {
             .reconcile_watched(
                 &self.genesys,
                 &self.teams,
-                &self.hints,
+                &self.shared,
                 &self.settings,
                 invocation,
                 progress,

@@ -37,21 +37,23 @@ impl Pace {
     /// The time the next call may go, taken for the caller if it comes before `until`;
     /// otherwise nothing is taken and the answer is how long away the slot is.
     pub fn take_before(&self, until: Instant) -> Result<Instant, Duration> {
-        self.take(Some(until))
+        self.take(until)
     }
 
-    /// Waits for the next slot, however far.
-    pub async fn ready(&self) {
-        if let Ok(slot) = self.take(None) {
-            tokio::time::sleep_until(slot).await;
-        }
+    /// Waits for the next slot when it comes before `until`; otherwise waits not at all,
+    /// takes nothing and answers how far away the slot is. No wait outlives its caller's
+    /// deadline: a run with 30 s left never sleeps through a 200 s `Retry-After`.
+    pub async fn ready_before(&self, until: Instant) -> Result<(), Duration> {
+        let slot = self.take(until)?;
+        tokio::time::sleep_until(slot).await;
+        Ok(())
     }
 
-    fn take(&self, until: Option<Instant>) -> Result<Instant, Duration> {
+    fn take(&self, until: Instant) -> Result<Instant, Duration> {
         let now = Instant::now();
         let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
         let slot = next.map_or(now, |n| n.max(now));
-        if until.is_some_and(|until| slot >= until) {
+        if slot >= until {
             return Err(slot.saturating_duration_since(now));
         }
         *next = Some(slot + self.interval);
@@ -75,12 +77,32 @@ mod tests {
         let pace = Pace::new(300, Duration::from_secs(30));
         assert_eq!(pace.interval(), Duration::from_millis(100));
         let start = Instant::now();
+        let far = start + Duration::from_secs(3600);
         for _ in 0..11 {
-            pace.ready().await;
+            pace.ready_before(far).await.unwrap();
         }
         assert_eq!(start.elapsed(), Duration::from_millis(1_000));
         pace.hold(Duration::from_secs(5));
-        pace.ready().await;
+        pace.ready_before(far).await.unwrap();
         assert_eq!(start.elapsed(), Duration::from_millis(6_000));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slot_past_the_deadline_is_not_waited_for_nor_taken() {
+        let pace = Pace::new(60, Duration::from_secs(60));
+        let start = Instant::now();
+        // A 429 asked for 200 s; the caller has 30 s left.
+        pace.hold(Duration::from_secs(200));
+        let until = start + Duration::from_secs(30);
+        assert_eq!(
+            pace.ready_before(until).await,
+            Err(Duration::from_secs(200)),
+            "answered at once with how far the slot is"
+        );
+        assert_eq!(start.elapsed(), Duration::ZERO, "no sleep at all");
+        // Nothing was taken: the next caller with time enough gets the same slot.
+        let later = start + Duration::from_secs(300);
+        pace.ready_before(later).await.unwrap();
+        assert_eq!(start.elapsed(), Duration::from_secs(200));
     }
 }

@@ -87,6 +87,14 @@ pub const MAX_INVOCATION: Duration = Duration::from_secs(15 * 60);
 /// Grace after the invocation deadline before a dead holder's lease lets others in.
 pub const LEASE_GRACE: Duration = Duration::from_secs(1);
 
+/// The oldest event EventBridge and Lambda deliver on their own: the template's
+/// `MaximumEventAgeInSeconds` (900) on the rule's target and on Lambda's asynchronous
+/// retries. An event delivered later than this after its `time` was redriven by an operator
+/// (`presencectl redrive`, hours later) or held by Genesys while AWS was unreachable: its lag
+/// is no measure of the live path, so it is counted in `LateEvents`, not `EndToEndLag` (whose
+/// alarm would otherwise fire on hours of lag the sync did not cause).
+pub const LATE_DELIVERY: Duration = Duration::from_secs(900);
+
 /// Waiting for another instance that holds the user's lease: the first wait, doubling up to
 /// the longest step, for at most [`MAX_LEASE_WAIT`] in all; then the event fails `UserBusy`
 /// and Lambda redelivers it (about one and two minutes later, twice: the template's
@@ -106,11 +114,19 @@ pub const GRAPH_PRESENCE_LIMIT_PER_30S: u32 = 1_500;
 pub const EVENT_PATH_GRAPH_WRITES_PER_30S: u32 = 1_480;
 
 /// A reconcile run starts a page (a bulk read of Genesys and Teams) only with this much time
-/// left, and an action that may call Graph (a remote call, a retry, the release) only with
-/// [`RECONCILE_ACTION_RESERVE`]; otherwise it saves its position and ends, and the next run
-/// goes on from there.
+/// left, a bulk read only when its pace gives it a slot [`RECONCILE_READ_RESERVE`] before the
+/// run's end, and an action only when the Graph pace gives it a slot
+/// [`RECONCILE_ACTION_TIME`] before it; otherwise it saves its position and ends, and the
+/// next run goes on from there. No pace's wait outlives the run.
 pub const RECONCILE_PAGE_RESERVE: Duration = Duration::from_secs(5);
-pub const RECONCILE_ACTION_RESERVE: Duration = Duration::from_secs(3);
+pub const RECONCILE_READ_RESERVE: Duration = Duration::from_secs(2);
+
+/// The deadline of one reconciler action (recover, settle, keep-alive, repair, let go): its
+/// lease lasts until then plus [`LEASE_GRACE`], its work ends [`DEADLINE_MARGIN`] before, so
+/// one Graph attempt (and a Teams-id lookup) fits. Shorter than an event's patience with a
+/// holder ([`MAX_LEASE_WAIT`]), so an event that meets a reconciler's lease waits it out and
+/// is applied after it, never failed `UserBusy` by it (checked by a test below).
+pub const RECONCILE_ACTION_TIME: Duration = Duration::from_millis(3_500);
 
 /// The reconciler yields Graph to the event path while more than [`RECONCILE_BURST_PERCENT`] of
 /// a page's users had a state applied within [`RECONCILE_BURST_WINDOW`]. Through a modelled
@@ -129,3 +145,36 @@ pub const TEAMS_ID_MEMORY_LIFETIME: Duration = Duration::from_secs(10 * 60);
 
 /// How long an operator's Teams-id override is kept (then Genesys is asked again).
 pub const TEAMS_ID_OVERRIDE_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// A batched read of the state table (`BatchGetItem`) answers with the keys it did not
+/// process when the table is busy; they are asked again after a backoff from
+/// [`BATCH_READ_BACKOFF_FIRST`], doubling, at most [`BATCH_READ_RETRIES`] times (under two
+/// seconds in all, inside the reconciler's page reserve), then the read fails.
+pub const BATCH_READ_BACKOFF_FIRST: Duration = Duration::from_millis(50);
+pub const BATCH_READ_RETRIES: u32 = 5;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_outwaits_any_reconciler_action() {
+        // The longest a reconciler action holds a user's lease, dead or alive.
+        let longest_hold = RECONCILE_ACTION_TIME + LEASE_GRACE;
+        // The last look an event takes at the record: waits from LEASE_WAIT_FIRST doubling to
+        // LEASE_WAIT_LONGEST, while their sum stays within MAX_LEASE_WAIT.
+        let (mut waited, mut wait) = (Duration::ZERO, LEASE_WAIT_FIRST);
+        while waited + wait <= MAX_LEASE_WAIT {
+            waited += wait;
+            wait = (wait * 2).min(LEASE_WAIT_LONGEST);
+        }
+        assert!(
+            longest_hold < waited,
+            "an event's last look at {waited:?} comes before a reconciler lease of {longest_hold:?} ends"
+        );
+        assert!(
+            DEADLINE_MARGIN < RECONCILE_ACTION_TIME,
+            "no time left to work"
+        );
+    }
+}

@@ -87,6 +87,8 @@ struct User {
     display_name: String,
     external_ids: Vec<(String, String)>,
     active: bool,
+    /// Deleted: kept for the Users API's `state=deleted|any`, gone for SCIM and the rest.
+    deleted: bool,
     /// The Users API `presence` object, as served (`None`: no presence).
     presence: Option<Value>,
     /// The Users API `routingStatus` object, as served (`None`: none).
@@ -325,6 +327,7 @@ impl FakeGenesys {
                 .map(|(authority, value)| (authority.into(), value.into()))
                 .collect(),
             active: true,
+            deleted: false,
             presence: Some(presence_json(
                 DEFAULT_SYSTEM_PRESENCE,
                 Some(DEFAULT_STATE_TIME),
@@ -404,6 +407,19 @@ impl FakeGenesys {
             .get_mut(&genesys_user_id.to_ascii_lowercase())
         {
             user.active = active;
+        }
+    }
+
+    /// Delete a user: SCIM no longer knows them (404, and out of the list); the Users API
+    /// lists them, as `deleted`, only for `state=deleted` or `state=any` (UsersApi getUsers
+    /// `state` values: active, inactive, deleted, any).
+    pub fn delete_user(&self, genesys_user_id: &str) {
+        if let Some(user) = lock(&self.state)
+            .users
+            .get_mut(&genesys_user_id.to_ascii_lowercase())
+        {
+            user.deleted = true;
+            user.active = false;
         }
     }
 
@@ -693,7 +709,8 @@ async fn scim_user(
     }
     // An unknown user is 404 with the SCIM error (RFC 7644 §3.12 "404 Not found - Specified
     // resource ... does not exist").
-    let Some(user) = state.users.get(&id.to_ascii_lowercase()) else {
+    let found = state.users.get(&id.to_ascii_lowercase());
+    let Some(user) = found.filter(|user| !user.deleted) else {
         return scim_error(
             StatusCode::NOT_FOUND,
             None,
@@ -719,7 +736,7 @@ fn user_document(user: &User, base_url: &str) -> Map<String, Value> {
         json!([SCIM_CORE_USER_SCHEMA, GENESYS_USER_EXTENSION]),
     );
     document.insert("id".into(), Value::from(user.id.clone()));
-    document.insert("active".into(), Value::from(true));
+    document.insert("active".into(), Value::from(user.active));
     document.insert("userName".into(), Value::from(user.user_name.clone()));
     document.insert("displayName".into(), Value::from(user.display_name.clone()));
     document.insert(
@@ -1210,8 +1227,8 @@ async fn users_list(
         .map_or("active", |(_, v)| v.as_str());
     let shows = |user: &User| match wanted_state {
         "any" => true,
-        "inactive" => !user.active,
-        "deleted" => false,
+        "inactive" => !user.active && !user.deleted,
+        "deleted" => user.deleted,
         _ => user.active,
     };
     // id: "A list of user IDs to fetch by bulk". Not documented: an id that is not a UUID;
@@ -1245,7 +1262,11 @@ async fn users_list(
                 "name": user.display_name,
                 "email": user.user_name,
                 "username": user.user_name,
-                "state": if user.active { "active" } else { "inactive" },
+                "state": match (user.active, user.deleted) {
+                    (_, true) => "deleted",
+                    (true, false) => "active",
+                    (false, false) => "inactive",
+                },
                 "version": 1,
                 "selfUri": format!("/api/v2/users/{}", user.id),
             });

@@ -224,12 +224,15 @@ impl<K> RecordedCall<K> {
 #[derive(Debug)]
 pub struct Recorder<K> {
     calls: Arc<Mutex<Vec<RecordedCall<K>>>>,
+    /// The kind of every request received, as it arrived (before any fault or answer).
+    arrivals: Arc<Mutex<Vec<K>>>,
 }
 
 impl<K> Clone for Recorder<K> {
     fn clone(&self) -> Self {
         Recorder {
             calls: Arc::clone(&self.calls),
+            arrivals: Arc::clone(&self.arrivals),
         }
     }
 }
@@ -238,6 +241,7 @@ impl<K: EndpointKind> Default for Recorder<K> {
     fn default() -> Self {
         Recorder {
             calls: Arc::new(Mutex::new(Vec::new())),
+            arrivals: Arc::new(Mutex::new(Vec::new())),
         }
     }
 }
@@ -249,6 +253,19 @@ impl<K: EndpointKind> Recorder<K> {
 
     pub fn record(&self, call: RecordedCall<K>) {
         lock(&self.calls).push(call);
+    }
+
+    /// Notes a request of `kind` as it arrives.
+    pub fn arrived(&self, kind: K) {
+        lock(&self.arrivals).push(kind);
+    }
+
+    /// Waits until `n` requests of `kind` have arrived (answered or still in flight): a test
+    /// synchronises on the fake's state, not on a sleep.
+    pub async fn until_arrived(&self, kind: K, n: usize) {
+        while lock(&self.arrivals).iter().filter(|k| **k == kind).count() < n {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
     }
 
     /// All calls, in the order their answers were decided.
@@ -275,6 +292,7 @@ impl<K: EndpointKind> Recorder<K> {
 
     pub fn clear(&self) {
         lock(&self.calls).clear();
+        lock(&self.arrivals).clear();
     }
 }
 
@@ -420,6 +438,7 @@ async fn fault_and_record<K: EndpointKind>(
         .unwrap_or_default();
     let started = Instant::now();
     let kind = (inst.classify)(&parts.method, parts.uri.path());
+    inst.recorder.arrived(kind);
     let mut call = RecordedCall {
         kind,
         method: parts.method.clone(),

@@ -115,6 +115,11 @@ async fn classify(response: reqwest::Response) -> Result<Authorized<DirectoryAns
                 "SCIM user lookup",
                 "a user",
             )?);
+            // SCIM's `active` (RFC 7643 §4.1.1): a deactivated user's Teams is not ours to
+            // drive, whatever external id they keep.
+            if user.get("active") == Some(&serde_json::Value::Bool(false)) {
+                return Ok(Authorized::Done(DirectoryAnswer::Inactive));
+            }
             Ok(Authorized::Done(match teams_external_id(&user) {
                 Some(id) => DirectoryAnswer::TeamsId(id),
                 None => DirectoryAnswer::NoTeamsId,
@@ -176,10 +181,11 @@ impl<S: SecretSource> TeamsDirectory for GenesysScim<S> {
     ) -> Result<DirectoryAnswer, RemoteError> {
         // The id is a validated UUID, so it cannot change the path or the query.
         let url = format!(
-            "{}/api/v2/scim/v2/users/{}?attributes={EXTENSION}:externalIds",
+            "{}/api/v2/scim/v2/users/{}?attributes=active,{EXTENSION}:externalIds",
             self.base,
             user.as_str()
         );
+        crate::metrics::teams_id_lookup(crate::metrics::TeamsIdSource::Scim);
         self.tokens
             .authorized(SERVICE, &self.gate, budget, |token| {
                 let url = &url;

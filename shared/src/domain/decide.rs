@@ -173,7 +173,13 @@ pub fn after_claim(
         (true, false) => Release::Settled,
         (true, true) => Release::Unsettled,
     };
-    let no_call = |reason| AfterClaim::NoCall { reason, release };
+    // A user the sync let go gets no call, whatever the event says: their own reason.
+    let no_call = |reason| AfterClaim::NoCall {
+        reason: after
+            .left
+            .map_or(reason, |left| SkipReason::Left(left.reason)),
+        release,
+    };
     let state = match after.target(mapping).0 {
         Target::Keep(KeepReason::Ignored) => return no_call(SkipReason::Ignored),
         Target::Keep(KeepReason::Unmapped) => return no_call(SkipReason::Unmapped),

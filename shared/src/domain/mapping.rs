@@ -3,6 +3,7 @@
 
 use super::event::PresenceValue;
 use super::excerpt::cut;
+use super::left::LeftReason;
 use super::presence::{Observed, RoutingStatus, SystemPresence};
 use super::teams::{TeamsPresence, TeamsState};
 use std::collections::HashMap;
@@ -44,6 +45,8 @@ pub enum MatchedKey {
     Definition(String),
     System(String),
     None,
+    /// Not the mapping: the sync let the user go, so what we set is cleared.
+    Left(LeftReason),
 }
 
 impl fmt::Display for MatchedKey {
@@ -53,6 +56,7 @@ impl fmt::Display for MatchedKey {
             MatchedKey::Definition(id) => write!(f, "{id}"),
             MatchedKey::System(s) => f.write_str(s),
             MatchedKey::None => f.write_str("none"),
+            MatchedKey::Left(reason) => write!(f, "left ({reason})"),
         }
     }
 }

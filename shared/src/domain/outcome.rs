@@ -1,6 +1,7 @@
 //! What happened to one event: the handler's answer and the vocabulary of its log line.
 
 use super::ids::GenesysUserId;
+use super::left::LeftReason;
 use super::teams::TeamsPresence;
 use serde::Serialize;
 use std::fmt;
@@ -40,6 +41,8 @@ pub enum SkipReason {
     /// The record changed while the reconciler was about to re-send it: whoever changed it
     /// applies the newest state.
     Superseded,
+    /// The sync let the user go (`departed`): what we set was cleared, nothing more is written.
+    Left(LeftReason),
 }
 
 impl SkipReason {
@@ -54,6 +57,7 @@ impl SkipReason {
             SkipReason::TeamsUserNotFound => "teams-user-not-found",
             SkipReason::TeamsIdClaimed => "teams-id-claimed",
             SkipReason::Superseded => "superseded",
+            SkipReason::Left(reason) => reason.as_str(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! Teams shows now: one pure decision whose cases are the rules of `docs/design.md` ("The
 //! reconciler"), in the order they apply.
 
+use super::left::LeftReason;
 use super::state::{Observation, UserState, newer_part};
 use super::teams::{TeamsPresence, TeamsState};
 
@@ -85,10 +86,13 @@ pub enum Quiet {
     Busy,
     /// Teams shows Offline: the user has no Teams session, so no preferred presence shows.
     /// Not drift: writing again changes nothing, and polling them harder only costs quota.
+    /// (Keep-alive still re-sends it in time, so that it shows when the session opens.)
     NoSession,
     /// The record holds a version from the future and Genesys did not answer for the user:
     /// counted, repaired when Genesys answers.
     Poisoned,
+    /// The sync let the user go and Genesys does not list them as active again.
+    Left,
 }
 
 impl Quiet {
@@ -98,8 +102,18 @@ impl Quiet {
             Quiet::Busy => "busy",
             Quiet::NoSession => "no-session",
             Quiet::Poisoned => "poisoned",
+            Quiet::Left => "left",
         }
     }
+}
+
+/// What Genesys says of a user now, as the reconciler read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GenesysView<'a> {
+    /// The account is active: their current presence and routing status.
+    Current(&'a Observation),
+    /// Genesys no longer lists the account as active (deactivated, deleted, unknown).
+    Gone(LeftReason),
 }
 
 /// What the reconciler does for one user.
@@ -117,6 +131,11 @@ pub enum Verdict {
     Refresh(Refresh),
     /// Teams drifted and the policy is to report it.
     Report(Drift),
+    /// Let the user go: clear what we set in Teams, once, release their Teams id, and leave
+    /// them alone from then on.
+    LetGo(LeftReason),
+    /// A user the sync let go is active again: take them back with Genesys's current state.
+    Rejoin(Observation),
     /// Nothing to do.
     Nothing(Quiet),
 }
@@ -126,27 +145,49 @@ impl Verdict {
     pub fn calls_teams(&self) -> bool {
         matches!(
             self,
-            Verdict::Repair(_) | Verdict::Recover(_) | Verdict::Settle | Verdict::Refresh(_)
+            Verdict::Repair(_)
+                | Verdict::Recover(_)
+                | Verdict::Settle
+                | Verdict::Refresh(_)
+                | Verdict::LetGo(_)
+                | Verdict::Rejoin(_)
         )
     }
 }
 
-/// The decision for one user. `genesys` is the user's state as Genesys reports it now (when
-/// read this pass), `teams` their Teams presence now (when read), `now_ms` the clock.
+/// The decision for one user. `genesys` is what Genesys says of the user now (when read this
+/// pass), `teams` their Teams presence now (when read), `now_ms` the clock.
 pub fn judge(
     rules: &Rules,
     record: &UserState,
-    genesys: Option<&Observation>,
+    genesys: Option<GenesysView<'_>>,
     teams: Option<Shown<'_>>,
     now_ms: i64,
 ) -> Verdict {
-    if poisoned(record, now_ms, rules.max_skew_ms) {
+    if record.left.is_some() {
         return match genesys {
+            _ if record.busy(now_ms) => Verdict::Nothing(Quiet::Busy),
+            Some(GenesysView::Current(current)) => Verdict::Rejoin(current.clone()),
+            // Its clear failed before: clear it now.
+            _ if record.dirty() => Verdict::Settle,
+            _ => Verdict::Nothing(Quiet::Left),
+        };
+    }
+    let current = match genesys {
+        Some(GenesysView::Gone(_)) if record.busy(now_ms) => {
+            return Verdict::Nothing(Quiet::Busy);
+        }
+        Some(GenesysView::Gone(reason)) => return Verdict::LetGo(reason),
+        Some(GenesysView::Current(current)) => Some(current),
+        None => None,
+    };
+    if poisoned(record, now_ms, rules.max_skew_ms) {
+        return match current {
             Some(current) if !current.is_empty() => Verdict::Repair(current.clone()),
             _ => Verdict::Nothing(Quiet::Poisoned),
         };
     }
-    if let Some(current) = genesys {
+    if let Some(current) = current {
         let newer = newer_part(record, current);
         if !newer.is_empty() {
             return Verdict::Recover(newer);
@@ -158,26 +199,35 @@ pub fn judge(
     if record.dirty() {
         return Verdict::Settle;
     }
-    let TeamsState::Preferred(applied) = record.applied() else {
-        return Verdict::Nothing(Quiet::Clean);
-    };
-    match teams.map(|shown| compare(applied, shown)) {
-        Some(Seen::NoSession) => return Verdict::Nothing(Quiet::NoSession),
-        Some(Seen::Differs) => {
-            return match rules.drift {
-                DriftPolicy::Repair => Verdict::Refresh(Refresh::Repair(Drift::Differs)),
-                DriftPolicy::Report => Verdict::Report(Drift::Differs),
-            };
-        }
-        Some(Seen::Same) | None => {}
+    match record.applied() {
+        TeamsState::Preferred(applied) => judge_applied(rules, record, applied, teams, now_ms),
+        TeamsState::Cleared => Verdict::Nothing(Quiet::Clean),
+    }
+}
+
+/// A clean record whose preferred presence Teams should show: drift, then keep-alive (due
+/// whether or not the user has a Teams session, so that it still shows when one opens).
+fn judge_applied(
+    rules: &Rules,
+    record: &UserState,
+    applied: TeamsPresence,
+    teams: Option<Shown<'_>>,
+    now_ms: i64,
+) -> Verdict {
+    let seen = teams.map(|shown| compare(applied, shown));
+    if seen == Some(Seen::Differs) {
+        return match rules.drift {
+            DriftPolicy::Repair => Verdict::Refresh(Refresh::Repair(Drift::Differs)),
+            DriftPolicy::Report => Verdict::Report(Drift::Differs),
+        };
     }
     let due = record
         .applied_at_ms
         .is_none_or(|at| now_ms.saturating_sub(at) >= rules.refresh_after_ms);
-    if due {
-        Verdict::Refresh(Refresh::KeepAlive)
-    } else {
-        Verdict::Nothing(Quiet::Clean)
+    match (due, seen) {
+        (true, _) => Verdict::Refresh(Refresh::KeepAlive),
+        (false, Some(Seen::NoSession)) => Verdict::Nothing(Quiet::NoSession),
+        (false, _) => Verdict::Nothing(Quiet::Clean),
     }
 }
 
@@ -382,6 +432,13 @@ mod tests {
                 Verdict::Nothing(Quiet::NoSession),
             ),
             (
+                "no session, about to expire: kept alive all the same",
+                &old,
+                None,
+                shown("Offline"),
+                Verdict::Refresh(Refresh::KeepAlive),
+            ),
+            (
                 "about to expire",
                 &old,
                 None,
@@ -405,11 +462,57 @@ mod tests {
         ];
         for (case, record, genesys, teams, verdict) in table {
             assert_eq!(
-                judge(&RULES, record, genesys, teams, NOW),
+                judge(
+                    &RULES,
+                    record,
+                    genesys.map(GenesysView::Current),
+                    teams,
+                    NOW
+                ),
                 verdict,
                 "{case}"
             );
         }
+    }
+
+    #[test]
+    fn a_user_genesys_no_longer_lists_as_active_is_let_go_once_and_taken_back_when_active() {
+        let gone = GenesysView::Gone(LeftReason::Departed);
+        let on_queue = clean("ON_QUEUE", 1_000, BUSY, Some(NOW - HOUR));
+        assert_eq!(
+            judge(&RULES, &on_queue, Some(gone), shown("Busy"), NOW),
+            Verdict::LetGo(LeftReason::Departed),
+            "before any keep-alive or drift"
+        );
+        let mut held = on_queue.clone();
+        held.intent = Some(Intent::Pending);
+        held.lease = Some(Lease {
+            owner: "event".into(),
+            until_ms: NOW + 1,
+        });
+        assert_eq!(
+            judge(&RULES, &held, Some(gone), None, NOW),
+            Verdict::Nothing(Quiet::Busy),
+            "a live holder first"
+        );
+        let mut left = on_queue.clone();
+        left.left = Some(crate::domain::left::Left {
+            reason: LeftReason::Departed,
+            at_ms: NOW - HOUR,
+        });
+        for (case, genesys) in [("still gone", Some(gone)), ("not read", None)] {
+            assert_eq!(
+                judge(&RULES, &left, genesys, shown("Available"), NOW),
+                Verdict::Nothing(Quiet::Left),
+                "{case}: no keep-alive, no drift, nothing"
+            );
+        }
+        let back = observed("AVAILABLE", 500);
+        assert_eq!(
+            judge(&RULES, &left, Some(GenesysView::Current(&back)), None, NOW),
+            Verdict::Rejoin(back.clone()),
+            "active again, even with nothing newer"
+        );
     }
 
     #[test]
@@ -455,7 +558,13 @@ mod tests {
             }),
         };
         assert_eq!(
-            judge(&RULES, &record, Some(&current), None, NOW),
+            judge(
+                &RULES,
+                &record,
+                Some(GenesysView::Current(&current)),
+                None,
+                NOW
+            ),
             Verdict::Recover(observed("BREAK", 2_000))
         );
     }

@@ -3,8 +3,10 @@
 
 use super::event::{GenesysEvent, PresenceValue, Stamped};
 use super::ids::TeamsUserId;
+use super::left::Left;
 use super::mapping::{MatchedKey, PresenceMapping, Target};
 use super::presence::{Observed, RoutingStatus};
+use super::scope::ExceptionMark;
 use super::teams::TeamsState;
 use super::version::Version;
 
@@ -78,6 +80,11 @@ pub struct UserState {
     pub applied_at_ms: Option<i64>,
     /// The Teams user that write went to: the reconciler reads their presence back.
     pub applied_to: Option<TeamsUserId>,
+    /// Set when the sync let the user go ([`super::left`]): Teams is cleared of what we set,
+    /// once, and nothing more is written for them.
+    pub left: Option<Left>,
+    /// An operator's scope exception for the user ([`super::scope`]): it wins over the scope.
+    pub exception: Option<ExceptionMark>,
 }
 
 impl UserState {
@@ -116,8 +123,15 @@ impl UserState {
         }
     }
 
-    /// The Teams state this record maps to.
+    /// The Teams state this record maps to: for a user the sync let go, `Cleared` (what we
+    /// set is cleared, and a user we never touched stays untouched, as with Offline).
     pub fn target(&self, mapping: &PresenceMapping) -> (Target, MatchedKey) {
+        if let Some(left) = self.left {
+            return (
+                Target::Teams(TeamsState::Cleared),
+                MatchedKey::Left(left.reason),
+            );
+        }
         mapping.resolve(
             self.presence.as_ref().map(|p| &p.value),
             self.routing.as_ref().map(|r| &r.value),

@@ -1,10 +1,11 @@
 //! What a metric is: its name, unit, kind, dimensions and emitter, the dimension names every
 //! family shares, and [`ALL`], the table `template.yaml`'s dashboard and alarms are tested against.
 
-use super::events::{DELIVERY_LAG, END_TO_END_LAG, EVENTS, TEAMS_ID_LOOKUPS};
+use super::events::{DELIVERY_LAG, END_TO_END_LAG, EVENTS, LATE_EVENTS, TEAMS_ID_LOOKUPS};
 use super::reconciler::{
-    BACKFILLED, DIRTY_SETTLED, DRIFT_FOUND, DRIFT_REPAIRED, KEPT_ALIVE, LOST_EVENTS_RECOVERED,
-    PASS_COMPLETED, PASS_DURATION, USERS_SCANNED,
+    AGENTS_LET_GO, AGENTS_REJOINED, BACKFILLED, BULK_READ_FAILURES, DIRTY_SETTLED, DRIFT_FOUND,
+    DRIFT_REPAIRED, KEPT_ALIVE, LOST_EVENTS_RECOVERED, PASS_COMPLETED, PASS_DURATION,
+    USERS_SCANNED,
 };
 use super::remote::{REMOTE_CALLS, REMOTE_LATENCY, RETRIES, THROTTLE_WAIT, THROTTLES};
 
@@ -69,8 +70,11 @@ pub enum Kind {
 pub enum Emitter {
     /// `presence-sync`, once per event.
     Sync,
-    /// The reconciler (a later function): declared now so that it only adds emissions.
+    /// The reconciler.
     Reconciler,
+    /// Both: the event function for its events, the reconciler for the changes it applied
+    /// before their event arrived.
+    Both,
 }
 
 /// One declared metric.
@@ -104,10 +108,11 @@ macro_rules! metric {
 }
 
 /// Every metric the project emits.
-pub static ALL: [&Metric; 18] = [
+pub static ALL: [&Metric; 22] = [
     &EVENTS,
     &END_TO_END_LAG,
     &DELIVERY_LAG,
+    &LATE_EVENTS,
     &REMOTE_CALLS,
     &REMOTE_LATENCY,
     &THROTTLES,
@@ -123,6 +128,9 @@ pub static ALL: [&Metric; 18] = [
     &DRIFT_REPAIRED,
     &PASS_DURATION,
     &PASS_COMPLETED,
+    &AGENTS_LET_GO,
+    &AGENTS_REJOINED,
+    &BULK_READ_FAILURES,
 ];
 
 /// The declared metric of this name.

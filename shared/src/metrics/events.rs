@@ -19,10 +19,10 @@ metric!(
     "EndToEndLag",
     Milliseconds,
     Distribution,
-    Sync,
+    Both,
     [],
     [[FUNCTION]],
-    "From the Genesys change (the event's version) to Graph accepting it, per applied or cleared event."
+    "From the Genesys change (the event's version) to Graph accepting it, per applied or cleared event delivered live (and per lost event the reconciler applied)."
 );
 metric!(
     DELIVERY_LAG,
@@ -54,6 +54,22 @@ pub enum Lag {
     Delivery,
 }
 
+metric!(
+    LATE_EVENTS,
+    "LateEvents",
+    Count,
+    Counter,
+    Sync,
+    [],
+    [[FUNCTION]],
+    "Events delivered more than 15 minutes after their time (redriven, or held during an outage): their lag is left out of EndToEndLag."
+);
+
+/// An event delivered later than EventBridge and Lambda deliver on their own.
+pub fn late_event() {
+    count(&LATE_EVENTS, &[], 1);
+}
+
 /// Where a Teams id came from ([`TEAMS_ID_LOOKUPS`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TeamsIdSource {
@@ -63,6 +79,8 @@ pub enum TeamsIdSource {
     Table,
     /// Genesys SCIM was asked (whatever it answered).
     Scim,
+    /// The reconciler's directory sweep had read it in bulk (no call of its own).
+    Sweep,
     /// Memory or the table held a cached "no Teams id" (or "claimed by another user").
     Negative,
 }
@@ -73,6 +91,7 @@ impl TeamsIdSource {
             TeamsIdSource::Memory => "memory",
             TeamsIdSource::Table => "table",
             TeamsIdSource::Scim => "scim",
+            TeamsIdSource::Sweep => "sweep",
             TeamsIdSource::Negative => "negative",
         }
     }

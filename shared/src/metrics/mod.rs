@@ -49,13 +49,14 @@ pub use declared::{
     declared,
 };
 pub use events::{
-    DELIVERY_LAG, END_TO_END_LAG, EVENTS, Lag, TEAMS_ID_LOOKUPS, TeamsIdSource, event_outcome, lag,
-    teams_id_lookup,
+    DELIVERY_LAG, END_TO_END_LAG, EVENTS, LATE_EVENTS, Lag, TEAMS_ID_LOOKUPS, TeamsIdSource,
+    event_outcome, lag, late_event, teams_id_lookup,
 };
 pub use flush::{Context, capture, check_namespace, flush, flush_to, init, take};
 pub use reconciler::{
-    BACKFILLED, DIRTY_SETTLED, DRIFT_FOUND, DRIFT_REPAIRED, KEPT_ALIVE, LOST_EVENTS_RECOVERED,
-    PASS_COMPLETED, PASS_DURATION, PassFigure, USERS_SCANNED, drift, pass_completed, pass_figure,
+    AGENTS_LET_GO, AGENTS_REJOINED, BACKFILLED, BULK_READ_FAILURES, DIRTY_SETTLED, DRIFT_FOUND,
+    DRIFT_REPAIRED, KEPT_ALIVE, LOST_EVENTS_RECOVERED, PASS_COMPLETED, PASS_DURATION, PassFigure,
+    USERS_SCANNED, bulk_read_failed, drift, let_go, pass_completed, pass_figure,
 };
 pub use remote::{
     REMOTE_CALLS, REMOTE_LATENCY, RETRIES, Remote, StatusClass, THROTTLE_WAIT, THROTTLES,

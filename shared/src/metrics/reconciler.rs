@@ -1,7 +1,7 @@
 //! The reconciler's family: what one pass scanned, settled, recovered, backfilled and kept
 //! alive, the drift it found and repaired, and the pass itself.
 
-use super::declared::{Emitter, FUNCTION, KIND, Kind, Metric, Unit};
+use super::declared::{Emitter, FUNCTION, KIND, Kind, Metric, REASON, SERVICE, Unit};
 use super::flush::{count, value};
 use std::time::Duration;
 
@@ -96,6 +96,37 @@ metric!(
     "Reconciler: passes completed (the dead man's switch counts these)."
 );
 
+metric!(
+    AGENTS_LET_GO,
+    "AgentsLetGo",
+    Count,
+    Counter,
+    Reconciler,
+    [REASON],
+    [[FUNCTION, REASON], [FUNCTION]],
+    "Reconciler: agents let go (what we set in Teams cleared once, then left alone), by reason."
+);
+metric!(
+    AGENTS_REJOINED,
+    "AgentsRejoined",
+    Count,
+    Counter,
+    Reconciler,
+    [],
+    [[FUNCTION]],
+    "Reconciler: agents let go earlier and synced again (active in Genesys again)."
+);
+metric!(
+    BULK_READ_FAILURES,
+    "BulkReadFailures",
+    Count,
+    Counter,
+    Reconciler,
+    [SERVICE],
+    [[FUNCTION, SERVICE], [FUNCTION]],
+    "Reconciler: bulk reads of Genesys or Graph that failed (those users were judged blind)."
+);
+
 /// A figure of one reconciler pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PassFigure {
@@ -104,6 +135,7 @@ pub enum PassFigure {
     LostEventsRecovered,
     Backfilled,
     KeptAlive,
+    Rejoined,
 }
 
 /// Adds `n` to one of the reconciler's pass figures.
@@ -114,6 +146,7 @@ pub fn pass_figure(figure: PassFigure, n: u64) {
         PassFigure::LostEventsRecovered => &LOST_EVENTS_RECOVERED,
         PassFigure::Backfilled => &BACKFILLED,
         PassFigure::KeptAlive => &KEPT_ALIVE,
+        PassFigure::Rejoined => &AGENTS_REJOINED,
     };
     count(metric, &[], n);
 }
@@ -132,4 +165,14 @@ pub fn drift(repaired: bool, kind: &'static str, n: u64) {
 pub fn pass_completed(took: Duration) {
     count(&PASS_COMPLETED, &[], 1);
     value(&PASS_DURATION, &[], took.as_secs_f64() * 1000.0);
+}
+
+/// Agents let go in a pass, for one reason.
+pub fn let_go(reason: &'static str, n: u64) {
+    count(&AGENTS_LET_GO, &[reason], n);
+}
+
+/// A bulk read of `service` (`GenesysUsers`, `Graph`) failed.
+pub fn bulk_read_failed(service: super::Remote) {
+    count(&BULK_READ_FAILURES, &[service.as_str()], 1);
 }

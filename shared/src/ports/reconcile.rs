@@ -4,16 +4,38 @@
 
 use super::{Budget, DirectoryAnswer, RemoteError, StoreError};
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
+use crate::domain::scope::Membership;
 use crate::domain::state::{Observation, UserState};
 use std::future::Future;
 
-/// A user's presence and routing status as Genesys reports them now, each stamped with
-/// Genesys's own time of the change (`presence.modifiedDate`, `routingStatus.startTime`), so
-/// that a late event still orders correctly against it.
+/// A user's account as Genesys reports it now, with their presence and routing status, each
+/// stamped with Genesys's own time of the change (`presence.modifiedDate`,
+/// `routingStatus.startTime`), so that a late event still orders correctly against it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GenesysNow {
     pub user: GenesysUserId,
+    pub account: Account,
     pub observation: Observation,
+    /// The user's division and groups, as far as the answer said (queues are not in it).
+    pub membership: Membership,
+}
+
+/// The state of a user's Genesys account (the Users API's `state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Account {
+    Active,
+    /// Deactivated: kept in Genesys, cannot sign in.
+    Inactive,
+    Deleted,
+    /// Asked for, and absent from an answer that was complete: Genesys does not know the id.
+    NotFound,
+}
+
+impl Account {
+    /// Whether the sync keeps the user (an active account).
+    pub fn is_active(self) -> bool {
+        self == Account::Active
+    }
 }
 
 /// One page of the org's users with what Genesys knows of their Teams identity (the sweep).
@@ -29,8 +51,11 @@ pub trait GenesysBulk: Send + Sync {
     /// The most users one [`GenesysBulk::current`] call takes.
     const MAX_USERS: usize;
 
-    /// The current presence and routing status of these users (at most
-    /// [`GenesysBulk::MAX_USERS`]); users Genesys does not know are left out.
+    /// The account, presence and routing status of these users (at most
+    /// [`GenesysBulk::MAX_USERS`]), deactivated and deleted accounts included. A user absent
+    /// from a complete answer comes back as [`Account::NotFound`]; when Genesys answered only
+    /// part of what it counted (fewer users than its `total`), the users it left out are left
+    /// out here too (unknown, not gone).
     fn current(
         &self,
         users: &[GenesysUserId],
@@ -76,10 +101,14 @@ pub struct RecordPage {
     pub next: Option<String>,
 }
 
-/// The user records, page by page (the reconciler walks them all each pass).
+/// The user records, page by page (the reconciler walks them all each pass), in the table's
+/// own order (DynamoDB's hash order: not by user id).
 pub trait RecordScan: Send + Sync {
-    /// Up to `limit` user records from `cursor` (`None`: the first page). A page may hold
-    /// fewer (even none) and still have a next one.
+    /// Up to `limit` user records from `cursor` (`None`: the first page), read past the
+    /// table's other items until the page holds `limit` users, in a bounded number of reads.
+    /// A page may hold fewer (even none) and still have a next one. The cursor is a key of the
+    /// table (any item's, not necessarily a user's). Records that do not parse are logged
+    /// and left out.
     fn scan(
         &self,
         cursor: Option<&str>,
@@ -91,7 +120,8 @@ pub trait RecordScan: Send + Sync {
 /// of time) is resumed by the next one.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct PassState {
-    /// The next page of user records to reconcile; `None`: a new walk starts.
+    /// Where the walk goes on (a key of the state table, [`RecordScan::scan`]'s cursor);
+    /// `None`: a new walk starts.
     pub records_cursor: Option<String>,
     /// The next page of the directory sweep, while one is under way.
     pub sweep_cursor: Option<String>,
@@ -101,6 +131,41 @@ pub struct PassState {
     pub last_sweep_ms: Option<i64>,
     /// When the last walk over every record ended (ms since the epoch).
     pub last_pass_ms: Option<i64>,
+    /// When the walk under way started (ms since the epoch): a pass lasts from here to its end,
+    /// over however many runs.
+    pub walk_started_ms: Option<i64>,
+    /// The bulk reads of the walk under way so far: a walk that could read nothing has judged
+    /// nobody against Genesys or Teams, and is not complete.
+    pub walk_reads: ReadTally,
+}
+
+/// Bulk reads made and failed, per remote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadTally {
+    pub genesys_ok: u64,
+    pub genesys_failed: u64,
+    pub teams_ok: u64,
+    pub teams_failed: u64,
+}
+
+impl ReadTally {
+    /// Whether every read of a remote failed (and at least one was made): the walk was blind
+    /// to it.
+    pub fn blind(&self) -> bool {
+        (self.genesys_failed > 0 && self.genesys_ok == 0)
+            || (self.teams_failed > 0 && self.teams_ok == 0)
+    }
+
+    /// The sum of two tallies.
+    pub fn plus(self, other: ReadTally) -> ReadTally {
+        ReadTally {
+            genesys_ok: self.genesys_ok.saturating_add(other.genesys_ok),
+            genesys_failed: self.genesys_failed.saturating_add(other.genesys_failed),
+            teams_ok: self.teams_ok.saturating_add(other.teams_ok),
+            teams_failed: self.teams_failed.saturating_add(other.teams_failed),
+        }
+    }
 }
 
 /// The answer to a run asking to work.

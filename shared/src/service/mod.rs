@@ -140,11 +140,13 @@ where
             Ok(event) => event,
             Err(error) => return Err(rejected(error, invocation, started)),
         };
-        if let Some(sent_ms) = sent_ms {
-            metrics::lag(metrics::Lag::Delivery, started_ms.saturating_sub(sent_ms));
-        }
+        let delivery = sent_ms.map_or(Delivery::Live, |sent_ms| {
+            let lag = started_ms.saturating_sub(sent_ms);
+            metrics::lag(metrics::Lag::Delivery, lag);
+            Delivery::of(lag)
+        });
         let result = self.sync(&event, invocation).await;
-        self.count(&event, &result);
+        self.count(&event, &result, delivery);
         let presence_version = event.presence.as_ref().map(|p| p.version.to_string());
         let routing_version = event.routing.as_ref().map(|r| r.version.to_string());
         let elapsed_ms = started.elapsed().as_millis() as u64;
@@ -180,13 +182,17 @@ where
     }
 
     /// The event's metrics: its outcome and, when Teams was written, the lag from the
-    /// Genesys change (the newest version the event carries) to Graph accepting it.
-    fn count(&self, event: &GenesysEvent, result: &Result<Outcome, SyncError>) {
+    /// Genesys change (the newest version the event carries) to Graph accepting it; a late
+    /// delivery is counted as such instead of its lag.
+    fn count(&self, event: &GenesysEvent, result: &Result<Outcome, SyncError>, delivery: Delivery) {
         let outcome = match result {
             Ok(outcome) => outcome,
             Err(error) => return metrics::event_outcome(metrics::FAILED, error.kind()),
         };
         metrics::event_outcome(outcome.kind(), outcome.reason());
+        if delivery == Delivery::Late {
+            return metrics::late_event();
+        }
         if !matches!(outcome, Outcome::Applied(..) | Outcome::Cleared(_)) {
             return;
         }
@@ -216,6 +222,24 @@ where
         // compiler's layout depth limit in the function crate.
         let run = Box::pin(self.run(machine, step, &event.user, &event.event_id, &lease, limits));
         self.guarded(&event.user, &lease, limits, run).await
+    }
+}
+
+/// Whether an event came through the live path, or later than EventBridge and Lambda
+/// deliver on their own ([`crate::policy::LATE_DELIVERY`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Delivery {
+    Live,
+    Late,
+}
+
+impl Delivery {
+    fn of(lag_ms: i64) -> Self {
+        if lag_ms > crate::policy::LATE_DELIVERY.as_millis() as i64 {
+            Delivery::Late
+        } else {
+            Delivery::Live
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use presence_core::domain::version::Version;
 use presence_core::ports::{
     Budget, CachedTeamsId, Clock, PresenceWriter, TeamsIdCache, TeamsIdEntry,
 };
-use presence_core::service::reconcile::{DirectoryHints, Hinted, PassOutcome, PassReport};
+use presence_core::service::reconcile::{Hinted, PassOutcome, PassReport, Shared};
 use presence_core::service::{Invocation, PresenceSync, Settings};
 use presence_sync_tests::shift_model::clock::VirtualClock;
 use std::sync::Arc;
@@ -130,7 +130,13 @@ async fn main() {
             expires_at: now / 1000 + 86_400,
             origin: Default::default(),
         };
-        store.put(&user(n), &cached).await.unwrap();
+        store.put(&user(n), &cached, now / 1000).await.unwrap();
+        // And its claim on the Teams id: three items an agent, interleaved in the table's
+        // scan order as in DynamoDB.
+        store
+            .claim(&teams(n), &user(n), now / 1000 + 2 * 86_400, now / 1000)
+            .await
+            .unwrap();
         // Teams shows what was applied.
         let budget = Budget {
             until: tokio::time::Instant::now() + Duration::from_secs(1),
@@ -143,14 +149,11 @@ async fn main() {
             graph.set_by_hand(&teams(n), TeamsPresence::Available);
         }
     }
-    let hints = DirectoryHints::default();
+    let shared = Shared::new(&settings);
     let sync = PresenceSync::new(
         store.clone(),
         store.clone(),
-        Hinted {
-            hints: hints.clone(),
-            next: Arc::new(MemoryDirectory::new()),
-        },
+        Hinted::new(&shared, Arc::new(MemoryDirectory::new())),
         graph.clone(),
         PresenceMapping::default(),
         Settings::default(),
@@ -186,7 +189,7 @@ async fn main() {
             deadline,
         };
         let outcome = sync
-            .reconcile(&genesys, &graph, &hints, &settings, &invocation)
+            .reconcile(&genesys, &graph, &shared, &settings, &invocation)
             .await
             .expect("the run works");
         let PassOutcome::Worked(report) = outcome else {

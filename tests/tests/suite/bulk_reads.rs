@@ -12,8 +12,8 @@ use presence_core::domain::presence::{Observed, RoutingStatus, SystemPresence};
 use presence_core::domain::teams::TeamsPresence;
 use presence_core::domain::version::Version;
 use presence_core::ports::{
-    Budget, DirectoryAnswer, GenesysBulk, GenesysNow, PresenceReader, PresenceWriter, RemoteError,
-    Service, TeamsNow,
+    Account, Budget, DirectoryAnswer, GenesysBulk, GenesysNow, PresenceReader, PresenceWriter,
+    RemoteError, Service, TeamsNow,
 };
 use presence_sync_tests::events::new_id;
 use presence_sync_tests::fake_genesys::{DEFAULT_STATE_TIME, GenesysEndpoint};
@@ -78,8 +78,14 @@ async fn current_maps_each_user_with_genesys_timestamps_as_versions() {
         .current(&[gid(&a), gid(&b), gid(&unknown)], budget(10))
         .await
         .expect("a bulk read");
-    assert_eq!(found.len(), 2, "the unknown user is left out: {found:?}");
     let found = by_user(found);
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert_eq!(
+        found[&unknown].account,
+        Account::NotFound,
+        "absent from a complete answer"
+    );
+    assert_eq!(found[&a].account, Account::Active);
     let one = &found[&a].observation;
     let presence = one.presence.as_ref().expect("a presence");
     assert_eq!(
@@ -115,10 +121,54 @@ async fn current_maps_each_user_with_genesys_timestamps_as_versions() {
     for part in [
         "expand=presence",
         "expand=routingStatus",
+        "state=any",
         &format!("id={a}"),
     ] {
         assert!(query.contains(part), "{query}");
     }
+}
+
+#[tokio::test]
+async fn deactivated_and_deleted_users_are_reported_as_such_not_left_out() {
+    let world = World::start().await;
+    let (active, inactive, deleted) = (new_id(), new_id(), new_id());
+    for id in [&active, &inactive, &deleted] {
+        world.genesys.add_user(id, None);
+    }
+    world.genesys.set_active(&inactive, false);
+    world.genesys.delete_user(&deleted);
+    let found = by_user(
+        genesys(&world)
+            .current(&[gid(&active), gid(&inactive), gid(&deleted)], budget(10))
+            .await
+            .expect("a bulk read"),
+    );
+    assert_eq!(found[&active].account, Account::Active);
+    assert_eq!(found[&inactive].account, Account::Inactive);
+    assert_eq!(found[&deleted].account, Account::Deleted);
+}
+
+#[tokio::test]
+async fn users_a_short_answer_left_out_are_unknown_not_gone() {
+    let world = World::start().await;
+    let (a, b) = (new_id(), new_id());
+    world.genesys.add_user(&a, None);
+    world.genesys.add_user(&b, None);
+    // Genesys answers one user while counting two (a page smaller than asked for).
+    let entity = serde_json::json!({"id": a, "state": "active"});
+    let listing = serde_json::json!({"entities": [entity], "pageSize": 1, "pageNumber": 1, "total": 2, "pageCount": 2});
+    world.genesys.faults().push(
+        GenesysEndpoint::Users,
+        Fault::raw(200, "application/json", listing.to_string()),
+    );
+    let found = by_user(
+        genesys(&world)
+            .current(&[gid(&a), gid(&b)], budget(10))
+            .await
+            .expect("a bulk read"),
+    );
+    assert_eq!(found.len(), 1, "b is not NotFound: {found:?}");
+    assert_eq!(found[&a].account, Account::Active);
 }
 
 #[tokio::test]
@@ -298,7 +348,10 @@ async fn more_users_than_max_users_are_refused_before_any_call() {
         .current(&users[1..], budget(10))
         .await
         .expect("the maximum");
-    assert!(found.is_empty(), "none of them exists");
+    assert!(
+        found.len() == 100 && found.iter().all(|n| n.account == Account::NotFound),
+        "none of them exists"
+    );
     assert_eq!(world.genesys.users_calls().len(), 1);
 }
 

@@ -11,6 +11,7 @@
 use presence_core::adapters::dynamodb::DynamoStateStore;
 use presence_core::domain::event::{PresenceValue, Stamped};
 use presence_core::domain::ids::GenesysUserId;
+use presence_core::domain::left::LeftReason;
 use presence_core::domain::presence::{Observed, RoutingStatus, SystemPresence};
 use presence_core::domain::state::{Intent, Lease, Observation, UserState};
 use presence_core::domain::teams::{TeamsPresence, TeamsState};
@@ -85,6 +86,8 @@ impl Record {
             rev: self.rev,
             applied_at_ms: None,
             applied_to: None,
+            left: None,
+            exception: None,
         }
     }
 
@@ -449,4 +452,55 @@ fn a_reclaim_never_announces_what_is_applied_on_an_uncertain_record() {
          announcing `clear`, what the record says is applied; UserState::may_claim refuses that claim. \
          The record now looks settled while Teams may show Available."
     );
+}
+
+/// Letting a user go and taking them back (`StateStore::let_go`, `StateStore::rejoin`) are
+/// accepted by DynamoDB exactly when `UserState::after_let_go` / `after_rejoin` accept them, on
+/// the revision read, and leave the item the pure functions say (read back through the
+/// adapter).
+#[test]
+fn letting_go_and_rejoining_agree_with_the_pure_rules() {
+    let table = Table::start();
+    let mut runner = TestRunner::new(Config {
+        cases: 120,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let (yes, no) = (Cell::new(0), Cell::new(0));
+    runner
+        .run(&(record(), any::<bool>()), |(record, stale_read)| {
+            let state = record.state();
+            let user = table.put(&record);
+            // A stale read (another revision) must always be refused.
+            let mut read = state.clone();
+            if stale_read {
+                read.rev += 1;
+            }
+            let expected = state.after_let_go(read.rev, LeftReason::Departed, NOW);
+            let answer = table
+                .runtime
+                .block_on(table.store.let_go(&user, &read, LeftReason::Departed, NOW))
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(accepted(answer, &state)?, expected.is_some());
+            let count = if expected.is_some() { &yes } else { &no };
+            count.set(count.get() + 1);
+            let Some(gone) = expected else {
+                return Ok(());
+            };
+            let stored = table.runtime.block_on(table.store.read(&user)).unwrap();
+            prop_assert_eq!(&stored, &gone, "the item let go");
+            let current = record.newer_observation(true);
+            let back = gone.after_rejoin(gone.rev, &current, "reconcile", NOW);
+            let answer = table
+                .runtime
+                .block_on(table.store.rejoin(&user, &gone, &current, "reconcile", NOW))
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(accepted(answer, &gone)?, back.is_some());
+            let stored = table.runtime.block_on(table.store.read(&user)).unwrap();
+            prop_assert_eq!(&stored, back.as_ref().unwrap(), "the item taken back");
+            Ok(())
+        })
+        .unwrap();
+    let (yes, no) = (yes.get(), no.get());
+    assert!(yes >= 30 && no >= 30, "accepted {yes}, refused {no}");
 }

@@ -27,6 +27,7 @@ mod reconcile;
 mod settle_function;
 mod shift_model;
 mod shift_picture;
+mod store_contract;
 mod sync;
 mod sync_concurrency;
 mod sync_failures;

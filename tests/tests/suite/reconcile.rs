@@ -224,23 +224,89 @@ async fn a_user_who_changed_teams_by_hand_is_reported_or_repaired_by_policy() {
     assert_eq!(world.ms.shown_presence(&agent.teams).0, "Busy");
 }
 
+/// Sets when Graph last accepted the agent's preferred presence (ms before now).
+async fn applied_ago(world: &World, agent: &Agent, ago_ms: i64) {
+    let at = presence_core::service::now_ms() - ago_ms;
+    world
+        .dynamodb()
+        .update_item()
+        .table_name(&world.table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("user#{}", agent.genesys)),
+        )
+        .update_expression("SET applied_at = :at")
+        .expression_attribute_values(
+            ":at",
+            aws_sdk_dynamodb::types::AttributeValue::N(at.to_string()),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
-async fn a_user_with_no_teams_session_is_never_drift_and_never_written_again() {
+async fn a_user_with_no_teams_session_is_never_drift_but_is_still_kept_alive() {
     let world = World::start().await;
     let agent = world.agent();
     world.instance(&[]).outcome(on_queue(&agent)).await;
     genesys_now(&world, &agent, "On Queue", 1_000);
     world.ms.set_has_session(&agent.teams, false);
     let before = world.graph_calls(&agent);
+    let expiring = [("DRIFT_POLICY", "repair"), ("PRESENCE_EXPIRATION", "PT1H")];
     for _ in 0..2 {
-        let report = run(&world, &[("DRIFT_POLICY", "repair")]).await;
+        let report = run(&world, &expiring).await;
         assert_eq!(
             (report.no_session, report.drift_found),
             (1, 0),
             "{report:?}"
         );
     }
-    assert_eq!(world.graph_calls(&agent), before);
+    assert_eq!(world.graph_calls(&agent), before, "no session is no drift");
+    // Teams stays closed for longer than PRESENCE_EXPIRATION: the preferred presence is
+    // re-sent before it expires all the same, so that it shows when Teams opens again.
+    applied_ago(&world, &agent, 55 * 60_000).await;
+    let report = run(&world, &expiring).await;
+    assert_eq!(report.kept_alive, 1, "{report:?}");
+    assert_eq!(world.graph_calls(&agent), before + 1);
+}
+
+#[tokio::test]
+async fn a_deactivated_agent_is_cleared_once_and_then_left_alone() {
+    let world = World::start().await;
+    let (gone, stays) = (world.agent(), world.agent());
+    let instance = world.instance(&[]);
+    for agent in [&gone, &stays] {
+        instance.outcome(on_queue(agent)).await;
+        genesys_now(&world, agent, "On Queue", 1_000);
+    }
+    world.genesys.set_active(&gone.genesys, false);
+    let report = run(&world, &[]).await;
+    assert_eq!(report.let_go, 1, "{report:?}");
+    assert_eq!(world.teams(&gone), None, "our Busy is cleared");
+    assert_eq!(world.teams(&stays).as_deref(), Some("Busy/Busy"));
+    // Then left alone, keep-alive due or not.
+    applied_ago(&world, &gone, 30 * 3_600_000).await;
+    let calls = world.graph_calls(&gone);
+    let report = run(&world, &[]).await;
+    assert_eq!((report.let_go, report.kept_alive), (0, 0), "{report:?}");
+    assert_eq!(world.graph_calls(&gone), calls);
+    // Reactivated: synced again from Genesys's current state.
+    world.genesys.set_active(&gone.genesys, true);
+    let report = run(&world, &[]).await;
+    assert_eq!(report.rejoined, 1, "{report:?}");
+    assert_eq!(world.teams(&gone).as_deref(), Some("Busy/Busy"));
+}
+
+#[tokio::test]
+async fn an_event_of_a_deactivated_agent_leaves_their_teams_alone() {
+    let world = World::start().await;
+    let agent = world.agent();
+    // Deactivated in Genesys before we ever looked up their Teams id.
+    world.genesys.set_active(&agent.genesys, false);
+    let outcome = world.instance(&[]).outcome(on_queue(&agent)).await;
+    assert_eq!(outcome, "skipped/no-teams-user");
+    assert_eq!(world.graph_calls(&agent), 0);
 }
 
 #[tokio::test]
@@ -310,8 +376,10 @@ async fn throttling_by_graph_and_genesys_during_a_pass_loses_nothing() {
     );
     let first = run(&world, &[]).await;
     let second = run(&world, &[]).await;
+    // An action has one Graph attempt's time (policy::RECONCILE_ACTION_TIME): a recovery whose
+    // write met two 429s is recorded but not applied, and the next run settles it.
     assert_eq!(
-        first.recovered + second.recovered,
+        first.recovered + second.recovered + second.settled,
         3,
         "{first:?} {second:?}"
     );

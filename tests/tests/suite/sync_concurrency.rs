@@ -34,8 +34,10 @@ async fn a_newer_event_waits_for_an_older_one_in_flight_and_wins() {
     );
     let older = presence(&agent.genesys, "AVAILABLE", 1_000);
     let newer = presence(&agent.genesys, "BUSY", 2_000);
+    let recorder = world.ms.recorder();
     let (first, second) = tokio::join!(a.outcome(older), async {
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        // The older event's Graph call has reached Graph and is in flight.
+        recorder.until_arrived(MsEndpoint::Presence, 1).await;
         b.outcome(newer).await
     });
     assert_eq!(
@@ -58,8 +60,10 @@ async fn an_older_event_arriving_while_a_newer_one_is_in_flight_is_stale() {
     );
     let newer = presence(&agent.genesys, "BUSY", 2_000);
     let older = presence(&agent.genesys, "AVAILABLE", 1_000);
+    let recorder = world.ms.recorder();
     let (first, second) = tokio::join!(a.outcome(newer), async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // The newer event's Graph call has reached Graph and is in flight.
+        recorder.until_arrived(MsEndpoint::Presence, 1).await;
         b.outcome(older).await
     });
     assert_eq!(
@@ -193,8 +197,8 @@ async fn the_redelivery_of_a_dead_holders_event_re_applies_it() {
     let world = World::start().await;
     let agent = world.agent();
     let event = presence(&agent.genesys, "BUSY", 1_000);
-    die_holding_the_lease(&world, &event, TeamsPresence::Busy, 0).await;
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    // Its lease ended a moment ago.
+    die_holding_the_lease(&world, &event, TeamsPresence::Busy, -1).await;
     let report = world.instance(&[]).invoke(event.clone()).await.unwrap();
     assert_eq!((report.outcome, report.reason), ("applied", "reconciled"));
     assert_eq!(world.teams(&agent).as_deref(), Some("Busy/Busy"));
@@ -277,11 +281,10 @@ async fn a_claim_never_makes_an_uncertain_record_look_settled() {
         &world,
         &presence(&agent.genesys, "BUSY", 1_000),
         TeamsPresence::Busy,
-        0,
+        -1,
     )
     .await;
     graph_sets(&world, &agent, TeamsPresence::Busy).await;
-    tokio::time::sleep(Duration::from_millis(20)).await;
 
     // Hold back the answer to A's first write while B handles a newer event.
     let event_a = presence(&agent.genesys, "Break", 2_000);
@@ -313,6 +316,7 @@ async fn a_copy_of_an_event_in_flight_waits_for_the_first_copy_and_settles_its_f
         Fault::delay(Duration::from_millis(1_500)),
     );
     let updates_before = isolation.proxy.count("UpdateItem");
+    let recorder = world.ms.recorder();
     // 2 s to the deadline leaves a 0.5 s budget: the slow Graph call is cut off.
     let (first, second) = tokio::join!(
         a.invoke_within(event.clone(), Duration::from_secs(2)),
@@ -321,7 +325,8 @@ async fn a_copy_of_an_event_in_flight_waits_for_the_first_copy_and_settles_its_f
                 .proxy
                 .wait_for_count("UpdateItem", updates_before + 1)
                 .await;
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            // The first copy recorded the event and its Graph call is in flight.
+            recorder.until_arrived(MsEndpoint::Presence, 1).await;
             b.invoke(event.clone()).await
         }
     );

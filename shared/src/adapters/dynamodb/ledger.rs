@@ -2,12 +2,12 @@
 //! (`owner`, `until`) and where the pass stands, each written with a condition on the lease.
 
 use super::{DynamoStateStore, Item, Timed, get_n, get_s, n, s};
-use crate::ports::{PassLedger, PassState, RunClaim, StoreError};
+use crate::ports::{PassLedger, PassState, ReadTally, RunClaim, StoreError};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
-const LEDGER_KEY: &str = "reconcile#pass";
+use crate::adapters::keys::LEDGER_KEY;
 
 /// The pass as saved in the ledger item.
 fn pass_state(item: Option<&Item>) -> Result<PassState, StoreError> {
@@ -15,12 +15,24 @@ fn pass_state(item: Option<&Item>) -> Result<PassState, StoreError> {
         return Ok(PassState::default());
     };
     Ok(PassState {
-        records_cursor: get_s(item, "records_cursor").map(str::to_owned),
-        sweep_cursor: get_s(item, "sweep_cursor").map(str::to_owned),
+        records_cursor: get_s(item, "records_cursor")?.map(str::to_owned),
+        sweep_cursor: get_s(item, "sweep_cursor")?.map(str::to_owned),
         sweeping: matches!(item.get("sweeping"), Some(AttributeValue::Bool(true))),
         last_sweep_ms: get_n(item, "last_sweep_ms")?,
         last_pass_ms: get_n(item, "last_pass_ms")?,
+        walk_started_ms: get_n(item, "walk_started_ms")?,
+        walk_reads: ReadTally {
+            genesys_ok: count(item, "genesys_reads_ok")?,
+            genesys_failed: count(item, "genesys_reads_failed")?,
+            teams_ok: count(item, "teams_reads_ok")?,
+            teams_failed: count(item, "teams_reads_failed")?,
+        },
     })
+}
+
+/// A counter of the ledger (absent: 0; negative: 0).
+fn count(item: &Item, name: &str) -> Result<u64, StoreError> {
+    Ok(get_n(item, name)?.unwrap_or(0).max(0) as u64)
 }
 
 /// `SET` and `REMOVE` clauses writing `state`.
@@ -42,6 +54,12 @@ fn write_state(
     put("sweeping", Some(AttributeValue::Bool(state.sweeping)));
     put("last_sweep_ms", state.last_sweep_ms.map(n));
     put("last_pass_ms", state.last_pass_ms.map(n));
+    put("walk_started_ms", state.walk_started_ms.map(n));
+    let reads = state.walk_reads;
+    put("genesys_reads_ok", Some(n(reads.genesys_ok)));
+    put("genesys_reads_failed", Some(n(reads.genesys_failed)));
+    put("teams_reads_ok", Some(n(reads.teams_ok)));
+    put("teams_reads_failed", Some(n(reads.teams_failed)));
 }
 
 impl DynamoStateStore {

@@ -3,9 +3,10 @@
 
 use super::lock;
 use crate::domain::ids::GenesysUserId;
+use crate::domain::scope::Membership;
 use crate::domain::state::Observation;
 use crate::ports::{
-    Budget, DirectoryAnswer, DirectoryPage, GenesysBulk, GenesysNow, RemoteError, Service,
+    Account, Budget, DirectoryAnswer, DirectoryPage, GenesysBulk, GenesysNow, RemoteError, Service,
     TeamsDirectory,
 };
 use std::collections::{BTreeMap, HashMap};
@@ -40,6 +41,7 @@ impl TeamsDirectory for MemoryDirectory {
         _budget: Budget,
     ) -> Result<DirectoryAnswer, RemoteError> {
         *lock(&self.lookups) += 1;
+        crate::metrics::teams_id_lookup(crate::metrics::TeamsIdSource::Scim);
         Ok(match lock(&self.users).get(user) {
             None => DirectoryAnswer::UnknownUser,
             Some(None) => DirectoryAnswer::NoTeamsId,
@@ -52,7 +54,13 @@ impl TeamsDirectory for MemoryDirectory {
 #[derive(Debug, Default)]
 pub struct MemoryGenesys {
     users: Mutex<BTreeMap<GenesysUserId, (Option<String>, Observation)>>,
+    /// Accounts that are not active (deactivated, deleted); absent: active.
+    accounts: Mutex<HashMap<GenesysUserId, Account>>,
+    /// Divisions and groups (queues come from elsewhere); absent: none known.
+    memberships: Mutex<HashMap<GenesysUserId, Membership>>,
     calls: Mutex<usize>,
+    /// Bulk reads still to fail (Genesys unavailable).
+    failing_reads: Mutex<usize>,
 }
 
 impl MemoryGenesys {
@@ -66,6 +74,43 @@ impl MemoryGenesys {
     /// Sets a user's Teams id and current state (as Genesys would report them now).
     pub fn set_user(&self, user: &GenesysUserId, teams: Option<&str>, now: Observation) {
         lock(&self.users).insert(user.clone(), (teams.map(str::to_owned), now));
+    }
+
+    /// Sets the state of a user's account (deactivating or deleting them, or making them
+    /// active again). A deactivated or deleted user leaves the directory (the SCIM list holds
+    /// active users only) but is still listed by a bulk read, as such.
+    pub fn set_account(&self, user: &GenesysUserId, account: Account) {
+        let mut accounts = lock(&self.accounts);
+        match account {
+            Account::Active => accounts.remove(user),
+            other => accounts.insert(user.clone(), other),
+        };
+    }
+
+    /// Sets a user's division and groups, as the bulk read reports them.
+    pub fn set_membership(&self, user: &GenesysUserId, membership: Membership) {
+        lock(&self.memberships).insert(user.clone(), membership);
+    }
+
+    fn membership(&self, user: &GenesysUserId) -> Membership {
+        let mut known = lock(&self.memberships)
+            .get(user)
+            .cloned()
+            .unwrap_or_default();
+        known.queues = None;
+        known
+    }
+
+    fn account(&self, user: &GenesysUserId) -> Account {
+        lock(&self.accounts)
+            .get(user)
+            .copied()
+            .unwrap_or(Account::Active)
+    }
+
+    /// The next `n` bulk reads fail (Genesys unavailable), replacing any failures left.
+    pub fn fail_next_reads(&self, n: usize) {
+        *lock(&self.failing_reads) = n;
     }
 
     /// Calls made (bulk reads and directory pages).
@@ -83,14 +128,31 @@ impl GenesysBulk for MemoryGenesys {
         _budget: Budget,
     ) -> Result<Vec<GenesysNow>, RemoteError> {
         *lock(&self.calls) += 1;
+        let mut failing = lock(&self.failing_reads);
+        if *failing > 0 {
+            *failing -= 1;
+            return Err(RemoteError::Unavailable {
+                service: Service::GenesysUsers,
+                detail: "scripted failure (in memory)".to_owned(),
+            });
+        }
+        drop(failing);
         let known = lock(&self.users);
         Ok(users
             .iter()
-            .filter_map(|user| {
-                known.get(user).map(|(_, now)| GenesysNow {
+            .map(|user| match known.get(user) {
+                Some((_, now)) => GenesysNow {
                     user: user.clone(),
+                    account: self.account(user),
                     observation: now.clone(),
-                })
+                    membership: self.membership(user),
+                },
+                None => GenesysNow {
+                    user: user.clone(),
+                    account: Account::NotFound,
+                    observation: Observation::default(),
+                    membership: Membership::default(),
+                },
             })
             .collect())
     }
@@ -109,7 +171,11 @@ impl GenesysBulk for MemoryGenesys {
             })?,
         };
         let known = lock(&self.users);
-        let users: Vec<_> = known
+        let active: Vec<_> = known
+            .iter()
+            .filter(|(user, _)| self.account(user).is_active())
+            .collect();
+        let users: Vec<_> = active
             .iter()
             .skip(start)
             .take(Self::PAGE)
@@ -118,11 +184,11 @@ impl GenesysBulk for MemoryGenesys {
                     Some(teams) => DirectoryAnswer::TeamsId(teams.clone()),
                     None => DirectoryAnswer::NoTeamsId,
                 };
-                (user.clone(), answer)
+                ((*user).clone(), answer)
             })
             .collect();
         let end = start + users.len();
-        let next = (end < known.len()).then(|| end.to_string());
+        let next = (end < active.len()).then(|| end.to_string());
         Ok(DirectoryPage { users, next })
     }
 }

@@ -31,6 +31,7 @@ pub struct MemoryTeams {
     known: Mutex<Option<Vec<TeamsUserId>>>,
     writes: Mutex<Vec<Write>>,
     failures: Mutex<VecDeque<Failure>>,
+    read_failures: Mutex<VecDeque<Failure>>,
     latency: Mutex<Duration>,
 }
 
@@ -41,6 +42,25 @@ pub enum Failure {
     Refused,
     /// The write takes effect, but the answer is lost (a timeout after Graph applied it).
     LandedUnanswered,
+    /// Graph answers 429 with this `Retry-After` (seconds); nothing changes.
+    Throttled(u64),
+}
+
+impl Failure {
+    fn error(self) -> RemoteError {
+        match self {
+            Failure::Throttled(secs) => RemoteError::Throttled {
+                service: Service::Graph,
+                retry_after_secs: Some(secs),
+                detail: format!("429 Too Many Requests, Retry-After {secs} (in memory)"),
+                may_have_landed: false,
+            },
+            failure => RemoteError::Unavailable {
+                service: Service::Graph,
+                detail: format!("scripted failure (in memory): {failure:?}"),
+            },
+        }
+    }
 }
 
 impl MemoryTeams {
@@ -58,6 +78,13 @@ impl MemoryTeams {
         lock(&self.failures).extend(failures);
     }
 
+    /// The next bulk reads fail this way, in order.
+    pub fn fail_next_reads(&self, failures: impl IntoIterator<Item = Failure>) {
+        lock(&self.read_failures).extend(failures);
+    }
+
+    /// Each write takes this long to be answered; one that outlasts its budget is cut, as the
+    /// HTTP adapter cuts an attempt, and fails without effect.
     pub fn set_latency(&self, latency: Duration) {
         *lock(&self.latency) = latency;
     }
@@ -94,10 +121,18 @@ impl MemoryTeams {
         &self,
         user: &TeamsUserId,
         state: TeamsState,
+        budget: Budget,
     ) -> Result<WriteAnswer, RemoteError> {
         let latency = *lock(&self.latency);
-        if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
+        if !latency.is_zero()
+            && tokio::time::timeout_at(budget.until, tokio::time::sleep(latency))
+                .await
+                .is_err()
+        {
+            return Err(RemoteError::Unavailable {
+                service: Service::Graph,
+                detail: "no answer within the time budget (in memory)".to_owned(),
+            });
         }
         lock(&self.writes).push(Write {
             user: user.clone(),
@@ -110,16 +145,13 @@ impl MemoryTeams {
             return Ok(WriteAnswer::UserNotFound);
         }
         let failure = lock(&self.failures).pop_front();
-        if failure != Some(Failure::Refused) {
+        if matches!(failure, None | Some(Failure::LandedUnanswered)) {
             lock(&self.shown).insert(user.clone(), state);
             lock(&self.by_hand).remove(user);
         }
         match failure {
             None => Ok(WriteAnswer::Accepted),
-            Some(failure) => Err(RemoteError::Unavailable {
-                service: Service::Graph,
-                detail: format!("scripted failure (in memory): {failure:?}"),
-            }),
+            Some(failure) => Err(failure.error()),
         }
     }
 }
@@ -129,17 +161,18 @@ impl PresenceWriter for MemoryTeams {
         &self,
         user: &TeamsUserId,
         presence: TeamsPresence,
-        _budget: Budget,
+        budget: Budget,
     ) -> Result<WriteAnswer, RemoteError> {
-        self.write(user, TeamsState::Preferred(presence)).await
+        self.write(user, TeamsState::Preferred(presence), budget)
+            .await
     }
 
     async fn clear_preferred(
         &self,
         user: &TeamsUserId,
-        _budget: Budget,
+        budget: Budget,
     ) -> Result<WriteAnswer, RemoteError> {
-        self.write(user, TeamsState::Cleared).await
+        self.write(user, TeamsState::Cleared, budget).await
     }
 }
 
@@ -154,6 +187,9 @@ impl PresenceReader for MemoryTeams {
         _budget: Budget,
     ) -> Result<Vec<TeamsNow>, RemoteError> {
         *lock(&self.reads) += 1;
+        if let Some(failure) = lock(&self.read_failures).pop_front() {
+            return Err(failure.error());
+        }
         let sessionless = lock(&self.sessionless);
         let by_hand = lock(&self.by_hand);
         Ok(users

@@ -68,6 +68,8 @@ fn record(
         rev: 7,
         applied_at_ms: None,
         applied_to: None,
+        left: None,
+        exception: None,
     }
 }
 

@@ -1,21 +1,27 @@
 //! What the reconciler does for one user once judged: through the event path's own use cases
-//! (settle, record an observation, re-send), under the same per-user lease; counted in the
-//! run's report.
+//! (settle, record an observation, re-send), under the same per-user lease, each action with
+//! a lease and a time of its own (short enough that an event waiting for it is applied after
+//! it, never failed by it); counted in the run's report.
 
-use super::{PassReport, RECONCILE_EVENT, Run};
+use super::page::hold_on_throttle;
+use super::report::PassReport;
+use super::{Progress, RECONCILE_EVENT, Run};
 use crate::domain::ids::GenesysUserId;
-use crate::domain::outcome::Outcome;
+use crate::domain::left::LeftReason;
+use crate::domain::outcome::{Outcome, SkipReason};
 use crate::domain::reconcile::{Quiet, Refresh, Verdict};
 use crate::domain::state::{Observation, Recorded, UserState};
 use crate::domain::step::UserSync;
-use crate::metrics::{self, PassFigure};
+use crate::metrics;
+use crate::policy::RECONCILE_ACTION_TIME;
 use crate::ports::{
-    GenesysBulk, PassLedger, PresenceReader, PresenceWriter, RecordScan, RemoteError, StateStore,
+    GenesysBulk, PassLedger, PresenceReader, PresenceWriter, RecordScan, StateStore,
     TeamsDirectory, TeamsIdCache,
 };
+use crate::service::teams_ids::TeamsIds;
 use crate::service::{Invocation, PresenceSync, SyncError, lease_for};
-use std::time::Duration;
-use tracing::warn;
+use std::time::{Duration, UNIX_EPOCH};
+use tracing::{info, warn};
 
 impl<S, C, D, W> PresenceSync<S, C, D, W>
 where
@@ -25,7 +31,8 @@ where
     W: PresenceWriter,
 {
     /// Carries out the verdict for one user; a failure is counted and logged, and the record
-    /// stays as it is for the next pass.
+    /// stays as it is for the next pass. Cut when the run has no time for the action (or
+    /// Graph's pace no slot within it).
     pub(super) async fn act<G: GenesysBulk, R: PresenceReader>(
         &self,
         run: &mut Run<'_, G, R>,
@@ -33,7 +40,7 @@ where
         record: UserState,
         verdict: Verdict,
         sweeping: bool,
-    ) {
+    ) -> Progress {
         match verdict {
             Verdict::Nothing(quiet) => count_quiet(&mut run.report, quiet),
             Verdict::Report(drift) => {
@@ -42,33 +49,68 @@ where
                 warn!(genesysUserId = %user, drift = drift.as_str(), "Teams drifted from what was applied (DRIFT_POLICY=report: left alone)");
             }
             calls_teams => {
-                run.graph.ready().await;
-                let done = self.carry_out_verdict(run, user, record, calls_teams, sweeping);
+                let shared = run.shared;
+                if run.slot(&shared.graph, RECONCILE_ACTION_TIME).await == Progress::Cut {
+                    return Progress::Cut;
+                }
+                let invocation = self.action_invocation(run.invocation);
+                let done = self.carry_out_verdict(
+                    &mut run.report,
+                    user,
+                    record,
+                    calls_teams,
+                    sweeping,
+                    &invocation,
+                );
                 if let Err(error) = done.await {
                     failed(run, user, &error);
                 }
             }
         }
+        Progress::Done
+    }
+
+    /// One action's own invocation: the run's request, with a deadline
+    /// [`RECONCILE_ACTION_TIME`] away (or the run's, when sooner). The action's lease ends
+    /// with it, so an event that meets the lease waits it out within its patience and is
+    /// applied after it.
+    fn action_invocation(&self, run: &Invocation) -> Invocation {
+        let now = u64::try_from(self.now_ms()).unwrap_or(0);
+        let soon = UNIX_EPOCH + Duration::from_millis(now) + RECONCILE_ACTION_TIME;
+        Invocation {
+            request_id: run.request_id.clone(),
+            deadline: soon.min(run.deadline),
+        }
     }
 
     /// A verdict that may call Teams, through the event path's use cases; counted once done.
-    async fn carry_out_verdict<G: GenesysBulk, R: PresenceReader>(
+    async fn carry_out_verdict(
         &self,
-        run: &mut Run<'_, G, R>,
+        report: &mut PassReport,
         user: &GenesysUserId,
         record: UserState,
         verdict: Verdict,
         sweeping: bool,
+        invocation: &Invocation,
     ) -> Result<(), SyncError> {
-        let invocation = run.invocation;
-        let report = &mut run.report;
         match verdict {
             Verdict::Recover(observation) => {
-                self.sync_observation(user, observation, invocation).await?;
+                let outcome = self
+                    .sync_observation(user, observation.clone(), invocation)
+                    .await?;
+                if let Outcome::Skipped(SkipReason::Stale | SkipReason::Duplicate) = outcome {
+                    // An event recorded the same or a newer change since the pass read it.
+                    return Ok(());
+                }
+                self.lag_of_recovery(&observation, outcome);
                 match sweeping {
                     true => report.backfilled += 1,
                     false => report.recovered += 1,
                 }
+            }
+            Verdict::Settle if record.left.is_some() => {
+                // A let-go user whose clear failed before: clear now, then drop the Teams id.
+                self.settle_left(user, invocation).await?;
             }
             Verdict::Settle => {
                 self.settle(user, invocation).await?;
@@ -84,9 +126,36 @@ where
                     count_refresh(report, why);
                 }
             }
+            Verdict::LetGo(reason) => {
+                if self.let_go(user, &record, reason, invocation).await? {
+                    report.let_go += 1;
+                    metrics::let_go(reason.as_str(), 1);
+                }
+            }
+            Verdict::Rejoin(current) => {
+                if self.rejoin(user, &record, &current, invocation).await? {
+                    report.rejoined += 1;
+                }
+            }
             Verdict::Nothing(_) | Verdict::Report(_) => {}
         }
         Ok(())
+    }
+
+    /// A change Genesys had and no event brought, now applied: its lag from the Genesys change
+    /// counts in `EndToEndLag` as an event's would (its late event will be `unchanged`).
+    fn lag_of_recovery(&self, observation: &Observation, outcome: Outcome) {
+        if !matches!(outcome, Outcome::Applied(..) | Outcome::Cleared(_)) {
+            return;
+        }
+        let versions = [
+            observation.presence.as_ref().map(|p| p.version),
+            observation.routing.as_ref().map(|r| r.version),
+        ];
+        if let Some(version) = versions.into_iter().flatten().max() {
+            let lag = self.now_ms().saturating_sub(version.millis());
+            metrics::lag(metrics::Lag::EndToEnd, lag);
+        }
     }
 
     /// Records an observation read from Genesys as an event would be (and applies it).
@@ -134,33 +203,85 @@ where
         observation: &Observation,
         invocation: &Invocation,
     ) -> Result<(), SyncError> {
-        let replaced = self
-            .store
-            .replace(
-                user,
-                record.rev,
-                observation,
-                RECONCILE_EVENT,
-                self.now_ms(),
-            )
-            .await
-            .map_err(|source| SyncError::Store {
-                user: user.clone(),
-                source,
-            })?;
-        if let Recorded::Accepted { .. } = replaced {
+        let replace = self.store.replace(
+            user,
+            record.rev,
+            observation,
+            RECONCILE_EVENT,
+            self.now_ms(),
+        );
+        if let Recorded::Accepted { .. } = replace.await.map_err(store(user))? {
             warn!(genesysUserId = %user, "replaced a record holding a version from the future with Genesys's current state");
             self.settle(user, invocation).await?;
         }
         Ok(())
     }
 
-    pub(super) fn count_pass(&self, report: &PassReport) {
-        metrics::pass_figure(PassFigure::UsersScanned, report.scanned);
-        metrics::pass_figure(PassFigure::DirtySettled, report.settled);
-        metrics::pass_figure(PassFigure::LostEventsRecovered, report.recovered);
-        metrics::pass_figure(PassFigure::Backfilled, report.backfilled);
-        metrics::pass_figure(PassFigure::KeptAlive, report.kept_alive);
+    /// Lets a user go: marks the record (at the revision read), settles it (which clears a
+    /// preferred presence of ours, once), and drops their Teams id and its claim. False when
+    /// the record changed meanwhile (judged again next pass).
+    async fn let_go(
+        &self,
+        user: &GenesysUserId,
+        record: &UserState,
+        reason: LeftReason,
+        invocation: &Invocation,
+    ) -> Result<bool, SyncError> {
+        let mark = self.store.let_go(user, record, reason, self.now_ms());
+        let Recorded::Accepted { .. } = mark.await.map_err(store(user))? else {
+            return Ok(false);
+        };
+        info!(genesysUserId = %user, reason = reason.as_str(), "letting the user go: what we set in Teams is cleared once, then nothing more is written");
+        self.settle_left(user, invocation).await?;
+        Ok(true)
+    }
+
+    /// Settles a let-go record (clearing what we set, when it is dirty), then drops the
+    /// user's Teams id and gives up their claim on it.
+    async fn settle_left(
+        &self,
+        user: &GenesysUserId,
+        invocation: &Invocation,
+    ) -> Result<(), SyncError> {
+        self.settle(user, invocation).await?;
+        let budget = crate::service::limits::Limits::of(
+            invocation,
+            self.settings.deadline_margin,
+            self.now_ms(),
+        )
+        .work;
+        self.teams_ids
+            .let_go(user, budget, self.now_ms() / 1000)
+            .await;
+        Ok(())
+    }
+
+    /// Takes a let-go user back with Genesys's current state, and settles the record (which
+    /// applies it). False when the record changed meanwhile.
+    async fn rejoin(
+        &self,
+        user: &GenesysUserId,
+        record: &UserState,
+        current: &Observation,
+        invocation: &Invocation,
+    ) -> Result<bool, SyncError> {
+        let back = self
+            .store
+            .rejoin(user, record, current, RECONCILE_EVENT, self.now_ms());
+        let Recorded::Accepted { .. } = back.await.map_err(store(user))? else {
+            return Ok(false);
+        };
+        info!(genesysUserId = %user, "a user let go is active again: synced from Genesys's current state");
+        self.settle(user, invocation).await?;
+        Ok(true)
+    }
+}
+
+/// A state-store failure of `user`'s action.
+fn store(user: &GenesysUserId) -> impl FnOnce(crate::ports::StoreError) -> SyncError + '_ {
+    move |source| SyncError::Store {
+        user: user.clone(),
+        source,
     }
 }
 
@@ -168,7 +289,7 @@ fn count_quiet(report: &mut PassReport, quiet: Quiet) {
     match quiet {
         Quiet::NoSession => report.no_session += 1,
         Quiet::Poisoned => report.poisoned_left += 1,
-        Quiet::Clean | Quiet::Busy => {}
+        Quiet::Clean | Quiet::Busy | Quiet::Left => {}
     }
 }
 
@@ -187,16 +308,8 @@ fn count_refresh(report: &mut PassReport, why: Refresh) {
 /// A user's action failed: counted and logged (the next pass tries again); Graph's
 /// `Retry-After` holds the run's Graph pace.
 fn failed<G, R>(run: &mut Run<'_, G, R>, user: &GenesysUserId, error: &SyncError) {
-    if let SyncError::Graph {
-        source:
-            RemoteError::Throttled {
-                retry_after_secs: Some(secs),
-                ..
-            },
-        ..
-    } = error
-    {
-        run.graph.hold(Duration::from_secs(*secs));
+    if let SyncError::Graph { source, .. } = error {
+        hold_on_throttle(&run.shared.graph, source);
     }
     run.report.failed += 1;
     warn!(genesysUserId = %user, error = %error, errorType = error.kind(), "reconciling the user failed; the next pass tries again");

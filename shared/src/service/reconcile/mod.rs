@@ -8,17 +8,25 @@ use super::{Invocation, PresenceSync, lease_for};
 use crate::domain::ids::GenesysUserId;
 use crate::domain::reconcile::Rules;
 use crate::domain::state::UserState;
-use crate::metrics;
+
 use crate::pace::Pace;
 use crate::ports::{
-    Budget, DirectoryAnswer, GenesysBulk, PassLedger, PassState, PresenceReader, PresenceWriter,
-    RecordScan, RemoteError, RunClaim, StateStore, StoreError, TeamsDirectory, TeamsIdCache,
+    GenesysBulk, PassLedger, PresenceReader, PresenceWriter, RecordScan, RunClaim, StateStore,
+    TeamsDirectory, TeamsIdCache,
 };
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 use tracing::info;
+
+mod act;
+mod page;
+mod pass;
+mod report;
+mod shared;
+
+pub use page::view;
+pub use report::{PassOutcome, PassReport, ReconcileError};
+pub use shared::{DirectoryHints, Hinted, Shared};
 
 /// How the reconciler works, from configuration.
 #[derive(Clone, Debug)]
@@ -32,104 +40,6 @@ pub struct ReconcileSettings {
     pub graph_per_30s: u32,
     /// The reconciler's share of the Genesys client's limit, in requests per minute.
     pub genesys_per_minute: u32,
-}
-
-/// What one run did.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PassReport {
-    pub scanned: u64,
-    pub recovered: u64,
-    pub backfilled: u64,
-    pub settled: u64,
-    pub kept_alive: u64,
-    pub drift_found: u64,
-    pub drift_repaired: u64,
-    pub no_session: u64,
-    pub poisoned_repaired: u64,
-    pub poisoned_left: u64,
-    /// Users whose action failed (their record stays as it was, for the next pass).
-    pub failed: u64,
-    /// Whether this run finished a walk over every record.
-    pub walk_completed: bool,
-    /// Whether this run finished a directory sweep.
-    pub sweep_completed: bool,
-    /// Whether this run stopped to leave Graph to the event path during a burst (a shift
-    /// start): the next run goes on from the same page.
-    pub yielded: bool,
-}
-
-/// How a run ended.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase", tag = "run")]
-pub enum PassOutcome {
-    /// This run worked; the report says what it did. The pass resumes where it stopped.
-    Worked(PassReport),
-    /// Another run holds the run lease until then: this one did nothing.
-    #[serde(rename_all = "camelCase")]
-    HeldByAnother { until_ms: i64 },
-}
-
-/// Why a run failed as a whole (a single user's failure only counts in the report).
-#[derive(Debug, thiserror::Error)]
-pub enum ReconcileError {
-    #[error("state table: {0}")]
-    Store(#[from] StoreError),
-    #[error("{0}")]
-    Remote(#[from] RemoteError),
-    #[error("the run lease was taken over by another run (this run ran past its lease)")]
-    LeaseLost,
-}
-
-impl ReconcileError {
-    /// The error type reported to Lambda and in logs.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            ReconcileError::Store(_) => "StateTableError",
-            ReconcileError::Remote(error) => error.error_type(),
-            ReconcileError::LeaseLost => "RunLeaseLost",
-        }
-    }
-}
-
-/// Directory answers the sweep read in bulk, handed to the Teams-id lookup so that a
-/// backfilled user costs no SCIM call of their own (the claim and cache layers still apply).
-#[derive(Clone, Debug, Default)]
-pub struct DirectoryHints(Arc<Mutex<HashMap<GenesysUserId, DirectoryAnswer>>>);
-
-impl DirectoryHints {
-    pub fn put(&self, user: GenesysUserId, answer: DirectoryAnswer) {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(user, answer);
-    }
-
-    pub fn take(&self, user: &GenesysUserId) -> Option<DirectoryAnswer> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(user)
-    }
-}
-
-/// A Teams directory that answers from the sweep's hints first, then asks `next`.
-pub struct Hinted<D> {
-    pub hints: DirectoryHints,
-    pub next: D,
-}
-
-impl<D: TeamsDirectory> TeamsDirectory for Hinted<D> {
-    async fn lookup(
-        &self,
-        user: &GenesysUserId,
-        budget: Budget,
-    ) -> Result<DirectoryAnswer, RemoteError> {
-        match self.hints.take(user) {
-            Some(answer) => Ok(answer),
-            None => self.next.lookup(user, budget).await,
-        }
-    }
 }
 
 /// What watches a run's progress: told the report so far after every page.
@@ -161,7 +71,8 @@ fn burst(records: &[(GenesysUserId, UserState)], now_ms: i64) -> bool {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Progress {
     Done,
-    /// The run's time ran out first: the next run goes on from the saved position.
+    /// The run's time ran out first (or a pace's next slot comes after it, or the event path
+    /// needs Graph): the next run goes on from the saved position.
     Cut,
 }
 
@@ -171,8 +82,7 @@ struct Run<'a, G, R> {
     teams: &'a R,
     settings: &'a ReconcileSettings,
     invocation: &'a Invocation,
-    graph: Pace,
-    genesys_pace: Pace,
+    shared: &'a Shared,
     until: Instant,
     report: PassReport,
     /// Told the report so far after every page (an operator's progress bar).
@@ -180,33 +90,27 @@ struct Run<'a, G, R> {
 }
 
 impl<'a, G, R> Run<'a, G, R> {
-    /// A run's parts, each remote at the reconciler's share of its limit. Each user's work is
-    /// cut to the invocation's own limits; a page starts only while a few seconds are left
-    /// before `until`.
-    fn new(
-        genesys: &'a G,
-        teams: &'a R,
-        settings: &'a ReconcileSettings,
-        invocation: &'a Invocation,
-        until: Instant,
-        progress: &'a Watch<'a>,
-    ) -> Self {
-        Run {
-            genesys,
-            teams,
-            settings,
-            invocation,
-            graph: Pace::new(settings.graph_per_30s, Duration::from_secs(30)),
-            genesys_pace: Pace::new(settings.genesys_per_minute, Duration::from_secs(60)),
-            until,
-            report: PassReport::default(),
-            progress,
-        }
-    }
-
     /// The time this run has left.
     fn left(&self) -> Duration {
         self.until.saturating_duration_since(Instant::now())
+    }
+
+    /// Waits for `pace`'s next slot if it leaves `reserve` of the run; otherwise the run is
+    /// cut (and waits not at all).
+    async fn slot(&mut self, pace: &Pace, reserve: Duration) -> Progress {
+        let latest = self.until.checked_sub(reserve).unwrap_or(self.until);
+        match pace.ready_before(latest).await {
+            Ok(()) => Progress::Done,
+            Err(wait) => {
+                info!(
+                    waitMs = wait.as_millis() as u64,
+                    leftMs = self.left().as_millis() as u64,
+                    "the reconciler's next call would wait past this run's time: the run ends here and the next one goes on"
+                );
+                self.report.cut = true;
+                Progress::Cut
+            }
+        }
     }
 }
 
@@ -224,12 +128,12 @@ where
         &self,
         genesys: &G,
         teams: &R,
-        hints: &DirectoryHints,
+        shared: &Shared,
         settings: &ReconcileSettings,
         invocation: &Invocation,
     ) -> Result<PassOutcome, ReconcileError> {
         let unwatched = |_: &PassReport| {};
-        self.reconcile_watched(genesys, teams, hints, settings, invocation, &unwatched)
+        self.reconcile_watched(genesys, teams, shared, settings, invocation, &unwatched)
             .await
     }
 
@@ -238,12 +142,11 @@ where
         &self,
         genesys: &G,
         teams: &R,
-        hints: &DirectoryHints,
+        shared: &Shared,
         settings: &ReconcileSettings,
         invocation: &Invocation,
         progress: &Watch<'_>,
     ) -> Result<PassOutcome, ReconcileError> {
-        let started = Instant::now();
         let lease = lease_for(invocation);
         let owner = lease.owner.as_str();
         let mut state = match self
@@ -262,18 +165,23 @@ where
         };
         let limits =
             super::limits::Limits::of(invocation, self.settings.deadline_margin, self.now_ms());
-        let until = limits.work.until;
-        let mut run = Run::new(genesys, teams, settings, invocation, until, progress);
-        let worked = self.work(&mut run, &mut state, hints, owner).await;
+        let mut run = Run {
+            genesys,
+            teams,
+            settings,
+            invocation,
+            shared,
+            until: limits.work.until,
+            report: PassReport::default(),
+            progress,
+        };
+        let worked = self.work(&mut run, &mut state, owner).await;
         let ended = self.store.end(owner, &state).await;
+        report::count_pass(&run.report);
         worked?;
         if !ended? {
             return Err(ReconcileError::LeaseLost);
         }
-        if run.report.walk_completed {
-            metrics::pass_completed(started.elapsed());
-        }
-        self.count_pass(&run.report);
         info!(report = ?run.report, "reconcile run done");
         Ok(PassOutcome::Worked(run.report))
     }
@@ -287,6 +195,7 @@ where
         &self,
         genesys: &G,
         teams: &R,
+        shared: &Shared,
         settings: &ReconcileSettings,
         user: &GenesysUserId,
         invocation: &Invocation,
@@ -295,127 +204,21 @@ where
         let limits =
             super::limits::Limits::of(invocation, self.settings.deadline_margin, self.now_ms());
         let unwatched = |_: &PassReport| {};
-        let until = limits.work.until;
-        let mut run = Run::new(genesys, teams, settings, invocation, until, &unwatched);
+        let mut run = Run {
+            genesys,
+            teams,
+            settings,
+            invocation,
+            shared,
+            until: limits.work.until,
+            report: PassReport::default(),
+            progress: &unwatched,
+        };
         self.reconcile_records(&mut run, vec![(user.clone(), record)])
             .await;
         Ok(run.report)
     }
-
-    /// A sweep under way goes on first (so a walk over a large org cannot put it off for
-    /// ever), then the walk, then a sweep that fell due; page by page while time is left.
-    async fn work<G: GenesysBulk, R: PresenceReader>(
-        &self,
-        run: &mut Run<'_, G, R>,
-        state: &mut PassState,
-        hints: &DirectoryHints,
-        owner: &str,
-    ) -> Result<(), ReconcileError> {
-        if state.sweeping && self.sweep(run, state, hints, owner).await? == Progress::Cut {
-            return Ok(());
-        }
-        if self.walk(run, state, owner).await? == Progress::Cut {
-            return Ok(());
-        }
-        let due = state.last_sweep_ms.is_none_or(|at| {
-            self.now_ms().saturating_sub(at) >= run.settings.sweep_every.as_millis() as i64
-        });
-        if due && !run.report.sweep_completed {
-            state.sweeping = true;
-            self.sweep(run, state, hints, owner).await?;
-        }
-        Ok(())
-    }
-
-    /// The walk over the user records, from where it stands, to its end or the run's.
-    async fn walk<G: GenesysBulk, R: PresenceReader>(
-        &self,
-        run: &mut Run<'_, G, R>,
-        state: &mut PassState,
-        owner: &str,
-    ) -> Result<Progress, ReconcileError> {
-        loop {
-            if run.left() < crate::policy::RECONCILE_PAGE_RESERVE {
-                return Ok(Progress::Cut);
-            }
-            let page = self
-                .store
-                .scan(state.records_cursor.as_deref(), run.settings.page_size)
-                .await?;
-            if self.reconcile_records(run, page.records).await == Progress::Cut {
-                // The page is judged again by the next run (every action is idempotent).
-                self.save_page(run, state, owner).await?;
-                return Ok(Progress::Cut);
-            }
-            state.records_cursor = page.next;
-            if state.records_cursor.is_none() {
-                state.last_pass_ms = Some(self.now_ms());
-                run.report.walk_completed = true;
-                self.save_page(run, state, owner).await?;
-                return Ok(Progress::Done);
-            }
-            self.save_page(run, state, owner).await?;
-        }
-    }
-
-    /// The directory sweep, from where it stands, to its end or the run's.
-    async fn sweep<G: GenesysBulk, R: PresenceReader>(
-        &self,
-        run: &mut Run<'_, G, R>,
-        state: &mut PassState,
-        hints: &DirectoryHints,
-        owner: &str,
-    ) -> Result<Progress, ReconcileError> {
-        loop {
-            if run.left() < crate::policy::RECONCILE_PAGE_RESERVE {
-                self.save_page(run, state, owner).await?;
-                return Ok(Progress::Cut);
-            }
-            run.genesys_pace.ready().await;
-            let budget = Budget { until: run.until };
-            let page = run
-                .genesys
-                .directory_page(state.sweep_cursor.as_deref(), budget)
-                .await?;
-            if self.sweep_page(run, hints, page.users).await? == Progress::Cut {
-                self.save_page(run, state, owner).await?;
-                return Ok(Progress::Cut);
-            }
-            state.sweep_cursor = page.next;
-            if state.sweep_cursor.is_none() {
-                state.sweeping = false;
-                state.last_sweep_ms = Some(self.now_ms());
-                run.report.sweep_completed = true;
-                self.save_page(run, state, owner).await?;
-                return Ok(Progress::Done);
-            }
-            self.save_page(run, state, owner).await?;
-        }
-    }
-
-    /// Saves the position after a page, and tells the watcher.
-    async fn save_page<G, R>(
-        &self,
-        run: &Run<'_, G, R>,
-        state: &PassState,
-        owner: &str,
-    ) -> Result<(), ReconcileError> {
-        self.save(state, owner).await?;
-        (run.progress)(&run.report);
-        Ok(())
-    }
-
-    async fn save(&self, state: &PassState, owner: &str) -> Result<(), ReconcileError> {
-        if self.store.save(owner, state).await? {
-            Ok(())
-        } else {
-            Err(ReconcileError::LeaseLost)
-        }
-    }
 }
-
-mod act;
-mod page;
 
 #[cfg(test)]
 mod tests;

@@ -1,20 +1,36 @@
 //! One page of the pass: Genesys and Teams read in bulk for the page's users (at each
-//! remote's pace), then each user judged; the sweep's pages likewise, for users not yet in the
-//! table.
+//! remote's pace, never waiting past the run's time), then each user judged; the sweep's
+//! pages likewise, for users not yet in the table.
 
-use super::{DirectoryHints, Progress, ReconcileError, Run, burst};
+use super::{Progress, ReconcileError, Run, burst};
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
-use crate::domain::reconcile::{Shown, judge};
-use crate::domain::state::{Observation, UserState};
+use crate::domain::left::LeftReason;
+use crate::domain::reconcile::{GenesysView, Shown, judge};
+use crate::domain::state::UserState;
 use crate::domain::teams::TeamsState;
+use crate::metrics::{self, Remote};
+use crate::policy::RECONCILE_READ_RESERVE;
 use crate::ports::{
-    Budget, DirectoryAnswer, GenesysBulk, PassLedger, PresenceReader, PresenceWriter, RecordScan,
-    RemoteError, StateStore, TeamsDirectory, TeamsIdCache, TeamsNow,
+    Budget, DirectoryAnswer, GenesysBulk, GenesysNow, PassLedger, PresenceReader, PresenceWriter,
+    RecordScan, RemoteError, StateStore, TeamsDirectory, TeamsIdCache, TeamsNow,
 };
 use crate::service::PresenceSync;
 use std::collections::HashMap;
 use std::time::Duration;
 use tracing::warn;
+
+/// What a bulk read of Genesys found for each user it could read (a user whose read failed
+/// is absent: unknown this pass).
+type GenesysRead = HashMap<GenesysUserId, GenesysNow>;
+
+/// How the judgement sees what Genesys said of a user: an account no longer active is gone.
+pub fn view(now: &GenesysNow) -> GenesysView<'_> {
+    if now.account.is_active() {
+        GenesysView::Current(&now.observation)
+    } else {
+        GenesysView::Gone(LeftReason::Departed)
+    }
+}
 
 impl<S, C, D, W> PresenceSync<S, C, D, W>
 where
@@ -34,32 +50,30 @@ where
             run.report.yielded = true;
             return Progress::Cut;
         }
-        run.report.scanned += records.len() as u64;
         let users: Vec<GenesysUserId> = records.iter().map(|(u, _)| u.clone()).collect();
-        let genesys = self.read_genesys(run, &users).await;
+        let Some(genesys) = self.read_genesys(run, &users).await else {
+            return Progress::Cut;
+        };
         let applied_to: Vec<TeamsUserId> = records
             .iter()
-            .filter(|(_, r)| matches!(r.applied(), TeamsState::Preferred(_)))
+            .filter(|(_, r)| matches!(r.applied(), TeamsState::Preferred(_)) && r.left.is_none())
             .filter_map(|(_, r)| r.applied_to.clone())
             .collect();
-        let teams = self.read_teams(run, &applied_to).await;
+        let Some(teams) = self.read_teams(run, &applied_to).await else {
+            return Progress::Cut;
+        };
+        run.report.scanned += records.len() as u64;
         for (user, record) in records {
             let shown = record.applied_to.as_ref().and_then(|t| teams.get(t));
             let shown = shown.map(|t| Shown {
                 availability: &t.availability,
                 activity: &t.activity,
             });
-            let verdict = judge(
-                &run.settings.rules,
-                &record,
-                genesys.get(&user),
-                shown,
-                self.now_ms(),
-            );
-            if verdict.calls_teams() && run.left() < crate::policy::RECONCILE_ACTION_RESERVE {
+            let seen = genesys.get(&user).map(view);
+            let verdict = judge(&run.settings.rules, &record, seen, shown, self.now_ms());
+            if self.act(run, &user, record, verdict, false).await == Progress::Cut {
                 return Progress::Cut;
             }
-            self.act(run, &user, record, verdict, false).await;
         }
         Progress::Done
     }
@@ -69,101 +83,120 @@ where
     pub(super) async fn sweep_page<G: GenesysBulk, R: PresenceReader>(
         &self,
         run: &mut Run<'_, G, R>,
-        hints: &DirectoryHints,
         users: Vec<(GenesysUserId, DirectoryAnswer)>,
     ) -> Result<Progress, ReconcileError> {
+        let shared = run.shared;
+        let hints = &shared.hints;
         // Users with a record are the walk's; the sweep reads Genesys only for the others.
+        // Their records in one batched read (a record that does not parse is left out).
+        let users: Vec<_> = users
+            .into_iter()
+            .filter(|(_, answer)| matches!(answer, DirectoryAnswer::TeamsId(_)))
+            .collect();
+        let ids: Vec<GenesysUserId> = users.iter().map(|(u, _)| u.clone()).collect();
+        let mut records = self.store.read_many(&ids).await?;
         let mut unseen = Vec::new();
         for (user, answer) in users {
-            if !matches!(answer, DirectoryAnswer::TeamsId(_)) {
-                continue;
-            }
-            let record = self.store.read(&user).await?;
-            if record.rev == 0 {
+            if let Some(record) = records.remove(&user).filter(|r| r.rev == 0) {
                 hints.put(user.clone(), answer);
                 unseen.push((user, record));
             }
         }
         let ids: Vec<GenesysUserId> = unseen.iter().map(|(u, _)| u.clone()).collect();
-        let genesys = self.read_genesys(run, &ids).await;
+        let Some(genesys) = self.read_genesys(run, &ids).await else {
+            return Ok(Progress::Cut);
+        };
         let mut progress = Progress::Done;
         for (user, record) in unseen {
-            let current = genesys.get(&user);
+            let current = genesys.get(&user).filter(|now| now.account.is_active());
             if progress == Progress::Done
                 && let Some(current) = current
             {
                 let verdict = judge(
                     &run.settings.rules,
                     &record,
-                    Some(current),
+                    Some(view(current)),
                     None,
                     self.now_ms(),
                 );
-                if verdict.calls_teams() && run.left() < crate::policy::RECONCILE_ACTION_RESERVE {
-                    progress = Progress::Cut;
-                } else {
-                    self.act(run, &user, record, verdict, true).await;
-                }
+                progress = self.act(run, &user, record, verdict, true).await;
             }
             hints.take(&user);
         }
         Ok(progress)
     }
 
-    /// The current Genesys state of `users`, in bulk reads at the Genesys pace. A failed read
-    /// leaves those users without a Genesys state this pass (the other rules still apply).
+    /// What Genesys says now of `users`, in bulk reads at the reconciler's Genesys pace. A
+    /// failed read leaves those users unknown this pass (and is counted); `None`: the run is
+    /// cut (the next slot comes after its time).
     async fn read_genesys<G: GenesysBulk, R: PresenceReader>(
         &self,
-        run: &Run<'_, G, R>,
+        run: &mut Run<'_, G, R>,
         users: &[GenesysUserId],
-    ) -> HashMap<GenesysUserId, Observation> {
+    ) -> Option<GenesysRead> {
         let mut found = HashMap::new();
+        let shared = run.shared;
         for chunk in users.chunks(G::MAX_USERS.max(1)) {
-            run.genesys_pace.ready().await;
+            if run.slot(&shared.genesys, RECONCILE_READ_RESERVE).await == Progress::Cut {
+                return None;
+            }
             match run
                 .genesys
                 .current(chunk, Budget { until: run.until })
                 .await
             {
-                Ok(now) => found.extend(now.into_iter().map(|n| (n.user, n.observation))),
+                Ok(now) => {
+                    run.report.reads.genesys_ok += 1;
+                    found.extend(now.into_iter().map(|n| (n.user.clone(), n)));
+                }
                 Err(error) => {
-                    if let RemoteError::Throttled {
-                        retry_after_secs: Some(secs),
-                        ..
-                    } = &error
-                    {
-                        run.genesys_pace.hold(Duration::from_secs(*secs));
-                    }
-                    warn!(error = %error, errorType = error.error_type(), users = chunk.len(), "could not read Genesys state in bulk; those users are judged without it");
+                    run.report.reads.genesys_failed += 1;
+                    metrics::bulk_read_failed(Remote::GenesysUsers);
+                    hold_on_throttle(&shared.genesys, &error);
+                    warn!(error = %error, errorType = error.error_type(), users = chunk.len(), "could not read Genesys in bulk; those users are judged without it this pass");
                 }
             }
         }
-        found
+        Some(found)
     }
 
-    /// What Teams shows for `users`, in bulk reads at the Graph pace.
+    /// What Teams shows for `users`, in bulk reads at the reconciler's Graph pace; `None`: the
+    /// run is cut.
     async fn read_teams<G: GenesysBulk, R: PresenceReader>(
         &self,
-        run: &Run<'_, G, R>,
+        run: &mut Run<'_, G, R>,
         users: &[TeamsUserId],
-    ) -> HashMap<TeamsUserId, TeamsNow> {
+    ) -> Option<HashMap<TeamsUserId, TeamsNow>> {
         let mut found = HashMap::new();
+        let shared = run.shared;
         for chunk in users.chunks(R::MAX_USERS.max(1)) {
-            run.graph.ready().await;
+            if run.slot(&shared.graph, RECONCILE_READ_RESERVE).await == Progress::Cut {
+                return None;
+            }
             match run.teams.read(chunk, Budget { until: run.until }).await {
-                Ok(now) => found.extend(now.into_iter().map(|n| (n.user.clone(), n))),
+                Ok(now) => {
+                    run.report.reads.teams_ok += 1;
+                    found.extend(now.into_iter().map(|n| (n.user.clone(), n)));
+                }
                 Err(error) => {
-                    if let RemoteError::Throttled {
-                        retry_after_secs: Some(secs),
-                        ..
-                    } = &error
-                    {
-                        run.graph.hold(Duration::from_secs(*secs));
-                    }
+                    run.report.reads.teams_failed += 1;
+                    metrics::bulk_read_failed(Remote::Graph);
+                    hold_on_throttle(&shared.graph, &error);
                     warn!(error = %error, errorType = error.error_type(), users = chunk.len(), "could not read Teams presence in bulk; drift is not checked for those users this pass");
                 }
             }
         }
-        found
+        Some(found)
+    }
+}
+
+/// A 429's `Retry-After` holds the pace it was spent from.
+pub(super) fn hold_on_throttle(pace: &crate::pace::Pace, error: &RemoteError) {
+    if let RemoteError::Throttled {
+        retry_after_secs: Some(secs),
+        ..
+    } = error
+    {
+        pace.hold(Duration::from_secs(*secs));
     }
 }

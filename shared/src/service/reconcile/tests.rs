@@ -15,9 +15,10 @@ use crate::domain::state::Observation;
 use crate::domain::state::{Intent, Lease};
 use crate::domain::teams::{TeamsPresence, TeamsState};
 use crate::domain::version::Version;
-use crate::ports::{Clock, SystemClock};
+use crate::ports::{Clock, PassState, SystemClock};
 use crate::service::Settings;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 type Sync = PresenceSync<
@@ -84,7 +85,7 @@ struct Org {
     directory: Arc<MemoryDirectory>,
     genesys: Arc<MemoryGenesys>,
     teams: Arc<MemoryTeams>,
-    hints: DirectoryHints,
+    shared: Shared,
     sync: Sync,
 }
 
@@ -100,14 +101,11 @@ impl Org {
             directory.add_user(&user(i), Some(&id));
             genesys.set_user(&user(i), Some(&id), observed("AVAILABLE", 1_000));
         }
-        let hints = DirectoryHints::default();
+        let shared = Shared::new(&settings(DriftPolicy::Report));
         let sync = PresenceSync::new(
             store.clone(),
             store.clone(),
-            Hinted {
-                hints: hints.clone(),
-                next: directory.clone(),
-            },
+            Hinted::new(&shared, directory.clone()),
             graph.clone(),
             PresenceMapping::default(),
             Settings::default(),
@@ -117,7 +115,7 @@ impl Org {
             directory,
             genesys,
             teams: graph,
-            hints,
+            shared,
             sync,
         }
     }
@@ -140,6 +138,27 @@ impl Org {
         self.sync.sync(&event, &invocation(3)).await.unwrap();
     }
 
+    /// The agent's change as an event, answered with its outcome (Genesys not told).
+    async fn outcome(
+        &self,
+        n: u8,
+        system: &str,
+        ms: i64,
+    ) -> Result<Outcome, crate::service::SyncError> {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let observation = observed(system, ms);
+        let event = GenesysEvent {
+            event_id: format!("late-{}", NEXT.fetch_add(1, Ordering::Relaxed)),
+            source: "aws.partner/genesys.com/cloud/org/presence-sync".to_owned(),
+            account: None,
+            topic: Topic::Presence,
+            user: user(n),
+            presence: observation.presence,
+            routing: None,
+        };
+        self.sync.sync(&event, &invocation(30)).await
+    }
+
     /// The agent's change never reaches us: only Genesys knows it.
     fn lost_event(&self, n: u8, system: &str, ms: i64) {
         self.genesys
@@ -156,7 +175,7 @@ impl Org {
             .reconcile(
                 &self.genesys,
                 &self.teams,
-                &self.hints,
+                &self.shared,
                 settings,
                 &invocation(30),
             )
@@ -339,7 +358,7 @@ async fn two_runs_at_once_never_both_work() {
         .reconcile(
             &org.genesys,
             &org.teams,
-            &org.hints,
+            &org.shared,
             &settings(DriftPolicy::Report),
             &invocation(30),
         )
@@ -359,9 +378,15 @@ async fn a_run_killed_midway_is_resumed_from_its_saved_position() {
         org.event(n, "ON_QUEUE", 1_000).await;
         org.lost_event(n, "BREAK", 2_000);
     }
-    // A run that saved after its first page (users 1 and 2) and died holding the lease.
+    // A run that saved after its first page (two users, in the table's scan order: not user
+    // id order, as in DynamoDB) and died holding the lease.
+    let first = org.store.scan(None, 2).await.unwrap();
+    let done: Vec<u8> = (1..=5)
+        .filter(|n| first.records.iter().any(|(u, _)| *u == user(*n)))
+        .collect();
+    assert_eq!(done.len(), 2, "{first:?}");
     let state = PassState {
-        records_cursor: Some(user(2).to_string()),
+        records_cursor: first.next,
         last_sweep_ms: Some(now_ms()),
         ..PassState::default()
     };
@@ -373,33 +398,92 @@ async fn a_run_killed_midway_is_resumed_from_its_saved_position() {
     let report = org.run(DriftPolicy::Report).await;
     assert_eq!((report.scanned, report.recovered), (3, 3), "{report:?}");
     assert!(report.walk_completed);
-    assert_eq!(org.shown(3), AWAY);
-    assert_eq!(org.shown(1), BUSY, "before the cursor: the next walk's");
+    for n in 1..=5 {
+        let expected = if done.contains(&n) { BUSY } else { AWAY };
+        assert_eq!(
+            org.shown(n),
+            expected,
+            "user {n}: before the cursor is the next walk's"
+        );
+    }
     let report = org.run(DriftPolicy::Report).await;
     assert_eq!((report.scanned, report.recovered), (5, 2), "{report:?}");
     assert!((1..=5).all(|n| org.shown(n) == AWAY));
+}
+
+/// Genesys read in bulk, with the agent's next change arriving as an event right after the
+/// read: between the pass's reads (the record, then Genesys) and its write.
+struct EventDuringRead<'a> {
+    org: &'a Org,
+    event: Mutex<Option<(u8, &'static str, i64)>>,
+}
+
+impl crate::ports::GenesysBulk for EventDuringRead<'_> {
+    const MAX_USERS: usize = 100;
+
+    async fn current(
+        &self,
+        users: &[GenesysUserId],
+        budget: crate::ports::Budget,
+    ) -> Result<Vec<crate::ports::GenesysNow>, crate::ports::RemoteError> {
+        let read = self.org.genesys.current(users, budget).await;
+        let event = self.event.lock().unwrap().take();
+        if let Some((n, system, ms)) = event {
+            let outcome = Box::pin(self.org.outcome(n, system, ms)).await;
+            assert!(matches!(outcome, Ok(Outcome::Applied(..))), "{outcome:?}");
+        }
+        read
+    }
+
+    async fn directory_page(
+        &self,
+        cursor: Option<&str>,
+        budget: crate::ports::Budget,
+    ) -> Result<crate::ports::DirectoryPage, crate::ports::RemoteError> {
+        self.org.genesys.directory_page(cursor, budget).await
+    }
 }
 
 #[tokio::test]
 async fn an_event_newer_than_what_the_pass_read_still_wins() {
     let org = Org::new(1);
     org.event(1, "ON_QUEUE", 1_000).await;
+    // A lost event: Genesys shows Break, the record On Queue.
     org.lost_event(1, "BREAK", 2_000);
-    // The agent's next change arrives as an event before the pass acts on its read.
-    org.event(1, "AVAILABLE", 3_000).await;
-    org.genesys.set_user(
-        &user(1),
-        Some(&teams(1).to_string()),
-        observed("BREAK", 2_000),
+    // The pass reads the record and Genesys (Break), and before it writes, the agent's next
+    // change arrives as an event and is applied.
+    let racing = EventDuringRead {
+        org: &org,
+        event: Mutex::new(Some((1, "AVAILABLE", 3_000))),
+    };
+    let outcome = org
+        .sync
+        .reconcile(
+            &racing,
+            &org.teams,
+            &org.shared,
+            &settings(DriftPolicy::Report),
+            &invocation(30),
+        )
+        .await
+        .unwrap();
+    let PassOutcome::Worked(report) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(
+        report.recovered, 0,
+        "the pass's older write was refused: {report:?}"
     );
-    let report = org.run(DriftPolicy::Report).await;
-    assert_eq!(report.recovered, 0, "{report:?}");
     assert_eq!(
         org.shown(1),
-        TeamsState::Preferred(TeamsPresence::Available)
+        TeamsState::Preferred(TeamsPresence::Available),
+        "the event's newer state is the last one"
     );
-    let why = Outcome::Applied(TeamsPresence::Available, Why::Changed);
-    assert_eq!(why.reason(), "changed");
+    let record = org.store.record_of(&user(1));
+    assert_eq!(
+        record.presence.unwrap().version,
+        Version::from_millis(3_000)
+    );
 }
 
 #[tokio::test]
@@ -449,7 +533,7 @@ async fn a_watcher_is_told_the_report_after_every_page() {
         .reconcile_watched(
             &org.genesys,
             &org.teams,
-            &org.hints,
+            &org.shared,
             &settings(DriftPolicy::Report),
             &invocation(30),
             &watch,
@@ -461,3 +545,7 @@ async fn a_watcher_is_told_the_report_after_every_page() {
     let seen = seen.into_inner().unwrap();
     assert_eq!(&seen[..3], &[2, 4, 5], "{seen:?}");
 }
+
+mod departed;
+mod limits;
+mod shares;
