@@ -11,10 +11,12 @@ use crate::service::Settings;
 use reqwest::Url;
 
 mod expiration;
+mod genesys_region;
 mod reconcile;
 mod urls;
 
 use expiration::{day_time_duration, expiration};
+pub use genesys_region::{GENESYS_REGIONS, GenesysRegion, UnknownGenesysRegion};
 pub use reconcile::ReconcileConfig;
 use std::time::Duration;
 use urls::{base_url, genesys_urls};
