@@ -355,8 +355,8 @@ mod shared;
 mod teams_ids;
 
 pub use teams_ids::{
-    CachePut, CachedTeamsId, Claim, HeldClaim, MAX_OVERRIDDEN_BY, TeamsIdCache, TeamsIdEntry,
-    TeamsIdOrigin,
+    CachePut, CachedMembership, CachedTeamsId, Claim, HeldClaim, MAX_OVERRIDDEN_BY, TeamsIdCache,
+    TeamsIdEntry, TeamsIdOrigin,
 };
 
 pub use reconcile::{

@@ -133,6 +133,20 @@ impl<T: TeamsIdCache> TeamsIdCache for std::sync::Arc<T> {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         (**self).release_claim(teams, read)
     }
+    fn get_membership(
+        &self,
+        user: &GenesysUserId,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<CachedMembership>, StoreError>> + Send {
+        (**self).get_membership(user, now)
+    }
+    fn put_membership(
+        &self,
+        user: &GenesysUserId,
+        cached: &CachedMembership,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).put_membership(user, cached)
+    }
 }
 
 impl<T: TeamsDirectory> TeamsDirectory for std::sync::Arc<T> {
