@@ -157,6 +157,14 @@ impl<T: TeamsDirectory> TeamsDirectory for std::sync::Arc<T> {
     ) -> impl Future<Output = Result<DirectoryAnswer, RemoteError>> + Send {
         (**self).lookup(user, budget)
     }
+    fn membership(
+        &self,
+        user: &GenesysUserId,
+        queues: bool,
+        budget: Budget,
+    ) -> impl Future<Output = Result<Membership, RemoteError>> + Send {
+        (**self).membership(user, queues, budget)
+    }
 }
 
 impl<T: PresenceWriter> PresenceWriter for std::sync::Arc<T> {

@@ -89,6 +89,7 @@ fn event(system: &str, ms: i64) -> GenesysEvent {
             version: Version::from_millis(ms),
         }),
         routing: None,
+        queues: None,
     }
 }
 

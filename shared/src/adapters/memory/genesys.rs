@@ -17,6 +17,8 @@ use std::sync::Mutex;
 pub struct MemoryDirectory {
     users: Mutex<HashMap<GenesysUserId, Option<String>>>,
     lookups: Mutex<usize>,
+    memberships: Mutex<HashMap<GenesysUserId, Membership>>,
+    membership_lookups: Mutex<usize>,
 }
 
 impl MemoryDirectory {
@@ -34,6 +36,18 @@ impl MemoryDirectory {
     }
 }
 
+impl MemoryDirectory {
+    /// Sets what a membership lookup answers for `user` (queues included).
+    pub fn set_membership(&self, user: &GenesysUserId, membership: Membership) {
+        lock(&self.memberships).insert(user.clone(), membership);
+    }
+
+    /// Membership lookups made so far.
+    pub fn membership_lookups(&self) -> usize {
+        *lock(&self.membership_lookups)
+    }
+}
+
 impl TeamsDirectory for MemoryDirectory {
     async fn lookup(
         &self,
@@ -47,6 +61,27 @@ impl TeamsDirectory for MemoryDirectory {
             Some(None) => DirectoryAnswer::NoTeamsId,
             Some(Some(teams)) => DirectoryAnswer::TeamsId(teams.clone()),
         })
+    }
+
+    async fn membership(
+        &self,
+        user: &GenesysUserId,
+        queues: bool,
+        _budget: Budget,
+    ) -> Result<Membership, RemoteError> {
+        *lock(&self.membership_lookups) += 1;
+        let mut known = lock(&self.memberships)
+            .get(user)
+            .cloned()
+            .unwrap_or(Membership {
+                division: None,
+                groups: Some(Vec::new()),
+                queues: Some(Vec::new()),
+            });
+        if !queues {
+            known.queues = None;
+        }
+        Ok(known)
     }
 }
 

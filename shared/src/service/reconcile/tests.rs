@@ -134,6 +134,7 @@ impl Org {
             user: user(n),
             presence: observation.presence,
             routing: None,
+            queues: None,
         };
         self.sync.sync(&event, &invocation(3)).await.unwrap();
     }
@@ -155,6 +156,7 @@ impl Org {
             user: user(n),
             presence: observation.presence,
             routing: None,
+            queues: None,
         };
         self.sync.sync(&event, &invocation(30)).await
     }
