@@ -60,10 +60,10 @@ impl<C: TeamsIdCache, L: Memberships> Memberships for TableCached<C, L> {
     ) -> Result<CachedMembership, SyncError> {
         let read = self.table.get_membership(user, now);
         let doing = "reading the cached memberships";
-        if let Some(cached) = bounded(budget, doing, user, read).await? {
-            if serves(&cached, queues, now) {
-                return Ok(cached);
-            }
+        if let Some(cached) = bounded(budget, doing, user, read).await?
+            && serves(&cached, queues, now)
+        {
+            return Ok(cached);
         }
         let cached = self.next.membership(user, queues, budget, now).await?;
         let put = self.table.put_membership(user, &cached);
