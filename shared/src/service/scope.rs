@@ -21,7 +21,7 @@ use tracing::warn;
 pub(super) enum Placement {
     In,
     /// Out, for this reason; with the record when it was read to find out.
-    Out(LeftReason, Option<UserState>),
+    Out(LeftReason, Option<Box<UserState>>),
 }
 
 impl<S, C, D, W> PresenceSync<S, C, D, W>
@@ -55,8 +55,10 @@ where
                 let record = bounded(budget, "reading the record", &event.user, read).await?;
                 Ok(match record.exception.as_ref().map(|mark| mark.exception) {
                     Some(Exception::Include) => Placement::In,
-                    Some(Exception::Exclude) => Placement::Out(LeftReason::Excluded, Some(record)),
-                    None => Placement::Out(LeftReason::OutOfScope, Some(record)),
+                    Some(Exception::Exclude) => {
+                        Placement::Out(LeftReason::Excluded, Some(Box::new(record)))
+                    }
+                    None => Placement::Out(LeftReason::OutOfScope, Some(Box::new(record))),
                 })
             }
         }
@@ -93,12 +95,12 @@ where
         &self,
         event: &GenesysEvent,
         reason: LeftReason,
-        record: Option<UserState>,
+        record: Option<Box<UserState>>,
         invocation: &Invocation,
     ) -> Result<Outcome, SyncError> {
         let limits = Limits::of(invocation, self.settings.deadline_margin, self.now_ms());
         let record = match record {
-            Some(record) => record,
+            Some(record) => *record,
             None => {
                 let read = self.store.read(&event.user);
                 bounded(limits.work, "reading the record", &event.user, read).await?
