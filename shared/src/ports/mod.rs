@@ -370,5 +370,5 @@ pub use teams_ids::{
 
 pub use reconcile::{
     Account, DirectoryPage, GenesysBulk, GenesysNow, PassLedger, PassState, PresenceReader,
-    ReadTally, RecordPage, RecordScan, RunClaim, TeamsNow,
+    QueueMembersPage, ReadTally, RecordPage, RecordScan, RunClaim, TeamsNow,
 };

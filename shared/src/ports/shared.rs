@@ -236,6 +236,14 @@ impl<T: GenesysBulk> GenesysBulk for std::sync::Arc<T> {
     ) -> impl Future<Output = Result<DirectoryPage, RemoteError>> + Send {
         (**self).directory_page(cursor, budget)
     }
+    fn queue_members(
+        &self,
+        queue: &crate::domain::scope::ScopeId,
+        number: u32,
+        budget: Budget,
+    ) -> impl Future<Output = Result<QueueMembersPage, RemoteError>> + Send {
+        (**self).queue_members(queue, number, budget)
+    }
 }
 
 impl<T: PresenceReader> PresenceReader for std::sync::Arc<T> {

@@ -222,12 +222,15 @@ where
         invocation: &Invocation,
     ) -> Result<Outcome, SyncError> {
         let limits = Limits::of(invocation, self.settings.deadline_margin, self.now_ms());
-        if let scope::Placement::Out(reason, record) = self.placement(event, limits.work).await? {
-            return self.keep_out(event, reason, record, invocation).await;
+        // Boxed, each: held inline, the sync's future overflows the compiler's layout depth
+        // limit in the function crate.
+        let placement = Box::pin(self.placement(event, limits.work)).await?;
+        if let scope::Placement::Out(reason, record) = placement {
+            return Box::pin(self.keep_out(event, reason, record, invocation)).await;
         }
-        match self.sync_in_scope(event, invocation).await? {
+        match Box::pin(self.sync_in_scope(event, invocation)).await? {
             left @ Outcome::Skipped(SkipReason::Left(reason)) if reason != LeftReason::Departed => {
-                self.take_back(event, invocation, left).await
+                Box::pin(self.take_back(event, invocation, left)).await
             }
             outcome => Ok(outcome),
         }

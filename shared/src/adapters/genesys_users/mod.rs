@@ -40,7 +40,7 @@ mod scope;
 mod users_api;
 
 use directory::{directory, start_index};
-pub use scope::{QUEUE_PAGE, QueueMembersPage};
+pub use scope::QUEUE_PAGE;
 use users_api::users_now;
 
 /// The most users one [`GenesysBulk::current`] asks for. The Users API documents no limit on
@@ -256,6 +256,15 @@ impl<S: SecretSource> GenesysBulk for GenesysUsers<S> {
             )
             .await?;
         directory(&list, start)
+    }
+
+    async fn queue_members(
+        &self,
+        queue: &crate::domain::scope::ScopeId,
+        number: u32,
+        budget: Budget,
+    ) -> Result<crate::ports::QueueMembersPage, RemoteError> {
+        self.members_of(queue, number, budget).await
     }
 }
 

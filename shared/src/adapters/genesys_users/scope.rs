@@ -10,7 +10,7 @@
 use super::{GenesysUsers, text};
 use crate::domain::ids::GenesysUserId;
 use crate::domain::scope::{Membership, ScopeEntry, ScopeId, ScopeKind};
-use crate::ports::{Budget, RemoteError, SecretSource, Service};
+use crate::ports::{Budget, QueueMembersPage, RemoteError, SecretSource, Service};
 use serde_json::{Map, Value};
 
 /// What a 403 on a scope read asks of the OAuth client's role.
@@ -22,14 +22,6 @@ pub const QUEUE_PAGE: u32 = 100;
 /// The most pages of a user's queues read: an agent is a member of tens of queues, not
 /// thousands; more is taken as unknown.
 const MAX_QUEUE_PAGES: u32 = 10;
-
-/// One page of a queue's members.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct QueueMembersPage {
-    pub members: Vec<GenesysUserId>,
-    /// The next page's number; `None` after the last.
-    pub next: Option<u32>,
-}
 
 /// The ids of a listing's entities (`entities[].id`, or `entities[].user.id` for members).
 fn ids_in(listing: &Map<String, Value>, nested: Option<&str>) -> Vec<String> {
@@ -120,7 +112,7 @@ impl<S: SecretSource> GenesysUsers<S> {
     }
 
     /// Page `number` (from 1) of `queue`'s members.
-    pub async fn queue_members(
+    pub async fn members_of(
         &self,
         queue: &ScopeId,
         number: u32,

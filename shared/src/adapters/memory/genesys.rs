@@ -3,11 +3,11 @@
 
 use super::lock;
 use crate::domain::ids::GenesysUserId;
-use crate::domain::scope::Membership;
+use crate::domain::scope::{Membership, ScopeId};
 use crate::domain::state::Observation;
 use crate::ports::{
-    Account, Budget, DirectoryAnswer, DirectoryPage, GenesysBulk, GenesysNow, RemoteError, Service,
-    TeamsDirectory,
+    Account, Budget, DirectoryAnswer, DirectoryPage, GenesysBulk, GenesysNow, QueueMembersPage,
+    RemoteError, Service, TeamsDirectory,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -225,5 +225,33 @@ impl GenesysBulk for MemoryGenesys {
         let end = start + users.len();
         let next = (end < active.len()).then(|| end.to_string());
         Ok(DirectoryPage { users, next })
+    }
+
+    /// The queue's members in user order, [`MemoryGenesys::PAGE`] a page.
+    async fn queue_members(
+        &self,
+        queue: &ScopeId,
+        number: u32,
+        _budget: Budget,
+    ) -> Result<QueueMembersPage, RemoteError> {
+        *lock(&self.calls) += 1;
+        let memberships = lock(&self.memberships);
+        let mut members: Vec<GenesysUserId> = (memberships.iter())
+            .filter(|(_, m)| m.queues.as_ref().is_some_and(|q| q.contains(queue)))
+            .map(|(user, _)| user.clone())
+            .collect();
+        members.sort();
+        let start = (number.max(1) as usize - 1) * Self::PAGE;
+        let page: Vec<_> = members
+            .iter()
+            .skip(start)
+            .take(Self::PAGE)
+            .cloned()
+            .collect();
+        let next = (start + page.len() < members.len()).then_some(number + 1);
+        Ok(QueueMembersPage {
+            members: page,
+            next,
+        })
     }
 }

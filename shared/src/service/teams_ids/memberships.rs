@@ -22,6 +22,15 @@ pub trait Memberships: Send + Sync {
         budget: Budget,
         now: i64,
     ) -> impl Future<Output = Result<CachedMembership, SyncError>> + Send;
+
+    /// Keeps memberships read elsewhere (the reconciler's bulk read), so that the event path
+    /// agrees with what the reconciler decided on them.
+    fn remember(
+        &self,
+        user: &GenesysUserId,
+        cached: &CachedMembership,
+        budget: Budget,
+    ) -> impl Future<Output = ()> + Send;
 }
 
 /// Whether a cached answer serves: not expired, and with queues when they are wanted.
@@ -48,6 +57,11 @@ impl<L: Memberships> Memberships for MemoryCached<L> {
         self.memberships.insert(user.clone(), cached.clone());
         Ok(cached)
     }
+
+    async fn remember(&self, user: &GenesysUserId, cached: &CachedMembership, budget: Budget) {
+        self.memberships.insert(user.clone(), cached.clone());
+        self.next.remember(user, cached, budget).await;
+    }
 }
 
 impl<C: TeamsIdCache, L: Memberships> Memberships for TableCached<C, L> {
@@ -72,6 +86,13 @@ impl<C: TeamsIdCache, L: Memberships> Memberships for TableCached<C, L> {
         }
         Ok(cached)
     }
+
+    async fn remember(&self, user: &GenesysUserId, cached: &CachedMembership, budget: Budget) {
+        let put = self.table.put_membership(user, cached);
+        if let Err(error) = bounded(budget, "caching the memberships", user, put).await {
+            warn!(genesysUserId = %user, error = %error, "could not cache the memberships read in bulk");
+        }
+    }
 }
 
 impl<C: Send + Sync, L: Memberships> Memberships for Claiming<C, L> {
@@ -83,6 +104,15 @@ impl<C: Send + Sync, L: Memberships> Memberships for Claiming<C, L> {
         now: i64,
     ) -> impl Future<Output = Result<CachedMembership, SyncError>> + Send {
         self.next.membership(user, queues, budget, now)
+    }
+
+    fn remember(
+        &self,
+        user: &GenesysUserId,
+        cached: &CachedMembership,
+        budget: Budget,
+    ) -> impl Future<Output = ()> + Send {
+        self.next.remember(user, cached, budget)
     }
 }
 
@@ -108,4 +138,6 @@ impl<D: TeamsDirectory> Memberships for Directory<D> {
             expires_at: now.saturating_add(lifetime),
         })
     }
+
+    async fn remember(&self, _user: &GenesysUserId, _cached: &CachedMembership, _budget: Budget) {}
 }
