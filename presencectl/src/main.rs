@@ -17,6 +17,7 @@ mod history;
 mod mapping;
 mod output;
 mod redrive;
+mod scope;
 mod status;
 mod sync;
 mod teams_id;
@@ -83,6 +84,11 @@ enum Command {
         /// A whole reconcile pass (every record, then the directory sweep when due).
         #[arg(long)]
         all: bool,
+    },
+    /// Which agents the sync drives: the scope, its exceptions, and setting one.
+    Scope {
+        #[command(subcommand)]
+        action: scope::Action,
     },
     /// Inspect, override or drop an agent's cached Teams id.
     TeamsId {
@@ -238,6 +244,7 @@ async fn on_deployment(
         Command::TeamsId { action } => {
             output::print(&teams_id::run(&deployment, action).await?, json)
         }
+        Command::Scope { action } => output::print(&scope::run(&deployment, action).await?, json),
         Command::Redrive { send, max, .. } => {
             output::print(&redrive::run(&deployment, send, max).await?, json)
         }

@@ -22,6 +22,8 @@ pub struct Status {
     pub genesys_now: Reading,
     /// What Teams shows now (`availability/activity`).
     pub teams_now: Reading,
+    /// Whether the agent is in `SYNC_SCOPE`, and why.
+    pub scope: String,
     /// What the reconciler would do for the user now, and why.
     pub verdict: String,
     /// Whether Teams shows what Genesys says it should (nothing to repair).
@@ -133,6 +135,7 @@ pub async fn run(deployment: &Deployment, agent: &str, history: bool) -> Result<
         genesys_user_id: user.to_string(),
         record: Record::of(&record),
         teams_id: cached.as_ref().map(|c| TeamsId::of(c, &config.settings)),
+        scope: scope_line(config, &record, genesys.as_ref()),
         genesys_now,
         teams_now,
         verdict: verdict_text(&verdict, record.rev > 0),
@@ -233,6 +236,7 @@ fn text(
         None => "not cached (looked up in Genesys at the next event)".into(),
     };
     rows.push(("teams id", teams_id));
+    rows.push(("scope", status.scope.clone()));
     rows.push(("genesys now", status.genesys_now.line()));
     rows.push(("teams now", status.teams_now.line()));
     if let TeamsState::Preferred(_) = record.applied() {
@@ -262,5 +266,36 @@ impl Answer for Status {
 
     fn problem(&self) -> bool {
         !self.agree
+    }
+}
+
+/// Whether the agent is in scope and why: the record's let-go mark first, then an operator's
+/// exception, then the memberships Genesys reports (queues as the reconciler reads them are
+/// not here: a queue-only answer says so).
+fn scope_line(
+    config: &presence_core::config::Config,
+    record: &presence_core::domain::state::UserState,
+    genesys: Option<&presence_core::ports::GenesysNow>,
+) -> String {
+    use presence_core::domain::scope::{InScope, OutOfScope, ScopeVerdict, decide};
+    let exception = record.exception.as_ref();
+    let by = exception.map_or(String::new(), |m| format!(" (by {})", m.by));
+    if let Some(left) = record.left {
+        return format!("out: let go ({}){by}", left.reason);
+    }
+    let known = genesys.map(|n| n.membership.clone()).unwrap_or_default();
+    match decide(
+        &config.settings.scope,
+        exception.map(|m| m.exception),
+        &known,
+    ) {
+        ScopeVerdict::In(InScope::All) => "in: SYNC_SCOPE is all".into(),
+        ScopeVerdict::In(InScope::Included) => format!("in: included by an operator{by}"),
+        ScopeVerdict::In(InScope::Member(entry)) => format!("in: a member of {entry}"),
+        ScopeVerdict::Out(OutOfScope::Excluded) => format!("out: excluded by an operator{by}"),
+        ScopeVerdict::Out(OutOfScope::NotAMember) => {
+            "out: a member of none of SYNC_SCOPE's entries".into()
+        }
+        ScopeVerdict::Unknown => "not known here (queues are read by the reconciler)".into(),
     }
 }

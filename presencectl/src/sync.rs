@@ -33,14 +33,14 @@ pub struct Synced {
     pub stopped: Option<String>,
 }
 
-fn invocation() -> Invocation {
+pub(crate) fn invocation() -> Invocation {
     Invocation {
         request_id: format!("presencectl-{}", uuid::Uuid::new_v4().simple()),
         deadline: SystemTime::now() + RUN,
     }
 }
 
-fn reconciler(deployment: &Deployment) -> Result<Reconciler, String> {
+pub(crate) fn reconciler(deployment: &Deployment) -> Result<Reconciler, String> {
     let config = deployment.reconcile_config()?;
     Reconciler::build_with(config, &deployment.aws).map_err(|e| {
         with_fix(

@@ -103,7 +103,7 @@ pub async fn run(deployment: &Deployment, action: Action) -> Result<TeamsIdAnswe
 
 /// The AWS identity running this command (its ARN), recorded on an override so that the
 /// table and the functions' log say who set it. GetCallerIdentity needs no permission.
-async fn caller_identity(aws: &aws_config::SdkConfig) -> Result<String, String> {
+pub(crate) async fn caller_identity(aws: &aws_config::SdkConfig) -> Result<String, String> {
     let identity = aws_sdk_sts::Client::new(aws)
         .get_caller_identity()
         .send()

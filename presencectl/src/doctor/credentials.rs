@@ -51,7 +51,7 @@ pub(super) async fn checks(deployment: &Deployment, config: Option<&Config>) -> 
             "needs a valid configuration and Azure secret",
         ),
     };
-    let [scim, users_api] = match (config, usable(&genesys)) {
+    let [scim, users_api, scope] = match (config, usable(&genesys)) {
         (Some(config), true) => genesys_checks(config, &secrets).await,
         _ => [
             skip(
@@ -59,9 +59,10 @@ pub(super) async fn checks(deployment: &Deployment, config: Option<&Config>) -> 
                 "needs a valid configuration and Genesys secret",
             ),
             skip(USERS_API, "needs a valid configuration and Genesys secret"),
+            super::scope::skipped(),
         ],
     };
-    vec![azure, genesys, entra, scim, users_api]
+    vec![azure, genesys, entra, scim, users_api, scope]
 }
 
 async fn secret(
@@ -216,7 +217,7 @@ const USERS_API: &str = "Genesys Users API";
 /// A Genesys token and the two reads the functions make with it: SCIM (the Teams id, the
 /// reconciler's sweep) and the Users API's bulk read of presence and routing status (the
 /// reconciler's walk), the latter with users from SCIM's first page.
-async fn genesys_checks(config: &Config, secrets: &SecretsManager) -> [Check; 2] {
+async fn genesys_checks(config: &Config, secrets: &SecretsManager) -> [Check; 3] {
     let http = Http::new(config.http);
     let users = GenesysUsers::new(
         http.clone(),
@@ -224,11 +225,17 @@ async fn genesys_checks(config: &Config, secrets: &SecretsManager) -> [Check; 2]
         genesys_login(config, secrets, &http),
     );
     let (scim, first) = scim_check(config, secrets, &users).await;
-    let users_api = match first {
-        Some(first) => users_api_check(&users, first).await,
-        None => skip(USERS_API, "needs a Genesys token and a SCIM read"),
+    let (users_api, scope) = match first {
+        Some(first) => (
+            users_api_check(&users, first).await,
+            super::scope::check(config, &users).await,
+        ),
+        None => (
+            skip(USERS_API, "needs a Genesys token and a SCIM read"),
+            skip(super::scope::NAME, "needs a Genesys token and a SCIM read"),
+        ),
     };
-    [scim, users_api]
+    [scim, users_api, scope]
 }
 
 fn genesys_login(

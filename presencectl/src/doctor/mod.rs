@@ -203,6 +203,7 @@ where
 
 mod credentials;
 mod functions;
+mod scope;
 mod stack;
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@
 mod admit;
 mod carry_out;
 mod error;
+mod exceptions;
 mod explain;
 mod leave;
 mod limits;
@@ -15,6 +16,7 @@ mod settle;
 pub mod teams_ids;
 
 pub use error::SyncError;
+pub use exceptions::ExceptionChange;
 pub use explain::Explanation;
 pub use limits::now_ms;
 pub use settle::Settlement;

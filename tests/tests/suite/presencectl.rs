@@ -153,9 +153,14 @@ impl Ctl {
 
     /// Deploys the event function with `PRESENCE_MAPPING` set to `mapping` (a stack parameter).
     async fn set_mapping(&self, mapping: &str) {
+        self.set_variable("PRESENCE_MAPPING", mapping).await;
+    }
+
+    /// Deploys the event function with one more (or another) variable.
+    async fn set_variable(&self, name: &str, value: &str) {
         let mut env: HashMap<String, String> =
             self.deployment.function_env.iter().cloned().collect();
-        env.insert("PRESENCE_MAPPING".into(), mapping.into());
+        env.insert(name.into(), value.into());
         let variables = aws_sdk_lambda::types::Environment::builder()
             .set_variables(Some(env))
             .build();
@@ -202,7 +207,7 @@ async fn doctor_passes_a_healthy_deployment_and_prints_a_checklist() {
         skipped.is_empty(),
         "with --stack every check runs: {skipped:?}"
     );
-    assert_eq!(checks.len(), 14, "{:?}", checks.keys());
+    assert_eq!(checks.len(), 15, "{:?}", checks.keys());
     let text = ctl.run(&["doctor"]);
     assert_eq!(text.code, 0, "{}", text.stdout);
     assert!(
@@ -1023,4 +1028,70 @@ async fn mapping_check_validates_as_start_up_does_and_prints_the_table() {
         "{}",
         run.stdout
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scope_exceptions_are_recorded_acted_on_at_once_and_shown() {
+    let ctl = Ctl::start().await;
+    let agent = ctl.world.agent();
+    on_queue(&ctl, &agent).await;
+    assert_eq!(ctl.world.teams(&agent).as_deref(), Some("Busy/Busy"));
+    // An opt-out: what we set is cleared now, and who asked is recorded.
+    let run = ctl.run(&["--json", "scope", "exclude", &agent.genesys]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["change"]["letGo"], true);
+    assert_eq!(ctl.world.teams(&agent), None, "cleared");
+    let shown = ctl.run(&["--json", "scope", "show"]).json();
+    assert_eq!(shown["scope"], "all");
+    assert_eq!(shown["counts"]["excluded"], 1);
+    let listed = &shown["exceptions"][0];
+    assert_eq!(listed["genesysUserId"], agent.genesys.as_str());
+    assert_eq!(listed["exception"], "exclude");
+    assert!(
+        listed["setBy"].as_str().unwrap().starts_with("arn:aws:"),
+        "{listed}"
+    );
+    let status = ctl.run(&["status", &agent.genesys]);
+    assert!(
+        status.stdout.contains("out: let go (excluded)"),
+        "{}",
+        status.stdout
+    );
+    // An event changes nothing while the exclusion holds (its state is recorded).
+    let since = Some(presence_sync_tests::events::at(2_000));
+    let since = since.as_deref();
+    (ctl.world.genesys).set_state(&agent.genesys, "Break", since, "OFF_QUEUE", since);
+    let outcome = ctl
+        .instance()
+        .outcome(activity(&agent.genesys, "BREAK", 2_000, "OFF_QUEUE", 2_000))
+        .await;
+    assert_eq!(outcome, "skipped/excluded");
+    // Reset: the scope (all) takes the agent back, from Genesys's state now.
+    let run = ctl.run(&["--json", "scope", "reset", &agent.genesys]);
+    assert_eq!(run.json()["change"]["takenBack"], true, "{}", run.stdout);
+    assert_eq!(ctl.world.teams(&agent).as_deref(), Some("Away/Away"));
+    let shown = ctl.run(&["--json", "scope", "show"]).json();
+    assert_eq!(shown["counts"]["inScope"], 1);
+    assert!(shown["exceptions"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_that_the_scopes_divisions_groups_and_queues_exist() {
+    let ctl = Ctl::start().await;
+    let (known, typo) = (
+        "0a0a0a0a-0000-4000-8000-00000000000a",
+        "0b0b0b0b-0000-4000-8000-00000000000b",
+    );
+    ctl.world
+        .genesys
+        .add_scope_entity("group", known, "Rollout wave 1");
+    ctl.set_variable("SYNC_SCOPE", &format!("group:{known}"))
+        .await;
+    let checks = ctl.doctor();
+    assert_eq!(checks["SYNC_SCOPE"]["status"], "pass", "{checks:#?}");
+    ctl.set_variable("SYNC_SCOPE", &format!("group:{known},queue:{typo}"))
+        .await;
+    only_failed(&ctl.doctor(), "SYNC_SCOPE", "correct SyncScope");
+    let said = ctl.doctor()["SYNC_SCOPE"]["detail"].to_string();
+    assert!(said.contains(&format!("queue:{typo}")), "{said}");
 }
