@@ -42,7 +42,7 @@ where
         if *scope == Scope::All {
             return Ok(Placement::In);
         }
-        let known = self.memberships_of(event, budget).await?;
+        let known = self.memberships_of(event, budget, false).await?;
         match decide(scope, None, &known) {
             ScopeVerdict::In(_) => Ok(Placement::In),
             // Not known to be a member (Genesys gave no division: a user it does not know):
@@ -65,21 +65,31 @@ where
     }
 
     /// The memberships the scope names: the event's active queues when it carries them, the
-    /// rest through the Teams-id layers.
+    /// rest through the Teams-id layers (past this instance's memory when `shared`).
     async fn memberships_of(
         &self,
         event: &GenesysEvent,
         budget: Budget,
+        shared: bool,
     ) -> Result<Membership, SyncError> {
         let scope = &self.settings.scope;
         let queues_needed = scope.of(ScopeKind::Queue).next().is_some() && event.queues.is_none();
         let mut known = match scope.needs_membership() || queues_needed {
             true => {
-                let now = self.now_ms() / 1000;
-                let cached = self
-                    .teams_ids
-                    .membership(&event.user, queues_needed, budget, now);
-                cached.await?.membership
+                let (user, now) = (&event.user, self.now_ms() / 1000);
+                let cached = match shared {
+                    true => {
+                        self.teams_ids
+                            .refreshed(user, queues_needed, budget, now)
+                            .await
+                    }
+                    false => {
+                        self.teams_ids
+                            .membership(user, queues_needed, budget, now)
+                            .await
+                    }
+                };
+                cached?.membership
             }
             false => Membership::default(),
         };
@@ -135,6 +145,16 @@ where
             .as_ref()
             .is_some_and(|mark| mark.exception == Exception::Exclude);
         if excluded || !record.left.is_some_and(|left| left.by_scope()) {
+            return Ok(skipped);
+        }
+        // This instance's memory may be older than what the reconciler decided on: take the
+        // agent back only on the shared answer.
+        let known = self.memberships_of(event, limits.work, true).await?;
+        let exception = record.exception.as_ref().map(|mark| mark.exception);
+        if !matches!(
+            decide(&self.settings.scope, exception, &known),
+            ScopeVerdict::In(_)
+        ) {
             return Ok(skipped);
         }
         let current = Observation::from(event);

@@ -26,6 +26,7 @@ mod metrics;
 mod parse_properties;
 mod presencectl;
 mod reconcile;
+mod scope;
 mod settle_function;
 mod shift_model;
 mod shift_picture;

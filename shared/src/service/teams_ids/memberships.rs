@@ -23,6 +23,18 @@ pub trait Memberships: Send + Sync {
         now: i64,
     ) -> impl Future<Output = Result<CachedMembership, SyncError>> + Send;
 
+    /// [`Memberships::membership`] past this instance's memory (which it refreshes): the
+    /// shared answer, for a decision that must agree with the reconciler's.
+    fn refreshed(
+        &self,
+        user: &GenesysUserId,
+        queues: bool,
+        budget: Budget,
+        now: i64,
+    ) -> impl Future<Output = Result<CachedMembership, SyncError>> + Send {
+        self.membership(user, queues, budget, now)
+    }
+
     /// Keeps memberships read elsewhere (the reconciler's bulk read), so that the event path
     /// agrees with what the reconciler decided on them.
     fn remember(
@@ -53,6 +65,18 @@ impl<L: Memberships> Memberships for MemoryCached<L> {
         {
             return Ok(cached);
         }
+        let cached = self.next.membership(user, queues, budget, now).await?;
+        self.memberships.insert(user.clone(), cached.clone());
+        Ok(cached)
+    }
+
+    async fn refreshed(
+        &self,
+        user: &GenesysUserId,
+        queues: bool,
+        budget: Budget,
+        now: i64,
+    ) -> Result<CachedMembership, SyncError> {
         let cached = self.next.membership(user, queues, budget, now).await?;
         self.memberships.insert(user.clone(), cached.clone());
         Ok(cached)
