@@ -27,6 +27,7 @@ mod parse_properties;
 mod presencectl;
 mod reconcile;
 mod scope;
+mod scope_reads;
 mod settle_function;
 mod shift_model;
 mod shift_picture;
