@@ -24,9 +24,9 @@ pub struct Figures {
     pub per_30s: Vec<u32>,
     pub genesys_calls: usize,
     /// The share of the whole floor with a write landed in the burst rule's window before
-    /// each run's start (what the rule's page samples estimate), and its peak over the hour
-    /// (sampled every 10 s): (s after model time zero, share).
-    pub floor_recent: Vec<f64>,
+    /// each run's start and end (what the rule's page samples estimate), and its peak until
+    /// the reconciler stops (sampled every 10 s): (s after model time zero, share).
+    pub floor_recent: Vec<(f64, f64)>,
     pub floor_recent_peak: (f64, f64),
 }
 
@@ -45,11 +45,15 @@ pub fn floor_share(shown_from: &[Vec<(i64, TeamsState)>], at_ms: i64, window_ms:
 
 impl Figures {
     /// Fills in the floor-wide shares from what Teams was set to (see [`floor_share`]).
-    pub fn measure_floor(mut self, shown_from: &[Vec<(i64, TeamsState)>], hour_s: f64) -> Self {
+    pub fn measure_floor(mut self, shown_from: &[Vec<(i64, TeamsState)>], until_s: f64) -> Self {
         let window = RECONCILE_BURST_WINDOW.as_millis() as i64;
         let share = |s: f64| floor_share(shown_from, (s * 1000.0) as i64, window);
-        self.floor_recent = self.runs.iter().map(|r| share(r.at_s)).collect();
-        self.floor_recent_peak = (0..=(hour_s / 10.0) as u32)
+        self.floor_recent = self
+            .runs
+            .iter()
+            .map(|r| (share(r.at_s), share(r.ended_s)))
+            .collect();
+        self.floor_recent_peak = (0..=(until_s / 10.0) as u32)
             .map(|k| (f64::from(k) * 10.0, share(f64::from(k) * 10.0)))
             .fold((0.0, 0.0), |peak, at| if at.1 > peak.1 { at } else { peak });
         self
@@ -120,15 +124,16 @@ impl Figures {
             t.walk_completed,
             t.sweep_completed,
         ));
-        let (hour_max, hour_mean) = self.per_30s_between(0.0, 3600.0);
+        let end_s = self.runs.last().map_or(0.0, |r| r.ended_s);
+        let (all_max, all_mean) = self.per_30s_between(0.0, end_s);
         let (burst_max, burst_mean) = self.per_30s_between(burst_s.0, burst_s.1);
         lines.push(format!(
-            "reconciler Graph: {} getPresencesByUserId + {} writes, {} answered 429; per 30 s: mean {:.1}, max {} over the hour; mean {:.1}, max {} from {} to {}; Genesys calls {}",
+            "reconciler Graph: {} getPresencesByUserId + {} writes, {} answered 429; per 30 s: mean {:.1}, max {} from 07:50:00 to its last run's end; mean {:.1}, max {} from {} to {}; Genesys calls {}",
             self.graph_reads,
             self.graph_writes,
             self.graph_429,
-            hour_mean,
-            hour_max,
+            all_mean,
+            all_max,
             burst_mean,
             burst_max,
             clock_time(burst_s.0),
@@ -143,7 +148,7 @@ impl Figures {
         lines
     }
 
-    fn run_line(&self, run: &RunRecord, floor: Option<f64>) -> String {
+    fn run_line(&self, run: &RunRecord, floor: Option<(f64, f64)>) -> String {
         let pages = self.pages_between(run.at_s, run.ended_s + 0.001);
         let sample = |p: &PageSample| format!("{} of {} users", p.recent, p.users);
         let last = match (pages.first(), pages.last()) {
@@ -171,8 +176,12 @@ impl Figures {
                 r.failed
             ),
         };
-        let floor = floor.map_or(String::new(), |f| {
-            format!("; whole floor {:.1} %", f * 100.0)
+        let floor = floor.map_or(String::new(), |(start, end)| {
+            format!(
+                "; whole floor {:.1} % at the start, {:.1} % at the end",
+                start * 100.0,
+                end * 100.0
+            )
         });
         format!(
             "  run at {} to {}: {what}; {} pages ({last}{floor})",

@@ -38,7 +38,8 @@ pub struct Report {
     /// What the reconciler did, when it ran.
     pub reconciler: Option<Figures>,
     /// Agents whose preferred presence went longer than `PRESENCE_EXPIRATION` without a write
-    /// in the hour (Graph let it lapse: Teams showed their own presence until the next).
+    /// before `Params::watched_until_s` (Graph let it lapse: Teams showed their own presence
+    /// until the next).
     pub lapsed: usize,
     pub lambda: LambdaCounts,
     pub dynamo_calls: usize,
@@ -96,9 +97,10 @@ impl Report {
             .filter(|(t, s)| tenant.shown(t) != expected(**s))
             .count();
         let counts = tenant.counts();
-        let hour_ms = (params.shape.end_s * 1000.0) as i64;
-        let lapsed = lapsed(&shown_from, params.expiry.as_millis() as i64, hour_ms);
-        let reconciler = reconciler.map(|f| f.measure_floor(&shown_from, params.shape.end_s));
+        let watched_s = params.watched_until_s();
+        let watched_ms = (watched_s * 1000.0) as i64;
+        let lapsed = lapsed(&shown_from, params.expiry.as_millis() as i64, watched_ms);
+        let reconciler = reconciler.map(|f| f.measure_floor(&shown_from, watched_s));
         Report {
             params,
             events: workload.changes.len(),

@@ -44,7 +44,17 @@ pub struct Params {
     pub reconciler: Option<ReconcilerParams>,
 }
 
+/// How long after the hour the reconciler keeps running and lapsed presences are counted:
+/// the shift start's presences fall due for keep-alive about 50 minutes after it (with
+/// `PRESENCE_EXPIRATION` of an hour), past the hour's end.
+pub const WATCHED_AFTER_THE_HOUR: Duration = Duration::from_secs(30 * 60);
+
 impl Params {
+    /// Seconds after model time zero until which the reconciler runs and lapses are counted.
+    pub fn watched_until_s(&self) -> f64 {
+        self.shape.end_s + WATCHED_AFTER_THE_HOUR.as_secs_f64()
+    }
+
     pub fn new(agents: usize, concurrency: usize) -> Params {
         Params {
             agents,
@@ -198,10 +208,10 @@ pub async fn run(params: Params) -> Report {
         .iter()
         .enumerate()
         .map(|(i, c)| (i as u32, c.at_ms));
-    let hour_ends = zero + Duration::from_secs_f64(params.shape.end_s);
+    let watched = zero + Duration::from_secs_f64(params.watched_until_s());
     let runs = async {
         match &reconciler {
-            Some(reconciler) => reconciler.runs(zero, hour_ends).await,
+            Some(reconciler) => reconciler.runs(zero, watched).await,
             None => Vec::new(),
         }
     };
