@@ -17,6 +17,9 @@ Protocol with the test harness (tests/src/moto.rs):
 
 State is in memory only: a restart starts from an empty account.
 
+DynamoDB's Scan returns items in an unsorted (hash) order, with DynamoDB's documented paging
+(``_hash_order_scan``), so that tests see the state table's item kinds interleaved as in AWS.
+
 Lambda runs without Docker: moto's ``{"lambda": {"use_docker": false}}`` configuration is set
 in-process before serving, so an ``Invoke`` never starts a container; it answers at once
 (``InvocationType=Event``: 202; ``RequestResponse``: 200 echoing the payload, or the next
@@ -26,12 +29,14 @@ result queued at ``/moto-api/static/lambda-simple/response``).
 from __future__ import annotations
 
 import argparse
+import copy
+import hashlib
 import logging
 import os
 import signal
 import sys
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from moto.core.config import default_user_config
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -106,14 +111,104 @@ def _event_bus_name(_backend: Any, event_bus_arn: str | None) -> str:
     return event_bus_arn
 
 
+def _scan_position(hash_key: Any, range_key: Any) -> tuple[bytes, str, Any]:
+    """Where an item (or any key) sits in a Scan: the MD5 of its partition key's type and
+    value, as DynamoDB spreads partition keys over its partitions by a hash; then the key
+    itself (for the rare equal hashes), then the sort key, in order within one partition."""
+    digest = hashlib.md5(f"{hash_key.type}:{hash_key.value}".encode()).digest()
+    return (digest, str(hash_key.value), () if range_key is None else (range_key,))
+
+
+def _hash_order_scan(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A table's ``Scan`` in DynamoDB's order and with its documented paging.
+
+    The DynamoDB Developer Guide ("Scanning tables in DynamoDB"): "Scan returns partition keys
+    in an unsorted order": the order is the one the table stores them in internally, and only
+    within one partition key are items in sort key order. moto 5 sorts the items by key, which puts every
+    ``user#`` item of the state table together, ahead of the ``teams-id#`` and
+    ``teams-owner#`` items; DynamoDB interleaves them. Here items are read in the order of an
+    MD5 of their partition key (stable, unsorted), and ``ExclusiveStartKey`` continues in that
+    same order after any key, an item's or not.
+
+    The API reference (Scan): "A single Scan operation first reads up to the maximum number of
+    items set (if using the Limit parameter) or a maximum of 1 MB of data and then applies any
+    filtering to the results if a FilterExpression is provided." And ``Limit``: "If DynamoDB
+    processes the number of items up to the limit while processing the results, it stops the
+    operation and returns the matching values up to that point, and a key in LastEvaluatedKey
+    to apply in a subsequent operation". So a page cut by ``Limit`` carries
+    ``LastEvaluatedKey`` even when none of its items matched the filter, and even when nothing
+    follows ("If LastEvaluatedKey is not empty, it does not necessarily mean that there is more
+    data in the result set"); moto returns it only when another item follows.
+
+    Scans of an index, parallel scans and the legacy ``ScanFilter`` keep moto's behaviour (the
+    project uses none of them).
+    """
+
+    def scan(
+        self: Any,
+        filters: dict[str, Any],
+        limit: int | None,
+        exclusive_start_key: dict[str, Any] | None,
+        filter_expression: Any = None,
+        index_name: str | None = None,
+        consistent_read: bool = False,
+        projection_expression: Any = None,
+        segments: tuple[Any, Any] = (None, None),
+    ) -> tuple[list[Any], int, dict[str, Any] | None]:
+        if index_name or filters or segments != (None, None):
+            return original(
+                self, filters, limit, exclusive_start_key, filter_expression, index_name,
+                consistent_read, projection_expression, segments,
+            )
+        from moto.dynamodb.models.dynamo_type import DynamoType
+        from moto.dynamodb.models.table import RESULT_SIZE_LIMIT
+
+        def position(item: Any) -> tuple[bytes, str, Any]:
+            return _scan_position(item.hash_key, item.range_key)
+
+        items = sorted(self.all_items(), key=position)
+        if exclusive_start_key is not None:
+            start_range = exclusive_start_key.get(self.range_key_attr) if self.range_key_attr else None
+            start = _scan_position(
+                DynamoType(exclusive_start_key[self.hash_key_attr]),
+                None if start_range is None else DynamoType(start_range),
+            )
+            items = [item for item in items if position(item) > start]
+        read: list[Any] = []
+        size = 0
+        stopped = False
+        for item in items:
+            if limit is not None and len(read) == limit:
+                stopped = True
+                break
+            if read and size + item.size() > RESULT_SIZE_LIMIT:
+                stopped = True
+                break
+            read.append(item)
+            size += item.size()
+        stopped = stopped or (limit is not None and len(read) == limit)
+        last_evaluated_key = self._get_last_evaluated_key(read[-1], None) if stopped and read else None
+        results = [copy.deepcopy(item) for item in read]
+        if filter_expression is not None:
+            results = [item for item in results if filter_expression.expr(item)]
+        if projection_expression:
+            results = [item.project(projection_expression) for item in results]
+        return results, len(read), last_evaluated_key
+
+    return scan
+
+
 def configure_moto() -> None:
     """Lambda without Docker (moto's simple Lambda backend): the tests have no Docker, and a
-    function's code is never run by moto (the tests run the built binary themselves). And
-    rules on a partner event bus (see ``_event_bus_name``)."""
+    function's code is never run by moto (the tests run the built binary themselves). Rules
+    on a partner event bus (see ``_event_bus_name``). And a DynamoDB Scan in an unsorted order
+    with DynamoDB's paging (see ``_hash_order_scan``)."""
     default_user_config.setdefault("lambda", {})["use_docker"] = False
+    from moto.dynamodb.models.table import Table
     from moto.events.models import EventsBackend
 
     EventsBackend._normalize_event_bus_arn = _event_bus_name  # type: ignore[method-assign]
+    Table.scan = _hash_order_scan(Table.scan)  # type: ignore[method-assign]
 
 
 def main(argv: list[str] | None = None) -> int:

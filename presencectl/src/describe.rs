@@ -132,6 +132,8 @@ pub struct TeamsId {
     /// `directory` or `override`.
     pub origin: &'static str,
     pub overridden_at: Option<String>,
+    /// Who set the override (their AWS identity).
+    pub overridden_by: Option<String>,
 }
 
 impl TeamsId {
@@ -141,7 +143,7 @@ impl TeamsId {
             _ => settings.no_teams_id_ttl,
         };
         let cached_at_s = match cached.origin {
-            TeamsIdOrigin::Override { at } => at,
+            TeamsIdOrigin::Override { at, .. } => at,
             TeamsIdOrigin::Directory => cached.expires_at.saturating_sub(lifetime.as_secs() as i64),
         };
         let (kind, teams, holder) = match &cached.entry {
@@ -153,9 +155,13 @@ impl TeamsId {
                 Some(holder.to_string()),
             ),
         };
-        let (origin, overridden_at) = match cached.origin {
-            TeamsIdOrigin::Directory => ("directory", None),
-            TeamsIdOrigin::Override { at } => ("override", Some(instant(at.saturating_mul(1000)))),
+        let (origin, overridden_at, overridden_by) = match &cached.origin {
+            TeamsIdOrigin::Directory => ("directory", None, None),
+            TeamsIdOrigin::Override { at, by } => (
+                "override",
+                Some(instant(at.saturating_mul(1000))),
+                Some(by.clone()),
+            ),
         };
         TeamsId {
             kind,
@@ -166,6 +172,7 @@ impl TeamsId {
             cached_at_s,
             origin,
             overridden_at,
+            overridden_by,
         }
     }
 
@@ -180,9 +187,10 @@ impl TeamsId {
                 self.holder.as_deref().unwrap_or("?")
             ),
         };
-        let origin = match self.origin {
-            "override" => ", set by an operator",
-            _ => ", from Genesys",
+        let origin = match (self.origin, &self.overridden_by) {
+            ("override", Some(by)) => format!(", set by an operator ({by})"),
+            ("override", None) => ", set by an operator".to_owned(),
+            _ => ", from Genesys".to_owned(),
         };
         format!(
             "{what}{origin}, cached {}, until {} ({})",

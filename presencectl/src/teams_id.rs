@@ -1,5 +1,6 @@
 //! `presencectl teams-id show|set|forget <agent>`: the cached Teams id of an agent, an
-//! operator's override of it (recorded as such, and logged), and dropping it
+//! operator's override of it (recorded as such, with the operator's AWS identity, and logged),
+//! and dropping it
 //! (`service::teams_ids::set_override`, `forget_cached`).
 
 use crate::agent::{now_ms, resolve};
@@ -63,7 +64,8 @@ pub async fn run(deployment: &Deployment, action: Action) -> Result<TeamsIdAnswe
                     excerpt(&teams_user_id)
                 )
             })?;
-            let previous = set_override(&store, &user, &teams, now_s)
+            let by = caller_identity(&deployment.aws).await?;
+            let previous = set_override(&store, &user, &teams, &by, now_s)
                 .await
                 .map_err(|e| e.to_string())?;
             let now = store.get(&user, now_s).await.map_err(|e| e.to_string())?;
@@ -97,6 +99,24 @@ pub async fn run(deployment: &Deployment, action: Action) -> Result<TeamsIdAnswe
         previous: previous.as_ref().map(|c| TeamsId::of(c, &config.settings)),
         text,
     })
+}
+
+/// The AWS identity running this command (its ARN), recorded on an override so that the
+/// table and the functions' log say who set it. GetCallerIdentity needs no permission.
+async fn caller_identity(aws: &aws_config::SdkConfig) -> Result<String, String> {
+    let identity = aws_sdk_sts::Client::new(aws)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "could not tell who you are (STS GetCallerIdentity), which an override records: {}",
+                excerpt(&aws_sdk_sts::error::DisplayErrorContext(&e).to_string())
+            )
+        })?;
+    identity
+        .arn
+        .ok_or_else(|| "STS GetCallerIdentity answered without an ARN".to_owned())
 }
 
 impl Answer for TeamsIdAnswer {

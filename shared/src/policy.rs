@@ -130,6 +130,13 @@ pub const TEAMS_ID_MEMORY_LIFETIME: Duration = Duration::from_secs(10 * 60);
 /// How long an operator's Teams-id override is kept (then Genesys is asked again).
 pub const TEAMS_ID_OVERRIDE_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
 
+/// A batched read of the state table (`BatchGetItem`) answers with the keys it did not
+/// process when the table is busy; they are asked again after a backoff from
+/// [`BATCH_READ_BACKOFF_FIRST`], doubling, at most [`BATCH_READ_RETRIES`] times (under two
+/// seconds in all, inside the reconciler's page reserve), then the read fails.
+pub const BATCH_READ_BACKOFF_FIRST: Duration = Duration::from_millis(50);
+pub const BATCH_READ_RETRIES: u32 = 5;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -70,6 +70,10 @@ def check_statements(where: str, document) -> None:
             if has_wildcard(resource):
                 problem(f"{at}: wildcard resource {resource}")
         principal = statement.get("Principal")
+        # A wildcard principal grants to anyone in an Allow; in a Deny it narrows who may
+        # act (a queue policy denying everyone but one role), which is what it is for.
+        if statement.get("Effect") == "Deny":
+            continue
         if principal == "*" or (
             isinstance(principal, dict) and any(has_wildcard(p) for v in principal.values() for p in as_list(v))
         ):

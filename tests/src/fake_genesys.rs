@@ -14,6 +14,11 @@
 //!   `filter=userName eq "someone@example.com"` only the user with that e-mail.
 //! * `GET {api_url}/api/v2/users` lists users (`id` repeatable, `expand`, `pageSize`,
 //!   `pageNumber`) with their presence and routing status when expanded.
+//! * `PATCH {api_url}/api/v2/users/{userId}/presences/purecloud` sets a user's Genesys Cloud
+//!   presence (definition, message, primary), which the Users API then serves; each change is
+//!   recorded ([`FakeGenesys::presence_writes`]) with the `v2.users.{id}.presence` event it
+//!   produces ([`PresenceWrite::event`]). `GET {api_url}/api/v2/presence/definitions` lists
+//!   the organization's presence definitions (`presence`).
 //!
 //! Every rule cites where it comes from; where public material is silent the comment says so
 //! ("not documented"). Faults queued on [`FakeGenesys::faults`] apply before any check.
@@ -28,7 +33,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -51,6 +56,11 @@ pub const GENESYS_USER_EXTENSION: &str =
 /// SCIM error message schema (RFC 7644 §3.12).
 pub const SCIM_ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
+mod presence;
+mod scope;
+
+pub use presence::PresenceWrite;
+
 /// The endpoints of [`FakeGenesys`], for faults and recorded calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GenesysEndpoint {
@@ -60,6 +70,17 @@ pub enum GenesysEndpoint {
     Scim,
     /// `GET /api/v2/users` (the Users API list).
     Users,
+    /// `PATCH /api/v2/users/{userId}/presences/{sourceId}`.
+    Presence,
+    /// `GET /api/v2/presence/definitions`.
+    PresenceDefinitions,
+    /// `GET /api/v2/users/{userId}` and `/api/v2/users/{userId}/queues` (a user's
+    /// memberships).
+    User,
+    /// `GET /api/v2/routing/queues/{queueId}/members`.
+    QueueMembers,
+    /// `GET` of a division, group or queue by id.
+    ScopeEntity,
     /// Anything else (answered 404).
     Other,
 }
@@ -86,6 +107,11 @@ struct User {
     presence: Option<Value>,
     /// The Users API `routingStatus` object, as served (`None`: none).
     routing: Option<Value>,
+    /// The user's division (every user has one in Genesys; `None` here: not set by the test).
+    division: Option<String>,
+    /// The groups and queues the user is a member of.
+    groups: Vec<String>,
+    queues: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -99,6 +125,25 @@ struct GenesysState {
     registered: Vec<(String, String)>,
     /// The most SCIM resources one list page holds, whatever `count` asks.
     scim_page_cap: usize,
+    /// The organization's presence definitions.
+    definitions: Vec<presence::Definition>,
+    /// Every successful presence PATCH, in order.
+    presence_writes: Vec<PresenceWrite>,
+    /// How many of `presence_writes` `drain_presence_events` has handed out.
+    presence_events_taken: usize,
+    /// The clock of `modifiedDate`: pinned by `pin_clock`, else the real one.
+    pinned_now: Option<chrono::DateTime<chrono::Utc>>,
+    /// The organization's divisions, groups and queues (id → name).
+    named: scope::Named,
+}
+
+impl GenesysState {
+    /// Now on the fake's clock, as Genesys writes times: RFC 3339, milliseconds, `Z`.
+    fn clock_now(&self) -> String {
+        self.pinned_now
+            .unwrap_or_else(chrono::Utc::now)
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
 }
 
 type Shared = Arc<Mutex<GenesysState>>;
@@ -132,6 +177,11 @@ impl FakeGenesys {
             users: HashMap::new(),
             registered: Vec::new(),
             scim_page_cap: DEFAULT_SCIM_PAGE_CAP,
+            definitions: presence::system_definitions(),
+            presence_writes: Vec::new(),
+            presence_events_taken: 0,
+            pinned_now: None,
+            named: scope::Named::default(),
         }));
         let inst = Instrumentation {
             plan: faults.clone(),
@@ -153,6 +203,26 @@ impl FakeGenesys {
                 .route("/api/v2/scim/v2/users", get(scim_users))
                 .route("/api/v2/scim/users", get(scim_users))
                 .route("/api/v2/users", get(users_list))
+                .route(
+                    "/api/v2/users/{id}/presences/{source}",
+                    patch(presence::patch_user_presence),
+                )
+                .route(
+                    "/api/v2/presence/definitions",
+                    get(presence::presence_definitions),
+                )
+                .route("/api/v2/users/{id}", get(scope::get_user))
+                .route("/api/v2/users/{id}/queues", get(scope::user_queues))
+                .route("/api/v2/routing/queues/{id}", get(scope::get_queue))
+                .route(
+                    "/api/v2/routing/queues/{id}/members",
+                    get(scope::queue_members),
+                )
+                .route("/api/v2/groups/{id}", get(scope::get_group))
+                .route(
+                    "/api/v2/authorization/divisions/{id}",
+                    get(scope::get_division),
+                )
                 .fallback(not_implemented)
                 .with_state(router_state)
                 .layer(axum::middleware::from_fn_with_state(
@@ -281,6 +351,9 @@ impl FakeGenesys {
                 .collect(),
             active: true,
             deleted: false,
+            division: None,
+            groups: Vec::new(),
+            queues: Vec::new(),
             presence: Some(presence_json(
                 DEFAULT_SYSTEM_PRESENCE,
                 Some(DEFAULT_STATE_TIME),
@@ -352,6 +425,47 @@ impl FakeGenesys {
             .map(|user| user.user_name.clone())
     }
 
+    /// Add a division, group or queue to the organization (`kind`: `division`, `group`,
+    /// `queue`), so that lookups by id find it and memberships may name it.
+    pub fn add_scope_entity(&self, kind: &str, id: &str, name: &str) {
+        let mut state = lock(&self.state);
+        let names = match kind {
+            "division" => &mut state.named.divisions,
+            "group" => &mut state.named.groups,
+            _ => &mut state.named.queues,
+        };
+        names.insert(id.to_ascii_lowercase(), name.to_owned());
+    }
+
+    /// Set a user's division, groups and queues (ids); `None` leaves that one as it is.
+    pub fn set_membership(
+        &self,
+        genesys_user_id: &str,
+        division: Option<&str>,
+        groups: Option<&[&str]>,
+        queues: Option<&[&str]>,
+    ) {
+        let mut state = lock(&self.state);
+        let Some(user) = state.users.get_mut(&genesys_user_id.to_ascii_lowercase()) else {
+            return;
+        };
+        if let Some(division) = division {
+            user.division = Some(division.to_ascii_lowercase());
+        }
+        let ids = |list: &[&str]| list.iter().map(|id| id.to_ascii_lowercase()).collect();
+        if let Some(groups) = groups {
+            user.groups = ids(groups);
+        }
+        if let Some(queues) = queues {
+            user.queues = ids(queues);
+        }
+    }
+
+    /// The membership lookups received (`GET /api/v2/users/{id}`, `.../queues`).
+    pub fn user_calls(&self) -> Vec<RecordedCall<GenesysEndpoint>> {
+        self.recorder.calls_of(GenesysEndpoint::User)
+    }
+
     /// Mark a user active or inactive: the SCIM list and the Users API (default `state`)
     /// show active users only.
     pub fn set_active(&self, genesys_user_id: &str, active: bool) {
@@ -394,7 +508,7 @@ impl FakeGenesys {
             .remove(&genesys_user_id.to_ascii_lowercase());
     }
 
-    /// The fault queues (kinds [`GenesysEndpoint::Token`] and [`GenesysEndpoint::Scim`]).
+    /// The fault queues (any [`GenesysEndpoint`] kind).
     pub fn faults(&self) -> FaultPlan<GenesysEndpoint> {
         self.faults.clone()
     }
@@ -424,6 +538,75 @@ impl FakeGenesys {
         lock(&self.state).tokens.clone()
     }
 
+    /// Add a presence definition the organization made (`type` `User`), e.g. a Busy one
+    /// labelled "In a Teams meeting", that PATCHes may then name.
+    pub fn add_presence_definition(&self, id: &str, system_presence: &str, label: &str) {
+        lock(&self.state).definitions.push(presence::Definition {
+            id: id.to_owned(),
+            system_presence: system_presence.to_owned(),
+            label: label.to_owned(),
+            kind: "User",
+            deactivated: false,
+        });
+    }
+
+    /// Deactivate a presence definition: listed only with `deactivated=TRUE`, and refused by
+    /// the presence PATCH.
+    pub fn deactivate_presence_definition(&self, id: &str) {
+        for definition in &mut lock(&self.state).definitions {
+            if definition.id.eq_ignore_ascii_case(id) {
+                definition.deactivated = true;
+            }
+        }
+    }
+
+    /// Every successful presence PATCH, in order.
+    pub fn presence_writes(&self) -> Vec<PresenceWrite> {
+        lock(&self.state).presence_writes.clone()
+    }
+
+    /// The `v2.users.{id}.presence` events of the presence PATCHes applied since the last
+    /// call, in order: what Genesys would deliver to EventBridge for them.
+    pub fn drain_presence_events(&self) -> Vec<Value> {
+        let mut state = lock(&self.state);
+        let from = state.presence_events_taken;
+        state.presence_events_taken = state.presence_writes.len();
+        state.presence_writes[from..]
+            .iter()
+            .map(PresenceWrite::event)
+            .collect()
+    }
+
+    /// The presence PATCH calls (any status, faulted or not), in order.
+    pub fn presence_calls(&self) -> Vec<RecordedCall<GenesysEndpoint>> {
+        self.recorder.calls_of(GenesysEndpoint::Presence)
+    }
+
+    /// The `presence` object the Users API serves for the user now, if any.
+    pub fn user_presence(&self, genesys_user_id: &str) -> Option<Value> {
+        lock(&self.state)
+            .users
+            .get(&genesys_user_id.to_ascii_lowercase())
+            .and_then(|user| user.presence.clone())
+    }
+
+    /// Pin the clock that presence PATCHes stamp `modifiedDate` with (RFC 3339), e.g. to the
+    /// times of the events a test sends; [`FakeGenesys::advance_clock`] moves it on. Default:
+    /// the real clock.
+    pub fn pin_clock(&self, rfc3339: &str) {
+        let at = chrono::DateTime::parse_from_rfc3339(rfc3339)
+            .unwrap_or_else(|e| panic!("pin_clock({rfc3339:?}): {e}"));
+        lock(&self.state).pinned_now = Some(at.to_utc());
+    }
+
+    /// Move the pinned clock on (pins it at the real time first if it was not).
+    pub fn advance_clock(&self, by: Duration) {
+        let mut state = lock(&self.state);
+        let from = state.pinned_now.unwrap_or_else(chrono::Utc::now);
+        let by = chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX);
+        state.pinned_now = Some(from.checked_add_signed(by).unwrap_or(from));
+    }
+
     /// Stop the server and wait for it.
     pub async fn shutdown(self) {
         self.server.shutdown().await;
@@ -450,6 +633,19 @@ fn classify(_method: &Method, path: &str) -> GenesysEndpoint {
         GenesysEndpoint::Scim
     } else if path == "/api/v2/users" {
         GenesysEndpoint::Users
+    } else if path.starts_with("/api/v2/users/") && path.contains("/presences/") {
+        GenesysEndpoint::Presence
+    } else if path == "/api/v2/presence/definitions" {
+        GenesysEndpoint::PresenceDefinitions
+    } else if path.starts_with("/api/v2/users/") {
+        GenesysEndpoint::User
+    } else if path.starts_with("/api/v2/routing/queues/") && path.ends_with("/members") {
+        GenesysEndpoint::QueueMembers
+    } else if path.starts_with("/api/v2/routing/queues/")
+        || path.starts_with("/api/v2/groups/")
+        || path.starts_with("/api/v2/authorization/divisions/")
+    {
+        GenesysEndpoint::ScopeEntity
     } else {
         GenesysEndpoint::Other
     }
@@ -828,7 +1024,12 @@ fn default_fault_body(
         GenesysEndpoint::Scim | GenesysEndpoint::Other => {
             (SCIM_CONTENT_TYPE, scim_error_body(status, None, &detail))
         }
-        GenesysEndpoint::Users => {
+        GenesysEndpoint::Users
+        | GenesysEndpoint::Presence
+        | GenesysEndpoint::PresenceDefinitions
+        | GenesysEndpoint::User
+        | GenesysEndpoint::QueueMembers
+        | GenesysEndpoint::ScopeEntity => {
             let code = match status {
                 429 => "too.many.requests",
                 401 => "bad.credentials",
@@ -1166,6 +1367,7 @@ async fn users_list(
     let expand = list_values(&pairs, "expand");
     let with_presence = expand.iter().any(|e| e == "presence");
     let with_routing = expand.iter().any(|e| e == "routingStatus");
+    let with_groups = expand.iter().any(|e| e == "groups");
     // state: "Only list users of this state", default active (UsersApi getUsers).
     let wanted_state = pairs
         .iter()
@@ -1219,6 +1421,7 @@ async fn users_list(
             if with_presence && let Some(presence) = &user.presence {
                 entity["presence"] = presence.clone();
             }
+            scope::add_membership(&mut entity, user, &state.named, with_groups);
             if with_routing && let Some(routing) = &user.routing {
                 entity["routingStatus"] = routing.clone();
             }

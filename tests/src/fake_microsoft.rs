@@ -1,6 +1,7 @@
 //! A fake Microsoft cloud for tests: ONE local server that plays both the Microsoft identity
 //! platform token endpoint (client credentials grant) and the Microsoft Graph v1.0 presence
-//! actions `setUserPreferredPresence` and `clearUserPreferredPresence`.
+//! actions `setUserPreferredPresence`, `clearUserPreferredPresence`, `setPresence` and
+//! `clearPresence`, with `getPresencesByUserId` answering the aggregate.
 //!
 //! * `POST {login_url}/{tenant}/oauth2/v2.0/token` issues bearer tokens that really expire
 //!   after the configured lifetime. Each is shaped as an app-only access token: a JWT whose
@@ -11,10 +12,16 @@
 //! * `POST {graph_url}/users/{id}/presence/setUserPreferredPresence` and
 //!   `.../clearUserPreferredPresence` check the bearer token, the permission switch, the user,
 //!   the content type and the body, then store the user's preferred presence.
+//! * `POST {graph_url}/users/{id}/presence/setPresence` and `.../clearPresence` keep the
+//!   calling app's presence session for the user (`app_sessions`).
 //! * `POST {graph_url}/communications/getPresencesByUserId` `{"ids": [...]}` (at most 650)
-//!   answers each known user's aggregated presence: the preferred presence while the user
-//!   has a presence session (Offline otherwise), or what the user set by hand since the
-//!   last write.
+//!   answers each known user's aggregated presence, by the ONE model of how Graph aggregates
+//!   that the in-memory adapter follows too
+//!   (`presence_core::adapters::memory::graph_presence`): no session → Offline; else the
+//!   preferred presence (ours or the user's own choice in Teams, one slot); else the sessions
+//!   by precedence (the user's Teams clients, which a test scripts with `join_meeting`,
+//!   `start_call`…, and app sessions). Its clock is the real one plus what `advance_clock`
+//!   added, so expiry and fading are tested without sleeping.
 //!
 //! Every rule below cites the page it comes from. Where the documentation is silent and a
 //! choice had to be made, the comment says so ("not documented"). Faults queued on
@@ -22,6 +29,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use presence_core::adapters::memory::graph_presence::UserPresence;
+use presence_core::domain::teams::TeamsPresence;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -108,13 +118,12 @@ struct App {
     service_principal_id: String,
 }
 
-#[derive(Debug, Clone)]
-struct StoredPresence {
-    availability: String,
-    activity: String,
-    expiration: Option<String>,
-    expires_at: Instant,
-}
+mod app_sessions;
+mod scripting;
+
+pub use presence_core::adapters::memory::graph_presence::{
+    ClientEvent, PreferredBy, SessionState, TeamsClient,
+};
 
 #[derive(Debug)]
 struct MsState {
@@ -124,12 +133,17 @@ struct MsState {
     token_lifetime: u64,
     tokens: Vec<IssuedToken>,
     users: HashSet<String>,
-    preferred: HashMap<String, StoredPresence>,
+    /// Each user's presence as Graph aggregates it (created on first use: signed in to Teams
+    /// on the desktop, Available), by normalised id.
+    presence: HashMap<String, UserPresence<Instant>>,
+    /// The `expirationDuration` text of the last successful `setUserPreferredPresence`.
+    sent_expiration: HashMap<String, Option<String>>,
     history: HashMap<String, Vec<PresenceChange>>,
-    /// Users without a presence session (every user has one unless set here).
-    no_session: HashSet<String>,
-    /// What a user set in Teams by hand since the last write: `(availability, activity)`.
-    by_hand: HashMap<String, (String, String)>,
+    /// An answer outside Graph's contract a read gives for the user until the next preferred
+    /// presence write (see `set_teams_presence_by_hand`): `(availability, activity)`.
+    out_of_contract: HashMap<String, (String, String)>,
+    /// What `advance_clock` added to the real clock for presence expiry and fading.
+    clock_offset: Duration,
     deny_permission: bool,
     /// The application permissions granted with admin consent: the `roles` claim of tokens
     /// issued while `deny_permission` is off (none: no `roles` claim).
@@ -167,10 +181,11 @@ impl FakeMicrosoft {
             token_lifetime: DEFAULT_TOKEN_LIFETIME_SECS,
             tokens: Vec::new(),
             users: HashSet::new(),
-            preferred: HashMap::new(),
+            presence: HashMap::new(),
+            sent_expiration: HashMap::new(),
             history: HashMap::new(),
-            no_session: HashSet::new(),
-            by_hand: HashMap::new(),
+            out_of_contract: HashMap::new(),
+            clock_offset: Duration::ZERO,
             deny_permission: false,
             granted_roles: vec![PRESENCE_READ_WRITE_ALL.to_owned()],
             registered_secrets: Vec::new(),
@@ -200,6 +215,14 @@ impl FakeMicrosoft {
                 .route(
                     "/v1.0/users/{id}/presence/clearUserPreferredPresence",
                     post(clear_user_preferred_presence),
+                )
+                .route(
+                    "/v1.0/users/{id}/presence/setPresence",
+                    post(app_sessions::set_presence),
+                )
+                .route(
+                    "/v1.0/users/{id}/presence/clearPresence",
+                    post(app_sessions::clear_presence),
                 )
                 .route(
                     "/v1.0/communications/getPresencesByUserId",
@@ -341,31 +364,41 @@ impl FakeMicrosoft {
     }
 
     /// Whether the user has a presence session (a signed-in Teams client or an app session).
-    /// Default: true. Without one the user shows Offline whatever preferred presence is set:
-    /// the preferred presence shows only while at least one presence session exists
-    /// (presence: setUserPreferredPresence; reference sheet).
+    /// Default: true (signed in to Teams on the desktop). Off ends every session (Teams and
+    /// app); on signs the user back in to Teams if no session is left. Without one the user
+    /// shows Offline whatever preferred presence is set: the preferred presence shows only
+    /// while at least one presence session exists (presence: setUserPreferredPresence).
     pub fn set_has_session(&self, teams_id: &str, has_session: bool) {
-        let user = teams_id.to_ascii_lowercase();
-        let mut state = lock(&self.state);
-        if has_session {
-            state.no_session.remove(&user);
-        } else {
-            state.no_session.insert(user);
-        }
+        self.with_presence(teams_id, |presence, now| {
+            if !has_session {
+                presence.end_every_session();
+            } else if !presence.has_session(now) {
+                presence.client_event(ClientEvent::SignIn, now);
+            }
+        });
     }
 
-    /// The user changes their Teams presence by hand: reads show it until the next
-    /// successful `setUserPreferredPresence` or `clearUserPreferredPresence` for the user.
+    /// The user changes their Teams presence by hand. A pair `setUserPreferredPresence`
+    /// accepts is the user-configured state, which takes the preferred presence's place (one
+    /// slot: "User presence in Teams"; the model's module doc) until the next write of it.
+    /// Any other strings are an answer outside Graph's contract, given by reads until the next
+    /// preferred presence write: for tests of hostile remote values.
     pub fn set_teams_presence_by_hand(&self, teams_id: &str, availability: &str, activity: &str) {
-        lock(&self.state).by_hand.insert(
-            teams_id.to_ascii_lowercase(),
-            (availability.to_owned(), activity.to_owned()),
-        );
+        match TeamsPresence::from_pair(availability, activity) {
+            Some(presence) => self.set_user_configured(teams_id, presence),
+            None => {
+                lock(&self.state).out_of_contract.insert(
+                    teams_id.to_ascii_lowercase(),
+                    (availability.to_owned(), activity.to_owned()),
+                );
+            }
+        }
     }
 
     /// What `getPresencesByUserId` answers for the user now, as `(availability, activity)`.
     pub fn shown_presence(&self, teams_id: &str) -> (String, String) {
-        shown(&lock(&self.state), &teams_id.to_ascii_lowercase())
+        let mut state = lock(&self.state);
+        shown(&mut state, &teams_id.to_ascii_lowercase())
     }
 
     /// The `getPresencesByUserId` calls (any status, faulted or not), in order.
@@ -399,16 +432,29 @@ impl FakeMicrosoft {
     }
 
     /// The user's current preferred presence `(availability, activity, expirationDuration)`,
-    /// or `None` when never set, cleared, or past its expiration.
+    /// or `None` when never set, cleared, or past its expiration. The slot is shared with the
+    /// user's own choice in Teams (see `preferred_by`); `expirationDuration` is as our last
+    /// `setUserPreferredPresence` sent it, `None` for the user's choice.
     pub fn preferred_presence(&self, teams_id: &str) -> Option<(String, String, Option<String>)> {
-        let state = lock(&self.state);
-        let stored = state.preferred.get(&teams_id.to_ascii_lowercase())?;
-        (stored.expires_at > Instant::now()).then(|| {
-            (
-                stored.availability.clone(),
-                stored.activity.clone(),
-                stored.expiration.clone(),
-            )
+        let user = teams_id.to_ascii_lowercase();
+        let mut state = lock(&self.state);
+        let now = state.now();
+        let preferred = presence_of(&mut state, &user).preferred(now)?;
+        let (availability, activity) = (
+            preferred.presence.availability().to_owned(),
+            preferred.presence.activity().to_owned(),
+        );
+        let expiration = match preferred.by {
+            PreferredBy::App => state.sent_expiration.get(&user).cloned().flatten(),
+            PreferredBy::User => None,
+        };
+        Some((availability, activity, expiration))
+    }
+
+    /// Who wrote the preferred presence that stands: an app, or the user in Teams.
+    pub fn preferred_by(&self, teams_id: &str) -> Option<PreferredBy> {
+        self.with_presence(teams_id, |presence, now| {
+            presence.preferred(now).map(|p| p.by)
         })
     }
 
@@ -929,14 +975,21 @@ fn default_fault_body(
     }
 }
 
-/// Checks shared by both presence actions, in the order a request meets them. Returns the
-/// normalised user id.
+/// Who called, for a presence action on a user.
+struct Caller {
+    /// The user's normalised id.
+    user: String,
+    /// The calling app's client id (the token's `appid`).
+    app_id: String,
+}
+
+/// Checks shared by the presence actions, in the order a request meets them.
 fn check_presence_request(
     state: &MsState,
     id: &str,
     headers: &HeaderMap,
-) -> Result<String, Box<Response>> {
-    check_caller(state, headers, &[PRESENCE_READ_WRITE_ALL])?;
+) -> Result<Caller, Box<Response>> {
+    let app_id = check_caller(state, headers, &[PRESENCE_READ_WRITE_ALL])?;
     // `{id}` is the user's object id. Not documented: a value that is not a GUID is answered
     // 400 `invalidRequest` ("The request is malformed or incorrect", Microsoft Graph
     // error responses and resource types).
@@ -959,17 +1012,17 @@ fn check_presence_request(
             headers,
         ));
     }
-    Ok(user)
+    Ok(Caller { user, app_id })
 }
 
 /// The checks of every presence call before its own: the bearer token, the permission
 /// switch and the token's roles (one of `accepted`), and the JSON content type, in the order
-/// a request meets them.
+/// a request meets them. Returns the calling app's client id.
 fn check_caller(
     state: &MsState,
     headers: &HeaderMap,
     accepted: &[&str],
-) -> Result<(), Box<Response>> {
+) -> Result<String, Box<Response>> {
     // "Authorization: Bearer {token}. Required." (presence: setUserPreferredPresence /
     // clearUserPreferredPresence, Request headers). 401 "Required authentication information is
     // either missing or not valid" (Microsoft Graph error responses and resource types). Code and
@@ -982,7 +1035,7 @@ fn check_caller(
         Authorization::Absent => return reject(unauthenticated("Access token is empty.", headers)),
         _ => return reject(unauthenticated("Access token validation failure.", headers)),
     };
-    match state
+    let app_id = match state
         .tokens
         .iter()
         .find(|issued| issued.access_token == token)
@@ -1011,8 +1064,9 @@ fn check_caller(
             if !holds {
                 return reject(graph_error(StatusCode::FORBIDDEN, "Forbidden", "", headers));
             }
+            issued.client_id.clone()
         }
-    }
+    };
     // Without the application permission Presence.ReadWrite.All (presence: setUserPreferredPresence
     // and presence: clearUserPreferredPresence, Permissions) Graph answers 403 "Access is denied to
     // the requested resource. The user might not have enough permission or might not have a
@@ -1033,7 +1087,7 @@ fn check_caller(
             headers,
         ));
     }
-    Ok(())
+    Ok(app_id)
 }
 
 /// The error side of the checks (boxed: a `Response` is large).
@@ -1081,7 +1135,7 @@ async fn set_user_preferred_presence(
     const ACTION: &str = "setUserPreferredPresence";
     let mut state = lock(&state);
     let user = match check_presence_request(&state, &id, &headers) {
-        Ok(user) => user,
+        Ok(caller) => caller.user,
         Err(response) => return *response,
     };
     let Some(object) = parse_json_object(&body) else {
@@ -1132,46 +1186,29 @@ async fn set_user_preferred_presence(
     }
     // expirationDuration: type Duration, "represented in ISO 8601 format for durations";
     // when absent "DoNotDisturb or Busy: Expiration in 1 day; All others: Expiration in 7
-    // days" (presence: setUserPreferredPresence, Request body).
-    let (expiration, lifetime) = match object.get("expirationDuration") {
-        None | Some(Value::Null) => {
-            let days = if matches!(availability.as_str(), "DoNotDisturb" | "Busy") {
-                1
-            } else {
-                7
-            };
-            (None, Duration::from_secs(days * 24 * 3600))
-        }
-        Some(Value::String(text)) => match parse_edm_duration(text) {
-            Some(duration) => (Some(text.clone()), duration),
-            None => {
-                return bad_body(
-                    &format!(
-                        "The value '{text}' of 'expirationDuration' is not a valid ISO 8601 duration."
-                    ),
-                    &headers,
-                );
-            }
-        },
-        Some(_) => {
-            return bad_body(
-                "The parameter 'expirationDuration' must be a string.",
-                &headers,
-            );
-        }
+    // days" (presence: setUserPreferredPresence, Request body): the model's default.
+    let expiration = match expiration_duration(&object, &headers) {
+        Ok(expiration) => expiration,
+        Err(response) => return *response,
+    };
+    // PREFERRED_PAIRS states the accepted pairs independently of the domain's type; should
+    // they ever disagree, the fake says so instead of guessing.
+    let Some(presence) = TeamsPresence::from_pair(&availability, &activity) else {
+        return graph_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "generalException",
+            "The fake's presence model has no such preferred presence.",
+            &headers,
+        );
     };
     let now = Instant::now();
-    let expires_at = instant_after(now, lifetime);
-    state.by_hand.remove(&user);
-    state.preferred.insert(
-        user.clone(),
-        StoredPresence {
-            availability: availability.clone(),
-            activity: activity.clone(),
-            expiration: expiration.clone(),
-            expires_at,
-        },
-    );
+    let graph_now = state.now();
+    state.out_of_contract.remove(&user);
+    let (expiration, lifetime) = expiration.unzip();
+    state
+        .sent_expiration
+        .insert(user.clone(), expiration.clone());
+    presence_of(&mut state, &user).set_preferred(presence, PreferredBy::App, lifetime, graph_now);
     state
         .history
         .entry(user)
@@ -1186,6 +1223,30 @@ async fn set_user_preferred_presence(
     StatusCode::OK.into_response()
 }
 
+/// The `expirationDuration` parameter of setUserPreferredPresence and setPresence: absent or
+/// `null` (`None`), else an ISO 8601 duration as text and as a span; anything else is 400.
+fn expiration_duration(
+    object: &serde_json::Map<String, Value>,
+    headers: &HeaderMap,
+) -> Result<Option<(String, Duration)>, Box<Response>> {
+    match object.get("expirationDuration") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => match parse_edm_duration(text) {
+            Some(duration) => Ok(Some((text.clone(), duration))),
+            None => reject(bad_body(
+                &format!(
+                    "The value '{text}' of 'expirationDuration' is not a valid ISO 8601 duration."
+                ),
+                headers,
+            )),
+        },
+        Some(_) => reject(bad_body(
+            "The parameter 'expirationDuration' must be a string.",
+            headers,
+        )),
+    }
+}
+
 async fn clear_user_preferred_presence(
     State(state): State<Shared>,
     Path(id): Path<String>,
@@ -1194,7 +1255,7 @@ async fn clear_user_preferred_presence(
 ) -> Response {
     let mut state = lock(&state);
     let user = match check_presence_request(&state, &id, &headers) {
-        Ok(user) => user,
+        Ok(caller) => caller.user,
         Err(response) => return *response,
     };
     // "In the request body, supply an empty JSON object {} for this method." (presence:
@@ -1209,9 +1270,11 @@ async fn clear_user_preferred_presence(
         }
     }
     // Clearing when nothing is set also answers 200 (observed: osodevops/ms-teams-cli#92).
+    // The user's own choice goes with it: one slot (the model's module doc).
     let now = Instant::now();
-    state.by_hand.remove(&user);
-    state.preferred.remove(&user);
+    state.out_of_contract.remove(&user);
+    state.sent_expiration.remove(&user);
+    presence_of(&mut state, &user).clear_preferred();
     state
         .history
         .entry(user)
@@ -1225,25 +1288,31 @@ async fn clear_user_preferred_presence(
 /// getPresencesByUserId, Note).
 pub const MAX_PRESENCE_IDS: usize = 650;
 
-/// The availability and activity a read shows for a user (normalised id): Offline without a
-/// presence session; else what the user set by hand since the last write; else the preferred
-/// presence while it lasts; else what the user's own session shows (this fake: Available).
-fn shown(state: &MsState, user: &str) -> (String, String) {
-    let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
-    if state.no_session.contains(user) {
-        // Without any session the user shows Offline (presence: setUserPreferredPresence); the
-        // activity then is not documented: Offline, as the presence resource lists it.
-        return pair("Offline", "Offline");
+impl MsState {
+    /// The fake's presence clock: the real one moved on by `advance_clock`.
+    fn now(&self) -> Instant {
+        instant_after(Instant::now(), self.clock_offset)
     }
-    if let Some((availability, activity)) = state.by_hand.get(user) {
-        return pair(availability, activity);
+}
+
+/// The user's presence (normalised id), created on first use signed in and Available.
+fn presence_of<'a>(state: &'a mut MsState, user: &str) -> &'a mut UserPresence<Instant> {
+    let now = state.now();
+    state
+        .presence
+        .entry(user.to_owned())
+        .or_insert_with(|| UserPresence::signed_in(now))
+}
+
+/// The availability and activity a read shows for a user (normalised id): Graph's aggregate
+/// by the model, unless an out-of-contract answer was scripted.
+fn shown(state: &mut MsState, user: &str) -> (String, String) {
+    if let Some((availability, activity)) = state.out_of_contract.get(user) {
+        return (availability.clone(), activity.clone());
     }
-    match state.preferred.get(user) {
-        Some(stored) if stored.expires_at > Instant::now() => {
-            pair(&stored.availability, &stored.activity)
-        }
-        _ => pair("Available", "Available"),
-    }
+    let now = state.now();
+    let (availability, activity) = presence_of(state, user).shown(now).pair();
+    (availability.to_owned(), activity.to_owned())
 }
 
 async fn get_presences_by_user_id(
@@ -1251,7 +1320,7 @@ async fn get_presences_by_user_id(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let state = lock(&state);
+    let mut state = lock(&state);
     if let Err(response) = check_caller(
         &state,
         &headers,
@@ -1312,7 +1381,7 @@ async fn get_presences_by_user_id(
         if !state.users.contains(&user) {
             continue;
         }
-        let (availability, activity) = shown(&state, &user);
+        let (availability, activity) = shown(&mut state, &user);
         value.push(json!({
             "id": id,
             "availability": availability,

@@ -9,6 +9,7 @@ use presence_core::adapters::http::Http;
 use presence_core::adapters::oauth::{AzureAd, GenesysLogin, TokenCache, secret_fields};
 use presence_core::adapters::secrets_manager::SecretsManager;
 use presence_core::config::Config;
+use presence_core::domain::ids::GenesysUserId;
 use presence_core::ports::{GenesysBulk, RemoteError, SecretSource};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -50,14 +51,17 @@ pub(super) async fn checks(deployment: &Deployment, config: Option<&Config>) -> 
             "needs a valid configuration and Azure secret",
         ),
     };
-    let scim = match (config, usable(&genesys)) {
-        (Some(config), true) => genesys_check(config, &secrets).await,
-        _ => skip(
-            "Genesys SCIM",
-            "needs a valid configuration and Genesys secret",
-        ),
+    let [scim, users_api] = match (config, usable(&genesys)) {
+        (Some(config), true) => genesys_checks(config, &secrets).await,
+        _ => [
+            skip(
+                "Genesys SCIM",
+                "needs a valid configuration and Genesys secret",
+            ),
+            skip(USERS_API, "needs a valid configuration and Genesys secret"),
+        ],
     };
-    vec![azure, genesys, entra, scim]
+    vec![azure, genesys, entra, scim, users_api]
 }
 
 async fn secret(
@@ -206,20 +210,84 @@ pub fn judge_roles(name: &'static str, roles: Option<Vec<String>>) -> Check {
     }
 }
 
-async fn genesys_check(config: &Config, secrets: &SecretsManager) -> Check {
+/// The check of the reconciler's bulk read.
+const USERS_API: &str = "Genesys Users API";
+
+/// A Genesys token and the two reads the functions make with it: SCIM (the Teams id, the
+/// reconciler's sweep) and the Users API's bulk read of presence and routing status (the
+/// reconciler's walk), the latter with users from SCIM's first page.
+async fn genesys_checks(config: &Config, secrets: &SecretsManager) -> [Check; 2] {
+    let http = Http::new(config.http);
+    let users = GenesysUsers::new(
+        http.clone(),
+        &config.genesys_api_url,
+        genesys_login(config, secrets, &http),
+    );
+    let (scim, first) = scim_check(config, secrets, &users).await;
+    let users_api = match first {
+        Some(first) => users_api_check(&users, first).await,
+        None => skip(USERS_API, "needs a Genesys token and a SCIM read"),
+    };
+    [scim, users_api]
+}
+
+fn genesys_login(
+    config: &Config,
+    secrets: &SecretsManager,
+    http: &Http,
+) -> TokenCache<SecretsManager, GenesysLogin> {
+    TokenCache::new(
+        config.genesys_secret_id.clone(),
+        secrets.clone(),
+        GenesysLogin {
+            login_url: config.genesys_login_url.clone(),
+        },
+        http.clone(),
+    )
+}
+
+/// The bulk read the reconciler walks with (`GET /api/v2/users?id=…&expand=presence&
+/// expand=routingStatus&state=any`), for up to five users SCIM listed (an unknown id when it
+/// listed none: the read itself is what is checked).
+async fn users_api_check(users: &GenesysUsers<SecretsManager>, first: Vec<GenesysUserId>) -> Check {
+    let asked = match first.is_empty() {
+        true => vec![GenesysUserId::parse(&uuid::Uuid::new_v4().to_string()).expect("a UUID")],
+        false => first.into_iter().take(5).collect(),
+    };
+    match users.current(&asked, budget()).await {
+        Ok(found) => {
+            let with_presence = found.iter().filter(|n| n.observation.presence.is_some());
+            pass(
+                USERS_API,
+                format!(
+                    "the bulk read of presence and routing status answered ({} of {} users with a presence)",
+                    with_presence.count(),
+                    asked.len()
+                ),
+            )
+        }
+        Err(error @ RemoteError::Denied { .. }) => fail(
+            USERS_API,
+            error.to_string(),
+            "the reconciler reads users in bulk with the same OAuth client: give its role permission to view users (infra/genesys)",
+        ),
+        Err(error) => fail(
+            USERS_API,
+            error.to_string(),
+            "check GENESYS_ENVIRONMENT (or GENESYS_API_URL); retry if Genesys was unavailable",
+        ),
+    }
+}
+
+/// A Genesys token and SCIM's first page; with the page's users when it answered.
+async fn scim_check(
+    config: &Config,
+    secrets: &SecretsManager,
+    users: &GenesysUsers<SecretsManager>,
+) -> (Check, Option<Vec<GenesysUserId>>) {
     let name = "Genesys SCIM";
     let http = Http::new(config.http);
-    let login = || {
-        TokenCache::new(
-            config.genesys_secret_id.clone(),
-            secrets.clone(),
-            GenesysLogin {
-                login_url: config.genesys_login_url.clone(),
-            },
-            http.clone(),
-        )
-    };
-    if let Err(error) = login().token(budget()).await {
+    if let Err(error) = genesys_login(config, secrets, &http).token(budget()).await {
         let fix = match error {
             RemoteError::Denied { .. } => {
                 "the Genesys login refuses the OAuth client: store the client's current id and secret in the Genesys secret (step 5)"
@@ -228,26 +296,30 @@ async fn genesys_check(config: &Config, secrets: &SecretsManager) -> Check {
                 "check GENESYS_ENVIRONMENT (or GENESYS_LOGIN_URL); retry if Genesys was unavailable"
             }
         };
-        return fail(name, error.to_string(), fix);
+        return (fail(name, error.to_string(), fix), None);
     }
-    let users = GenesysUsers::new(http.clone(), &config.genesys_api_url, login());
     match users.directory_page(None, budget()).await {
-        Ok(page) => pass(
-            name,
-            format!(
-                "token issued; SCIM answered ({} users on the first page)",
-                page.users.len()
-            ),
-        ),
-        Err(error @ RemoteError::Denied { .. }) => fail(
-            name,
-            error.to_string(),
-            "give the OAuth client the role presence-sync SCIM reader (infra/README.md, step 2)",
-        ),
-        Err(error) => fail(
-            name,
-            error.to_string(),
-            "check GENESYS_ENVIRONMENT (or GENESYS_API_URL); retry if Genesys was unavailable",
-        ),
+        Ok(page) => {
+            let check = pass(
+                name,
+                format!(
+                    "token issued; SCIM answered ({} users on the first page)",
+                    page.users.len()
+                ),
+            );
+            (
+                check,
+                Some(page.users.into_iter().map(|(u, _)| u).collect()),
+            )
+        }
+        Err(error @ RemoteError::Denied { .. }) => {
+            let fix = "give the OAuth client the role presence-sync SCIM reader (infra/README.md, step 2)";
+            (fail(name, error.to_string(), fix), None)
+        }
+        Err(error) => {
+            let fix =
+                "check GENESYS_ENVIRONMENT (or GENESYS_API_URL); retry if Genesys was unavailable";
+            (fail(name, error.to_string(), fix), None)
+        }
     }
 }

@@ -13,10 +13,12 @@ pub mod graph;
 pub mod graph_read;
 #[cfg(feature = "adapters")]
 pub mod http;
+pub(crate) mod keys;
 pub mod memory;
 #[cfg(feature = "adapters")]
 pub mod oauth;
 pub mod paced;
+pub(crate) mod record_walk;
 #[cfg(feature = "adapters")]
 pub mod secrets_manager;
 

@@ -11,15 +11,25 @@ use super::teams::TeamsState;
 pub enum LeftReason {
     /// Genesys no longer lists the user as active: deactivated, deleted, or unknown.
     Departed,
+    /// A member of none of `SYNC_SCOPE`'s divisions, groups and queues.
+    OutOfScope,
+    /// An operator's exclusion (`presencectl scope exclude`).
+    Excluded,
 }
 
 impl LeftReason {
     /// Every reason, for tests and tables.
-    pub const ALL: [LeftReason; 1] = [LeftReason::Departed];
+    pub const ALL: [LeftReason; 3] = [
+        LeftReason::Departed,
+        LeftReason::OutOfScope,
+        LeftReason::Excluded,
+    ];
 
     pub const fn as_str(self) -> &'static str {
         match self {
             LeftReason::Departed => "departed",
+            LeftReason::OutOfScope => "out-of-scope",
+            LeftReason::Excluded => "excluded",
         }
     }
 
@@ -27,6 +37,8 @@ impl LeftReason {
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
             "departed" => Some(LeftReason::Departed),
+            "out-of-scope" => Some(LeftReason::OutOfScope),
+            "excluded" => Some(LeftReason::Excluded),
             _ => None,
         }
     }
@@ -44,6 +56,14 @@ pub struct Left {
     pub reason: LeftReason,
     /// When the user was let go (ms since the epoch).
     pub at_ms: i64,
+}
+
+impl Left {
+    /// Whether the scope let them go (and so taking them back is the scope's business), as
+    /// opposed to Genesys no longer listing them.
+    pub fn by_scope(&self) -> bool {
+        matches!(self.reason, LeftReason::OutOfScope | LeftReason::Excluded)
+    }
 }
 
 impl UserState {

@@ -10,6 +10,7 @@ pub mod mapping;
 pub mod outcome;
 pub mod presence;
 pub mod reconcile;
+pub mod scope;
 pub mod state;
 pub mod step;
 pub mod teams;

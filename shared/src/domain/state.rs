@@ -6,6 +6,7 @@ use super::ids::TeamsUserId;
 use super::left::Left;
 use super::mapping::{MatchedKey, PresenceMapping, Target};
 use super::presence::{Observed, RoutingStatus};
+use super::scope::ExceptionMark;
 use super::teams::TeamsState;
 use super::version::Version;
 
@@ -82,6 +83,8 @@ pub struct UserState {
     /// Set when the sync let the user go ([`super::left`]): Teams is cleared of what we set,
     /// once, and nothing more is written for them.
     pub left: Option<Left>,
+    /// An operator's scope exception for the user ([`super::scope`]): it wins over the scope.
+    pub exception: Option<ExceptionMark>,
 }
 
 impl UserState {

@@ -3,8 +3,10 @@
 
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::domain::left::LeftReason;
+use crate::domain::scope::ExceptionMark;
 use crate::domain::state::{Intent, Lease, Observation, UserState};
 use crate::domain::teams::TeamsPresence;
+use std::collections::HashMap;
 use std::future::Future;
 use tokio::time::Instant;
 
@@ -52,11 +54,20 @@ pub struct StoreError(pub String);
 
 /// The per-user record of presence, routing status and what Teams was given.
 pub trait StateStore: Send + Sync {
-    /// The user's record, as a strongly consistent read (the empty record when there is none).
+    /// The user's record, as a strongly consistent read (the empty record when there is none;
+    /// an error naming the user when the item does not parse).
     fn read(
         &self,
         user: &GenesysUserId,
     ) -> impl Future<Output = Result<UserState, StoreError>> + Send;
+
+    /// The records of many users at once (any number, read in batches), as an eventually
+    /// consistent read: the empty record for a user without one. A record that does not parse
+    /// (a hand edit) is logged and left out, so one bad item cannot fail the others.
+    fn read_many(
+        &self,
+        users: &[GenesysUserId],
+    ) -> impl Future<Output = Result<HashMap<GenesysUserId, UserState>, StoreError>> + Send;
 
     /// Records the observation if nothing in it is older and something is newer than the
     /// record; with a claim, also takes the lease announcing `intent`, provided
@@ -114,6 +125,16 @@ pub trait StateStore: Send + Sync {
         now_ms: i64,
     ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
 
+    /// Sets (or, with `None`, removes) an operator's scope exception on the user's record,
+    /// creating the record when there is none. Unconditional: the lease protocol does not read
+    /// it.
+    fn set_exception(
+        &self,
+        user: &GenesysUserId,
+        mark: Option<&ExceptionMark>,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Marks the record dirty (a Graph call is about to be made). False when the lease is
     /// no longer ours.
     fn mark_pending(
@@ -132,87 +153,6 @@ pub trait StateStore: Send + Sync {
         finish: Finish,
         now_ms: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-}
-
-/// What the sync knows of a Genesys user's Teams identity.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TeamsIdEntry {
-    /// The user's Teams id, claimed for this Genesys user alone.
-    Teams(TeamsUserId),
-    /// Genesys has no (valid) Teams id for the user, or does not know the user.
-    NoTeamsId,
-    /// Genesys gives the user a Teams id that another Genesys user already holds: whoever can
-    /// edit external ids must not be able to drive someone else's Teams presence, and two
-    /// agents must not fight over one Teams user.
-    ClaimedBy {
-        teams: TeamsUserId,
-        holder: GenesysUserId,
-    },
-}
-
-/// A cached answer to "which Teams user is this Genesys user?".
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CachedTeamsId {
-    pub entry: TeamsIdEntry,
-    /// Seconds since the Unix epoch after which the answer must be looked up again.
-    pub expires_at: i64,
-    /// Where the answer came from.
-    pub origin: TeamsIdOrigin,
-}
-
-/// Where a cached Teams id came from.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum TeamsIdOrigin {
-    /// Looked up in Genesys (SCIM, or the reconciler's directory sweep).
-    #[default]
-    Directory,
-    /// Set by an operator (`presencectl teams-id set`) at `at` (epoch seconds): kept until it
-    /// expires or is forgotten, whatever Genesys says.
-    Override { at: i64 },
-}
-
-/// The answer to a claim on a Teams id.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Claim {
-    /// Nobody else holds the Teams id: it is this user's until the claim's end.
-    Granted,
-    /// Another Genesys user holds it.
-    HeldBy(GenesysUserId),
-}
-
-/// A shared cache of Teams ids, so that a Genesys lookup happens once per cache lifetime, and
-/// the register of which Genesys user holds which Teams id.
-pub trait TeamsIdCache: Send + Sync {
-    /// The cached answer, if there is one that has not expired at `now` (epoch seconds).
-    fn get(
-        &self,
-        user: &GenesysUserId,
-        now: i64,
-    ) -> impl Future<Output = Result<Option<CachedTeamsId>, StoreError>> + Send;
-    /// Caches an answer; returns the one it replaced, expired or not, so that a change of
-    /// Teams id can be noticed.
-    fn put(
-        &self,
-        user: &GenesysUserId,
-        entry: &CachedTeamsId,
-    ) -> impl Future<Output = Result<Option<CachedTeamsId>, StoreError>> + Send;
-    fn forget(&self, user: &GenesysUserId) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Claims `teams` for `user` until `until` (epoch seconds): granted when nobody holds it,
-    /// when `user` already does (the claim is extended), or when the holder's claim ended
-    /// before `now`.
-    fn claim(
-        &self,
-        teams: &TeamsUserId,
-        user: &GenesysUserId,
-        until: i64,
-        now: i64,
-    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
-    /// Gives up `user`'s claim on `teams`, if `user` still holds it.
-    fn release_claim(
-        &self,
-        teams: &TeamsUserId,
-        user: &GenesysUserId,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// What Genesys knows of a user's Teams identity.
@@ -408,8 +348,16 @@ pub trait SecretSource: Send + Sync {
     ) -> impl Future<Output = Result<secrecy::SecretString, RemoteError>> + Send;
 }
 
+#[cfg(any(test, feature = "contract"))]
+pub mod contract;
 mod reconcile;
 mod shared;
+mod teams_ids;
+
+pub use teams_ids::{
+    CachePut, CachedTeamsId, Claim, HeldClaim, MAX_OVERRIDDEN_BY, TeamsIdCache, TeamsIdEntry,
+    TeamsIdOrigin,
+};
 
 pub use reconcile::{
     Account, DirectoryPage, GenesysBulk, GenesysNow, PassLedger, PassState, PresenceReader,

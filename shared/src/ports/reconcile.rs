@@ -4,6 +4,7 @@
 
 use super::{Budget, DirectoryAnswer, RemoteError, StoreError};
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
+use crate::domain::scope::Membership;
 use crate::domain::state::{Observation, UserState};
 use std::future::Future;
 
@@ -15,6 +16,8 @@ pub struct GenesysNow {
     pub user: GenesysUserId,
     pub account: Account,
     pub observation: Observation,
+    /// The user's division and groups, as far as the answer said (queues are not in it).
+    pub membership: Membership,
 }
 
 /// The state of a user's Genesys account (the Users API's `state`).
@@ -98,10 +101,14 @@ pub struct RecordPage {
     pub next: Option<String>,
 }
 
-/// The user records, page by page (the reconciler walks them all each pass).
+/// The user records, page by page (the reconciler walks them all each pass), in the table's
+/// own order (DynamoDB's hash order: not by user id).
 pub trait RecordScan: Send + Sync {
-    /// Up to `limit` user records from `cursor` (`None`: the first page). A page may hold
-    /// fewer (even none) and still have a next one.
+    /// Up to `limit` user records from `cursor` (`None`: the first page), read past the
+    /// table's other items until the page holds `limit` users, in a bounded number of reads.
+    /// A page may hold fewer (even none) and still have a next one. The cursor is a key of the
+    /// table (any item's, not necessarily a user's). Records that do not parse are logged
+    /// and left out.
     fn scan(
         &self,
         cursor: Option<&str>,
@@ -113,7 +120,8 @@ pub trait RecordScan: Send + Sync {
 /// of time) is resumed by the next one.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct PassState {
-    /// The next page of user records to reconcile; `None`: a new walk starts.
+    /// Where the walk goes on (a key of the state table, [`RecordScan::scan`]'s cursor);
+    /// `None`: a new walk starts.
     pub records_cursor: Option<String>,
     /// The next page of the directory sweep, while one is under way.
     pub sweep_cursor: Option<String>,

@@ -10,6 +10,12 @@ impl<T: StateStore> StateStore for std::sync::Arc<T> {
     ) -> impl Future<Output = Result<UserState, StoreError>> + Send {
         (**self).read(user)
     }
+    fn read_many(
+        &self,
+        users: &[GenesysUserId],
+    ) -> impl Future<Output = Result<HashMap<GenesysUserId, UserState>, StoreError>> + Send {
+        (**self).read_many(users)
+    }
     fn record(
         &self,
         user: &GenesysUserId,
@@ -59,6 +65,14 @@ impl<T: StateStore> StateStore for std::sync::Arc<T> {
     ) -> impl Future<Output = Result<Recorded, StoreError>> + Send {
         (**self).rejoin(user, read, current, event_id, now_ms)
     }
+    fn set_exception(
+        &self,
+        user: &GenesysUserId,
+        mark: Option<&ExceptionMark>,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).set_exception(user, mark, now_ms)
+    }
     fn mark_pending(
         &self,
         user: &GenesysUserId,
@@ -90,8 +104,9 @@ impl<T: TeamsIdCache> TeamsIdCache for std::sync::Arc<T> {
         &self,
         user: &GenesysUserId,
         entry: &CachedTeamsId,
-    ) -> impl Future<Output = Result<Option<CachedTeamsId>, StoreError>> + Send {
-        (**self).put(user, entry)
+        now: i64,
+    ) -> impl Future<Output = Result<CachePut, StoreError>> + Send {
+        (**self).put(user, entry, now)
     }
     fn forget(&self, user: &GenesysUserId) -> impl Future<Output = Result<(), StoreError>> + Send {
         (**self).forget(user)
@@ -105,12 +120,18 @@ impl<T: TeamsIdCache> TeamsIdCache for std::sync::Arc<T> {
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send {
         (**self).claim(teams, user, until, now)
     }
+    fn read_claim(
+        &self,
+        teams: &TeamsUserId,
+    ) -> impl Future<Output = Result<Option<HeldClaim>, StoreError>> + Send {
+        (**self).read_claim(teams)
+    }
     fn release_claim(
         &self,
         teams: &TeamsUserId,
-        user: &GenesysUserId,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        (**self).release_claim(teams, user)
+        read: &HeldClaim,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).release_claim(teams, read)
     }
 }
 

@@ -8,8 +8,8 @@ use crate::domain::excerpt::excerpt;
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::metrics::{self, TeamsIdSource};
 use crate::ports::{
-    Budget, CachedTeamsId, Claim, DirectoryAnswer, TeamsDirectory, TeamsIdCache, TeamsIdEntry,
-    TeamsIdOrigin,
+    Budget, CachePut, CachedTeamsId, Claim, DirectoryAnswer, TeamsDirectory, TeamsIdCache,
+    TeamsIdEntry, TeamsIdOrigin,
 };
 use std::future::Future;
 use std::time::Duration;
@@ -180,16 +180,29 @@ impl<C: TeamsIdCache, L: TeamsIds> TeamsIds for TableCached<C, L> {
         let read = self.table.get(user, now);
         if let Some(cached) = bounded(budget, "reading the cached Teams id", user, read).await? {
             metrics::teams_id_lookup(source(&cached, TeamsIdSource::Table));
+            using_override(user, &cached);
             return Ok(cached);
         }
         let cached = self.next.resolve(user, budget, now).await?;
-        let put = self.table.put(user, &cached);
+        let put = self.table.put(user, &cached, now);
         match bounded(budget, "caching the Teams id", user, put).await {
-            Ok(Some(previous)) => {
+            Ok(CachePut::Stored(Some(previous))) => {
                 self.noticed_change(user, &previous.entry, &cached.entry, budget)
                     .await
             }
-            Ok(None) => {}
+            Ok(CachePut::Stored(None)) => {}
+            // An operator set the Teams id while it was being looked up: theirs wins, and the
+            // claim the lookup took on another Teams id is given up.
+            Ok(CachePut::KeptOverride(kept)) => {
+                using_override(user, &kept);
+                if let (TeamsIdEntry::Teams(looked_up), TeamsIdEntry::Teams(set)) =
+                    (&cached.entry, &kept.entry)
+                    && looked_up != set
+                {
+                    self.give_up(looked_up, user, budget).await;
+                }
+                return Ok(kept);
+            }
             Err(error) => {
                 warn!(genesysUserId = %user, error = %error, "could not cache the Teams id; it will be looked up again");
             }
@@ -206,7 +219,7 @@ impl<C: TeamsIdCache, L: TeamsIds> TeamsIds for TableCached<C, L> {
     }
 
     async fn let_go(&self, user: &GenesysUserId, budget: Budget, now: i64) {
-        let release = forget_and_release(&self.table, user, now);
+        let release = overrides::drop_cached(&self.table, user, now);
         let doing = "dropping the Teams id of a user let go";
         if let Err(error) = bounded(budget, doing, user, release).await {
             warn!(genesysUserId = %user, error = %error, "could not drop the Teams id of a user let go; its claim ends on its own");
@@ -215,22 +228,14 @@ impl<C: TeamsIdCache, L: TeamsIds> TeamsIds for TableCached<C, L> {
     }
 }
 
-/// Drops the cached Teams id of `user` and gives up their claim on it.
-async fn forget_and_release<C: TeamsIdCache>(
-    cache: &C,
-    user: &GenesysUserId,
-    now: i64,
-) -> Result<Option<CachedTeamsId>, crate::ports::StoreError> {
-    let cached = cache.get(user, now).await?;
-    cache.forget(user).await?;
-    if let Some(CachedTeamsId {
-        entry: TeamsIdEntry::Teams(teams),
-        ..
-    }) = &cached
+/// Logs that an operator's override is used, with who set it and when: an override decides
+/// whose Teams presence an agent drives, so the function's own log says whose word it is.
+fn using_override(user: &GenesysUserId, cached: &CachedTeamsId) {
+    if let (TeamsIdOrigin::Override { at, by }, TeamsIdEntry::Teams(teams)) =
+        (&cached.origin, &cached.entry)
     {
-        cache.release_claim(teams, user).await?;
+        info!(genesysUserId = %user, teamsUserId = %teams, overriddenBy = %excerpt(by), overriddenAt = at, "using the Teams id an operator set (override)");
     }
-    Ok(cached)
 }
 
 impl<C: TeamsIdCache, L> TableCached<C, L> {
@@ -253,11 +258,30 @@ impl<C: TeamsIdCache, L> TableCached<C, L> {
             TeamsIdEntry::NoTeamsId => "(none)".to_owned(),
         };
         warn!(genesysUserId = %user, previousTeamsUserId = %old, teamsUserId = %new, "the Teams id Genesys gives this user changed; from now on the new one is updated");
-        let release = self.table.release_claim(old, user);
-        let doing = "giving up the claim on the previous Teams id";
+        self.give_up(old, user, budget).await;
+    }
+
+    /// Gives up the user's claim on a Teams id they no longer use (it ends on its own if
+    /// this fails).
+    async fn give_up(&self, teams: &TeamsUserId, user: &GenesysUserId, budget: Budget) {
+        let release = release_own_claim(&self.table, teams, user);
+        let doing = "giving up the claim on a Teams id no longer used";
         if let Err(error) = bounded(budget, doing, user, release).await {
-            warn!(genesysUserId = %user, error = %error, "could not give up the claim on the previous Teams id; it ends on its own");
+            warn!(genesysUserId = %user, teamsUserId = %teams, error = %error, "could not give up the claim on a Teams id no longer used; it ends on its own");
         }
+    }
+}
+
+/// Gives up `user`'s claim on `teams` if they hold it, as read: a claim written since (by a
+/// concurrent lookup) is left alone. True when released.
+async fn release_own_claim<C: TeamsIdCache>(
+    cache: &C,
+    teams: &TeamsUserId,
+    user: &GenesysUserId,
+) -> Result<bool, crate::ports::StoreError> {
+    match cache.read_claim(teams).await? {
+        Some(held) if held.holder == *user => cache.release_claim(teams, &held).await,
+        _ => Ok(false),
     }
 }
 
@@ -310,67 +334,9 @@ impl<L: TeamsIds> TeamsIds for MemoryCached<L> {
     }
 }
 
-/// Why an operator's Teams id was not set.
-#[derive(Debug, thiserror::Error)]
-pub enum OverrideError {
-    #[error(
-        "Teams user {teams} is held by Genesys user {holder}: forget that user's Teams id first (presencectl teams-id forget {holder})"
-    )]
-    HeldBy {
-        teams: TeamsUserId,
-        holder: GenesysUserId,
-    },
-    #[error(transparent)]
-    Store(#[from] crate::ports::StoreError),
-}
+mod overrides;
 
-/// Sets a user's Teams id by hand (an operator's override): claims the Teams id for the user
-/// alone, as a lookup would, and caches it as an override, kept for
-/// [`crate::policy::TEAMS_ID_OVERRIDE_LIFETIME`] whatever Genesys says. Returns the entry it
-/// replaced. `now` in epoch seconds.
-pub async fn set_override<C: TeamsIdCache>(
-    cache: &C,
-    user: &GenesysUserId,
-    teams: &TeamsUserId,
-    now: i64,
-) -> Result<Option<CachedTeamsId>, OverrideError> {
-    let lifetime = crate::policy::TEAMS_ID_OVERRIDE_LIFETIME.as_secs() as i64;
-    let expires_at = now.saturating_add(lifetime);
-    if let Claim::HeldBy(holder) = cache.claim(teams, user, expires_at, now).await? {
-        return Err(OverrideError::HeldBy {
-            teams: teams.clone(),
-            holder,
-        });
-    }
-    let entry = CachedTeamsId {
-        entry: TeamsIdEntry::Teams(teams.clone()),
-        expires_at,
-        origin: TeamsIdOrigin::Override { at: now },
-    };
-    let previous = cache.put(user, &entry).await?;
-    if let Some(CachedTeamsId {
-        entry: TeamsIdEntry::Teams(old),
-        ..
-    }) = &previous
-        && old != teams
-    {
-        cache.release_claim(old, user).await?;
-    }
-    warn!(genesysUserId = %user, teamsUserId = %teams, "Teams id set by an operator (override)");
-    Ok(previous)
-}
-
-/// Drops what is cached of a user's Teams id (an override too) and gives up the user's claim
-/// on it: the next event looks the user up in Genesys. Returns what was cached.
-pub async fn forget_cached<C: TeamsIdCache>(
-    cache: &C,
-    user: &GenesysUserId,
-    now: i64,
-) -> Result<Option<CachedTeamsId>, crate::ports::StoreError> {
-    let cached = forget_and_release(cache, user, now).await?;
-    warn!(genesysUserId = %user, "cached Teams id forgotten by an operator");
-    Ok(cached)
-}
+pub use overrides::{OverrideError, forget_cached, set_override};
 
 /// The production composition: memory → table → claim → directory.
 pub type Layered<C, D> = MemoryCached<TableCached<C, Claiming<C, Directory<D>>>>;
@@ -399,26 +365,30 @@ pub fn layered<C: TeamsIdCache + Clone, D>(
 }
 
 #[cfg(test)]
+mod races;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::adapters::memory::{MemoryDirectory, MemoryStore};
     use std::sync::Arc;
 
-    const NOW: i64 = 1_900_000_000;
-    const LIFETIMES: Lifetimes = Lifetimes {
+    pub(super) const NOW: i64 = 1_900_000_000;
+    pub(super) const OPERATOR: &str = "arn:aws:sts::123456789012:assumed-role/Operators/jane";
+    pub(super) const LIFETIMES: Lifetimes = Lifetimes {
         teams_id: Duration::from_secs(86_400),
         no_teams_id: Duration::from_secs(3_600),
     };
 
-    fn id(n: u8) -> GenesysUserId {
+    pub(super) fn id(n: u8) -> GenesysUserId {
         GenesysUserId::parse(&format!("3f9e6a2b-5d4c-4b1a-8e7f-1122334455{n:02}")).unwrap()
     }
 
-    fn teams(n: u8) -> TeamsUserId {
+    pub(super) fn teams(n: u8) -> TeamsUserId {
         TeamsUserId::parse(&format!("a1b2c3d4-0000-4000-8000-0000000000{n:02}")).unwrap()
     }
 
-    fn budget() -> Budget {
+    pub(super) fn budget() -> Budget {
         Budget {
             until: tokio::time::Instant::now() + Duration::from_secs(5),
         }
@@ -498,16 +468,18 @@ mod tests {
     async fn an_override_wins_over_genesys_until_forgotten() {
         let (store, directory, _) = setup();
         directory.add_user(&id(6), Some(teams(6).as_str()));
-        let replaced = set_override(&store, &id(6), &teams(7), NOW).await.unwrap();
+        let replaced = set_override(&store, &id(6), &teams(7), OPERATOR, NOW)
+            .await
+            .unwrap();
         assert_eq!(replaced, None);
         // A new instance (empty memory) takes the override from the table, not Genesys.
         let fresh = layered(store.clone(), directory.clone(), LIFETIMES);
         let found = fresh.resolve(&id(6), budget(), NOW + 1).await.unwrap();
         assert_eq!(found.entry, TeamsIdEntry::Teams(teams(7)));
-        assert_eq!(found.origin, TeamsIdOrigin::Override { at: NOW });
+        assert_eq!(found.origin, TeamsIdOrigin::overridden(NOW, OPERATOR));
         assert_eq!(directory.lookups(), 0);
         // Another user cannot take the overridden Teams id, by hand or through Genesys.
-        let held = set_override(&store, &id(8), &teams(7), NOW)
+        let held = set_override(&store, &id(8), &teams(7), OPERATOR, NOW)
             .await
             .unwrap_err();
         assert!(matches!(held, OverrideError::HeldBy { ref holder, .. } if *holder == id(6)));
@@ -517,7 +489,7 @@ mod tests {
             dropped.map(|c| c.entry),
             Some(TeamsIdEntry::Teams(teams(7)))
         );
-        set_override(&store, &id(8), &teams(7), NOW + 3)
+        set_override(&store, &id(8), &teams(7), OPERATOR, NOW + 3)
             .await
             .unwrap();
         let fresh = layered(store.clone(), directory.clone(), LIFETIMES);

@@ -130,7 +130,13 @@ async fn main() {
             expires_at: now / 1000 + 86_400,
             origin: Default::default(),
         };
-        store.put(&user(n), &cached).await.unwrap();
+        store.put(&user(n), &cached, now / 1000).await.unwrap();
+        // And its claim on the Teams id: three items an agent, interleaved in the table's
+        // scan order as in DynamoDB.
+        store
+            .claim(&teams(n), &user(n), now / 1000 + 2 * 86_400, now / 1000)
+            .await
+            .unwrap();
         // Teams shows what was applied.
         let budget = Budget {
             until: tokio::time::Instant::now() + Duration::from_secs(1),

@@ -227,3 +227,35 @@ async fn the_binary_reports_invalid_configuration_once_and_exits_without_a_panic
         "{logs:#?}"
     );
 }
+
+#[tokio::test]
+async fn the_function_logs_who_set_the_teams_id_it_uses() {
+    use presence_core::adapters::dynamodb::DynamoStateStore;
+    use presence_core::domain::ids::{GenesysUserId, TeamsUserId};
+    const OPERATOR: &str = "arn:aws:sts::123456789012:assumed-role/Operators/jane";
+    let world = World::start().await;
+    let agent = world.agent();
+    // An operator's `presencectl teams-id set`, recorded in the table with who set it.
+    let store = DynamoStateStore::new(world.dynamodb(), world.table.clone());
+    let user = GenesysUserId::parse(&agent.genesys).unwrap();
+    let teams = TeamsUserId::parse(&agent.teams).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    presence_core::service::teams_ids::set_override(&store, &user, &teams, OPERATOR, now)
+        .await
+        .unwrap();
+    let (runtime, process) = start(&world, &[]).await;
+    runtime
+        .invoke(presence(&agent.genesys, "AVAILABLE", 1_000), TIMEOUT)
+        .await
+        .unwrap_ok();
+    let logs = json_logs(&process);
+    let used: Vec<&Value> = logs
+        .iter()
+        .filter(|l| l["fields"]["message"] == "using the Teams id an operator set (override)")
+        .collect();
+    assert_eq!(used.len(), 1, "{logs:#?}");
+    let fields = &used[0]["fields"];
+    assert_eq!(fields["overriddenBy"], format!("{OPERATOR:?}"));
+    assert_eq!(fields["teamsUserId"], agent.teams.as_str());
+    assert_eq!(fields["overriddenAt"], now);
+}

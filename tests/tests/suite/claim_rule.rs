@@ -87,6 +87,7 @@ impl Record {
             applied_at_ms: None,
             applied_to: None,
             left: None,
+            exception: None,
         }
     }
 

@@ -238,7 +238,10 @@ async fn a_changed_teams_id_is_warned_about_and_frees_the_old_one() {
         expires_at: chrono::Utc::now().timestamp() - 1,
         origin: Default::default(),
     };
-    store.put(&user, &expired).await.unwrap();
+    store
+        .put(&user, &expired, chrono::Utc::now().timestamp())
+        .await
+        .unwrap();
     assert_eq!(
         world
             .instance(&[])

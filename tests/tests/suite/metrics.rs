@@ -201,11 +201,11 @@ async fn a_cold_event_counts_every_remote_call_once_and_a_warm_one_only_graph() 
     assert_eq!(calls("GenesysLogin", "token"), 1.0);
     assert_eq!(calls("GenesysScim", "lookup"), 1.0);
     assert_eq!(calls("Graph", "set"), 1.0);
-    // The state table: the Teams-id cache read, the claim and the cache write, the recording
-    // write and the finish.
+    // The state table: the Teams-id cache read, the claim (an UpdateItem: it bumps the
+    // claim's revision) and the cache write (a PutItem), the recording write and the finish.
     assert_eq!(calls("DynamoDB", "GetItem"), 1.0, "{lines:#?}");
-    assert_eq!(calls("DynamoDB", "PutItem"), 2.0);
-    assert_eq!(calls("DynamoDB", "UpdateItem"), 2.0);
+    assert_eq!(calls("DynamoDB", "PutItem"), 1.0);
+    assert_eq!(calls("DynamoDB", "UpdateItem"), 3.0);
     // The metrics agree with what the fakes counted.
     assert_eq!(world.ms.token_requests(), 1);
     assert_eq!(world.genesys.token_requests(), 1);
@@ -681,6 +681,46 @@ async fn teams_id_lookups_are_counted_by_source() {
     assert_eq!(outcome(&result), "skipped/no-teams-user");
     assert_eq!(source(&lines, "negative"), 1.0, "{lines:#?}");
     assert_eq!(source(&lines, "scim"), 0.0);
+}
+
+#[tokio::test]
+async fn the_sweep_reads_a_directory_pages_records_in_one_batch() {
+    let world = World::start().await;
+    let agents: Vec<_> = (0..12).map(|_| world.agent()).collect();
+    let instance = world.instance(&[]);
+    for agent in &agents {
+        let (result, _) = measured(&instance, presence(&agent.genesys, "AVAILABLE", 1_000)).await;
+        assert_eq!(outcome(&result), "applied/changed");
+    }
+    // The first run walks the records and sweeps the directory (one page of 12 users, every
+    // one in the table already).
+    let invocation = presence_core::service::Invocation {
+        request_id: new_id(),
+        deadline: SystemTime::now() + Duration::from_secs(60),
+    };
+    let reconciler = world.reconciler(&[]);
+    let (outcome, batch) = Box::pin(metrics::capture(reconciler.run(&invocation))).await;
+    let outcome = outcome.expect("the run works");
+    assert!(
+        format!("{outcome:?}").contains("sweep_completed: true"),
+        "{outcome:?}"
+    );
+    let points = read_emf(&batch.emf_lines(&context(), now_ms() as u64));
+    let calls = |operation| {
+        sum(
+            &points,
+            "RemoteCalls",
+            &[
+                ("service", "DynamoDB"),
+                ("operation", operation),
+                ("status", "2xx"),
+            ],
+        )
+    };
+    assert!(calls("Scan") >= 1.0, "the walk: {points:#?}");
+    // One BatchGetItem for the page's records, where each user was a GetItem of its own.
+    assert_eq!(calls("BatchGetItem"), 1.0, "{points:#?}");
+    assert_eq!(calls("GetItem"), 0.0, "{points:#?}");
 }
 
 #[tokio::test]

@@ -202,7 +202,7 @@ async fn doctor_passes_a_healthy_deployment_and_prints_a_checklist() {
         skipped.is_empty(),
         "with --stack every check runs: {skipped:?}"
     );
-    assert_eq!(checks.len(), 13, "{:?}", checks.keys());
+    assert_eq!(checks.len(), 14, "{:?}", checks.keys());
     let text = ctl.run(&["doctor"]);
     assert_eq!(text.code, 0, "{}", text.stdout);
     assert!(
@@ -263,6 +263,17 @@ async fn doctor_names_each_broken_setting_with_its_fix() {
         Fault::status(403),
     );
     only_failed(&ctl.doctor(), "Genesys SCIM", "SCIM reader");
+
+    // SCIM answers, the Users API's bulk read (the reconciler's walk) is refused.
+    ctl.world.genesys.faults().push(
+        presence_sync_tests::fake_genesys::GenesysEndpoint::Users,
+        Fault::status(403),
+    );
+    only_failed(
+        &ctl.doctor(),
+        "Genesys Users API",
+        "permission to view users",
+    );
 
     // The partner event source still Pending (moto cannot make one Pending: a canned answer).
     let pending = ctl.proxy.answer_once(
@@ -448,6 +459,7 @@ async fn doctor_without_a_stack_checks_what_the_variables_reach_and_a_missing_st
             .clone()
     };
     assert_eq!(status("Genesys SCIM"), "pass");
+    assert_eq!(status("Genesys Users API"), "pass");
     assert_eq!(status("rule"), "skip");
     let missing = Command::new(&binary)
         .env_clear()
@@ -875,6 +887,11 @@ async fn teams_id_override_is_recorded_shown_refused_when_held_and_forgotten() {
         .item
         .unwrap();
     assert!(item.contains_key("overridden_at"), "{item:?}");
+    // Who set it: the caller's AWS identity (STS GetCallerIdentity), on the item and in the
+    // answer.
+    let by = item["overridden_by"].as_s().unwrap();
+    assert!(by.starts_with("arn:aws:"), "{item:?}");
+    assert_eq!(json["teamsId"]["overriddenBy"], by.as_str());
 
     // Another agent cannot take it.
     let second = ctl.world.agent();

@@ -43,7 +43,7 @@ async fn the_teams_id_is_read_from_the_scim_microsoftteams_external_id() {
     assert_eq!(
         scim.query.as_deref(),
         Some(
-            "attributes=urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:externalIds"
+            "attributes=active,urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:externalIds"
         )
     );
     assert_eq!(world.teams(&agent).as_deref(), Some("Available/Available"));
@@ -99,7 +99,10 @@ async fn an_expired_cache_item_reads_as_absent() {
         expires_at: chrono::Utc::now().timestamp() - 10,
         origin: Default::default(),
     };
-    store(&world).put(&user, &stale).await.unwrap();
+    store(&world)
+        .put(&user, &stale, chrono::Utc::now().timestamp())
+        .await
+        .unwrap();
     world
         .instance(&[])
         .outcome(presence(&agent.genesys, "AVAILABLE", 1_000))

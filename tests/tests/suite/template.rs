@@ -371,9 +371,15 @@ fn granted(template: &Value, role: &str) -> BTreeSet<(String, String)> {
     pairs
 }
 
-/// The DynamoDB actions only the reconciler's walk needs (the record scan).
+/// The DynamoDB actions only the reconciler needs: its walk (the record scan) and its sweep's
+/// batched reads.
 fn scan_actions() -> BTreeSet<String> {
-    sdk_actions("shared/src/adapters/dynamodb/scan.rs", "dynamodb")
+    let mut actions = sdk_actions("shared/src/adapters/dynamodb/scan.rs", "dynamodb");
+    actions.extend(sdk_actions(
+        "shared/src/adapters/dynamodb/batch_read.rs",
+        "dynamodb",
+    ));
+    actions
 }
 
 #[test]
@@ -426,8 +432,11 @@ fn each_role_grants_exactly_what_its_function_calls_on_exactly_its_resources() {
     }
     assert_eq!(
         scan_actions(),
-        BTreeSet::from(["dynamodb:Scan".to_owned()]),
-        "the scanner reads the record scan"
+        BTreeSet::from([
+            "dynamodb:BatchGetItem".to_owned(),
+            "dynamodb:Scan".to_owned()
+        ]),
+        "the scanner reads the record scan and the sweep's batched reads"
     );
 }
 
@@ -576,6 +585,78 @@ fn asynchronous_invocation_gives_up_on_stale_presence_into_a_queue() {
     assert_eq!(
         resource(&template, target(&on_failure["Destination"]).unwrap())["Type"],
         "AWS::SQS::Queue"
+    );
+}
+
+#[test]
+fn only_the_function_sends_failure_records_and_only_this_account_redrives_them() {
+    let template = template();
+    let (_, function) = function(&template);
+    let props = &function["Properties"];
+    let queue =
+        target(&props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"])
+            .unwrap()
+            .to_owned();
+    let role = target(&props["Role"]).unwrap();
+    let policies: Vec<&Value> = template["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::SQS::QueuePolicy")
+        .filter(|r| as_list(&r["Properties"]["Queues"]).contains(&json!({ "Ref": queue })))
+        .collect();
+    assert_eq!(policies.len(), 1, "one policy on the failure queue");
+    let statements = as_list(&policies[0]["Properties"]["PolicyDocument"]["Statement"]);
+    // Nothing is granted here (the function's role and the operators' IAM do that); it only
+    // narrows who may act.
+    assert!(
+        statements.iter().all(|s| s["Effect"] == "Deny"),
+        "{statements:#?}"
+    );
+    let denies = |action: &str| -> Vec<&Value> {
+        statements
+            .iter()
+            .filter(|s| as_list(&s["Action"]).contains(&json!(action)))
+            .collect()
+    };
+    // Lambda sends an on-failure record with the function's execution role.
+    let send = denies("sqs:SendMessage");
+    assert_eq!(send.len(), 1);
+    assert_eq!(send[0]["Principal"], "*");
+    assert_eq!(send[0]["Resource"], get_att(&queue, "Arn"));
+    assert_eq!(
+        send[0]["Condition"],
+        json!({"ArnNotEquals": {"aws:PrincipalArn": get_att(role, "Arn")}})
+    );
+    // The redrive's calls (presencectl/src/redrive.rs): from this account only.
+    for action in [
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+    ] {
+        let statement = denies(action);
+        assert_eq!(statement.len(), 1, "{action}");
+        assert_eq!(
+            statement[0]["Condition"],
+            json!({"StringNotEquals": {"aws:PrincipalAccount": {"Ref": "AWS::AccountId"}}}),
+            "{action}"
+        );
+    }
+    // The account's administrators are not locked out: nothing denies managing the queue or
+    // its policy.
+    for action in [
+        "sqs:SetQueueAttributes",
+        "sqs:GetQueueAttributes",
+        "sqs:DeleteQueue",
+    ] {
+        assert!(denies(action).is_empty(), "{action} is denied");
+    }
+    assert!(
+        statements
+            .iter()
+            .flat_map(|s| as_list(&s["Action"]))
+            .all(|a| !a.as_str().unwrap_or_default().contains('*')),
+        "a wildcard action would deny administrators too"
     );
 }
 

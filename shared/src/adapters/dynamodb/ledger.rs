@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
-const LEDGER_KEY: &str = "reconcile#pass";
+use crate::adapters::keys::LEDGER_KEY;
 
 /// The pass as saved in the ledger item.
 fn pass_state(item: Option<&Item>) -> Result<PassState, StoreError> {
@@ -15,8 +15,8 @@ fn pass_state(item: Option<&Item>) -> Result<PassState, StoreError> {
         return Ok(PassState::default());
     };
     Ok(PassState {
-        records_cursor: get_s(item, "records_cursor").map(str::to_owned),
-        sweep_cursor: get_s(item, "sweep_cursor").map(str::to_owned),
+        records_cursor: get_s(item, "records_cursor")?.map(str::to_owned),
+        sweep_cursor: get_s(item, "sweep_cursor")?.map(str::to_owned),
         sweeping: matches!(item.get("sweeping"), Some(AttributeValue::Bool(true))),
         last_sweep_ms: get_n(item, "last_sweep_ms")?,
         last_pass_ms: get_n(item, "last_pass_ms")?,

@@ -6,7 +6,6 @@
 //! since DynamoDB deletes expired items up to days late), and `pk = "teams-owner#<teamsId>"`
 //! for the Genesys user that holds a Teams id, until its `expires_at`.
 
-use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::ports::{Recorded, StoreError};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -14,6 +13,11 @@ use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use std::collections::HashMap;
 
+pub(crate) use super::keys::{owner_key, teams_key, user_key};
+
+mod batch_read;
+#[cfg(any(test, feature = "contract"))]
+mod contract;
 mod expression;
 mod ledger;
 mod left;
@@ -129,18 +133,6 @@ impl DynamoStateStore {
     }
 }
 
-fn user_key(user: &GenesysUserId) -> String {
-    format!("user#{user}")
-}
-
-fn teams_key(user: &GenesysUserId) -> String {
-    format!("teams-id#{user}")
-}
-
-fn owner_key(teams: &TeamsUserId) -> String {
-    format!("teams-owner#{teams}")
-}
-
 fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
@@ -149,10 +141,15 @@ fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name)
-        .and_then(|v| v.as_s().ok())
-        .map(String::as_str)
+/// A string attribute; an error when the attribute holds another type (a hand edit).
+fn get_s<'a>(item: &'a Item, name: &str) -> Result<Option<&'a str>, StoreError> {
+    match item.get(name) {
+        None => Ok(None),
+        Some(AttributeValue::S(value)) => Ok(Some(value)),
+        Some(_) => Err(StoreError(format!(
+            "attribute {name} of a state item is not a string"
+        ))),
+    }
 }
 
 fn get_n(item: &Item, name: &str) -> Result<Option<i64>, StoreError> {

@@ -4,37 +4,60 @@
 use super::expression::Expression;
 use super::{DynamoStateStore, Item, Timed, get_n, get_s, n, s, user_key};
 use crate::domain::event::{PresenceValue, Stamped};
+use crate::domain::excerpt::excerpt;
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::domain::left::{Left, LeftReason};
 use crate::domain::presence::{RoutingStatus, SystemPresence};
+use crate::domain::scope::{Exception, ExceptionMark};
 use crate::domain::state::{Intent, Lease, Observation, UserState};
 use crate::domain::teams::TeamsState;
 use crate::domain::version::Version;
 use crate::ports::{Finish, Recorded, StateStore, StoreError};
+use std::collections::HashMap;
 
-/// Reads a user's record; a missing item is the empty record.
+/// A string attribute decoded; an error when it holds a value `decode` does not know.
+fn decoded<T>(
+    item: &Item,
+    name: &str,
+    decode: impl FnOnce(&str) -> Option<T>,
+) -> Result<Option<T>, StoreError> {
+    get_s(item, name)?
+        .map(|raw| {
+            decode(raw).ok_or_else(|| {
+                StoreError(format!(
+                    "attribute {name} of a user record holds an unknown value {}",
+                    excerpt(raw)
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// Reads a user's record; a missing item is the empty record. An attribute of the wrong type
+/// or an unknown `applied` state or Teams id is an error (a hand edit): read as missing, a
+/// lease owner or an applied state would change what the record means.
 pub fn user_state(item: Option<&Item>) -> Result<UserState, StoreError> {
     let Some(item) = item.filter(|i| !i.is_empty()) else {
         return Ok(UserState::default());
     };
-    let presence = match (get_n(item, "presence_version")?, get_s(item, "presence")) {
+    let presence = match (get_n(item, "presence_version")?, get_s(item, "presence")?) {
         (Some(version), Some(system)) => Some(Stamped {
             value: PresenceValue {
                 system: SystemPresence::observe(system),
-                definition_id: get_s(item, "presence_definition").map(str::to_owned),
+                definition_id: get_s(item, "presence_definition")?.map(str::to_owned),
             },
             version: Version::from_millis(version),
         }),
         _ => None,
     };
-    let routing = match (get_n(item, "routing_version")?, get_s(item, "routing")) {
+    let routing = match (get_n(item, "routing_version")?, get_s(item, "routing")?) {
         (Some(version), Some(status)) => Some(Stamped {
             value: RoutingStatus::observe(status),
             version: Version::from_millis(version),
         }),
         _ => None,
     };
-    let lease = match (get_s(item, "lease_owner"), get_n(item, "lease_until")?) {
+    let lease = match (get_s(item, "lease_owner")?, get_n(item, "lease_until")?) {
         (Some(owner), Some(until_ms)) => Some(Lease {
             owner: owner.to_owned(),
             until_ms,
@@ -44,28 +67,34 @@ pub fn user_state(item: Option<&Item>) -> Result<UserState, StoreError> {
     Ok(UserState {
         presence,
         routing,
-        last_event: get_s(item, "last_event").map(str::to_owned),
-        applied: get_s(item, "applied").and_then(TeamsState::decode),
-        intent: get_s(item, "intent").map(Intent::decode),
+        last_event: get_s(item, "last_event")?.map(str::to_owned),
+        applied: decoded(item, "applied", TeamsState::decode)?,
+        // An intent this version does not know reads as pending: uncertain, never settled.
+        intent: get_s(item, "intent")?.map(Intent::decode),
         lease,
         rev: get_n(item, "rev")?.unwrap_or(0).max(0) as u64,
         applied_at_ms: get_n(item, "applied_at")?,
-        applied_to: get_s(item, "applied_to").and_then(TeamsUserId::parse),
+        applied_to: decoded(item, "applied_to", TeamsUserId::parse)?,
         left: left_of(item)?,
+        exception: exception_of(item)?,
     })
 }
 
 /// The let-go mark (`left_reason`, `left_at`), when there is one.
-fn left_of(item: &Item) -> Result<Option<Left>, StoreError> {
-    let Some(raw) = get_s(item, "left_reason") else {
+/// An operator's scope exception (`scope_exception`, `scope_exception_by`, `…_at`).
+fn exception_of(item: &Item) -> Result<Option<ExceptionMark>, StoreError> {
+    let Some(exception) = decoded(item, "scope_exception", Exception::parse)? else {
         return Ok(None);
     };
-    let reason = LeftReason::parse(raw).ok_or_else(|| {
-        StoreError(format!(
-            "attribute left_reason of a state item is {}, not a reason this version knows",
-            crate::domain::excerpt::excerpt(raw)
-        ))
-    })?;
+    let by = get_s(item, "scope_exception_by")?.unwrap_or("");
+    let at_ms = get_n(item, "scope_exception_at")?.unwrap_or(0);
+    Ok(Some(ExceptionMark::new(exception, by, at_ms)))
+}
+
+fn left_of(item: &Item) -> Result<Option<Left>, StoreError> {
+    let Some(reason) = decoded(item, "left_reason", LeftReason::parse)? else {
+        return Ok(None);
+    };
     Ok(Some(Left {
         reason,
         at_ms: get_n(item, "left_at")?.unwrap_or(0),
@@ -85,6 +114,14 @@ impl StateStore for DynamoStateStore {
             .await
             .map_err(|e| self.error("GetItem", &e))?;
         user_state(output.item.as_ref())
+            .map_err(|e| StoreError(format!("the record of user {user} does not parse: {}", e.0)))
+    }
+
+    async fn read_many(
+        &self,
+        users: &[GenesysUserId],
+    ) -> Result<HashMap<GenesysUserId, UserState>, StoreError> {
+        self.batch_read(users).await
     }
 
     async fn record(
@@ -223,6 +260,33 @@ impl StateStore for DynamoStateStore {
         let e = super::left::rejoin(read, current, event_id, now_ms);
         self.conditional(e.apply(self.update(user_key(user)), now_ms))
             .await
+    }
+
+    async fn set_exception(
+        &self,
+        user: &GenesysUserId,
+        mark: Option<&ExceptionMark>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut e = Expression::default();
+        match mark {
+            Some(mark) => {
+                e.set("scope_exception", s(mark.exception.as_str()));
+                e.set("scope_exception_by", s(mark.by.as_str()));
+                e.set("scope_exception_at", n(mark.at_ms));
+            }
+            None => e.remove.extend([
+                "scope_exception",
+                "scope_exception_by",
+                "scope_exception_at",
+            ]),
+        }
+        e.apply(self.update(user_key(user)), now_ms)
+            .send()
+            .timed("UpdateItem")
+            .await
+            .map_err(|error| self.error("UpdateItem", &error))?;
+        Ok(())
     }
 
     async fn mark_pending(

@@ -168,8 +168,9 @@ impl<S: SecretSource> GenesysBulk for GenesysUsers<S> {
         }
         // `state=any`: a deactivated or deleted user is listed as such rather than left out
         // (the default lists active users only), so that the reconciler can let them go.
+        // `expand=groups` (and the division every user carries): the scope's memberships.
         url.push_str(&format!(
-            "expand=presence&expand=routingStatus&state=any&pageSize={MAX_USERS}"
+            "expand=presence&expand=routingStatus&expand=groups&state=any&pageSize={MAX_USERS}"
         ));
         let listing = self
             .get_object(

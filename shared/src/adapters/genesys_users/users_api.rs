@@ -7,6 +7,7 @@ use crate::domain::event::{PresenceValue, Stamped};
 use crate::domain::excerpt::{cut, excerpt};
 use crate::domain::ids::{GenesysUserId, is_uuid};
 use crate::domain::presence::{Observed, RoutingStatus, SystemPresence};
+use crate::domain::scope::{Membership, ScopeId};
 use crate::domain::state::Observation;
 use crate::domain::version::Version;
 use crate::ports::{Account, GenesysNow, RemoteError, Service};
@@ -101,6 +102,38 @@ fn account_of(user: &Value) -> Option<Account> {
     }
 }
 
+/// The most groups read of one user: more is a broken answer (an agent is in a handful).
+const MAX_GROUPS: usize = 1_000;
+
+/// The user's division (`division.id`) and, when the answer expanded them, groups
+/// (`groups[].id`); ids that are not UUIDs are left out (logged, cut).
+fn membership_of(user: &GenesysUserId, entity: &Value) -> Membership {
+    let division = entity
+        .get("division")
+        .and_then(|d| d.get("id"))
+        .and_then(Value::as_str)
+        .and_then(ScopeId::parse);
+    let groups = match entity.get("groups").and_then(Value::as_array) {
+        Some(groups) if groups.len() <= MAX_GROUPS => Some(
+            groups
+                .iter()
+                .filter_map(|g| g.get("id").and_then(Value::as_str))
+                .filter_map(ScopeId::parse)
+                .collect(),
+        ),
+        Some(groups) => {
+            warn!(service = %Service::GenesysUsers, user = %user, groups = groups.len(), "bulk read answered more groups than any user has; the user's groups are taken as unknown");
+            None
+        }
+        None => None,
+    };
+    Membership {
+        division,
+        groups,
+        queues: None,
+    }
+}
+
 /// Whether a listing holds every user it counts (`total`, bounded); a listing without a
 /// `total` counts what it holds.
 fn complete(listing: &Map<String, Value>, held: usize) -> bool {
@@ -134,6 +167,7 @@ pub(super) fn users_now(
                 user,
                 account: Account::NotFound,
                 observation: Observation::default(),
+                membership: Membership::default(),
             });
         }
     }
@@ -185,6 +219,7 @@ fn answered(
             }
         }
         found.push(GenesysNow {
+            membership: membership_of(&user, entity),
             user,
             account,
             observation,

@@ -3,6 +3,7 @@
 
 use super::lock;
 use crate::domain::ids::GenesysUserId;
+use crate::domain::scope::Membership;
 use crate::domain::state::Observation;
 use crate::ports::{
     Account, Budget, DirectoryAnswer, DirectoryPage, GenesysBulk, GenesysNow, RemoteError, Service,
@@ -55,6 +56,8 @@ pub struct MemoryGenesys {
     users: Mutex<BTreeMap<GenesysUserId, (Option<String>, Observation)>>,
     /// Accounts that are not active (deactivated, deleted); absent: active.
     accounts: Mutex<HashMap<GenesysUserId, Account>>,
+    /// Divisions and groups (queues come from elsewhere); absent: none known.
+    memberships: Mutex<HashMap<GenesysUserId, Membership>>,
     calls: Mutex<usize>,
     /// Bulk reads still to fail (Genesys unavailable).
     failing_reads: Mutex<usize>,
@@ -82,6 +85,20 @@ impl MemoryGenesys {
             Account::Active => accounts.remove(user),
             other => accounts.insert(user.clone(), other),
         };
+    }
+
+    /// Sets a user's division and groups, as the bulk read reports them.
+    pub fn set_membership(&self, user: &GenesysUserId, membership: Membership) {
+        lock(&self.memberships).insert(user.clone(), membership);
+    }
+
+    fn membership(&self, user: &GenesysUserId) -> Membership {
+        let mut known = lock(&self.memberships)
+            .get(user)
+            .cloned()
+            .unwrap_or_default();
+        known.queues = None;
+        known
     }
 
     fn account(&self, user: &GenesysUserId) -> Account {
@@ -128,11 +145,13 @@ impl GenesysBulk for MemoryGenesys {
                     user: user.clone(),
                     account: self.account(user),
                     observation: now.clone(),
+                    membership: self.membership(user),
                 },
                 None => GenesysNow {
                     user: user.clone(),
                     account: Account::NotFound,
                     observation: Observation::default(),
+                    membership: Membership::default(),
                 },
             })
             .collect())

@@ -6,11 +6,13 @@
 //! service without I/O.
 //!
 //! One file per remote: the state table (`store`), Genesys (`genesys`), Microsoft Graph
-//! (`teams`).
+//! (`teams`, following the presence model of `graph_presence`, which the HTTP fake of the
+//! test tree follows too).
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 mod genesys;
+pub mod graph_presence;
 mod store;
 mod teams;
 

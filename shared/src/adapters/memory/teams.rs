@@ -1,6 +1,11 @@
-//! Microsoft Graph's presence in memory: what each Teams user shows, the writes received, bulk
-//! reads, and failures on demand.
+//! Microsoft Graph's presence in memory: each Teams user's presence as Graph aggregates it
+//! (the rules of [`super::graph_presence`], the same the HTTP fake follows), the writes
+//! received, bulk reads, and failures on demand. Time is tokio's: a paused clock moves expiry
+//! and fading on.
 
+use super::graph_presence::{
+    ClientEvent, PreferredBy, SessionError, SessionState, Shown, TeamsClient, UserPresence,
+};
 use super::lock;
 use crate::domain::ids::TeamsUserId;
 use crate::domain::teams::{TeamsPresence, TeamsState};
@@ -10,6 +15,7 @@ use crate::ports::{
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// One write the presence writer received.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,15 +24,14 @@ pub struct Write {
     pub state: TeamsState,
 }
 
-/// Microsoft Graph's preferred presence, in memory: what each Teams user shows, every write
-/// received, and failures to answer with on demand.
+/// Microsoft Graph's presence, in memory: what each Teams user shows, every write received,
+/// and failures to answer with on demand. A user nobody scripted is signed in to Teams on the
+/// desktop and Available.
 #[derive(Debug, Default)]
 pub struct MemoryTeams {
-    shown: Mutex<HashMap<TeamsUserId, TeamsState>>,
-    /// Users without a Teams session (they show Offline whatever was set).
-    sessionless: Mutex<Vec<TeamsUserId>>,
-    /// What users set by hand, shown until the next write.
-    by_hand: Mutex<HashMap<TeamsUserId, TeamsPresence>>,
+    presence: Mutex<HashMap<TeamsUserId, UserPresence<Instant>>>,
+    /// The `expirationDuration` of preferred presence writes (`None`: Graph's default).
+    expiration: Mutex<Option<Duration>>,
     reads: Mutex<usize>,
     known: Mutex<Option<Vec<TeamsUserId>>>,
     writes: Mutex<Vec<Write>>,
@@ -68,7 +73,8 @@ impl MemoryTeams {
         Self::default()
     }
 
-    /// Only these Teams users exist (others answer "not found"); by default all do.
+    /// Only these Teams users exist (others answer "not found", and reads leave them out);
+    /// by default all do.
     pub fn only_users(&self, users: impl IntoIterator<Item = TeamsUserId>) {
         *lock(&self.known) = Some(users.into_iter().collect());
     }
@@ -89,22 +95,72 @@ impl MemoryTeams {
         *lock(&self.latency) = latency;
     }
 
-    /// The preferred presence the user shows (`Cleared` when none was set).
+    /// The `expirationDuration` preferred presence writes carry, as the Graph adapter's
+    /// setting does (default `None`: Graph's own, 1 day for Busy and DoNotDisturb, else 7).
+    pub fn set_preferred_expiration(&self, expiration: Option<Duration>) {
+        *lock(&self.expiration) = expiration;
+    }
+
+    /// The preferred presence our writes left that still stands: `Cleared` when none was set,
+    /// it was cleared or expired, or the user replaced it with their own choice.
     pub fn shown(&self, user: &TeamsUserId) -> TeamsState {
-        lock(&self.shown)
-            .get(user)
-            .copied()
-            .unwrap_or(TeamsState::Cleared)
+        self.with_user(user, |presence, now| match presence.preferred(now) {
+            Some(preferred) if preferred.by == PreferredBy::App => {
+                TeamsState::Preferred(preferred.presence)
+            }
+            _ => TeamsState::Cleared,
+        })
     }
 
-    /// The user has no Teams session: they show Offline whatever was set.
+    /// What Graph's aggregate shows for the user now (what a read answers).
+    pub fn aggregate(&self, user: &TeamsUserId) -> Shown {
+        self.with_user(user, |presence, now| presence.shown(now))
+    }
+
+    /// The user has no presence session left (signed out of Teams everywhere, no app
+    /// session): they show Offline whatever was set.
     pub fn without_session(&self, user: &TeamsUserId) {
-        lock(&self.sessionless).push(user.clone());
+        self.with_user(user, |presence, _| presence.end_every_session());
     }
 
-    /// The user sets their own presence in Teams; it shows until the next write.
+    /// The user picks a state in Teams: it takes the preferred presence's place (one slot),
+    /// shown over every session until the next write or its default expiry.
     pub fn set_by_hand(&self, user: &TeamsUserId, presence: TeamsPresence) {
-        lock(&self.by_hand).insert(user.clone(), presence);
+        self.with_user(user, |slot, now| {
+            slot.set_preferred(presence, PreferredBy::User, None, now);
+        });
+    }
+
+    /// The user's own Teams activity on their desktop client (joins a meeting, takes a call…).
+    pub fn client_event(&self, user: &TeamsUserId, event: ClientEvent) {
+        self.with_user(user, |presence, now| presence.client_event(event, now));
+    }
+
+    /// One Teams client's session now shows `state` (for users on several clients).
+    pub fn set_client(&self, user: &TeamsUserId, client: TeamsClient, state: SessionState) {
+        self.with_user(user, |presence, now| {
+            presence.set_client(client, state, now)
+        });
+    }
+
+    /// `setPresence` of the app `app_id` for the user (`expiration` `None`: PT5M).
+    pub fn set_app_session(
+        &self,
+        user: &TeamsUserId,
+        app_id: &str,
+        state: SessionState,
+        expiration: Option<Duration>,
+    ) -> Result<(), SessionError> {
+        self.with_user(user, |presence, now| {
+            presence.set_app_session(app_id, state, expiration, now)
+        })
+    }
+
+    /// `clearPresence` of the app `app_id` for the user.
+    pub fn clear_app_session(&self, user: &TeamsUserId, app_id: &str) -> Result<(), SessionError> {
+        self.with_user(user, |presence, now| {
+            presence.clear_app_session(app_id, now)
+        })
     }
 
     /// Bulk presence reads received.
@@ -115,6 +171,26 @@ impl MemoryTeams {
     /// Every write received, failed ones included.
     pub fn writes(&self) -> Vec<Write> {
         lock(&self.writes).clone()
+    }
+
+    /// Runs `f` on the user's presence (a user first met is signed in and Available).
+    fn with_user<R>(
+        &self,
+        user: &TeamsUserId,
+        f: impl FnOnce(&mut UserPresence<Instant>, Instant) -> R,
+    ) -> R {
+        let now = Instant::now();
+        let mut presence = lock(&self.presence);
+        let entry = presence
+            .entry(user.clone())
+            .or_insert_with(|| UserPresence::signed_in(now));
+        f(entry, now)
+    }
+
+    fn is_known(&self, user: &TeamsUserId) -> bool {
+        lock(&self.known)
+            .as_ref()
+            .is_none_or(|known| known.contains(user))
     }
 
     async fn write(
@@ -138,16 +214,18 @@ impl MemoryTeams {
             user: user.clone(),
             state,
         });
-        if lock(&self.known)
-            .as_ref()
-            .is_some_and(|known| !known.contains(user))
-        {
+        if !self.is_known(user) {
             return Ok(WriteAnswer::UserNotFound);
         }
         let failure = lock(&self.failures).pop_front();
         if matches!(failure, None | Some(Failure::LandedUnanswered)) {
-            lock(&self.shown).insert(user.clone(), state);
-            lock(&self.by_hand).remove(user);
+            let expiration = *lock(&self.expiration);
+            self.with_user(user, |presence, now| match state {
+                TeamsState::Preferred(p) => {
+                    presence.set_preferred(p, PreferredBy::App, expiration, now);
+                }
+                TeamsState::Cleared => presence.clear_preferred(),
+            });
         }
         match failure {
             None => Ok(WriteAnswer::Accepted),
@@ -179,8 +257,8 @@ impl PresenceWriter for MemoryTeams {
 impl PresenceReader for MemoryTeams {
     const MAX_USERS: usize = 650;
 
-    /// What Graph's aggregate shows: nothing but Offline without a session; else what the user
-    /// set by hand, else the preferred presence set, else Available (their own session).
+    /// Graph's aggregate of each known user ([`super::graph_presence::UserPresence::shown`]);
+    /// users Graph does not know are left out.
     async fn read(
         &self,
         users: &[TeamsUserId],
@@ -190,25 +268,15 @@ impl PresenceReader for MemoryTeams {
         if let Some(failure) = lock(&self.read_failures).pop_front() {
             return Err(failure.error());
         }
-        let sessionless = lock(&self.sessionless);
-        let by_hand = lock(&self.by_hand);
         Ok(users
             .iter()
+            .filter(|user| self.is_known(user))
             .map(|user| {
-                let presence = if sessionless.contains(user) {
-                    TeamsPresence::OffWork
-                } else if let Some(own) = by_hand.get(user) {
-                    *own
-                } else {
-                    match self.shown(user) {
-                        TeamsState::Preferred(presence) => presence,
-                        TeamsState::Cleared => TeamsPresence::Available,
-                    }
-                };
+                let (availability, activity) = self.aggregate(user).pair();
                 TeamsNow {
                     user: user.clone(),
-                    availability: presence.availability().to_owned(),
-                    activity: presence.activity().to_owned(),
+                    availability: availability.to_owned(),
+                    activity: activity.to_owned(),
                 }
             })
             .collect())

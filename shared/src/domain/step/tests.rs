@@ -69,6 +69,7 @@ fn record(
         applied_at_ms: None,
         applied_to: None,
         left: None,
+        exception: None,
     }
 }
 

@@ -88,13 +88,16 @@ where
         let shared = run.shared;
         let hints = &shared.hints;
         // Users with a record are the walk's; the sweep reads Genesys only for the others.
+        // Their records in one batched read (a record that does not parse is left out).
+        let users: Vec<_> = users
+            .into_iter()
+            .filter(|(_, answer)| matches!(answer, DirectoryAnswer::TeamsId(_)))
+            .collect();
+        let ids: Vec<GenesysUserId> = users.iter().map(|(u, _)| u.clone()).collect();
+        let mut records = self.store.read_many(&ids).await?;
         let mut unseen = Vec::new();
         for (user, answer) in users {
-            if !matches!(answer, DirectoryAnswer::TeamsId(_)) {
-                continue;
-            }
-            let record = self.store.read(&user).await?;
-            if record.rev == 0 {
+            if let Some(record) = records.remove(&user).filter(|r| r.rev == 0) {
                 hints.put(user.clone(), answer);
                 unseen.push((user, record));
             }

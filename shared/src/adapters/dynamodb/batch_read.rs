@@ -1,0 +1,98 @@
+//! Many users' records in batches (`BatchGetItem`, 100 keys a request, as DynamoDB allows),
+//! the keys DynamoDB leaves unprocessed asked again after a backoff: the sweep's reads.
+
+use super::{DynamoStateStore, Item, Timed, s, user_key, user_state};
+use crate::adapters::record_walk::skipped_unreadable;
+use crate::domain::ids::GenesysUserId;
+use crate::domain::state::UserState;
+use crate::policy::{BATCH_READ_BACKOFF_FIRST, BATCH_READ_RETRIES};
+use crate::ports::StoreError;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use std::collections::{BTreeSet, HashMap};
+
+/// The most keys one `BatchGetItem` request takes.
+const KEYS_PER_REQUEST: usize = 100;
+
+impl DynamoStateStore {
+    /// The records of `users` ([`crate::ports::StateStore::read_many`]), eventually
+    /// consistent (half the read units of a strongly consistent read; the one caller, the
+    /// sweep, only tells a user never seen from one with a record, and acts through
+    /// conditional writes).
+    pub(super) async fn batch_read(
+        &self,
+        users: &[GenesysUserId],
+    ) -> Result<HashMap<GenesysUserId, UserState>, StoreError> {
+        // DynamoDB refuses a request that names a key twice.
+        let unique: BTreeSet<&GenesysUserId> = users.iter().collect();
+        let unique: Vec<&GenesysUserId> = unique.into_iter().collect();
+        let mut records = HashMap::with_capacity(unique.len());
+        let mut unreadable = Vec::new();
+        for chunk in unique.chunks(KEYS_PER_REQUEST) {
+            let mut found: HashMap<String, Item> = HashMap::new();
+            for item in self.batch_items(chunk).await? {
+                if let Some(AttributeValue::S(key)) = item.get("pk") {
+                    found.insert(key.clone(), item);
+                }
+            }
+            for user in chunk {
+                let key = user_key(user);
+                match user_state(found.get(&key)) {
+                    Ok(record) => {
+                        records.insert((*user).clone(), record);
+                    }
+                    Err(error) => unreadable.push((key, error)),
+                }
+            }
+        }
+        skipped_unreadable(&unreadable);
+        Ok(records)
+    }
+
+    /// The items of up to 100 users, asking again for the keys left unprocessed.
+    async fn batch_items(&self, users: &[&GenesysUserId]) -> Result<Vec<Item>, StoreError> {
+        let keys: Vec<Item> = users
+            .iter()
+            .map(|user| HashMap::from([("pk".to_owned(), s(user_key(user)))]))
+            .collect();
+        let mut wanted = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .build()
+            .map_err(|e| StoreError(format!("BatchGetItem request: {e}")))?;
+        let mut items = Vec::with_capacity(users.len());
+        let mut backoff = BATCH_READ_BACKOFF_FIRST;
+        for attempt in 0..=BATCH_READ_RETRIES {
+            if attempt > 0 {
+                tokio::time::sleep(backoff).await;
+                backoff = backoff.saturating_mul(2);
+            }
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, wanted)
+                .send()
+                .timed("BatchGetItem")
+                .await
+                .map_err(|e| self.error("BatchGetItem", &e))?;
+            let mut output = output;
+            if let Some(found) = output
+                .responses
+                .as_mut()
+                .and_then(|r| r.remove(&self.table))
+            {
+                items.extend(found);
+            }
+            match output
+                .unprocessed_keys
+                .and_then(|mut rest| rest.remove(&self.table))
+                .filter(|rest| !rest.keys().is_empty())
+            {
+                Some(rest) => wanted = rest,
+                None => return Ok(items),
+            }
+        }
+        Err(StoreError(format!(
+            "BatchGetItem on table {} left keys unprocessed after {BATCH_READ_RETRIES} retries: the table is throttled",
+            self.table
+        )))
+    }
+}
