@@ -120,7 +120,7 @@ async fn away(
         expires_at: now_s + 86_400,
         origin: Default::default(),
     };
-    store.put(user, &cached).await.expect("in memory");
+    store.put(user, &cached, now_s).await.expect("in memory");
     store
         .claim(teams, user, now_s + 2 * 86_400, now_s)
         .await

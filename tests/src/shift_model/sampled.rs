@@ -7,12 +7,14 @@
 use presence_core::adapters::memory::MemoryStore;
 use presence_core::domain::ids::GenesysUserId;
 use presence_core::domain::left::LeftReason;
+use presence_core::domain::scope::ExceptionMark;
 use presence_core::domain::state::{Intent, Lease, Observation, UserState};
 use presence_core::policy::RECONCILE_BURST_WINDOW;
 use presence_core::ports::{
     Clock, Finish, PassLedger, PassState, RecordPage, RecordScan, Recorded, RunClaim, StateStore,
     StoreError,
 };
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// One page the walk scanned.
@@ -88,6 +90,20 @@ impl<K: Clock> PassLedger for Sampled<K> {
 impl<K: Clock> StateStore for Sampled<K> {
     async fn read(&self, user: &GenesysUserId) -> Result<UserState, StoreError> {
         self.store.read(user).await
+    }
+    async fn read_many(
+        &self,
+        users: &[GenesysUserId],
+    ) -> Result<HashMap<GenesysUserId, UserState>, StoreError> {
+        self.store.read_many(users).await
+    }
+    async fn set_exception(
+        &self,
+        user: &GenesysUserId,
+        mark: Option<&ExceptionMark>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.store.set_exception(user, mark, now_ms).await
     }
     async fn record(
         &self,
