@@ -22,7 +22,7 @@
 //! | `--seed N` | 42 | the workload's seed |
 
 use presence_sync_tests::shift_model::Params;
-use presence_sync_tests::shift_model::prior::Prior;
+use presence_sync_tests::shift_model::figures::clock_time;
 use presence_sync_tests::shift_model::report::Report;
 use presence_sync_tests::shift_model::run::run_paused;
 use presence_sync_tests::shift_model::workload::Mapping;
@@ -104,13 +104,12 @@ fn print(report: &Report) {
             println!("{line}");
         }
     }
-    if report.params.prior != Prior::Unseen {
-        println!(
-            "lapsed (a preferred presence {} min without a write): {} agents",
-            report.params.expiry.as_secs() / 60,
-            report.lapsed
-        );
-    }
+    println!(
+        "lapsed by {} (a preferred presence {} min without a write): {} agents",
+        clock_time(report.params.watched_until_s()),
+        report.params.expiry.as_secs() / 60,
+        report.lapsed
+    );
     eprintln!(
         "  outcomes: {:?}; retried {}; cold starts {}; peak busy {}; drained at {:.0} s; directory lookups {}",
         report.lambda.outcomes,
