@@ -88,6 +88,8 @@ run_checks() {
     done_step
 
     step "template.yaml against the code (tests/tests/suite/template.rs)"
+    echo "   compiling the test suite first when it is not built yet (minutes on a fresh clone; the"
+    echo "   suite's own build reuses it), then running template::"
     # --workspace: the same features as the suite's build, so its dependencies are built once.
     cargo test --workspace --locked --test suite --quiet -- template::
     done_step

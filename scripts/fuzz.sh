@@ -11,6 +11,16 @@ PATH="$(pwd)/.tools/bin:$PATH"
 export PATH
 cd fuzz
 export RUSTC_BOOTSTRAP=1
+# Both targets built first, saying so: on a fresh clone this is minutes (libFuzzer from C++
+# source, the library with coverage instrumentation, in fuzz/target) that were silent before.
+echo "== fuzz: building the targets (a few minutes the first time: libFuzzer and the library with coverage instrumentation)"
+log="$(mktemp)"
+if ! cargo fuzz build -O >"$log" 2>&1; then
+    tail -n 60 "$log" >&2
+    echo "building the fuzz targets failed" >&2
+    exit 1
+fi
+rm -f "$log"
 for target in event mapping; do
     mkdir -p "corpus/$target"
     echo "== fuzz $target for ${seconds}s"

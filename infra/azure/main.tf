@@ -1,5 +1,5 @@
-# Microsoft side of presence-sync (infra/README.md, step 1): an app registration that may
-# set any user's Teams presence, with admin consent, and a client secret.
+# Microsoft side of presence-sync (infra/README.md): an app registration that may set any
+# user's Teams presence, with admin consent, and a client secret stored in AWS Secrets Manager.
 #
 # Microsoft Graph application permission Presence.ReadWrite.All: the function calls
 # POST /users/{id}/presence/setUserPreferredPresence and clearUserPreferredPresence with
@@ -67,14 +67,21 @@ resource "azuread_application_password" "presence_sync" {
   }
 }
 
-# The new client secret goes into Secrets Manager in the same apply, before the old one is
-# deleted (create_before_destroy orders it so): no window in which the function holds a
-# deleted secret. Running instances keep their token, and re-read the secret once when the
-# token endpoint refuses the old one. Without `aws_secret_arn`, store `azure_secret_json` by
-# hand right after every apply that rotates (infra/README.md): the old secret is already gone.
+# The client secret goes straight into Secrets Manager (the stack's ExistingAzureSecretArn):
+# it never passes through a terminal, a file or another process. On rotation the new secret
+# is written in the same apply, before the old one is deleted (create_before_destroy orders
+# it so): no window in which the function holds a deleted secret. Running instances keep
+# their token, and re-read the secret once when the token endpoint refuses the old one.
+resource "aws_secretsmanager_secret" "azure" {
+  name_prefix = var.secret_name_prefix
+  description = "presence-sync: the Entra ID app registration {tenant_id, client_id, client_secret}. Managed by Terraform (infra/azure)."
+  # Encrypted with the AWS managed key aws/secretsmanager (template.yaml's functions need no
+  # kms grant for it). A destroy keeps it recoverable for a week.
+  recovery_window_in_days = 7
+}
+
 resource "aws_secretsmanager_secret_version" "azure" {
-  count     = var.aws_secret_arn == null ? 0 : 1
-  secret_id = var.aws_secret_arn
+  secret_id = aws_secretsmanager_secret.azure.id
   secret_string = jsonencode({
     tenant_id                = data.azuread_client_config.current.tenant_id
     client_id                = azuread_application.presence_sync.client_id

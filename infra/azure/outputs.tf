@@ -8,24 +8,14 @@ output "client_id" {
   value       = azuread_application.presence_sync.client_id
 }
 
-output "client_secret" {
-  description = "client_secret of the Azure secret. Read it with `terraform output -raw client_secret`."
-  value       = azuread_application_password.presence_sync.value
-  sensitive   = true
-}
-
 output "client_secret_expires" {
-  description = "When the client secret expires; apply again before then and store the new one."
+  description = "When the client secret expires; apply again (make deploy) before then."
   value       = azuread_application_password.presence_sync.end_date
 }
 
-output "azure_secret_json" {
-  description = "The whole Azure secret, {\"tenant_id\",\"client_id\",\"client_secret\",\"client_secret_expires_at\"}, for aws secretsmanager put-secret-value (not needed with aws_secret_arn, which writes it in the same apply)."
-  value = jsonencode({
-    tenant_id                = data.azuread_client_config.current.tenant_id
-    client_id                = azuread_application.presence_sync.client_id
-    client_secret            = azuread_application_password.presence_sync.value
-    client_secret_expires_at = azuread_application_password.presence_sync.end_date
-  })
-  sensitive = true
+output "secret_arn" {
+  description = "The Secrets Manager secret holding {tenant_id, client_id, client_secret, client_secret_expires_at}: template.yaml's ExistingAzureSecretArn. The client secret itself is no output: it goes from Entra ID to Secrets Manager inside Terraform."
+  value       = aws_secretsmanager_secret.azure.arn
+  # The version must exist before the stack (or doctor) reads the secret.
+  depends_on = [aws_secretsmanager_secret_version.azure]
 }

@@ -11,7 +11,7 @@ variable "display_name" {
 }
 
 variable "client_secret_rotation_days" {
-  description = "Days the client secret is valid. Terraform creates a new secret on the first apply after that; store it again with put-secret-value (infra/README.md)."
+  description = "Days the client secret is valid. The first apply after that (make deploy) creates a new one and stores it in Secrets Manager in the same apply."
   type        = number
   default     = 180
 
@@ -21,13 +21,23 @@ variable "client_secret_rotation_days" {
   }
 }
 
-variable "aws_secret_arn" {
-  description = "ARN of the stack's Azure secret (output AzureSecretArn). Set: every apply that creates a client secret writes it there before deleting the old one (needs AWS credentials with secretsmanager:PutSecretValue on it, from the environment). Null: store azure_secret_json by hand after such an apply."
+variable "aws_region" {
+  description = "AWS region of the presence-sync stack: the client secret is stored in Secrets Manager there (make deploy sets it from your AWS credentials)."
   type        = string
-  default     = null
 
   validation {
-    condition     = var.aws_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.aws_secret_arn))
-    error_message = "aws_secret_arn must be a Secrets Manager secret ARN (the stack output AzureSecretArn)."
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.aws_region))
+    error_message = "aws_region must be an AWS region name such as eu-west-1."
+  }
+}
+
+variable "secret_name_prefix" {
+  description = "Name prefix of the Secrets Manager secret that holds the client secret (Secrets Manager appends a unique suffix)."
+  type        = string
+  default     = "presence-sync-azure-"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9/_+=.@-]{1,100}$", var.secret_name_prefix))
+    error_message = "secret_name_prefix may contain only letters, digits and /_+=.@- (at most 100)."
   }
 }

@@ -25,11 +25,8 @@ provider "azuread" {
   tenant_id = var.tenant_id
 }
 
-# Only for aws_secret_arn (main.tf): the secret's own region. Credentials from the environment
-# (AWS_PROFILE, AWS_ACCESS_KEY_ID, …); with aws_secret_arn unset nothing calls AWS.
+# The Secrets Manager secret (main.tf), in the stack's region. Credentials from the
+# environment (AWS_PROFILE, AWS_ACCESS_KEY_ID, an SSO session, …), as the AWS CLI finds them.
 provider "aws" {
-  region                      = var.aws_secret_arn == null ? "us-east-1" : split(":", var.aws_secret_arn)[3]
-  skip_credentials_validation = var.aws_secret_arn == null
-  skip_requesting_account_id  = var.aws_secret_arn == null
-  skip_metadata_api_check     = var.aws_secret_arn == null
+  region = var.aws_region
 }

@@ -1,8 +1,14 @@
-# Genesys Cloud side of presence-sync (infra/README.md, step 2):
+# Genesys Cloud side of presence-sync (infra/README.md):
 # - the Amazon EventBridge Source integration that publishes user activity to a partner
 #   event source in your AWS account;
 # - the OAuth client (client credentials) the function uses to read agents' Teams ids
-#   through SCIM, with a role that can do nothing else.
+#   through SCIM, with a role that can do nothing else, and its secret stored in AWS Secrets
+#   Manager.
+#
+# Genesys lets an OAuth client give away only roles it holds itself (genesyscloud_oauth_client,
+# `roles`: "The roles must also already be assigned to the OAuth Client used by Terraform").
+# `make deploy` therefore applies the role first (-target=genesyscloud_auth_role.scim_reader),
+# grants it to the deployment client, then applies the rest (presencectl/src/deploy).
 
 data "genesyscloud_organizations_me" "current" {}
 
@@ -51,4 +57,23 @@ resource "genesyscloud_oauth_client" "presence_sync" {
     role_id     = genesyscloud_auth_role.scim_reader.id
     division_id = var.role_division_id
   }
+}
+
+# The client's secret goes straight into Secrets Manager (the stack's ExistingGenesysSecretArn):
+# it never passes through a terminal, a file or another process. A new client
+# (-replace=genesyscloud_oauth_client.presence_sync) writes its secret in the same apply.
+resource "aws_secretsmanager_secret" "genesys" {
+  name_prefix = var.secret_name_prefix
+  description = "presence-sync: the Genesys OAuth client {client_id, client_secret}. Managed by Terraform (infra/genesys)."
+  # Encrypted with the AWS managed key aws/secretsmanager. A destroy keeps it recoverable for
+  # a week.
+  recovery_window_in_days = 7
+}
+
+resource "aws_secretsmanager_secret_version" "genesys" {
+  secret_id = aws_secretsmanager_secret.genesys.id
+  secret_string = jsonencode({
+    client_id     = genesyscloud_oauth_client.presence_sync.id
+    client_secret = genesyscloud_oauth_client.presence_sync.client_secret
+  })
 }

@@ -13,17 +13,19 @@ output "oauth_client_id" {
   value       = genesyscloud_oauth_client.presence_sync.id
 }
 
-output "oauth_client_secret" {
-  description = "client_secret of the Genesys secret. Read it with `terraform output -raw oauth_client_secret`."
-  value       = genesyscloud_oauth_client.presence_sync.client_secret
-  sensitive   = true
+output "scim_reader_role_id" {
+  description = "The role the function's OAuth client holds; the deployment client must hold it too before the client is created (make deploy grants it)."
+  value       = genesyscloud_auth_role.scim_reader.id
 }
 
-output "genesys_secret_json" {
-  description = "The whole Genesys secret, {\"client_id\",\"client_secret\"}, for aws secretsmanager put-secret-value."
-  value = jsonencode({
-    client_id     = genesyscloud_oauth_client.presence_sync.id
-    client_secret = genesyscloud_oauth_client.presence_sync.client_secret
-  })
-  sensitive = true
+output "role_division_id" {
+  description = "The division of the role's grants (var.role_division_id)."
+  value       = var.role_division_id
+}
+
+output "secret_arn" {
+  description = "The Secrets Manager secret holding {client_id, client_secret}: template.yaml's ExistingGenesysSecretArn. The client secret itself is no output: it goes from Genesys to Secrets Manager inside Terraform."
+  value       = aws_secretsmanager_secret.genesys.arn
+  # The version must exist before the stack (or doctor) reads the secret.
+  depends_on = [aws_secretsmanager_secret_version.genesys]
 }

@@ -1,6 +1,11 @@
-variable "genesys_region" {
-  description = "AWS region of the Genesys Cloud org (not of your AWS account): us-east-1 for mypurecloud.com, eu-west-1 for mypurecloud.ie, us-west-2 for usw2.pure.cloud, ..."
+variable "genesys_org_region" {
+  description = "Where your Genesys Cloud org runs, named as the Genesys provider names it: the AWS region of its host (eu-west-1 for mypurecloud.ie, us-east-1 for mypurecloud.com, ...; shared/src/config/genesys_region.rs has the table). Not the region of your AWS account (aws_region). make deploy derives it from any form you give."
   type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2,4}(-[a-z]+)+-[0-9]$", var.genesys_org_region))
+    error_message = "genesys_org_region must be the AWS region of the Genesys org, such as eu-west-1 (for mypurecloud.ie); not its host."
+  }
 }
 
 variable "aws_account_id" {
@@ -14,7 +19,7 @@ variable "aws_account_id" {
 }
 
 variable "aws_region" {
-  description = "AWS region where the partner event source is created and template.yaml is deployed, e.g. eu-west-1."
+  description = "AWS region where the partner event source is created and template.yaml is deployed, e.g. eu-west-1 (the client secret is stored there too)."
   type        = string
 
   validation {
@@ -80,5 +85,16 @@ variable "token_validity_seconds" {
   validation {
     condition     = var.token_validity_seconds >= 300 && var.token_validity_seconds <= 172800
     error_message = "token_validity_seconds must be between 300 (5 minutes) and 172800 (48 hours)."
+  }
+}
+
+variable "secret_name_prefix" {
+  description = "Name prefix of the Secrets Manager secret that holds the OAuth client's secret (Secrets Manager appends a unique suffix)."
+  type        = string
+  default     = "presence-sync-genesys-"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9/_+=.@-]{1,100}$", var.secret_name_prefix))
+    error_message = "secret_name_prefix may contain only letters, digits and /_+=.@- (at most 100)."
   }
 }

@@ -9,12 +9,22 @@ terraform {
       source  = "mypurecloud/genesyscloud"
       version = "~> 1.0"
     }
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 6.0"
+    }
   }
 }
 
 # Credentials come from the environment, never from this directory:
 #   GENESYSCLOUD_OAUTHCLIENT_ID, GENESYSCLOUD_OAUTHCLIENT_SECRET (an admin OAuth client,
-#   client credentials) and GENESYSCLOUD_REGION, or the variable below.
+#   client credentials; make deploy reads them from your environment too, to grant the role).
 provider "genesyscloud" {
-  aws_region = var.genesys_region
+  aws_region = var.genesys_org_region
+}
+
+# The Secrets Manager secret (main.tf), in the stack's region. Credentials from the
+# environment (AWS_PROFILE, AWS_ACCESS_KEY_ID, an SSO session, …), as the AWS CLI finds them.
+provider "aws" {
+  region = var.aws_region
 }

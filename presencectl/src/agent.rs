@@ -1,5 +1,6 @@
 //! The agent a command is about, and the budget and clock the per-agent commands share.
 
+use crate::output::{DOCTOR_FIX, with_fix};
 use presence_core::app::Parts;
 use presence_core::config::Config;
 use presence_core::domain::excerpt::excerpt;
@@ -18,20 +19,31 @@ pub async fn resolve(parts: &Parts, config: &Config, raw: &str) -> Result<Genesy
         return Ok(user);
     }
     if !raw.contains('@') {
-        return Err(format!(
-            "{} is neither a Genesys user id (a UUID such as 3f9e6a2b-5d4c-4b1a-8e7f-112233445566) nor an e-mail address",
-            excerpt(raw)
+        return Err(with_fix(
+            format!(
+                "{} is neither a Genesys user id nor an e-mail address",
+                excerpt(raw)
+            ),
+            "give the agent's Genesys user id (a UUID such as 3f9e6a2b-5d4c-4b1a-8e7f-112233445566) or e-mail",
         ));
     }
     let found = parts
         .genesys_bulk(config)
         .find_by_email(raw, budget())
         .await
-        .map_err(|e| format!("looking up {} in Genesys: {e}", excerpt(raw)))?;
+        .map_err(|e| {
+            with_fix(
+                format!("looking up {} in Genesys: {e}", excerpt(raw)),
+                DOCTOR_FIX,
+            )
+        })?;
     found.ok_or_else(|| {
-        format!(
-            "Genesys knows no user whose e-mail (SCIM userName) is {}",
-            excerpt(raw)
+        with_fix(
+            format!(
+                "Genesys knows no user whose e-mail (SCIM userName) is {}",
+                excerpt(raw)
+            ),
+            "check the address, or give the agent's Genesys user id",
         )
     })
 }

@@ -2,7 +2,7 @@
 //! event function's own environment gives the configuration), or from the environment variables
 //! the functions read.
 
-use aws_sdk_cloudformation::error::DisplayErrorContext;
+use crate::aws_error;
 use presence_core::config::{Config, ConfigError};
 use std::collections::HashMap;
 
@@ -20,6 +20,8 @@ pub struct Stack {
     pub dead_letter_queue_url: String,
     pub event_bus_name: String,
     pub alarm_topic_arn: String,
+    /// The CloudWatch dashboard (a stack from before the dashboard has none).
+    pub dashboard_name: Option<String>,
 }
 
 /// How to reach AWS: the standard chain (environment, `~/.aws`, role), or these.
@@ -46,31 +48,32 @@ pub struct Deployment {
     pub variables: HashMap<String, String>,
 }
 
-/// Why the deployment could not be found.
+/// Why the deployment could not be found; each ends with its fix.
 #[derive(Debug, thiserror::Error)]
 pub enum FindError {
-    #[error("CloudFormation: cannot read stack {stack:?}: {detail}")]
-    Stack { stack: String, detail: String },
+    #[error("CloudFormation: cannot read stack {stack:?}: {detail} — fix: {fix}")]
+    Stack {
+        stack: String,
+        detail: String,
+        fix: String,
+    },
     #[error(
-        "CloudFormation: stack {stack:?} has no output {output} (is it a presence-sync stack, deployed from template.yaml?)"
+        "CloudFormation: stack {stack:?} has no output {output}: it is not a presence-sync stack (deployed from template.yaml) — fix: give --stack the stack make deploy made (presence-sync unless you named it)"
     )]
     MissingOutput { stack: String, output: &'static str },
-    #[error("Lambda: cannot read the configuration of function {function}: {detail}")]
-    Function { function: String, detail: String },
+    #[error("Lambda: cannot read the configuration of function {function}: {detail} — fix: {fix}")]
+    Function {
+        function: String,
+        detail: String,
+        fix: String,
+    },
 }
 
 impl Deployment {
     /// The deployment of `stack`, or (without one) the one the process environment describes;
     /// AWS reached as `account` says (a profile, a region, or the standard chain).
     pub async fn find(stack: Option<&str>, account: &Account) -> Result<Deployment, FindError> {
-        let mut loader = presence_core::app::aws_loader(presence_core::policy::HTTP_CONNECT);
-        if let Some(profile) = &account.profile {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(region) = &account.region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
-        let aws = loader.load().await;
+        let aws = load_aws(account).await;
         let (stack, variables, reconcile_variables) = match stack {
             Some(name) => {
                 let stack = read_stack(&aws, name).await?;
@@ -112,12 +115,42 @@ impl Deployment {
     ) -> Result<&'a Config, String> {
         config.as_ref().map_err(|error| match &self.stack {
             Some(stack) => format!(
-                "the {function} of stack {} has an invalid configuration: {error}",
-                stack.name
+                "the {function} of stack {} has an invalid configuration: {error} — fix: correct the stack parameter that sets {} and make deploy",
+                stack.name, error.variable
             ),
-            None => format!("{error} (set the variables the functions use, or give --stack)"),
+            None => format!(
+                "{error} — fix: give --stack (the deployment's stack: presence-sync unless you named it), or set the variables the functions read"
+            ),
         })
     }
+}
+
+/// An `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_<SERVICE>`) set but empty makes the AWS SDK
+/// panic ("URL was unset"): refused first, with its fix.
+pub fn check_endpoint_variables() -> Result<(), String> {
+    let empty: Vec<String> = std::env::vars()
+        .filter(|(name, value)| name.starts_with("AWS_ENDPOINT_URL") && value.trim().is_empty())
+        .map(|(name, _)| name)
+        .collect();
+    match empty.as_slice() {
+        [] => Ok(()),
+        names => Err(crate::output::with_fix(
+            format!("{} set but empty", names.join(", ")),
+            &format!("unset {} (or give it a URL)", names.join(" ")),
+        )),
+    }
+}
+
+/// The AWS configuration `account` names: a profile, a region, or the standard chain.
+pub async fn load_aws(account: &Account) -> aws_config::SdkConfig {
+    let mut loader = presence_core::app::aws_loader(presence_core::policy::HTTP_CONNECT);
+    if let Some(profile) = &account.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &account.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    loader.load().await
 }
 
 async fn read_stack(aws: &aws_config::SdkConfig, name: &str) -> Result<Stack, FindError> {
@@ -127,9 +160,13 @@ async fn read_stack(aws: &aws_config::SdkConfig, name: &str) -> Result<Stack, Fi
         .stack_name(name)
         .send()
         .await
-        .map_err(|error| FindError::Stack {
-            stack: name.to_owned(),
-            detail: aws_detail(&DisplayErrorContext(&error)),
+        .map_err(|error| {
+            let detail = aws_error::describe(&error);
+            let fix = aws_error::fix_for(&detail).map_or_else(
+                || "check the stack's name and region (aws cloudformation describe-stacks), or deploy it: make deploy".to_owned(),
+                str::to_owned,
+            );
+            FindError::Stack { stack: name.to_owned(), detail, fix }
         })?;
     let outputs: HashMap<String, String> = answer
         .stacks()
@@ -161,6 +198,7 @@ async fn read_stack(aws: &aws_config::SdkConfig, name: &str) -> Result<Stack, Fi
         dead_letter_queue_url: output("DeadLetterQueueUrl")?,
         event_bus_name: output("EventBusName")?,
         alarm_topic_arn: output("AlarmTopicArn")?,
+        dashboard_name: output("DashboardName").ok(),
     })
 }
 
@@ -175,23 +213,17 @@ async fn function_environment(
         .function_name(function)
         .send()
         .await
-        .map_err(|error| FindError::Function {
-            function: function.to_owned(),
-            detail: aws_detail(&aws_sdk_lambda::error::DisplayErrorContext(&error)),
+        .map_err(|error| {
+            let detail = aws_error::describe(&error);
+            let fix = aws_error::fix_for(&detail).map_or_else(
+                || "let this principal call lambda:GetFunctionConfiguration (README.md, the permissions presencectl needs)".to_owned(),
+                str::to_owned,
+            );
+            FindError::Function { function: function.to_owned(), detail, fix }
         })?;
     Ok(answer
         .environment()
         .and_then(|e| e.variables())
         .cloned()
         .unwrap_or_default())
-}
-
-/// An AWS error's text for a message: one line, at most 300 characters (AWS errors name the
-/// resource and the reason, never a secret value).
-pub fn aws_detail(error: &(impl std::fmt::Display + ?Sized)) -> String {
-    let text = error.to_string().replace(['\n', '\r'], " ");
-    match text.char_indices().nth(300) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text,
-    }
 }

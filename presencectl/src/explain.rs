@@ -1,17 +1,22 @@
 //! `presencectl explain <event.json>`: what the event function would do with an event against
 //! the user's current record, and why, worked out by the library's own rules
-//! (`PresenceSync::admit` and `PresenceSync::explain`): no write, no Graph call.
+//! (`PresenceSync::admit` and `PresenceSync::explain`): no write, no Graph call. With
+//! `--mapping`, offline: against that mapping and no record (the first event the function sees
+//! for the user), without AWS or a deployment.
 
 use crate::agent::now_ms;
 use crate::deployment::Deployment;
 use crate::describe::teams_state;
-use crate::output::{Answer, fields};
+use crate::output::{Answer, DOCTOR_FIX, fields, with_fix};
+use presence_core::config::Config;
 use presence_core::domain::decide::AfterClaim;
+use presence_core::domain::event::GenesysEvent;
 use presence_core::domain::mapping::{KeepReason, Target};
 use presence_core::domain::outcome::Why;
-use presence_core::domain::state::{Intent, Observation};
+use presence_core::domain::state::{Intent, Observation, UserState};
 use presence_core::domain::step::Step;
 use presence_core::ports::StateStore;
+use presence_core::service::SyncError;
 use serde::Serialize;
 use std::io::Read;
 use std::path::Path;
@@ -34,7 +39,13 @@ pub struct Explained {
     pub target: Option<String>,
     /// The mapping entry that decided it (`OnQueue`, `routing:INTERACTING`, a definition id).
     pub mapping_entry: Option<String>,
+    /// What the event was weighed against: the user's record, or none (offline).
+    pub against: &'static str,
 }
+
+const AGAINST_RECORD: &str = "the user's current record in the state table";
+const AGAINST_NOTHING: &str =
+    "no record (offline, --mapping: the first event the function sees for this user)";
 
 pub async fn run(deployment: &Deployment, path: &Path) -> Result<Explained, String> {
     let raw = read_event(path)?;
@@ -42,23 +53,69 @@ pub async fn run(deployment: &Deployment, path: &Path) -> Result<Explained, Stri
     let sync = presence_core::app::build_with(config, &deployment.aws);
     let event = match sync.admit(raw) {
         Ok(event) => event,
-        Err(error) => {
-            return Ok(Explained {
-                result: "rejected",
-                genesys_user_id: None,
-                rejected: Some(format!("{} ({})", error, error.kind())),
-                steps: vec!["reject the event: it fails and goes to the failure queue after Lambda's retries".into()],
-                target: None,
-                mapping_entry: None,
-            });
-        }
+        Err(error) => return Ok(rejected(&error, AGAINST_RECORD)),
     };
     let store = presence_core::app::Parts::new(config, &deployment.aws).state_store(config);
-    let record = store
-        .read(&event.user)
-        .await
-        .map_err(|e| format!("reading the record of {}: {e}", event.user))?;
-    let explanation = sync.explain(&event, &record, now_ms());
+    let record = store.read(&event.user).await.map_err(|e| {
+        with_fix(
+            format!("reading the record of {}: {e}", event.user),
+            DOCTOR_FIX,
+        )
+    })?;
+    Ok(explained(&sync, &event, &record, AGAINST_RECORD))
+}
+
+/// Offline: the event against `mapping` (`{}` for the default one) and an empty record; no
+/// AWS call, no deployment.
+pub fn offline(path: &Path, mapping: &str) -> Result<Explained, String> {
+    let raw = read_event(path)?;
+    let config = Config::from_lookup(|name| match name {
+        // Never read offline: the configuration requires them.
+        "STATE_TABLE" | "AZURE_SECRET_ID" | "GENESYS_SECRET_ID" => Some("(offline)".into()),
+        "GENESYS_ENVIRONMENT" => Some("mypurecloud.com".into()),
+        "PRESENCE_MAPPING" => Some(mapping.into()),
+        _ => None,
+    })
+    .map_err(|e| {
+        with_fix(
+            e,
+            "correct the mapping (presencectl mapping check '<json>' says which entry)",
+        )
+    })?;
+    // The clients are built, never called: nothing reads the table or calls Graph.
+    let aws = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::from_static("us-east-1"))
+        .build();
+    let sync = presence_core::app::build_with(&config, &aws);
+    Ok(match sync.admit(raw) {
+        Ok(event) => explained(&sync, &event, &UserState::default(), AGAINST_NOTHING),
+        Err(error) => rejected(&error, AGAINST_NOTHING),
+    })
+}
+
+fn rejected(error: &SyncError, against: &'static str) -> Explained {
+    Explained {
+        result: "rejected",
+        genesys_user_id: None,
+        rejected: Some(format!("{} ({})", error, error.kind())),
+        steps: vec![
+            "reject the event: it fails and goes to the failure queue after Lambda's retries"
+                .into(),
+        ],
+        target: None,
+        mapping_entry: None,
+        against,
+    }
+}
+
+fn explained(
+    sync: &presence_core::app::ProductionSync,
+    event: &GenesysEvent,
+    record: &UserState,
+    against: &'static str,
+) -> Explained {
+    let explanation = sync.explain(event, record, now_ms());
     let result = match explanation.steps.last() {
         Some(Step::CarryOut(AfterClaim::Call { .. })) => "calls-teams",
         Some(Step::Wait { .. }) => "waits",
@@ -70,14 +127,15 @@ pub async fn run(deployment: &Deployment, path: &Path) -> Result<Explained, Stri
         Target::Keep(KeepReason::Unmapped) => "keep: a value the mapping does not know".into(),
         Target::Keep(KeepReason::NoPresenceYet) => "keep: no presence seen yet".into(),
     };
-    Ok(Explained {
+    Explained {
         result,
         genesys_user_id: Some(event.user.to_string()),
         rejected: None,
         steps: explanation.steps.iter().map(step).collect(),
         target: Some(target),
         mapping_entry: Some(explanation.matched.to_string()),
-    })
+        against,
+    }
 }
 
 /// The event's JSON, from a file or stdin (`-`), bounded.
@@ -91,8 +149,10 @@ fn read_event(path: &Path) -> Result<serde_json::Value, String> {
     } else {
         std::fs::File::open(path).and_then(|f| f.take(MAX_EVENT_FILE).read_to_string(&mut text))
     };
-    read.map_err(|e| format!("cannot read the event {name}: {e}"))?;
-    serde_json::from_str(&text).map_err(|e| format!("the event {name} is not JSON: {e}"))
+    let fix = "give a file holding one EventBridge event as JSON (from status --history or the failure queue), or - for stdin";
+    read.map_err(|e| with_fix(format!("cannot read the event {name}: {e}"), fix))?;
+    serde_json::from_str(&text)
+        .map_err(|e| with_fix(format!("the event {name} is not JSON: {e}"), fix))
 }
 
 /// One step as an operator reads it.
@@ -146,16 +206,16 @@ fn observation_text(observation: &Observation) -> String {
     let mut parts = Vec::new();
     if let Some(p) = &observation.presence {
         parts.push(format!(
-            "presence {} (version {})",
+            "presence {} (changed {})",
             p.value.system,
-            p.version.millis()
+            crate::output::instant(p.version.millis())
         ));
     }
     if let Some(r) = &observation.routing {
         parts.push(format!(
-            "routing status {} (version {})",
+            "routing status {} (changed {})",
             r.value,
-            r.version.millis()
+            crate::output::instant(r.version.millis())
         ));
     }
     if parts.is_empty() {
@@ -193,6 +253,7 @@ impl Answer for Explained {
         if let Some(entry) = &self.mapping_entry {
             rows.push(("mapping entry", entry.clone()));
         }
+        rows.push(("against", self.against.to_owned()));
         out.push_str(&fields(&rows));
         out
     }

@@ -1,7 +1,8 @@
 //! The agent's last outcomes from the event function's log group (a Logs Insights query over
 //! its JSON lines: `outcome`, `reason`, `errorType`, `genesysUserId`).
 
-use crate::deployment::{Deployment, aws_detail};
+use crate::aws_error;
+use crate::deployment::Deployment;
 use crate::output::instant;
 use presence_core::domain::excerpt::cut;
 use presence_core::domain::ids::GenesysUserId;
@@ -38,8 +39,10 @@ pub async fn last_outcomes(
 ) -> Result<Vec<Line>, String> {
     let logs = aws_sdk_cloudwatchlogs::Client::new(&deployment.aws);
     let end = chrono::Utc::now().timestamp();
-    let failed = |e: &dyn std::fmt::Display| {
-        format!("CloudWatch Logs: querying {log_group}: {}", aws_detail(e))
+    let failed = |detail: String| {
+        let fix = aws_error::fix_for(&detail)
+            .unwrap_or("let this principal call logs:StartQuery and logs:GetQueryResults on the log group, or drop --history");
+        format!("CloudWatch Logs: querying {log_group}: {detail} — fix: {fix}")
     };
     let started = logs
         .start_query()
@@ -49,7 +52,7 @@ pub async fn last_outcomes(
         .query_string(query(user))
         .send()
         .await
-        .map_err(|e| failed(&aws_sdk_cloudwatchlogs::error::DisplayErrorContext(e)))?;
+        .map_err(|e| failed(aws_error::describe(&e)))?;
     let id = started.query_id().unwrap_or_default().to_owned();
     // Logs Insights answers within seconds; give up after a minute.
     for _ in 0..120 {
@@ -58,7 +61,7 @@ pub async fn last_outcomes(
             .query_id(&id)
             .send()
             .await
-            .map_err(|e| failed(&aws_sdk_cloudwatchlogs::error::DisplayErrorContext(e)))?;
+            .map_err(|e| failed(aws_error::describe(&e)))?;
         use aws_sdk_cloudwatchlogs::types::QueryStatus;
         match answer.status() {
             Some(QueryStatus::Complete) => return Ok(lines(answer.results(), user)),

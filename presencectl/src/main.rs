@@ -7,6 +7,8 @@
 #![forbid(unsafe_code)]
 
 mod agent;
+mod aws_error;
+mod deploy;
 mod deployment;
 mod describe;
 mod doctor;
@@ -64,7 +66,13 @@ enum Command {
     },
     /// Dry run of an event (EventBridge JSON, `-` for stdin) against the current record: what
     /// the function would do and why. No write, no Graph call.
-    Explain { event: PathBuf },
+    Explain {
+        event: PathBuf,
+        /// Offline: against this PRESENCE_MAPPING ('{}' for the default) and no record, without
+        /// AWS or a deployment.
+        #[arg(long, value_name = "JSON")]
+        mapping: Option<String>,
+    },
     /// Reconcile one agent now (read Genesys and Teams, repair what differs, drift included
     /// whatever DRIFT_POLICY says), or run a reconcile pass over everyone with --all (with the
     /// deployment's DRIFT_POLICY).
@@ -99,6 +107,12 @@ enum Command {
         #[command(subcommand)]
         action: mapping::Action,
     },
+    /// Deploy everything, or upgrade it in place: the Entra ID app, the Genesys Cloud side and
+    /// the AWS stack, then doctor (make deploy; infra/README.md). --stack defaults to
+    /// presence-sync.
+    Deploy(deploy::DeployArgs),
+    /// Remove what deploy made, in order, and say what is left (make destroy).
+    Destroy(deploy::DestroyArgs),
 }
 
 fn main() -> ExitCode {
@@ -107,24 +121,49 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("presencectl: cannot start: {error}");
+            eprintln!(
+                "presencectl: cannot start its runtime: {error} — fix: retry (the system may be short of threads or memory)"
+            );
             return ExitCode::FAILURE;
         }
     };
+    let json = cli.json;
     match runtime.block_on(run(cli)) {
         Ok(false) => ExitCode::SUCCESS,
         Ok(true) => ExitCode::FAILURE,
         Err(error) => {
-            eprintln!("presencectl: {error}");
+            report(&error, json);
             ExitCode::FAILURE
         }
     }
 }
 
-/// The library's warnings (a failed action, an override) on stderr, one line each.
+/// A command that could not answer: one line ending with its fix, or (`--json`) one JSON
+/// document `{"ok": false, "error", "fix"}` on stdout, as a script reads every other answer.
+fn report(error: &str, json: bool) {
+    let (what, fix) = error
+        .split_once(" — fix: ")
+        .unwrap_or((error, output::DOCTOR_FIX));
+    if json {
+        let document = serde_json::json!({"ok": false, "error": what, "fix": fix});
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&document).unwrap_or_default()
+        );
+    } else {
+        eprintln!("presencectl: {}", output::with_fix(what, fix));
+    }
+}
+
+/// The library's warnings (a failed action, an override) on stderr, one line each. The AWS
+/// SDK's own (an instance-metadata probe, a credentials provider that found nothing) and the
+/// errors' full context only with `PRESENCECTL_LOG=debug`: the command's answer already says
+/// what failed and its fix.
 fn init_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PRESENCECTL_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("PRESENCECTL_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("off,presence_core=warn,presencectl=warn")
+        });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -136,26 +175,60 @@ fn init_logs() {
 /// Runs the command; `Ok(true)` when it found a problem.
 async fn run(cli: Cli) -> Result<bool, String> {
     let json = cli.json;
-    if let Command::Mapping {
-        action: mapping::Action::Check { mapping: Some(raw) },
-    } = &cli.command
-    {
-        // A mapping given on the command line needs no deployment.
-        return Ok(output::print(&mapping::check(&mapping::text(raw)?), json));
+    if let Some(answer) = offline(&cli.command, json) {
+        return answer;
     }
+    deployment::check_endpoint_variables()?;
     let account = deployment::Account {
         profile: cli.profile.clone(),
         region: cli.region.clone(),
     };
-    let deployment = deployment::Deployment::find(cli.stack.as_deref(), &account)
+    let command = match cli.command {
+        Command::Deploy(_) | Command::Destroy(_) if json => {
+            return Err("deploy and destroy print their progress as they go; --json is for the other commands (drop --json)".into());
+        }
+        Command::Deploy(args) => {
+            return Ok(deploy::deploy(cli.stack.as_deref(), &account, args).await);
+        }
+        Command::Destroy(args) => {
+            return Ok(deploy::destroy(cli.stack.as_deref(), &account, args).await);
+        }
+        other => other,
+    };
+    on_deployment(command, cli.stack.as_deref(), &account, json).await
+}
+
+/// The answers that need no deployment: a mapping given on the command line, and an
+/// explanation against one (`explain --mapping`).
+fn offline(command: &Command, json: bool) -> Option<Result<bool, String>> {
+    match command {
+        Command::Mapping {
+            action: mapping::Action::Check { mapping: Some(raw) },
+        } => Some(mapping::text(raw).map(|text| output::print(&mapping::check(&text), json))),
+        Command::Explain {
+            event,
+            mapping: Some(mapping),
+        } => Some(explain::offline(event, mapping).map(|answer| output::print(&answer, json))),
+        _ => None,
+    }
+}
+
+/// The commands that look at a deployment, found first from the stack or the variables.
+async fn on_deployment(
+    command: Command,
+    stack: Option<&str>,
+    account: &deployment::Account,
+    json: bool,
+) -> Result<bool, String> {
+    let deployment = deployment::Deployment::find(stack, account)
         .await
         .map_err(|e| e.to_string())?;
-    let problem = match cli.command {
+    let problem = match command {
         Command::Doctor => output::print(&doctor::run(&deployment).await, json),
         Command::Status { agent, history } => {
             output::print(&status::run(&deployment, &agent, history).await?, json)
         }
-        Command::Explain { event } => {
+        Command::Explain { event, .. } => {
             output::print(&explain::run(&deployment, &event).await?, json)
         }
         Command::Sync { agent, all } => match (agent, all) {
@@ -174,6 +247,9 @@ async fn run(cli: Cli) -> Result<bool, String> {
                 output::print(&mapping::check(raw.map_or("", String::as_str)), json)
             }
         },
+        Command::Deploy(_) | Command::Destroy(_) => {
+            unreachable!("handled before the deployment is found")
+        }
     };
     Ok(problem)
 }

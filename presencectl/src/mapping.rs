@@ -19,8 +19,12 @@ pub fn text(raw: &str) -> Result<String, String> {
         return Ok(raw.to_owned());
     }
     let mut text = String::new();
-    std::io::Read::read_to_string(&mut std::io::stdin().take(1 << 20), &mut text)
-        .map_err(|e| format!("cannot read the mapping from stdin: {e}"))?;
+    std::io::Read::read_to_string(&mut std::io::stdin().take(1 << 20), &mut text).map_err(|e| {
+        crate::output::with_fix(
+            format!("cannot read the mapping from stdin: {e}"),
+            "give the mapping as an argument, or pipe it in as UTF-8 JSON",
+        )
+    })?;
     Ok(text)
 }
 

@@ -23,6 +23,20 @@ pub fn print(answer: &impl Answer, json: bool) -> bool {
     answer.problem()
 }
 
+/// The fix that ends a failure line, where the command has no better one: doctor names
+/// whatever is wrong with the deployment.
+pub const DOCTOR_FIX: &str = "run presencectl doctor (with the same --stack or variables): it names what is wrong and its fix";
+
+/// A failure line: what went wrong, then its fix (`--json` splits them again).
+pub fn with_fix(what: impl std::fmt::Display, fix: &str) -> String {
+    format!("{what} — fix: {fix}")
+}
+
+/// A failure line whose fix is doctor's.
+pub fn doctor_fix(what: impl std::fmt::Display) -> String {
+    with_fix(what, DOCTOR_FIX)
+}
+
 /// Lines of `name  value`, the names padded to one column.
 pub fn fields(rows: &[(&str, String)]) -> String {
     let width = rows.iter().map(|(name, _)| name.chars().count()).max();

@@ -3,7 +3,8 @@
 //! function again, asynchronously. A message is deleted only once Lambda accepted its
 //! invocation; anything else stays queued. A dry run by default.
 
-use crate::deployment::{Deployment, aws_detail};
+use crate::aws_error;
+use crate::deployment::Deployment;
 use crate::output::{Answer, fields};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
@@ -133,8 +134,13 @@ impl Queue<'_> {
             .send()
             .await
             .map_err(|e| {
-                let detail = aws_detail(&aws_sdk_sqs::error::DisplayErrorContext(e));
-                format!("SQS: reading the failure queue {}: {detail}", self.url)
+                let detail = aws_error::describe(&e);
+                let fix = aws_error::fix_for(&detail)
+                    .unwrap_or("let this principal call sqs:ReceiveMessage on the failure queue");
+                format!(
+                    "SQS: reading the failure queue {}: {detail} — fix: {fix}",
+                    self.url
+                )
             })?;
         Ok(received.messages().to_vec())
     }
@@ -146,7 +152,7 @@ impl Queue<'_> {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| aws_detail(&aws_sdk_sqs::error::DisplayErrorContext(e)))
+            .map_err(|e| aws_error::describe(&e))
     }
 
     /// Makes a kept message visible again at once (best effort: otherwise after the hold).
@@ -213,7 +219,7 @@ async fn redrive_one(
             return (line, Outcome::Failed);
         }
         Err(e) => {
-            let detail = aws_detail(&aws_sdk_lambda::error::DisplayErrorContext(e));
+            let detail = aws_error::describe(&e);
             line.result = format!("failed: Lambda: {detail}; left queued");
             return (line, Outcome::Failed);
         }

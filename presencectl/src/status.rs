@@ -4,7 +4,7 @@
 use crate::agent::{budget, now_ms, resolve};
 use crate::deployment::Deployment;
 use crate::describe::{Record, TeamsId};
-use crate::output::{Answer, fields};
+use crate::output::{Answer, DOCTOR_FIX, doctor_fix, fields, with_fix};
 use presence_core::app::Parts;
 use presence_core::domain::ids::GenesysUserId;
 use presence_core::domain::reconcile::{Quiet, Refresh, Shown, Verdict, judge};
@@ -73,11 +73,9 @@ pub async fn run(deployment: &Deployment, agent: &str, history: bool) -> Result<
     let record = store
         .read(&user)
         .await
-        .map_err(|e| format!("reading the record of {user}: {e}"))?;
-    let cached = store
-        .get(&user, now / 1000)
-        .await
-        .map_err(|e| format!("reading the cached Teams id of {user}: {e}"))?;
+        .map_err(|e| doctor_fix(format!("reading the record of {user}: {e}")))?;
+    let cached = (store.get(&user, now / 1000).await)
+        .map_err(|e| doctor_fix(format!("reading the cached Teams id of {user}: {e}")))?;
     let (genesys, genesys_now) = genesys_now(&parts, config, &user).await;
     // Teams is read for the user the record last wrote to, or the cached Teams id.
     let teams_user = record
@@ -96,7 +94,7 @@ pub async fn run(deployment: &Deployment, agent: &str, history: bool) -> Result<
     let rules = reconcile
         .reconcile
         .settings(reconcile.settings.max_clock_skew)
-        .map_err(|e| e.to_string())?
+        .map_err(|e| with_fix(e, DOCTOR_FIX))?
         .rules;
     let shown_ref = shown.as_ref().map(|(availability, activity)| Shown {
         availability,
@@ -123,7 +121,12 @@ pub async fn run(deployment: &Deployment, agent: &str, history: bool) -> Result<
         (true, Some(stack)) => {
             Some(crate::history::last_outcomes(deployment, &stack.log_group, &user).await?)
         }
-        (true, None) => return Err("--history reads the function's log group: give --stack".into()),
+        (true, None) => {
+            return Err(with_fix(
+                "--history reads the function's log group, which only a stack names",
+                "give --stack (the deployment's stack), or drop --history",
+            ));
+        }
         (false, _) => None,
     };
     let mut status = Status {

@@ -4,7 +4,7 @@
 
 use crate::agent::resolve;
 use crate::deployment::Deployment;
-use crate::output::{Answer, fields};
+use crate::output::{Answer, DOCTOR_FIX, fields, with_fix};
 use presence_core::app::Parts;
 use presence_core::app::Reconciler;
 use presence_core::domain::reconcile::DriftPolicy;
@@ -42,7 +42,12 @@ fn invocation() -> Invocation {
 
 fn reconciler(deployment: &Deployment) -> Result<Reconciler, String> {
     let config = deployment.reconcile_config()?;
-    Reconciler::build_with(config, &deployment.aws).map_err(|e| e.to_string())
+    Reconciler::build_with(config, &deployment.aws).map_err(|e| {
+        with_fix(
+            e,
+            "correct the reconcile function's stack parameters and make deploy",
+        )
+    })
 }
 
 /// Reconciles one agent now.
@@ -64,7 +69,12 @@ pub async fn one(deployment: &Deployment, agent: &str) -> Result<Synced, String>
             &invocation(),
         )
         .await
-        .map_err(|e| format!("reconciling {user}: {e} ({})", e.kind()))?;
+        .map_err(|e| {
+            with_fix(
+                format!("reconciling {user}: {e} ({})", e.kind()),
+                DOCTOR_FIX,
+            )
+        })?;
     Ok(Synced {
         scope: "one",
         genesys_user_id: Some(user.to_string()),

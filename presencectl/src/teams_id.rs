@@ -6,7 +6,7 @@
 use crate::agent::{now_ms, resolve};
 use crate::deployment::Deployment;
 use crate::describe::TeamsId;
-use crate::output::{Answer, fields};
+use crate::output::{Answer, doctor_fix, fields, with_fix};
 use presence_core::app::Parts;
 use presence_core::domain::excerpt::excerpt;
 use presence_core::domain::ids::TeamsUserId;
@@ -50,7 +50,7 @@ pub async fn run(deployment: &Deployment, action: Action) -> Result<TeamsIdAnswe
     let (action, user, current, previous) = match action {
         Action::Show { agent } => {
             let user = resolve(&parts, config, &agent).await?;
-            let cached = store.get(&user, now_s).await.map_err(|e| e.to_string())?;
+            let cached = store.get(&user, now_s).await.map_err(doctor_fix)?;
             ("show", user, cached, None)
         }
         Action::Set {
@@ -59,23 +59,23 @@ pub async fn run(deployment: &Deployment, action: Action) -> Result<TeamsIdAnswe
         } => {
             let user = resolve(&parts, config, &agent).await?;
             let teams = TeamsUserId::parse(teams_user_id.trim()).ok_or_else(|| {
-                format!(
-                    "{} is not a Teams user id (the Entra ID user's object id, a UUID)",
-                    excerpt(&teams_user_id)
+                with_fix(
+                    format!("{} is not a Teams user id", excerpt(&teams_user_id)),
+                    "give the Entra ID user's object id (a UUID)",
                 )
             })?;
             let by = caller_identity(&deployment.aws).await?;
             let previous = set_override(&store, &user, &teams, &by, now_s)
                 .await
-                .map_err(|e| e.to_string())?;
-            let now = store.get(&user, now_s).await.map_err(|e| e.to_string())?;
+                .map_err(doctor_fix)?;
+            let now = store.get(&user, now_s).await.map_err(doctor_fix)?;
             ("set", user, now, previous)
         }
         Action::Forget { agent } => {
             let user = resolve(&parts, config, &agent).await?;
             let previous = forget_cached(&store, &user, now_s)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(doctor_fix)?;
             ("forget", user, None, previous)
         }
     };

@@ -52,6 +52,22 @@ pub const AWS_ATTEMPT: Duration = Duration::from_secs(2);
 /// One AWS SDK call with the SDK's own retries.
 pub const AWS_OPERATION: Duration = Duration::from_secs(6);
 
+/// `presencectl deploy`: how long it waits, after the stack is deployed, for the Genesys
+/// partner event source to turn Active (the stack's bus of its name associates it at once;
+/// minutes mean the integration names another account or region), and how often it looks.
+pub const PARTNER_SOURCE_WAIT: Duration = Duration::from_secs(10 * 60);
+pub const PARTNER_SOURCE_POLL: Duration = Duration::from_secs(5);
+/// `presencectl deploy`: how long new credentials may take to work (a new Entra client secret
+/// and admin consent take a minute or two to reach every Entra server), the checks tried again
+/// every [`CREDENTIALS_RETRY`] meanwhile; `--credentials-wait` changes the first.
+pub const CREDENTIALS_WAIT: Duration = Duration::from_secs(180);
+pub const CREDENTIALS_RETRY: Duration = Duration::from_secs(15);
+/// `presencectl deploy`: the pause after granting a role to the Genesys deployment client,
+/// before Terraform gives that role away. The Genesys provider sleeps as long after it grants
+/// a role to the user running it ("the auth service is a mishmash of caches and eventual
+/// consistency": `updateTerraformUserWithRole`, MyPureCloud/terraform-provider-genesyscloud).
+pub const GENESYS_GRANT_SETTLE: Duration = Duration::from_secs(10);
+
 /// Used when a token response has no `expires_in`: short, so that a token the server meant
 /// to be short-lived is not kept long (a 401 fetches a new one in any case).
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);

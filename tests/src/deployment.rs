@@ -93,7 +93,7 @@ impl Secrets {
 }
 
 /// Every name, ARN and URL of a deployment created by [`create`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TestDeployment {
     /// The stand-in CloudFormation stack (its outputs: [`TestDeployment::outputs`]).
     pub stack_name: String,
@@ -332,21 +332,87 @@ pub async fn create(
     function_env: &[(String, String)],
     secrets: Secrets,
 ) -> TestDeployment {
+    create_from(
+        endpoint,
+        StackSpec {
+            stack_name: aws::unique_name("presence-sync"),
+            partner_source: None,
+            secrets: StackSecrets::Create(secrets),
+            function_env: function_env.to_vec(),
+            rule_enabled: true,
+            alarm_email: None,
+            genesys_environment: GENESYS_ENVIRONMENT.to_owned(),
+        },
+    )
+    .await
+}
+
+/// What [`create_from`] makes a deployment of: the stack's parameters, as `sam deploy` would
+/// be given them (the deployment driver's stand-in SAM CLI uses it, tests/src/standin.rs).
+#[derive(Debug, Clone)]
+pub struct StackSpec {
+    pub stack_name: String,
+    /// `GenesysEventSourceName`: an existing partner event source, or `None` to create one
+    /// as Genesys would.
+    pub partner_source: Option<String>,
+    pub secrets: StackSecrets,
+    /// Added to both functions' environment (or replacing a variable of the same name).
+    pub function_env: Vec<(String, String)>,
+    /// `EventRuleState`.
+    pub rule_enabled: bool,
+    /// `AlarmEmail`: an e-mail subscription to the alarm topic.
+    pub alarm_email: Option<String>,
+    /// `GenesysEnvironment`.
+    pub genesys_environment: String,
+}
+
+/// The stack's two secrets: created with these contents, or existing ones
+/// (`ExistingAzureSecretArn`, `ExistingGenesysSecretArn`).
+#[derive(Debug, Clone)]
+pub enum StackSecrets {
+    Create(Secrets),
+    Existing {
+        azure_arn: String,
+        genesys_arn: String,
+    },
+}
+
+/// [`create`] from a [`StackSpec`].
+pub async fn create_from(endpoint: &str, spec: StackSpec) -> TestDeployment {
     let sdk = aws::sdk_config(endpoint).await;
     let template = Template::load();
-    let stack_name = aws::unique_name("presence-sync");
+    let function_env = spec.function_env.as_slice();
+    let stack_name = spec.stack_name.clone();
     let name = |logical: &str| format!("{stack_name}-{logical}-{}", suffix());
 
     // State and credentials.
     let state_table = name("StateTable");
     aws::create_state_table(&aws_sdk_dynamodb::Client::new(&sdk), &state_table).await;
     let secrets_client = aws_sdk_secretsmanager::Client::new(&sdk);
-    let azure_secret_name = format!("AzureSecret-{}", suffix());
-    let azure_secret_arn =
-        aws::put_secret(&secrets_client, &azure_secret_name, &secrets.azure).await;
-    let genesys_secret_name = format!("GenesysSecret-{}", suffix());
-    let genesys_secret_arn =
-        aws::put_secret(&secrets_client, &genesys_secret_name, &secrets.genesys).await;
+    let ((azure_secret_name, azure_secret_arn), (genesys_secret_name, genesys_secret_arn)) =
+        match &spec.secrets {
+            StackSecrets::Create(secrets) => {
+                let azure = format!("AzureSecret-{}", suffix());
+                let genesys = format!("GenesysSecret-{}", suffix());
+                (
+                    (
+                        azure.clone(),
+                        aws::put_secret(&secrets_client, &azure, &secrets.azure).await,
+                    ),
+                    (
+                        genesys.clone(),
+                        aws::put_secret(&secrets_client, &genesys, &secrets.genesys).await,
+                    ),
+                )
+            }
+            StackSecrets::Existing {
+                azure_arn,
+                genesys_arn,
+            } => (
+                (secret_name_of(azure_arn), azure_arn.clone()),
+                (secret_name_of(genesys_arn), genesys_arn.clone()),
+            ),
+        };
 
     // Queues.
     let sqs = aws_sdk_sqs::Client::new(&sdk);
@@ -364,21 +430,20 @@ pub async fn create(
         create_log_group(&logs, group).await;
     }
 
-    // The partner event source, as Genesys creates it for this account.
-    let genesys_org_id = uuid::Uuid::new_v4().to_string();
-    let partner_source_name =
-        format!("aws.partner/genesys.com/cloud/{genesys_org_id}/presence-sync");
+    // The partner event source, as Genesys creates it for this account (or the one given).
     let events = aws_sdk_eventbridge::Client::new(&sdk);
-    let partner_source_arn = events
-        .create_partner_event_source()
-        .name(&partner_source_name)
-        .account(MOTO_ACCOUNT_ID)
-        .send()
-        .await
-        .unwrap_or_else(|err| panic!("CreatePartnerEventSource: {}", ctx(&err)))
-        .event_source_arn()
-        .unwrap_or_default()
-        .to_owned();
+    let (genesys_org_id, partner_source_name, partner_source_arn) = match &spec.partner_source {
+        Some(source) => existing_partner_source(&events, source).await,
+        None => {
+            let org = uuid::Uuid::new_v4().to_string();
+            let source = format!("aws.partner/genesys.com/cloud/{org}/presence-sync");
+            (
+                org,
+                source.clone(),
+                create_partner_source(&events, &source).await,
+            )
+        }
+    };
 
     // The functions.
     let reserved_concurrency = function_env
@@ -391,7 +456,7 @@ pub async fn create(
         ("STATE_TABLE", state_table.clone()),
         ("AZURE_SECRET_ID", azure_secret_arn.clone()),
         ("GENESYS_SECRET_ID", genesys_secret_arn.clone()),
-        ("GENESYS_ENVIRONMENT", GENESYS_ENVIRONMENT.to_owned()),
+        ("GENESYS_ENVIRONMENT", spec.genesys_environment.clone()),
         ("METRICS_NAMESPACE", METRICS_NAMESPACE.to_owned()),
     ];
     let sync_env = merge(
@@ -461,7 +526,11 @@ pub async fn create(
         .put_rule()
         .name(&rule_name)
         .event_bus_name(&event_bus_name)
-        .state(aws_sdk_eventbridge::types::RuleState::Enabled)
+        .state(if spec.rule_enabled {
+            aws_sdk_eventbridge::types::RuleState::Enabled
+        } else {
+            aws_sdk_eventbridge::types::RuleState::Disabled
+        })
         .event_pattern(event_pattern.to_string())
         .send()
         .await
@@ -540,6 +609,9 @@ pub async fn create(
         .topic_arn()
         .unwrap_or_default()
         .to_owned();
+    if let Some(email) = &spec.alarm_email {
+        subscribe_email(&sns, &alarm_topic_arn, email).await;
+    }
 
     let mut deployment = TestDeployment {
         stack_name: stack_name.clone(),
@@ -584,6 +656,122 @@ pub async fn create(
 // ---------------------------------------------------------------------------------------
 // Resources
 // ---------------------------------------------------------------------------------------
+
+/// `name` of `arn:aws:secretsmanager:<region>:<account>:secret:<name>-XXXXXX`.
+fn secret_name_of(arn: &str) -> String {
+    let name = arn.split(":secret:").nth(1).unwrap_or(arn);
+    match name.rsplit_once('-') {
+        Some((name, suffix)) if suffix.len() == 6 => name.to_owned(),
+        _ => name.to_owned(),
+    }
+}
+
+async fn create_partner_source(events: &aws_sdk_eventbridge::Client, name: &str) -> String {
+    events
+        .create_partner_event_source()
+        .name(name)
+        .account(MOTO_ACCOUNT_ID)
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("CreatePartnerEventSource: {}", ctx(&err)))
+        .event_source_arn()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// (org id, name, ARN) of a partner event source that exists (Genesys made it).
+async fn existing_partner_source(
+    events: &aws_sdk_eventbridge::Client,
+    name: &str,
+) -> (String, String, String) {
+    let described = events
+        .describe_event_source()
+        .name(name)
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("DescribeEventSource {name}: {}", ctx(&err)));
+    let org = name.split('/').nth(3).unwrap_or_default().to_owned();
+    (
+        org,
+        name.to_owned(),
+        described.arn().unwrap_or_default().to_owned(),
+    )
+}
+
+/// An e-mail subscription to the alarm topic (`AlarmEmail`).
+pub async fn subscribe_email(sns: &aws_sdk_sns::Client, topic: &str, email: &str) {
+    sns.subscribe()
+        .topic_arn(topic)
+        .protocol("email")
+        .endpoint(email)
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("Subscribe {email}: {}", ctx(&err)));
+}
+
+/// Deletes what [`create_from`] made for a stack (the stand-in of `sam delete`): the stack,
+/// the functions and their roles, the rule, the bus, the queues, the table, the topic and the
+/// log groups. The partner event source (Genesys's) and existing secrets (Terraform's) stay;
+/// so do secrets the stack created, which no stand-in stack has.
+pub async fn delete(endpoint: &str, deployment: &TestDeployment) {
+    let sdk = aws::sdk_config(endpoint).await;
+    let events = aws_sdk_eventbridge::Client::new(&sdk);
+    let (rule, bus) = (&deployment.rule_name, &deployment.event_bus_name);
+    let _ = events
+        .remove_targets()
+        .rule(rule)
+        .event_bus_name(bus)
+        .ids("PresenceSyncFunctionGenesysPresenceLambdaTarget")
+        .send()
+        .await;
+    let _ = events
+        .delete_rule()
+        .name(rule)
+        .event_bus_name(bus)
+        .send()
+        .await;
+    let _ = events.delete_event_bus().name(bus).send().await;
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    for function in [
+        &deployment.function_name,
+        &deployment.reconcile_function_name,
+    ] {
+        let _ = lambda
+            .delete_function()
+            .function_name(function)
+            .send()
+            .await;
+    }
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    for queue in [
+        &deployment.failure_queue_url,
+        &deployment.dead_letter_queue_url,
+    ] {
+        let _ = sqs.delete_queue().queue_url(queue).send().await;
+    }
+    let _ = aws_sdk_dynamodb::Client::new(&sdk)
+        .delete_table()
+        .table_name(&deployment.state_table)
+        .send()
+        .await;
+    let _ = aws_sdk_sns::Client::new(&sdk)
+        .delete_topic()
+        .topic_arn(&deployment.alarm_topic_arn)
+        .send()
+        .await;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    for group in [
+        &deployment.function_log_group,
+        &deployment.reconcile_log_group,
+    ] {
+        let _ = logs.delete_log_group().log_group_name(group).send().await;
+    }
+    let _ = aws_sdk_cloudformation::Client::new(&sdk)
+        .delete_stack()
+        .stack_name(&deployment.stack_name)
+        .send()
+        .await;
+}
 
 fn ctx<E: std::error::Error>(err: &E) -> String {
     aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string()

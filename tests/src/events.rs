@@ -32,12 +32,25 @@ pub fn event_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// An RFC 3339 time `ms` milliseconds after 2026-11-02T08:00:00Z.
+/// The instant [`at`]`(0)` names, once a program chose it ([`start_clock_at`]).
+static CLOCK_START: std::sync::OnceLock<chrono::DateTime<chrono::Utc>> = std::sync::OnceLock::new();
+
+/// Makes [`at`]`(0)` name `start` for the rest of the process (the demo: a shift that started
+/// an hour ago, so that "changed 50 min ago" reads true). Only the first call counts; the
+/// tests never call it and keep 2026-11-02T08:00:00Z.
+pub fn start_clock_at(start: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    *CLOCK_START.get_or_init(|| start)
+}
+
+/// An RFC 3339 time `ms` milliseconds after 2026-11-02T08:00:00Z (or after the start
+/// [`start_clock_at`] chose).
 pub fn at(ms: i64) -> String {
-    let base = chrono::DateTime::parse_from_rfc3339("2026-11-02T08:00:00Z").unwrap();
-    (base + chrono::Duration::milliseconds(ms))
-        .to_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    let base = CLOCK_START.get().copied().unwrap_or_else(|| {
+        chrono::DateTime::parse_from_rfc3339("2026-11-02T08:00:00Z")
+            .unwrap()
+            .to_utc()
+    });
+    (base + chrono::Duration::milliseconds(ms)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn envelope(mut event: Value, topic_suffix: &str, user: &str, time_ms: i64) -> Value {

@@ -19,6 +19,11 @@
 //!   recorded ([`FakeGenesys::presence_writes`]) with the `v2.users.{id}.presence` event it
 //!   produces ([`PresenceWrite::event`]). `GET {api_url}/api/v2/presence/definitions` lists
 //!   the organization's presence definitions (`presence`).
+//! * For the deployment (`presencectl deploy`), a second kind of client, an admin client
+//!   such as Terraform's ([`FakeGenesys::register_admin_client`]):
+//!   `GET /api/v2/oauth/clients/{id}` answers its `roleDivisions`, and
+//!   `POST`/`DELETE /api/v2/authorization/subjects/{id}/divisions/{division}/roles/{role}?subjectType=PC_OAUTH_CLIENT`
+//!   grant and take back a role.
 //!
 //! Every rule cites where it comes from; where public material is silent the comment says so
 //! ("not documented"). Faults queued on [`FakeGenesys::faults`] apply before any check.
@@ -81,6 +86,8 @@ pub enum GenesysEndpoint {
     QueueMembers,
     /// `GET` of a division, group or queue by id.
     ScopeEntity,
+    /// `/api/v2/oauth/...` and `/api/v2/authorization/...` (the deployment's admin calls).
+    Admin,
     /// Anything else (answered 404).
     Other,
 }
@@ -135,6 +142,15 @@ struct GenesysState {
     pinned_now: Option<chrono::DateTime<chrono::Utc>>,
     /// The organization's divisions, groups and queues (id → name).
     named: scope::Named,
+    /// Admin clients (Terraform's deployment client) by id, beside THE client.
+    admin_clients: HashMap<String, AdminClient>,
+}
+
+/// An admin OAuth client: its secret and the `(roleId, divisionId)` grants it holds.
+#[derive(Debug, Clone)]
+struct AdminClient {
+    secret: String,
+    role_divisions: Vec<(String, String)>,
 }
 
 impl GenesysState {
@@ -182,6 +198,7 @@ impl FakeGenesys {
             presence_events_taken: 0,
             pinned_now: None,
             named: scope::Named::default(),
+            admin_clients: HashMap::new(),
         }));
         let inst = Instrumentation {
             plan: faults.clone(),
@@ -222,6 +239,11 @@ impl FakeGenesys {
                 .route(
                     "/api/v2/authorization/divisions/{id}",
                     get(scope::get_division),
+                )
+                .route("/api/v2/oauth/clients/{id}", get(admin::oauth_client))
+                .route(
+                    "/api/v2/authorization/subjects/{subject}/divisions/{division}/roles/{role}",
+                    post(admin::grant).delete(admin::revoke),
                 )
                 .fallback(not_implemented)
                 .with_state(router_state)
@@ -300,6 +322,31 @@ impl FakeGenesys {
         let client = (client_id.to_owned(), client_secret.to_owned());
         state.registered.push(client.clone());
         state.client = Some(client);
+    }
+
+    /// Register an admin client (the deployment client Terraform runs as) beside THE client:
+    /// it gets tokens too, and holds the roles granted to it (none at first).
+    pub fn register_admin_client(&self, client_id: &str, client_secret: &str) {
+        let mut state = lock(&self.state);
+        state
+            .registered
+            .push((client_id.to_owned(), client_secret.to_owned()));
+        state.admin_clients.insert(
+            client_id.to_owned(),
+            AdminClient {
+                secret: client_secret.to_owned(),
+                role_divisions: Vec::new(),
+            },
+        );
+    }
+
+    /// The `(roleId, divisionId)` grants an admin client holds.
+    pub fn admin_client_roles(&self, client_id: &str) -> Vec<(String, String)> {
+        lock(&self.state)
+            .admin_clients
+            .get(client_id)
+            .map(|c| c.role_divisions.clone())
+            .unwrap_or_default()
     }
 
     /// Every `(client id, client secret)` registered so far, rotations included.
@@ -646,6 +693,8 @@ fn classify(_method: &Method, path: &str) -> GenesysEndpoint {
         || path.starts_with("/api/v2/authorization/divisions/")
     {
         GenesysEndpoint::ScopeEntity
+    } else if path.starts_with("/api/v2/oauth/") || path.starts_with("/api/v2/authorization/") {
+        GenesysEndpoint::Admin
     } else {
         GenesysEndpoint::Other
     }
@@ -716,7 +765,12 @@ async fn token(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
             );
         }
     };
-    let Some((expected_id, expected_secret)) = state.client.clone() else {
+    let admin = state
+        .admin_clients
+        .iter()
+        .find(|(id, _)| id.eq_ignore_ascii_case(&client_id))
+        .map(|(id, admin)| (id.clone(), admin.secret.clone()));
+    let Some((expected_id, expected_secret)) = admin.or_else(|| state.client.clone()) else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_client",
@@ -1029,7 +1083,8 @@ fn default_fault_body(
         | GenesysEndpoint::PresenceDefinitions
         | GenesysEndpoint::User
         | GenesysEndpoint::QueueMembers
-        | GenesysEndpoint::ScopeEntity => {
+        | GenesysEndpoint::ScopeEntity
+        | GenesysEndpoint::Admin => {
             let code = match status {
                 429 => "too.many.requests",
                 401 => "bad.credentials",
@@ -1438,4 +1493,135 @@ async fn users_list(
         "selfUri": format!("/api/v2/users?pageSize={page_size}&pageNumber={page_number}"),
     });
     json_response(StatusCode::OK, "application/json", body.to_string())
+}
+
+// ---------------------------------------------------------------------------------------
+// Platform API: the deployment's admin calls
+// ---------------------------------------------------------------------------------------
+
+mod admin {
+    //! What `presencectl deploy` asks of Genesys as the deployment client: read the client's
+    //! roles (`GET /api/v2/oauth/clients/{clientId}`, its `roleDivisions`: the
+    //! `OAuthClient` model the Genesys Terraform provider reads), and grant or take back a
+    //! role (`POST`/`DELETE /api/v2/authorization/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}`,
+    //! `subjectType` one of PC_USER (the default), PC_GROUP, PC_OAUTH_CLIENT: Genesys's
+    //! platform CLI). Not documented: the answer to a grant that already exists, and to taking
+    //! back one that does not; answered 204 and 404.
+
+    use super::{Shared, check_token, lock, platform_error, query_pairs};
+    use axum::extract::{Path, RawQuery, State};
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::{IntoResponse, Response};
+    use serde_json::json;
+
+    pub(super) async fn oauth_client(
+        State(state): State<Shared>,
+        Path(id): Path<String>,
+        headers: HeaderMap,
+    ) -> Response {
+        let state = lock(&state);
+        if let Err(message) = check_token(&state, &headers) {
+            return platform_error(StatusCode::UNAUTHORIZED, "bad.credentials", message);
+        }
+        let Some(client) = state.admin_clients.get(&id) else {
+            return platform_error(
+                StatusCode::NOT_FOUND,
+                "not.found",
+                "The OAuth client was not found.",
+            );
+        };
+        let roles: Vec<_> = client
+            .role_divisions
+            .iter()
+            .map(|(role, division)| json!({"roleId": role, "divisionId": division}))
+            .collect();
+        axum::Json(json!({
+            "id": id,
+            "name": "deployment client",
+            "authorizedGrantType": "CLIENT-CREDENTIALS",
+            "roleDivisions": roles,
+        }))
+        .into_response()
+    }
+
+    /// The grant's subject must be an admin client named as one (`subjectType`).
+    fn subject<'a>(
+        state: &'a mut super::GenesysState,
+        headers: &HeaderMap,
+        subject: &str,
+        query: Option<&str>,
+    ) -> Result<&'a mut super::AdminClient, Box<Response>> {
+        check_token(state, headers).map_err(|m| {
+            Box::new(platform_error(
+                StatusCode::UNAUTHORIZED,
+                "bad.credentials",
+                m,
+            ))
+        })?;
+        let pairs = query_pairs(query).unwrap_or_default();
+        let kind = pairs
+            .iter()
+            .find(|(n, _)| n == "subjectType")
+            .map(|(_, v)| v.as_str());
+        if kind != Some("PC_OAUTH_CLIENT") {
+            return Err(Box::new(platform_error(
+                StatusCode::NOT_FOUND,
+                "not.found",
+                "The user was not found.",
+            )));
+        }
+        state.admin_clients.get_mut(subject).ok_or_else(|| {
+            Box::new(platform_error(
+                StatusCode::NOT_FOUND,
+                "not.found",
+                "The OAuth client was not found.",
+            ))
+        })
+    }
+
+    pub(super) async fn grant(
+        State(state): State<Shared>,
+        Path((subject_id, division, role)): Path<(String, String, String)>,
+        RawQuery(query): RawQuery,
+        headers: HeaderMap,
+    ) -> Response {
+        let mut state = lock(&state);
+        match subject(&mut state, &headers, &subject_id, query.as_deref()) {
+            Ok(client) => {
+                let grant = (role, division);
+                if !client.role_divisions.contains(&grant) {
+                    client.role_divisions.push(grant);
+                }
+                StatusCode::NO_CONTENT.into_response()
+            }
+            Err(response) => *response,
+        }
+    }
+
+    pub(super) async fn revoke(
+        State(state): State<Shared>,
+        Path((subject_id, division, role)): Path<(String, String, String)>,
+        RawQuery(query): RawQuery,
+        headers: HeaderMap,
+    ) -> Response {
+        let mut state = lock(&state);
+        match subject(&mut state, &headers, &subject_id, query.as_deref()) {
+            Ok(client) => {
+                let before = client.role_divisions.len();
+                client
+                    .role_divisions
+                    .retain(|g| *g != (role.clone(), division.clone()));
+                if client.role_divisions.len() < before {
+                    StatusCode::NO_CONTENT.into_response()
+                } else {
+                    platform_error(
+                        StatusCode::NOT_FOUND,
+                        "not.found",
+                        "The grant was not found.",
+                    )
+                }
+            }
+            Err(response) => *response,
+        }
+    }
 }

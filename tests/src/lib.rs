@@ -15,5 +15,6 @@ pub mod moto;
 pub mod runtime_api;
 pub mod shift_model;
 pub mod shift_picture;
+pub mod standin;
 pub mod strategies;
 pub mod world;

@@ -1,6 +1,8 @@
 //! The picture of a replayed shift (`make demo` writes it to `target/demo/shift.html`): one
 //! lane per agent, the Genesys presence over the shift above the Teams presence the function
-//! set, each change's lag, and every skipped or failed event marked with its reason.
+//! set, each change's lag, every skipped or failed event marked with its reason, what happened
+//! outside the function (an event lost, Teams set by hand) and the reconciler's repair of it.
+//! The axis is the events' own clock: a replayed shift (simulated clock), lags measured.
 //!
 //! One self-contained HTML page: inline SVG drawn here, a few lines of inline script (details
 //! on hover, and a marker that the page rendered), a Content-Security-Policy that forbids
@@ -31,20 +33,33 @@ pub struct Lane {
     pub steps: Vec<Step>,
 }
 
-/// One event of the shift and what the function did with it.
+/// Who made a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// An event delivered to the function.
+    Event,
+    /// A run of the reconciler.
+    Reconciler,
+    /// Something the function did not see: a Genesys change whose event was lost
+    /// (`outcome` "lost"), or Teams set by hand (`outcome` "by-hand").
+    Outside,
+}
+
+/// One event of the shift (or a change outside the function, or a repair) and what came of it.
 #[derive(Clone, Debug)]
 pub struct Step {
+    pub origin: Origin,
     /// The Genesys change's time (the event's version), in milliseconds after the start.
     pub at_ms: i64,
     /// What happened in Genesys, as a person says it ("On Queue", "Meal (late, older)").
     pub label: String,
     /// The Genesys presence from this event on, when the event changes it.
     pub genesys: Option<String>,
-    /// `applied`, `cleared`, `skipped` or `failed`.
+    /// `applied`, `cleared`, `skipped` or `failed`; outside the function `lost` or `by-hand`.
     pub outcome: String,
     /// The outcome's reason, or the `errorType` of a failure.
     pub reason: String,
-    /// What Teams shows after the event (`Busy/Busy`, `(own client)`, …).
+    /// What Teams shows after the event (`Busy/Busy`, `(cleared)`, …).
     pub teams: String,
     /// From the event's (first) delivery to Graph accepting the change.
     pub lag: Option<Duration>,
@@ -216,7 +231,7 @@ fn lane(svg: &mut String, scale: &Scale, lane: &Lane, index: usize) {
         let sets: Vec<&Step> = lane
             .steps
             .iter()
-            .filter(|s| s.outcome == "applied" || s.outcome == "cleared")
+            .filter(|s| matches!(s.outcome.as_str(), "applied" | "cleared" | "by-hand"))
             .collect();
         let first = sets.first().map_or(scale.end_ms, |s| s.at_ms);
         bar(
@@ -233,11 +248,14 @@ fn lane(svg: &mut String, scale: &Scale, lane: &Lane, index: usize) {
         );
         for (i, step) in sets.iter().enumerate() {
             let until = sets.get(i + 1).map_or(scale.end_ms, |next| next.at_ms);
-            let (class, text) = if step.outcome == "cleared" {
-                ("offline", "cleared: own client".to_owned())
-            } else {
-                let availability = step.teams.split('/').next().unwrap_or_default();
-                (family(availability), availability.to_owned())
+            let availability = step.teams.split('/').next().unwrap_or_default();
+            let (class, text) = match step.outcome.as_str() {
+                "cleared" => ("offline".to_owned(), "cleared: own Teams status".to_owned()),
+                "by-hand" => (
+                    format!("{} hand", family(availability)),
+                    format!("{availability} (by hand)"),
+                ),
+                _ => (family(availability).to_owned(), availability.to_owned()),
             };
             let lag = step.lag.map(format_lag).unwrap_or_else(|| "?".into());
             bar(
@@ -245,7 +263,7 @@ fn lane(svg: &mut String, scale: &Scale, lane: &Lane, index: usize) {
                 &teams_row,
                 scale.x(step.at_ms),
                 scale.x(until),
-                class,
+                &class,
                 &text,
                 &format!(
                     "{} · Teams: {} at {} (+{lag}) after “{}”, {}/{}",
@@ -257,7 +275,10 @@ fn lane(svg: &mut String, scale: &Scale, lane: &Lane, index: usize) {
                     step.reason
                 ),
             );
-            // Genesys change → Teams change.
+            // Genesys change (or the reconciler) → Teams change; none for a change by hand.
+            if step.origin == Origin::Outside {
+                continue;
+            }
             let x = scale.x(step.at_ms);
             let _ = write!(
                 svg,
@@ -273,8 +294,10 @@ fn lane(svg: &mut String, scale: &Scale, lane: &Lane, index: usize) {
     let mut rows_end = [f64::MIN; 2];
     for step in &lane.steps {
         let x = scale.x(step.at_ms);
-        let (class, text) = match step.outcome.as_str() {
-            "applied" | "cleared" => (
+        let (class, text) = match (step.origin, step.outcome.as_str()) {
+            (Origin::Outside, _) => ("mark-outside", step.label.clone()),
+            (Origin::Reconciler, _) => ("mark-set", format!("reconciler: {}", step.reason)),
+            (_, "applied" | "cleared") => (
                 "mark-set",
                 format!(
                     "{}{}",
@@ -286,7 +309,7 @@ fn lane(svg: &mut String, scale: &Scale, lane: &Lane, index: usize) {
                     }
                 ),
             ),
-            "failed" => ("mark-failed", format!("{} · {}", step.reason, step.label)),
+            (_, "failed") => ("mark-failed", format!("{} · {}", step.reason, step.label)),
             _ => (
                 "mark-skipped",
                 format!("{} · {}", step.reason, step.label.replace(['(', ')'], "")),
@@ -316,6 +339,14 @@ fn lane(svg: &mut String, scale: &Scale, lane: &Lane, index: usize) {
         match class {
             "mark-set" => {
                 let _ = write!(svg, r#"<path d="M{:.1} {:.1} l5 8 h-10 z"/>"#, x, my - 8.0);
+            }
+            "mark-outside" => {
+                let _ = write!(
+                    svg,
+                    r#"<rect x="{:.1}" y="{:.1}" width="8" height="8"/>"#,
+                    x - 4.0,
+                    my - 8.0
+                );
             }
             "mark-failed" => {
                 let _ = write!(
@@ -381,7 +412,17 @@ pub fn render(shift: &Shift) -> String {
     }
     svg.push_str("</svg>");
 
-    let steps: Vec<&Step> = shift.lanes.iter().flat_map(|l| l.steps.iter()).collect();
+    let all: Vec<&Step> = shift.lanes.iter().flat_map(|l| l.steps.iter()).collect();
+    let steps: Vec<&Step> = all
+        .iter()
+        .copied()
+        .filter(|s| s.origin == Origin::Event)
+        .collect();
+    let repaired = all
+        .iter()
+        .filter(|s| s.origin == Origin::Reconciler)
+        .count();
+    let outside = all.iter().filter(|s| s.origin == Origin::Outside).count();
     let count = |outcome: &str| steps.iter().filter(|s| s.outcome == outcome).count();
     let mut lags: Vec<Duration> = steps.iter().filter_map(|s| s.lag).collect();
     lags.sort();
@@ -394,7 +435,7 @@ pub fn render(shift: &Shift) -> String {
         _ => String::new(),
     };
     let summary = format!(
-        "{} agents · {} events: {} applied, {} cleared, {} skipped, {} failed{lag_summary}",
+        "{} agents · {} events: {} applied, {} cleared, {} skipped, {} failed{lag_summary} · outside the function: {outside}, repaired by the reconciler: {repaired}",
         shift.lanes.len(),
         steps.len(),
         count("applied"),
@@ -444,6 +485,10 @@ pub fn render(shift: &Shift) -> String {
   .mark-skipped circle {{ fill: #fff; stroke: #6b6b6b; stroke-width: 1.5; }}
   .mark-skipped text {{ fill: #555; }}
   .mark-failed path {{ stroke: #c50f1f; stroke-width: 2.5; }}
+  .mark-outside rect {{ fill: #fff; stroke: #8a5a00; stroke-width: 1.5; }}
+  .mark-outside text {{ fill: #8a5a00; font-style: italic; }}
+  .hand rect {{ stroke: #8a5a00 !important; stroke-width: 2 !important; stroke-dasharray: 5 3; }}
+  .clock {{ color: #555; margin: 0 0 6px; font-style: italic; }}
   .mark-failed text {{ fill: #c50f1f; font-weight: 700; }}
   .hover rect, .hover path, .hover circle {{ filter: brightness(0.85); }}
 </style>
@@ -451,15 +496,17 @@ pub fn render(shift: &Shift) -> String {
 <body>
 <h1>{title}</h1>
 <p class="summary">{summary}</p>
+<p class="clock">Simulated clock: the shift's events were replayed in a few seconds at the times they carry, so the axis is theirs; the lags are measured (from an event's first delivery to Graph accepting the change).</p>
 <div class="legend">
   <span><i class="sw available"></i>Available</span>
   <span><i class="sw busy"></i>Busy (On Queue, Meeting, Training)</span>
   <span><i class="sw away"></i>Away (Break, Meal, Idle)</span>
-  <span><i class="sw offline"></i>Offline / cleared</span>
+  <span><i class="sw offline"></i>Offline / cleared (Teams shows the agent's own status)</span>
   <span><i class="sw unset"></i>not set</span>
   <span><svg width="12" height="10"><path d="M6 1 l5 8 h-10 z" fill="#237b4b"/></svg>Teams set (lag from delivery)</span>
   <span><svg width="12" height="10"><circle cx="6" cy="5" r="4" fill="#fff" stroke="#6b6b6b" stroke-width="1.5"/></svg>skipped (reason)</span>
   <span><svg width="12" height="10"><path d="M2 1 l8 8 M10 1 l-8 8" stroke="#c50f1f" stroke-width="2.5"/></svg>failed (errorType)</span>
+  <span><svg width="12" height="10"><rect x="2" y="1" width="8" height="8" fill="#fff" stroke="#8a5a00" stroke-width="1.5"/></svg>outside the function (event lost, Teams by hand)</span>
 </div>
 <p id="detail">Point at a bar or a mark for its details.</p>
 {svg}

@@ -96,14 +96,14 @@ async fn secret_check(
     id: &str,
     fields: &[&str],
 ) -> Check {
-    let fix = "store the credentials in the secret (infra/README.md, step 5)";
+    let fix = "make deploy writes it (Terraform stores the client's current secret there); by hand: aws secretsmanager put-secret-value (infra/README.md, \"By hand\")";
     let secret = match secrets.fetch(id).await {
         Ok(secret) => secret,
         Err(error) => {
             return fail(
                 name,
                 error.to_string(),
-                "create the secret or give the stack the right ARN, and let the functions' role read it",
+                "make deploy (Terraform creates the secret and gives the stack its ARN), and let this principal call secretsmanager:GetSecretValue on it",
             );
         }
     };
@@ -155,7 +155,7 @@ async fn entra_check(config: &Config, secrets: &SecretsManager) -> Check {
         Err(error @ RemoteError::Denied { .. }) => fail(
             name,
             error.to_string(),
-            "Entra ID refuses the client credentials: store the app's current client secret in the Azure secret (step 5)",
+            "Entra ID refuses the client credentials: make deploy again (it stores the app's current client secret in the Azure secret)",
         ),
         Err(error) => fail(
             name,
@@ -185,7 +185,7 @@ pub fn roles(token: &SecretString) -> Option<Vec<String>> {
 
 /// Whether the token's roles include the Graph permission (admin consent granted).
 pub fn judge_roles(name: &'static str, roles: Option<Vec<String>>) -> Check {
-    let consent = "grant admin consent for Presence.ReadWrite.All (Application) to the app registration (infra/azure, step 1)";
+    let consent = "grant admin consent for Presence.ReadWrite.All (Application) to the app registration: make deploy does, signed in (az login) as a Global Administrator or Privileged Role Administrator";
     match roles {
         Some(roles) if roles.iter().any(|r| r == GRAPH_ROLE) => pass(
             name,
@@ -290,7 +290,7 @@ async fn scim_check(
     if let Err(error) = genesys_login(config, secrets, &http).token(budget()).await {
         let fix = match error {
             RemoteError::Denied { .. } => {
-                "the Genesys login refuses the OAuth client: store the client's current id and secret in the Genesys secret (step 5)"
+                "the Genesys login refuses the OAuth client: make deploy again (it stores the client's current id and secret in the Genesys secret)"
             }
             _ => {
                 "check GENESYS_ENVIRONMENT (or GENESYS_LOGIN_URL); retry if Genesys was unavailable"
@@ -313,7 +313,7 @@ async fn scim_check(
             )
         }
         Err(error @ RemoteError::Denied { .. }) => {
-            let fix = "give the OAuth client the role presence-sync SCIM reader (infra/README.md, step 2)";
+            let fix = "give the function's OAuth client its SCIM reader role: make deploy (infra/genesys) does";
             (fail(name, error.to_string(), fix), None)
         }
         Err(error) => {

@@ -52,7 +52,7 @@ pub(super) async fn function_check(
                 name,
                 "Lambda",
                 e,
-                "redeploy the stack (sam build && sam deploy)",
+                "make deploy (it builds and deploys the stack from template.yaml)",
             );
         }
     };
@@ -114,7 +114,7 @@ pub fn judge_function(
     facts: &FunctionFacts,
     failure_queue_arn: Option<&str>,
 ) -> Check {
-    let redeploy = "redeploy the stack from template.yaml (sam build && sam deploy)";
+    let redeploy = "make deploy (it deploys the stack from template.yaml again)";
     let mut wrong = Vec::new();
     if facts.state.as_deref().is_some_and(|s| s != "Active") {
         wrong.push(format!("state {}", facts.state.as_deref().unwrap_or("")));

@@ -1,10 +1,11 @@
 //! `presencectl doctor`: the deployment checked end to end, one line per check, each failed one
-//! with its fix in a sentence. Every manual step of infra/README.md has a check: the secrets
-//! (step 5), admin consent (step 1), the SCIM role (step 2), the stack (step 4), the alarm
-//! e-mail (step 4), the rule (step 6). Facts are gathered by I/O; each is judged by a small
-//! pure function below, tested on its own.
+//! with its fix in a sentence. Everything `make deploy` makes has a check: the secrets, admin
+//! consent, the SCIM role, the stack's table, functions and queues, the partner event source,
+//! the rule, and the alarm e-mail (the one action left to the operator). Facts are gathered by
+//! I/O; each is judged by a small pure function below, tested on its own.
 
-use crate::deployment::{Deployment, Stack, aws_detail};
+use crate::aws_error;
+use crate::deployment::{Deployment, Stack};
 use crate::output::Answer;
 use functions::{function_check, queue_arn};
 use serde::Serialize;
@@ -135,6 +136,12 @@ pub async fn run(deployment: &Deployment) -> Checklist {
     }
 }
 
+/// Only the credentials' checks (both secrets, the Entra ID token, the Genesys token and SCIM
+/// read): `deploy` runs them before the stack exists, and enables the rule only when they pass.
+pub async fn credential_checks(deployment: &Deployment) -> Vec<Check> {
+    credentials::checks(deployment, deployment.config.as_ref().ok()).await
+}
+
 /// The functions' variables, as the event function reads them.
 fn config_check(deployment: &Deployment) -> Check {
     match &deployment.config {
@@ -142,10 +149,16 @@ fn config_check(deployment: &Deployment) -> Check {
         Err(error) => fail(
             "configuration",
             error.to_string(),
-            format!(
-                "set {} correctly (a stack parameter: sam deploy --guided)",
-                error.variable
-            ),
+            match &deployment.stack {
+                Some(stack) => format!(
+                    "correct the stack parameter that sets {} (make deploy --parameter …; stack {})",
+                    error.variable, stack.name
+                ),
+                None => format!(
+                    "give --stack (the deployment's stack: presence-sync unless you named it), or set {} and the functions' other variables",
+                    error.variable
+                ),
+            },
         ),
     }
 }
@@ -171,14 +184,20 @@ async fn stack_checks(deployment: &Deployment, stack: &Stack) -> Vec<Check> {
     ]
 }
 
-/// A check failed because an AWS call did: the service and its error, bounded.
-fn aws_failed(
+/// A check failed because an AWS call did: the service and its error, bounded; the fix for
+/// a request that could not be sent (credentials, region, network) before the check's own.
+fn aws_failed<E, R>(
     name: &'static str,
     service: &str,
-    error: impl std::error::Error + 'static,
+    error: aws_sdk_sqs::error::SdkError<E, R>,
     fix: impl Into<String>,
-) -> Check {
-    let text = aws_detail(&aws_sdk_sqs::error::DisplayErrorContext(error));
+) -> Check
+where
+    E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    let text = aws_error::describe(&error);
+    let fix = aws_error::fix_for(&text).map_or_else(|| fix.into(), str::to_owned);
     fail(name, format!("{service}: {text}"), fix)
 }
 

@@ -18,7 +18,7 @@ pub(super) async fn table_check(deployment: &Deployment, table: &str) -> Check {
                 name,
                 "DynamoDB",
                 e,
-                "deploy the stack (sam deploy), or set STATE_TABLE to its table",
+                "make deploy; or give --stack (the deployment's stack) instead of setting STATE_TABLE",
             );
         }
     };
@@ -116,17 +116,17 @@ pub fn judge_source(source: &str, state: Option<&str>) -> Check {
         Some("PENDING") => fail(
             name,
             format!("{source} is Pending: no event bus of its name"),
-            "deploy the stack with GenesysEventSourceName set to exactly this source's name (infra/README.md, step 4)",
+            "make deploy (it deploys the stack with GenesysEventSourceName set to exactly this source's name)",
         ),
         Some(other) => fail(
             name,
             format!("{source} is {other}"),
-            "re-create the Genesys EventBridge integration (terraform apply in infra/genesys, step 2), then redeploy the stack",
+            "make deploy (it re-creates the Genesys EventBridge integration, infra/genesys, then the stack)",
         ),
         None => fail(
             name,
             format!("{source} does not exist in this account and region"),
-            "apply infra/genesys (step 2) for this account and region, and deploy with its event_source_name output",
+            "make deploy with credentials for this account and region (infra/genesys makes the integration, which makes the source)",
         ),
     }
 }
@@ -187,7 +187,7 @@ pub fn judge_rule(bus: &str, rules: &[(String, String)]) -> Check {
         return fail(
             name,
             format!("no rule on {bus} targets the event function"),
-            "redeploy the stack (sam deploy): it creates the rule",
+            "make deploy (the stack creates the rule)",
         );
     }
     match rules.iter().find(|(_, state)| state == "ENABLED") {
@@ -198,7 +198,7 @@ pub fn judge_rule(bus: &str, rules: &[(String, String)]) -> Check {
         None => fail(
             name,
             format!("{} is disabled", rules[0].0),
-            "set EventRuleState=ENABLED in samconfig.toml and run sam deploy (infra/README.md, step 6)",
+            "make deploy (it deploys with EventRuleState=ENABLED once the credentials pass its checks)",
         ),
     }
 }
@@ -216,12 +216,7 @@ pub(super) async fn queue_check(deployment: &Deployment, name: &'static str, url
     {
         Ok(out) => out,
         Err(e) => {
-            return aws_failed(
-                name,
-                "SQS",
-                e,
-                "redeploy the stack (sam deploy): it creates the queue",
-            );
+            return aws_failed(name, "SQS", e, "make deploy (the stack creates the queue)");
         }
     };
     let count = |a: A| {
@@ -289,7 +284,7 @@ pub fn judge_alarm(subscriptions: usize, pending: usize) -> Check {
         (_, n) => fail(
             name,
             format!("{n} subscription(s) pending confirmation"),
-            "confirm the subscription from the e-mail AWS Notifications sent (infra/README.md, step 4)",
+            "confirm the subscription from the e-mail AWS Notifications sent (the one optional action after make deploy)",
         ),
     }
 }

@@ -63,7 +63,7 @@ fn each_broken_setting_fails_with_its_fix() {
             judge_rule("bus", &[("r".into(), "DISABLED".into())]),
             "EventRuleState=ENABLED",
         ),
-        (judge_rule("bus", &[]), "sam deploy"),
+        (judge_rule("bus", &[]), "make deploy"),
         (
             judge_table("t", Some("ACTIVE"), Some("DISABLED"), None),
             "TTL",

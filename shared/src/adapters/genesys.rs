@@ -26,6 +26,8 @@ pub struct GenesysScim<S> {
     /// Shared with the process's other Genesys clients: one token per OAuth client.
     tokens: Arc<TokenCache<S, GenesysLogin>>,
     gate: ThrottleGate,
+    /// The Users API on the same token: a user's memberships (the scope).
+    users: super::genesys_users::GenesysUsers<S>,
 }
 
 impl<S: SecretSource> GenesysScim<S> {
@@ -35,10 +37,12 @@ impl<S: SecretSource> GenesysScim<S> {
         api_url: &Url,
         tokens: impl Into<Arc<TokenCache<S, GenesysLogin>>>,
     ) -> Self {
+        let tokens = tokens.into();
         GenesysScim {
+            users: super::genesys_users::GenesysUsers::new(http.clone(), api_url, tokens.clone()),
             http,
             base: api_url.as_str().trim_end_matches('/').to_owned(),
-            tokens: tokens.into(),
+            tokens,
             gate: ThrottleGate::default(),
         }
     }
@@ -59,6 +63,11 @@ pub fn teams_external_id(user: &serde_json::Value) -> Option<String> {
 /// Whether a 404 body is Genesys saying the user does not exist: a SCIM error (RFC 7644
 /// §3.12, status 404) or a Platform API error with a "not found" code. A 404 without one
 /// (no body, HTML, another code) did not come from the SCIM API: the base URL is wrong.
+/// Whether a 404 answer's body is Genesys saying the resource does not exist.
+pub(super) fn is_not_found(body: &[u8]) -> bool {
+    is_unknown_user(&serde_json::from_slice(body).unwrap_or_default())
+}
+
 fn is_unknown_user(body: &serde_json::Value) -> bool {
     let scim_404 = body
         .get("schemas")
@@ -204,6 +213,15 @@ impl<S: SecretSource> TeamsDirectory for GenesysScim<S> {
                 }
             })
             .await
+    }
+
+    async fn membership(
+        &self,
+        user: &GenesysUserId,
+        queues: bool,
+        budget: Budget,
+    ) -> Result<crate::domain::scope::Membership, RemoteError> {
+        self.users.membership(user, queues, budget).await
     }
 }
 

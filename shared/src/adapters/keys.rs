@@ -24,6 +24,10 @@ pub(crate) fn teams_key(user: &GenesysUserId) -> String {
     format!("teams-id#{user}")
 }
 
+pub(crate) fn membership_key(user: &GenesysUserId) -> String {
+    format!("membership#{user}")
+}
+
 pub(crate) fn owner_key(teams: &TeamsUserId) -> String {
     format!("teams-owner#{teams}")
 }

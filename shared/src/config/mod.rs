@@ -11,10 +11,12 @@ use crate::service::Settings;
 use reqwest::Url;
 
 mod expiration;
+mod genesys_region;
 mod reconcile;
 mod urls;
 
 use expiration::{day_time_duration, expiration};
+pub use genesys_region::{GENESYS_REGIONS, GenesysRegion, UnknownGenesysRegion};
 pub use reconcile::ReconcileConfig;
 use std::time::Duration;
 use urls::{base_url, genesys_urls};
@@ -49,6 +51,7 @@ pub const VARIABLES: &[&str] = &[
     "ALLOWED_SOURCE",
     "ALLOWED_ACCOUNT",
     "MAX_CLOCK_SKEW_SECS",
+    "SYNC_SCOPE",
     "METRICS_NAMESPACE",
     "RESERVED_CONCURRENCY",
     "GRAPH_WRITES_PER_30S",
@@ -207,6 +210,10 @@ fn settings(get: &impl Fn(&'static str) -> Option<String>) -> Result<Settings, C
         .transpose()?;
     if let Some(raw) = get("MAX_CLOCK_SKEW_SECS") {
         settings.max_clock_skew = clock_skew(&raw)?;
+    }
+    if let Some(raw) = get("SYNC_SCOPE") {
+        settings.scope = crate::domain::scope::Scope::parse(&raw)
+            .map_err(|e| problem("SYNC_SCOPE", e.to_string()))?;
     }
     Ok(settings)
 }
@@ -445,6 +452,21 @@ mod tests {
             let err = load(&with("MAX_CLOCK_SKEW_SECS", bad)).unwrap_err();
             assert_eq!(err.variable, "MAX_CLOCK_SKEW_SECS", "{bad}");
         }
+    }
+
+    #[test]
+    fn sync_scope_defaults_to_all_and_a_bad_entry_stops_the_start_naming_it() {
+        use crate::domain::scope::Scope;
+        assert_eq!(load(&minimal()).unwrap().settings.scope, Scope::All);
+        let q = "0c0c0c0c-0000-4000-8000-00000000000c";
+        let scope = load(&with("SYNC_SCOPE", &format!("queue:{q}")))
+            .unwrap()
+            .settings
+            .scope;
+        assert_eq!(scope, Scope::parse(&format!("queue:{q}")).unwrap());
+        let err = load(&with("SYNC_SCOPE", &format!("queue:{q},site:x"))).unwrap_err();
+        assert_eq!(err.variable, "SYNC_SCOPE");
+        assert!(err.to_string().contains("\"site:x\""), "{err}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::domain::left::LeftReason;
-use crate::domain::scope::ExceptionMark;
+use crate::domain::scope::{ExceptionMark, Membership};
 use crate::domain::state::{Intent, Lease, Observation, UserState};
 use crate::domain::teams::TeamsPresence;
 use std::collections::HashMap;
@@ -315,6 +315,15 @@ pub trait TeamsDirectory: Send + Sync {
         user: &GenesysUserId,
         budget: Budget,
     ) -> impl Future<Output = Result<DirectoryAnswer, RemoteError>> + Send;
+
+    /// The user's division and groups, and with `queues` the queues they are a member of
+    /// (`SYNC_SCOPE`'s memberships); what was not asked for is left unknown.
+    fn membership(
+        &self,
+        user: &GenesysUserId,
+        queues: bool,
+        budget: Budget,
+    ) -> impl Future<Output = Result<Membership, RemoteError>> + Send;
 }
 
 /// What Graph did with a presence write.
@@ -355,11 +364,11 @@ mod shared;
 mod teams_ids;
 
 pub use teams_ids::{
-    CachePut, CachedTeamsId, Claim, HeldClaim, MAX_OVERRIDDEN_BY, TeamsIdCache, TeamsIdEntry,
-    TeamsIdOrigin,
+    CachePut, CachedMembership, CachedTeamsId, Claim, HeldClaim, MAX_OVERRIDDEN_BY, TeamsIdCache,
+    TeamsIdEntry, TeamsIdOrigin,
 };
 
 pub use reconcile::{
     Account, DirectoryPage, GenesysBulk, GenesysNow, PassLedger, PassState, PresenceReader,
-    ReadTally, RecordPage, RecordScan, RunClaim, TeamsNow,
+    QueueMembersPage, ReadTally, RecordPage, RecordScan, RunClaim, TeamsNow,
 };

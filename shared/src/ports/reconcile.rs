@@ -4,7 +4,7 @@
 
 use super::{Budget, DirectoryAnswer, RemoteError, StoreError};
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
-use crate::domain::scope::Membership;
+use crate::domain::scope::{Membership, ScopeId};
 use crate::domain::state::{Observation, UserState};
 use std::future::Future;
 
@@ -68,6 +68,22 @@ pub trait GenesysBulk: Send + Sync {
         cursor: Option<&str>,
         budget: Budget,
     ) -> impl Future<Output = Result<DirectoryPage, RemoteError>> + Send;
+
+    /// Page `number` (from 1) of a queue's members (a queue scope's membership).
+    fn queue_members(
+        &self,
+        queue: &ScopeId,
+        number: u32,
+        budget: Budget,
+    ) -> impl Future<Output = Result<QueueMembersPage, RemoteError>> + Send;
+}
+
+/// One page of a queue's members.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueueMembersPage {
+    pub members: Vec<GenesysUserId>,
+    /// The next page's number; `None` after the last.
+    pub next: Option<u32>,
 }
 
 /// A Teams user's aggregated presence as Graph reports it now (`availability` and

@@ -133,6 +133,20 @@ impl<T: TeamsIdCache> TeamsIdCache for std::sync::Arc<T> {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         (**self).release_claim(teams, read)
     }
+    fn get_membership(
+        &self,
+        user: &GenesysUserId,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<CachedMembership>, StoreError>> + Send {
+        (**self).get_membership(user, now)
+    }
+    fn put_membership(
+        &self,
+        user: &GenesysUserId,
+        cached: &CachedMembership,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).put_membership(user, cached)
+    }
 }
 
 impl<T: TeamsDirectory> TeamsDirectory for std::sync::Arc<T> {
@@ -142,6 +156,14 @@ impl<T: TeamsDirectory> TeamsDirectory for std::sync::Arc<T> {
         budget: Budget,
     ) -> impl Future<Output = Result<DirectoryAnswer, RemoteError>> + Send {
         (**self).lookup(user, budget)
+    }
+    fn membership(
+        &self,
+        user: &GenesysUserId,
+        queues: bool,
+        budget: Budget,
+    ) -> impl Future<Output = Result<Membership, RemoteError>> + Send {
+        (**self).membership(user, queues, budget)
     }
 }
 
@@ -213,6 +235,14 @@ impl<T: GenesysBulk> GenesysBulk for std::sync::Arc<T> {
         budget: Budget,
     ) -> impl Future<Output = Result<DirectoryPage, RemoteError>> + Send {
         (**self).directory_page(cursor, budget)
+    }
+    fn queue_members(
+        &self,
+        queue: &crate::domain::scope::ScopeId,
+        number: u32,
+        budget: Budget,
+    ) -> impl Future<Output = Result<QueueMembersPage, RemoteError>> + Send {
+        (**self).queue_members(queue, number, budget)
     }
 }
 

@@ -4,6 +4,7 @@
 
 use super::StoreError;
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
+use crate::domain::scope::Membership;
 use std::future::Future;
 
 /// What the sync knows of a Genesys user's Teams identity.
@@ -100,6 +101,14 @@ pub struct HeldClaim {
     pub rev: u64,
 }
 
+/// A user's memberships as the scope reads them, cached beside the Teams id for as long.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CachedMembership {
+    pub membership: Membership,
+    /// Seconds since the Unix epoch after which they must be looked up again.
+    pub expires_at: i64,
+}
+
 /// A shared cache of Teams ids, so that a Genesys lookup happens once per cache lifetime, and
 /// the register of which Genesys user holds which Teams id.
 pub trait TeamsIdCache: Send + Sync {
@@ -141,4 +150,16 @@ pub trait TeamsIdCache: Send + Sync {
         teams: &TeamsUserId,
         read: &HeldClaim,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The cached memberships of `user`, if they have not expired at `now` (epoch seconds).
+    fn get_membership(
+        &self,
+        user: &GenesysUserId,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<CachedMembership>, StoreError>> + Send;
+    /// Caches the memberships of `user` (replacing what was cached).
+    fn put_membership(
+        &self,
+        user: &GenesysUserId,
+        cached: &CachedMembership,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

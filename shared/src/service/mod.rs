@@ -6,9 +6,11 @@ mod admit;
 mod carry_out;
 mod error;
 mod explain;
+mod leave;
 mod limits;
 pub mod reconcile;
 mod run;
+mod scope;
 mod settle;
 pub mod teams_ids;
 
@@ -18,8 +20,9 @@ pub use limits::now_ms;
 pub use settle::Settlement;
 
 use crate::domain::event::GenesysEvent;
+use crate::domain::left::LeftReason;
 use crate::domain::mapping::PresenceMapping;
-use crate::domain::outcome::{Outcome, Report};
+use crate::domain::outcome::{Outcome, Report, SkipReason};
 use crate::domain::state::Lease;
 use crate::domain::step::UserSync;
 use crate::metrics;
@@ -50,6 +53,8 @@ pub struct Settings {
     /// instance's clock; a version further ahead is rejected (`VersionInFuture`), since once
     /// recorded it would make every later event of the user look stale.
     pub max_clock_skew: Duration,
+    /// Which agents the sync drives (`SYNC_SCOPE`): everyone by default.
+    pub scope: crate::domain::scope::Scope,
 }
 
 impl Default for Settings {
@@ -62,6 +67,7 @@ impl Default for Settings {
             deadline_margin: crate::policy::DEADLINE_MARGIN,
             max_lease_wait: crate::policy::MAX_LEASE_WAIT,
             max_clock_skew: Duration::from_secs(300),
+            scope: crate::domain::scope::Scope::All,
         }
     }
 }
@@ -211,6 +217,27 @@ where
     /// state) and the event fails with [`SyncError::Panicked`] instead of taking the process
     /// down with the lease held.
     pub async fn sync(
+        &self,
+        event: &GenesysEvent,
+        invocation: &Invocation,
+    ) -> Result<Outcome, SyncError> {
+        let limits = Limits::of(invocation, self.settings.deadline_margin, self.now_ms());
+        // Boxed, each: held inline, the sync's future overflows the compiler's layout depth
+        // limit in the function crate.
+        let placement = Box::pin(self.placement(event, limits.work)).await?;
+        if let scope::Placement::Out(reason, record) = placement {
+            return Box::pin(self.keep_out(event, reason, record, invocation)).await;
+        }
+        match Box::pin(self.sync_in_scope(event, invocation)).await? {
+            left @ Outcome::Skipped(SkipReason::Left(reason)) if reason != LeftReason::Departed => {
+                Box::pin(self.take_back(event, invocation, left)).await
+            }
+            outcome => Ok(outcome),
+        }
+    }
+
+    /// [`PresenceSync::sync`] of an agent in scope: the step machine.
+    async fn sync_in_scope(
         &self,
         event: &GenesysEvent,
         invocation: &Invocation,

@@ -288,6 +288,8 @@ async fn release_own_claim<C: TeamsIdCache>(
 /// This instance's memory of the answers, for the warm path: no table read per event.
 pub struct MemoryCached<L> {
     memory: moka::sync::Cache<GenesysUserId, CachedTeamsId>,
+    /// The users' memberships (the scope's), for as long ([`memberships`]).
+    memberships: moka::sync::Cache<GenesysUserId, crate::ports::CachedMembership>,
     next: L,
 }
 
@@ -297,11 +299,20 @@ impl<L> MemoryCached<L> {
     /// override reaches a warm instance.
     pub fn new(next: L, lifetimes: Lifetimes) -> Self {
         let lifetime = lifetimes.teams_id.max(lifetimes.no_teams_id);
+        let ttl = lifetime.min(crate::policy::TEAMS_ID_MEMORY_LIFETIME);
         let memory = moka::sync::Cache::builder()
             .max_capacity(200_000)
-            .time_to_live(lifetime.min(crate::policy::TEAMS_ID_MEMORY_LIFETIME))
+            .time_to_live(ttl)
             .build();
-        MemoryCached { memory, next }
+        let memberships = moka::sync::Cache::builder()
+            .max_capacity(200_000)
+            .time_to_live(ttl)
+            .build();
+        MemoryCached {
+            memory,
+            memberships,
+            next,
+        }
     }
 }
 
@@ -363,6 +374,9 @@ pub fn layered<C: TeamsIdCache + Clone, D>(
         lifetimes,
     )
 }
+
+mod memberships;
+pub use memberships::Memberships;
 
 #[cfg(test)]
 mod races;

@@ -89,6 +89,7 @@ fn event(system: &str, ms: i64) -> GenesysEvent {
             version: Version::from_millis(ms),
         }),
         routing: None,
+        queues: None,
     }
 }
 
@@ -358,3 +359,5 @@ async fn explaining_an_event_writes_nothing_and_calls_nobody() {
     assert_eq!(floor.store.calls(), calls);
     assert_eq!(floor.teams.writes(), writes);
 }
+
+mod scope;

@@ -5,6 +5,9 @@
 //! (`target/demo/shift.html`, [`presence_sync_tests::shift_picture`]): one lane per agent,
 //! Genesys above Teams, each change's lag and each skipped or failed event's reason.
 //!
+//! The clock is simulated: the shift's events carry the times of a shift that began an hour
+//! ago, and are replayed in seconds; the lags shown are measured.
+//!
 //! `make demo` (or `cargo build -p presence-sync && cargo run -p presence-sync-tests --bin demo`).
 #![forbid(unsafe_code)]
 
@@ -13,7 +16,7 @@ use presence_sync_tests::events::{activity, new_id, presence, routing};
 use presence_sync_tests::fake_microsoft::MsEndpoint;
 use presence_sync_tests::fault::Fault;
 use presence_sync_tests::runtime_api::{InvokeFailure, LambdaProcess, RuntimeApi, binary_path};
-use presence_sync_tests::shift_picture::{self, Lane, Shift, Step};
+use presence_sync_tests::shift_picture::{self, Lane, Origin, Shift, Step};
 use presence_sync_tests::world::{Agent, World};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -33,8 +36,30 @@ struct Person {
     genesys_presence: String,
 }
 
+/// Where the replayed shift's reconciler runs, after the last event (ms after its start).
+const RECONCILER_AT_MS: i64 = 3_300_000;
+/// What no event repairs happens here (ms after the shift's start).
+const OUTSIDE_AT_MS: i64 = 3_200_000;
+
+/// The shift began an hour ago (to the minute): its events' times are real recent ones, so an
+/// operator's "changed 50 min ago" reads true. Its minute of the day (UTC), for the picture.
+fn start_the_clock() -> i64 {
+    let now = chrono::Utc::now().timestamp();
+    let start = (now - 3600) / 60 * 60;
+    let start = chrono::DateTime::from_timestamp(start, 0).unwrap_or_default();
+    let start = presence_sync_tests::events::start_clock_at(start);
+    let minute = (start.timestamp() / 60).rem_euclid(24 * 60);
+    println!(
+        "Replaying an hour's shift that began at {:02}:{:02} UTC: its events are sent in seconds, at the times they carry (a simulated clock; the lags are measured).",
+        minute / 60,
+        minute % 60
+    );
+    minute
+}
+
 #[tokio::main]
 async fn main() {
+    let start_clock_minutes = start_the_clock();
     println!("Starting moto, fake Genesys Cloud and Microsoft Graph, and the Lambda Runtime API…");
     let world = World::start().await;
     let runtime = RuntimeApi::start_for("presence-sync").await;
@@ -211,6 +236,7 @@ async fn main() {
             .flatten()
             .map(|accepted| accepted.saturating_duration_since(delivered));
         steps[who].push(Step {
+            origin: Origin::Event,
             at_ms,
             label: label.to_owned(),
             genesys: changes_genesys.then(|| label.to_owned()),
@@ -234,7 +260,12 @@ async fn main() {
             world.graph_calls(&p.agent)
         );
     }
-    reconcile(&world, &people).await;
+    if people.iter().any(|p| teams(&world, &p.agent) == CLEARED) {
+        println!(
+            "{CLEARED}: Offline in Genesys clears the preferred presence this function set; Teams then shows the agent's own status (their Teams client's)."
+        );
+    }
+    reconcile(&world, &people, &mut steps).await;
     operator(&world, &people[2]).await;
 
     println!(
@@ -248,7 +279,7 @@ async fn main() {
 
     let shift = Shift {
         title: "presence-sync demo: a replayed shift, Genesys Cloud → Microsoft Teams".to_owned(),
-        start_clock_minutes: 8 * 60,
+        start_clock_minutes,
         lanes: people
             .iter()
             .zip(steps)
@@ -274,10 +305,11 @@ async fn main() {
 
 /// What no event repairs: Ben's break never reaches us (the event is lost on the way), and
 /// Chloé sets herself Available in Teams by hand while she is in training. One run of the
-/// built `presence-reconcile` binary (DRIFT_POLICY=repair) puts both right.
-async fn reconcile(world: &World, people: &[Person]) {
+/// built `presence-reconcile` binary (DRIFT_POLICY=repair) puts both right; the picture gets
+/// both and the repair.
+async fn reconcile(world: &World, people: &[Person], steps: &mut [Vec<Step>]) {
     let (ben, chloe) = (&people[1], &people[2]);
-    let t = 3_200_000;
+    let t = OUTSIDE_AT_MS;
     let at = presence_sync_tests::events::at;
     world.genesys.set_state(
         &ben.agent.genesys,
@@ -305,6 +337,20 @@ async fn reconcile(world: &World, people: &[Person]) {
     );
     let (availability, activity) = world.ms.shown_presence(&chloe.agent.teams);
     println!("  Chloé (Training) sets herself {availability}/{activity} in Teams by hand");
+    steps[1].push(outside(
+        t,
+        "Break (event lost)",
+        Some("Break"),
+        "lost",
+        &teams(world, &ben.agent),
+    ));
+    steps[2].push(outside(
+        t,
+        "Available by hand in Teams",
+        None,
+        "by-hand",
+        &format!("{availability}/{activity}"),
+    ));
 
     let runtime = RuntimeApi::start_for("presence-reconcile").await;
     let mut env = world.function_env();
@@ -324,10 +370,10 @@ async fn reconcile(world: &World, people: &[Person]) {
         Ok(report) => {
             let figure = |name: &str| report[name].as_u64().unwrap_or(0);
             println!(
-                "\npresence-reconcile, one run: {} users scanned, {} lost events recovered, {} drifted and repaired, {} kept alive, {} settled",
-                figure("scanned"),
-                figure("recovered"),
-                figure("driftRepaired"),
+                "\npresence-reconcile, one run: {} scanned, {} recovered, {} drifted and repaired, {} kept alive, {} settled",
+                counted(figure("scanned"), "user", "users"),
+                counted(figure("recovered"), "lost event", "lost events"),
+                counted(figure("driftRepaired"), "user", "users"),
                 figure("keptAlive"),
                 figure("settled"),
             );
@@ -337,18 +383,61 @@ async fn reconcile(world: &World, people: &[Person]) {
     let (availability, activity) = world.ms.shown_presence(&chloe.agent.teams);
     println!("  Ben:   Teams shows {}", teams(world, &ben.agent));
     println!("  Chloé: Teams shows {availability}/{activity} again");
+    steps[1].push(repaired("lost event recovered", &teams(world, &ben.agent)));
+    steps[2].push(repaired(
+        "drift repaired",
+        &format!("{availability}/{activity}"),
+    ));
+}
+
+/// `1 lost event`, `2 lost events`.
+fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A change the function never saw, for the picture.
+fn outside(at_ms: i64, label: &str, genesys: Option<&str>, outcome: &str, teams: &str) -> Step {
+    Step {
+        origin: Origin::Outside,
+        at_ms,
+        label: label.to_owned(),
+        genesys: genesys.map(str::to_owned),
+        outcome: outcome.to_owned(),
+        reason: if outcome == "lost" {
+            "no event"
+        } else {
+            "drift"
+        }
+        .to_owned(),
+        teams: teams.to_owned(),
+        lag: None,
+    }
+}
+
+/// The reconciler's repair, for the picture.
+fn repaired(reason: &str, teams: &str) -> Step {
+    Step {
+        origin: Origin::Reconciler,
+        at_ms: RECONCILER_AT_MS,
+        label: "the reconciler's run".to_owned(),
+        genesys: None,
+        outcome: "applied".to_owned(),
+        reason: reason.to_owned(),
+        teams: teams.to_owned(),
+        lag: None,
+    }
 }
 
 /// The operator's view of one agent after the repair: `presencectl status`, with the
-/// functions' variables (no stack here), as an operator would run it.
+/// functions' variables (no stack here), run by the demo against its own emulator.
 async fn operator(world: &World, person: &Person) {
     let mut env = world.function_env();
     env.extend(env_for(&world.moto));
     env.push(("AWS_ENDPOINT_URL".into(), world.moto.clone()));
     let binary = binary_path("presencectl");
     println!(
-        "\n$ presencectl status {}    # {}",
-        person.agent.genesys, person.name
+        "\nWhat an operator sees of {} after the repair: presencectl status {} (run here against the demo's emulator, which stops with the demo; against a deployment: presencectl --stack presence-sync status <agent id or e-mail>):",
+        person.name, person.agent.genesys
     );
     let output = tokio::process::Command::new(binary)
         .env_clear()
@@ -366,5 +455,8 @@ fn teams(world: &World, agent: &Agent) -> String {
     if agent.teams == "(none)" {
         return "(no Teams user)".into();
     }
-    world.teams(agent).unwrap_or_else(|| "(own client)".into())
+    world.teams(agent).unwrap_or_else(|| CLEARED.into())
 }
+
+/// Teams with no preferred presence from this function (cleared): the agent's own status.
+const CLEARED: &str = "(cleared)";

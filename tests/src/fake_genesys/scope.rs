@@ -73,8 +73,8 @@ fn not_found(what: &str, id: &str) -> Response {
 }
 
 /// A page of `all` as `pageSize` and `pageNumber` ask (default 25, first), or the 400.
-fn page(query: Option<&str>, all: Vec<Value>) -> Result<Value, Response> {
-    let bad = |m: String| platform_error(StatusCode::BAD_REQUEST, "bad.request", &m);
+fn page(query: Option<&str>, all: Vec<Value>) -> Result<Value, Box<Response>> {
+    let bad = |m: String| Box::new(platform_error(StatusCode::BAD_REQUEST, "bad.request", &m));
     let pairs = query_pairs(query).ok_or_else(|| bad("Malformed query.".to_owned()))?;
     let size = match number_param(&pairs, "pageSize") {
         Ok(None) => 25,
@@ -171,7 +171,7 @@ pub(super) async fn user_queues(
         .collect();
     match page(query.as_deref(), queues) {
         Ok(listing) => ok(&listing),
-        Err(refused) => refused,
+        Err(refused) => *refused,
     }
 }
 
@@ -208,7 +208,7 @@ pub(super) async fn queue_members(
         .collect();
     match page(query.as_deref(), members) {
         Ok(listing) => ok(&listing),
-        Err(refused) => refused,
+        Err(refused) => *refused,
     }
 }
 

@@ -59,6 +59,15 @@ impl TeamsDirectory for OneUser {
     ) -> Result<DirectoryAnswer, RemoteError> {
         Ok(DirectoryAnswer::TeamsId(self.0.clone()))
     }
+
+    async fn membership(
+        &self,
+        _user: &GenesysUserId,
+        _queues: bool,
+        _budget: Budget,
+    ) -> Result<presence_core::domain::scope::Membership, RemoteError> {
+        Ok(Default::default())
+    }
 }
 
 /// A presence writer whose first call panics (a bug in a client, an overflow on a remote

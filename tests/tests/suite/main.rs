@@ -11,6 +11,7 @@ mod claim_rule;
 mod convergence;
 mod crash;
 mod ctl_fixtures;
+mod deploy;
 mod fakes_bulk;
 mod fakes_contract;
 mod fakes_genesys_presence;

@@ -230,10 +230,10 @@ async fn doctor_names_each_broken_setting_with_its_fix() {
         }
     };
 
-    // The Azure secret still holds the template's placeholder (step 5 not done).
+    // The Azure secret still holds the template's placeholder (never written).
     put(d.azure_secret_arn.clone(), Secrets::placeholders().azure).await;
     let checks = ctl.doctor();
-    only_failed(&checks, "Azure secret", "step 5");
+    only_failed(&checks, "Azure secret", "make deploy writes it");
     assert!(
         checks["Azure secret"]["detail"]
             .as_str()
@@ -249,7 +249,7 @@ async fn doctor_names_each_broken_setting_with_its_fix() {
         serde_json::json!({"client_id": "x"}),
     )
     .await;
-    only_failed(&ctl.doctor(), "Genesys secret", "step 5");
+    only_failed(&ctl.doctor(), "Genesys secret", "make deploy writes it");
     put(d.genesys_secret_arn.clone(), Secrets::for_world().genesys).await;
 
     // Admin consent missing: the token carries no roles.
@@ -289,7 +289,7 @@ async fn doctor_names_each_broken_setting_with_its_fix() {
     );
     assert!(pending.answered());
 
-    // The rule left disabled (step 6 not done).
+    // The rule left disabled.
     let events = aws_sdk_eventbridge::Client::new(ctl.sdk());
     events
         .disable_rule()
@@ -350,7 +350,7 @@ async fn doctor_names_each_broken_setting_with_its_fix() {
         .await
         .unwrap();
     let checks = ctl.doctor();
-    only_failed(&checks, "event function", "sam deploy");
+    only_failed(&checks, "event function", "make deploy");
     assert!(
         checks["event function"]["detail"]
             .as_str()
@@ -384,7 +384,7 @@ async fn doctor_names_each_broken_setting_with_its_fix() {
     };
     reserve(7).await.unwrap();
     let checks = ctl.doctor();
-    only_failed(&checks, "event function", "sam deploy");
+    only_failed(&checks, "event function", "make deploy");
     let detail = checks["event function"]["detail"].as_str().unwrap();
     assert!(
         detail.contains("reserved concurrency 7, but RESERVED_CONCURRENCY"),

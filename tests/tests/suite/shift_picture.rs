@@ -9,7 +9,7 @@
 //! run, and fail.
 
 use presence_sync_tests::runtime_api::binary_path;
-use presence_sync_tests::shift_picture::{self, Lane, Shift, Step, render};
+use presence_sync_tests::shift_picture::{self, Lane, Origin, Shift, Step, render};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -34,6 +34,7 @@ fn browser() -> Option<PathBuf> {
 fn step(at_min: i64, label: &str, outcome: &str, reason: &str, teams: &str) -> Step {
     let changes = !label.contains('(');
     Step {
+        origin: Origin::Event,
         at_ms: at_min * 60_000,
         label: label.to_owned(),
         genesys: changes.then(|| label.to_owned()),
@@ -57,14 +58,38 @@ fn sample() -> Shift {
                     step(0, "On Queue", "applied", "changed", "Busy/Busy"),
                     step(10, "Meal", "applied", "changed", "Away/Away"),
                     step(8, "On Queue (late)", "skipped", "stale", "Away/Away"),
-                    step(30, "Offline", "cleared", "changed", "(own client)"),
+                    step(30, "Offline", "cleared", "changed", "(cleared)"),
+                    // Teams set by hand, then repaired by the reconciler.
+                    Step {
+                        origin: Origin::Outside,
+                        genesys: None,
+                        lag: None,
+                        ..step(
+                            40,
+                            "Available by hand in Teams",
+                            "by-hand",
+                            "drift",
+                            "Available/Available",
+                        )
+                    },
+                    Step {
+                        origin: Origin::Reconciler,
+                        genesys: None,
+                        ..step(
+                            45,
+                            "the reconciler",
+                            "applied",
+                            "drift repaired",
+                            "Busy/Busy",
+                        )
+                    },
                 ],
             },
             Lane {
                 name: "Zoë <O'Brien & \"Co\">".into(),
                 has_teams_user: true,
                 steps: vec![
-                    step(2, "Available", "failed", "GraphUnavailable", "(own client)"),
+                    step(2, "Available", "failed", "GraphUnavailable", "(cleared)"),
                     step(
                         2,
                         "Available (retry)",
@@ -164,14 +189,19 @@ fn the_page_is_self_contained_and_shows_every_agent_and_mark() {
         "no-teams-user · Break",
         "27 ms (retry)",
         "no Teams user: left alone",
-        "cleared: own client",
+        "cleared: own Teams status",
+        "Available by hand in Teams",
+        "reconciler: drift repaired",
+        "Simulated clock",
+        "outside the function: 1, repaired by the reconciler: 1",
     ] {
         assert!(html.contains(text), "the page does not show {text:?}");
     }
-    // Genesys rows are drawn per presence change; Teams rows per change the function made.
-    // Ana's On Queue in Genesys and the Busy it set in Teams; Fay's row without Teams.
+    // Genesys rows are drawn per presence change; Teams rows per change in Teams. Ana's On
+    // Queue in Genesys; in Teams the Busy the function set and the Busy the reconciler set
+    // back after her change by hand; Fay's row without Teams.
     assert_eq!(html.matches("class=\"seg genesys busy\"").count(), 1);
-    assert_eq!(html.matches("class=\"seg teams busy\"").count(), 1);
+    assert_eq!(html.matches("class=\"seg teams busy\"").count(), 2);
     assert_eq!(
         html.matches("class=\"seg teams none\"").count(),
         1,
@@ -179,7 +209,12 @@ fn the_page_is_self_contained_and_shows_every_agent_and_mark() {
     );
     assert_eq!(html.matches("mark mark-failed").count(), 1);
     assert_eq!(html.matches("mark mark-skipped").count(), 2);
-    assert_eq!(html.matches("mark mark-set").count(), 4);
+    assert_eq!(html.matches("mark mark-set").count(), 5);
+    assert_eq!(html.matches("mark mark-outside").count(), 1);
+    assert_eq!(
+        html.matches("class=\"seg teams available hand\"").count(),
+        1
+    );
 }
 
 #[test]
@@ -248,7 +283,12 @@ fn the_demo_draws_its_shift_for_the_browser() {
         "stale · Meal late, older",
         "duplicate · Break delivered again",
         "no-teams-user",
-        "cleared: own client",
+        "cleared: own Teams status",
+        "Break (event lost)",
+        "Available by hand in Teams",
+        "reconciler: lost event recovered",
+        "reconciler: drift repaired",
+        "Simulated clock",
     ] {
         assert!(
             html.contains(text),

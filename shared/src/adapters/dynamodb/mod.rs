@@ -21,6 +21,7 @@ mod contract;
 mod expression;
 mod ledger;
 mod left;
+mod memberships;
 mod records;
 mod scan;
 mod teams_ids;

@@ -6,8 +6,8 @@
 use super::{DynamoStateStore, Item, Timed, get_n, get_s, n, owner_key, s, teams_key};
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::ports::{
-    CachePut, CachedTeamsId, Claim, HeldClaim, StoreError, TeamsIdCache, TeamsIdEntry,
-    TeamsIdOrigin,
+    CachePut, CachedMembership, CachedTeamsId, Claim, HeldClaim, StoreError, TeamsIdCache,
+    TeamsIdEntry, TeamsIdOrigin,
 };
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
@@ -227,6 +227,22 @@ impl TeamsIdCache for DynamoStateStore {
             }
             Err(error) => Err(self.error("DeleteItem", &error)),
         }
+    }
+
+    async fn get_membership(
+        &self,
+        user: &GenesysUserId,
+        now: i64,
+    ) -> Result<Option<CachedMembership>, StoreError> {
+        self.membership_of(user, now).await
+    }
+
+    async fn put_membership(
+        &self,
+        user: &GenesysUserId,
+        cached: &CachedMembership,
+    ) -> Result<(), StoreError> {
+        self.cache_membership(user, cached).await
     }
 }
 

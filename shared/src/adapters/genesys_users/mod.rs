@@ -21,7 +21,7 @@
 //! The client and its calls are here; what the Users API answers is read in `users_api`, the
 //! pages of the SCIM list in `directory`.
 
-use super::genesys::{EXTENSION, error_text, refusal};
+use super::genesys::{EXTENSION, error_text, is_not_found, refusal};
 use super::http::{self, Failure, Http, MAX_BULK_BODY_BYTES, ThrottleGate, read_capped_to};
 use super::oauth::{Authorized, GenesysLogin, TokenCache};
 use crate::domain::excerpt::excerpt;
@@ -36,9 +36,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 mod directory;
+mod scope;
 mod users_api;
 
 use directory::{directory, start_index};
+pub use scope::QUEUE_PAGE;
 use users_api::users_now;
 
 /// The most users one [`GenesysBulk::current`] asks for. The Users API documents no limit on
@@ -78,6 +80,54 @@ impl<S: SecretSource> GenesysUsers<S> {
             tokens: tokens.into(),
             gate: ThrottleGate::default(),
         }
+    }
+
+    /// [`GenesysUsers::get_object`], with Genesys's "not found" answer (a 404 with its
+    /// not-found code) as `None`.
+    async fn get_object_or_missing(
+        &self,
+        what: &'static str,
+        operation: &'static str,
+        denied_hint: &'static str,
+        url: &str,
+        budget: Budget,
+    ) -> Result<Option<Map<String, Value>>, RemoteError> {
+        let service = Service::GenesysUsers;
+        self.tokens
+            .authorized(service, &self.gate, budget, |token| async move {
+                let request = self
+                    .http
+                    .client
+                    .get(url)
+                    .timeout(self.http.attempt_timeout(budget))
+                    .bearer_auth(token.expose_secret());
+                let response = http::send(service, operation, request)
+                    .await
+                    .map_err(|e| Failure::transport(&e, what))?;
+                let status = response.status();
+                if http::is_transient(status) {
+                    let headers = response.headers().clone();
+                    return Err(Failure::transient_status(status, &headers, what));
+                }
+                let path = response.url().path().to_owned();
+                let body = read_capped_to(response, service, what, MAX_BULK_BODY_BYTES).await?;
+                if status.is_success() {
+                    let object = http::json_object(&body, service, what, "a JSON object")?;
+                    return Ok(Authorized::Done(Some(object)));
+                }
+                if status == reqwest::StatusCode::NOT_FOUND && is_not_found(&body) {
+                    return Ok(Authorized::Done(None));
+                }
+                refusal(
+                    service,
+                    what,
+                    status,
+                    &error_text(&body),
+                    &path,
+                    denied_hint,
+                )
+            })
+            .await
     }
 
     /// GETs `url` and returns its JSON object, with the token, retries and classification of
@@ -206,6 +256,15 @@ impl<S: SecretSource> GenesysBulk for GenesysUsers<S> {
             )
             .await?;
         directory(&list, start)
+    }
+
+    async fn queue_members(
+        &self,
+        queue: &crate::domain::scope::ScopeId,
+        number: u32,
+        budget: Budget,
+    ) -> Result<crate::ports::QueueMembersPage, RemoteError> {
+        self.members_of(queue, number, budget).await
     }
 }
 

@@ -3,11 +3,11 @@
 
 use super::lock;
 use crate::domain::ids::GenesysUserId;
-use crate::domain::scope::Membership;
+use crate::domain::scope::{Membership, ScopeId};
 use crate::domain::state::Observation;
 use crate::ports::{
-    Account, Budget, DirectoryAnswer, DirectoryPage, GenesysBulk, GenesysNow, RemoteError, Service,
-    TeamsDirectory,
+    Account, Budget, DirectoryAnswer, DirectoryPage, GenesysBulk, GenesysNow, QueueMembersPage,
+    RemoteError, Service, TeamsDirectory,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -17,6 +17,8 @@ use std::sync::Mutex;
 pub struct MemoryDirectory {
     users: Mutex<HashMap<GenesysUserId, Option<String>>>,
     lookups: Mutex<usize>,
+    memberships: Mutex<HashMap<GenesysUserId, Membership>>,
+    membership_lookups: Mutex<usize>,
 }
 
 impl MemoryDirectory {
@@ -34,6 +36,18 @@ impl MemoryDirectory {
     }
 }
 
+impl MemoryDirectory {
+    /// Sets what a membership lookup answers for `user` (queues included).
+    pub fn set_membership(&self, user: &GenesysUserId, membership: Membership) {
+        lock(&self.memberships).insert(user.clone(), membership);
+    }
+
+    /// Membership lookups made so far.
+    pub fn membership_lookups(&self) -> usize {
+        *lock(&self.membership_lookups)
+    }
+}
+
 impl TeamsDirectory for MemoryDirectory {
     async fn lookup(
         &self,
@@ -47,6 +61,27 @@ impl TeamsDirectory for MemoryDirectory {
             Some(None) => DirectoryAnswer::NoTeamsId,
             Some(Some(teams)) => DirectoryAnswer::TeamsId(teams.clone()),
         })
+    }
+
+    async fn membership(
+        &self,
+        user: &GenesysUserId,
+        queues: bool,
+        _budget: Budget,
+    ) -> Result<Membership, RemoteError> {
+        *lock(&self.membership_lookups) += 1;
+        let mut known = lock(&self.memberships)
+            .get(user)
+            .cloned()
+            .unwrap_or(Membership {
+                division: None,
+                groups: Some(Vec::new()),
+                queues: Some(Vec::new()),
+            });
+        if !queues {
+            known.queues = None;
+        }
+        Ok(known)
     }
 }
 
@@ -190,5 +225,33 @@ impl GenesysBulk for MemoryGenesys {
         let end = start + users.len();
         let next = (end < active.len()).then(|| end.to_string());
         Ok(DirectoryPage { users, next })
+    }
+
+    /// The queue's members in user order, [`MemoryGenesys::PAGE`] a page.
+    async fn queue_members(
+        &self,
+        queue: &ScopeId,
+        number: u32,
+        _budget: Budget,
+    ) -> Result<QueueMembersPage, RemoteError> {
+        *lock(&self.calls) += 1;
+        let memberships = lock(&self.memberships);
+        let mut members: Vec<GenesysUserId> = (memberships.iter())
+            .filter(|(_, m)| m.queues.as_ref().is_some_and(|q| q.contains(queue)))
+            .map(|(user, _)| user.clone())
+            .collect();
+        members.sort();
+        let start = (number.max(1) as usize - 1) * Self::PAGE;
+        let page: Vec<_> = members
+            .iter()
+            .skip(start)
+            .take(Self::PAGE)
+            .cloned()
+            .collect();
+        let next = (start + page.len() < members.len()).then_some(number + 1);
+        Ok(QueueMembersPage {
+            members: page,
+            next,
+        })
     }
 }

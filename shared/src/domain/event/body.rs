@@ -4,6 +4,7 @@
 use super::{EventError, Horizon, PresenceValue, Stamped, Topic, deserialize};
 use crate::domain::excerpt::excerpt;
 use crate::domain::presence::{Observed, RoutingStatus, SystemPresence};
+use crate::domain::scope::ScopeId;
 use crate::domain::version::Version;
 use serde::Deserialize;
 
@@ -16,6 +17,9 @@ struct ActivityBody {
     routing_status: Option<RoutingBody>,
     #[serde(default)]
     presence: Option<PresenceBody>,
+    /// The queues the agent is active in (`activeQueueIds`): what a queue scope reads.
+    #[serde(default)]
+    active_queue_ids: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -53,12 +57,37 @@ struct PresenceDefinition {
 /// The longest system presence or routing status accepted (the longest documented is 14).
 const MAX_ENUM_LEN: usize = 64;
 
-/// The body's user id (when the topic carries one), presence and routing status.
-pub(super) type Bodies = (
-    Option<String>,
-    Option<Stamped<PresenceValue>>,
-    Option<Stamped<Observed<RoutingStatus>>>,
-);
+/// The most active queues read of one event: an agent is in tens, and a list without end
+/// must not become an allocation without end.
+const MAX_QUEUES: usize = 1_000;
+
+/// What the body says: its user id (when the topic carries one), presence, routing status and
+/// active queues (the activity topic's).
+pub(super) struct Bodies {
+    pub(super) id: Option<String>,
+    pub(super) presence: Option<Stamped<PresenceValue>>,
+    pub(super) routing: Option<Stamped<Observed<RoutingStatus>>>,
+    pub(super) queues: Option<Vec<ScopeId>>,
+}
+
+/// `activeQueueIds`, each a UUID.
+fn queues(ids: Vec<String>) -> Result<Vec<ScopeId>, EventError> {
+    const FIELD: &str = "detail.eventBody.activeQueueIds";
+    if ids.len() > MAX_QUEUES {
+        return Err(EventError::ValueTooLong {
+            field: FIELD,
+            value: format!("({} queues)", ids.len()),
+        });
+    }
+    ids.iter()
+        .map(|id| {
+            ScopeId::parse(id).ok_or_else(|| EventError::BadDefinitionId {
+                field: FIELD,
+                value: excerpt(id),
+            })
+        })
+        .collect()
+}
 
 /// Reads the event body the topic announces.
 pub(super) fn bodies(
@@ -77,16 +106,30 @@ pub(super) fn bodies(
                 .routing_status
                 .map(|r| routing(r, fallback))
                 .transpose()?;
-            (body.id, presence, routing)
+            Bodies {
+                id: body.id,
+                presence,
+                routing,
+                queues: body.active_queue_ids.map(queues).transpose()?,
+            }
         }
         Topic::Presence => {
             let body: PresenceBody = deserialize(event_body, "detail.eventBody")?;
-            (None, Some(presence(body, false, fallback)?), None)
+            Bodies {
+                id: None,
+                presence: Some(presence(body, false, fallback)?),
+                routing: None,
+                queues: None,
+            }
         }
         Topic::RoutingStatus => {
             let body: RoutingTopicBody = deserialize(event_body, "detail.eventBody")?;
-            let routing = routing(body.routing_status, fallback)?;
-            (body.id, None, Some(routing))
+            Bodies {
+                id: body.id,
+                presence: None,
+                routing: Some(routing(body.routing_status, fallback)?),
+                queues: None,
+            }
         }
     })
 }

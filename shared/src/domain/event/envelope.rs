@@ -60,8 +60,9 @@ impl GenesysEvent {
             time: envelope_time(envelope.time)?,
             horizon,
         };
-        let (body_id, presence, routing) = bodies(topic, envelope.detail.event_body, &fallback)?;
-        if let Some(body_id) = body_id
+        let read = bodies(topic, envelope.detail.event_body, &fallback)?;
+        let (presence, routing) = (read.presence, read.routing);
+        if let Some(body_id) = read.id
             && !body_id.eq_ignore_ascii_case(user.as_str())
         {
             return Err(EventError::UserIdMismatch {
@@ -80,6 +81,7 @@ impl GenesysEvent {
             user,
             presence,
             routing,
+            queues: read.queues,
         })
     }
 }

@@ -109,6 +109,9 @@ pub struct GenesysEvent {
     pub user: GenesysUserId,
     pub presence: Option<Stamped<PresenceValue>>,
     pub routing: Option<Stamped<Observed<RoutingStatus>>>,
+    /// The queues the agent is active in, when the topic says (activity): a queue scope's
+    /// membership, fresher than any cache.
+    pub queues: Option<Vec<super::scope::ScopeId>>,
 }
 
 /// How far ahead a version may be, of the envelope `time` and of the clock: the caller's

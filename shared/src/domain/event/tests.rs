@@ -48,6 +48,53 @@ fn activity_event_carries_presence_and_routing_with_their_own_versions() {
 }
 
 #[test]
+fn an_activity_event_says_which_queues_the_agent_is_active_in_and_no_other_does() {
+    let e = GenesysEvent::parse(fixture("activity")).unwrap();
+    let queue = crate::domain::scope::ScopeId::parse("0a6c2d1e-9a8b-4c7d-b6e5-f4d3c2b1a098");
+    assert_eq!(e.queues, Some(vec![queue.unwrap()]));
+    let none = with(
+        "activity",
+        "/detail/eventBody/activeQueueIds",
+        Some(json!([])),
+    );
+    assert_eq!(
+        GenesysEvent::parse(none).unwrap().queues,
+        Some(vec![]),
+        "none is known"
+    );
+    let absent = with("activity", "/detail/eventBody/activeQueueIds", None);
+    assert_eq!(
+        GenesysEvent::parse(absent).unwrap().queues,
+        None,
+        "absent is unknown"
+    );
+    assert_eq!(
+        GenesysEvent::parse(fixture("presence")).unwrap().queues,
+        None
+    );
+    let bad = with(
+        "activity",
+        "/detail/eventBody/activeQueueIds",
+        Some(json!(["queue-7"])),
+    );
+    let error = GenesysEvent::parse(bad).unwrap_err().to_string();
+    assert!(
+        error.contains("detail.eventBody.activeQueueIds") && error.contains("queue-7"),
+        "{error}"
+    );
+    let many: Vec<String> = (0..1_001)
+        .map(|n| format!("0a6c2d1e-9a8b-4c7d-b6e5-{n:012}"))
+        .collect();
+    let flood = with(
+        "activity",
+        "/detail/eventBody/activeQueueIds",
+        Some(json!(many)),
+    );
+    let error = GenesysEvent::parse(flood).unwrap_err().to_string();
+    assert!(error.contains("1001 queues"), "{error}");
+}
+
+#[test]
 fn presence_event_takes_the_user_from_the_topic_name() {
     let e = GenesysEvent::parse(fixture("presence")).unwrap();
     assert_eq!(e.topic, Topic::Presence);

@@ -33,6 +33,7 @@ fn event(id: &str, system: &str, ms: i64) -> GenesysEvent {
         user: GenesysUserId::parse("3f9e6a2b-5d4c-4b1a-8e7f-112233445566").unwrap(),
         presence: Some(presence(system, ms)),
         routing: None,
+        queues: None,
     }
 }
 

@@ -95,6 +95,7 @@ macro_rules! state_table_contract {
             an_override_replaces_anything_and_records_who_set_it,
             a_claim_is_granted_extended_and_refused_to_another_until_it_ends,
             a_claim_is_released_only_as_it_was_read,
+            memberships_are_kept_with_what_is_known_until_they_expire,
         );
     };
     (@cases $table:expr; $($case:ident,)*) => {

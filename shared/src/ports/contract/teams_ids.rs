@@ -138,3 +138,37 @@ pub async fn a_claim_is_released_only_as_it_was_read<T: Table>(table: &T) {
         Claim::Granted
     );
 }
+
+pub async fn memberships_are_kept_with_what_is_known_until_they_expire<T: Table>(table: &T) {
+    use crate::domain::scope::{Membership, ScopeId};
+    use crate::ports::CachedMembership;
+    let u = user(9);
+    let id = |n: u32| ScopeId::parse(&format!("0d0d0d0d-0000-4000-8000-{n:012}")).unwrap();
+    assert_eq!(table.get_membership(&u, NOW).await.unwrap(), None);
+    let known = CachedMembership {
+        membership: Membership {
+            division: Some(id(1)),
+            groups: Some(vec![id(2), id(3)]),
+            queues: Some(vec![]),
+        },
+        expires_at: NOW + 10,
+    };
+    table.put_membership(&u, &known).await.unwrap();
+    let read = table.get_membership(&u, NOW).await.unwrap();
+    assert_eq!(
+        read.as_ref(),
+        Some(&known),
+        "no queues is known, not unknown"
+    );
+    assert_eq!(
+        table.get_membership(&u, NOW + 10).await.unwrap(),
+        None,
+        "expired"
+    );
+    let unknown = CachedMembership {
+        membership: Membership::default(),
+        expires_at: NOW + 20,
+    };
+    table.put_membership(&u, &unknown).await.unwrap();
+    assert_eq!(table.get_membership(&u, NOW).await.unwrap(), Some(unknown));
+}

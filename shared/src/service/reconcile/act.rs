@@ -7,7 +7,6 @@ use super::page::hold_on_throttle;
 use super::report::PassReport;
 use super::{Progress, RECONCILE_EVENT, Run};
 use crate::domain::ids::GenesysUserId;
-use crate::domain::left::LeftReason;
 use crate::domain::outcome::{Outcome, SkipReason};
 use crate::domain::reconcile::{Quiet, Refresh, Verdict};
 use crate::domain::state::{Observation, Recorded, UserState};
@@ -18,10 +17,9 @@ use crate::ports::{
     GenesysBulk, PassLedger, PresenceReader, PresenceWriter, RecordScan, StateStore,
     TeamsDirectory, TeamsIdCache,
 };
-use crate::service::teams_ids::TeamsIds;
 use crate::service::{Invocation, PresenceSync, SyncError, lease_for};
 use std::time::{Duration, UNIX_EPOCH};
-use tracing::{info, warn};
+use tracing::warn;
 
 impl<S, C, D, W> PresenceSync<S, C, D, W>
 where
@@ -127,13 +125,18 @@ where
                 }
             }
             Verdict::LetGo(reason) => {
-                if self.let_go(user, &record, reason, invocation).await? {
+                if self
+                    .let_go(user, &record, reason, invocation)
+                    .await?
+                    .is_some()
+                {
                     report.let_go += 1;
                     metrics::let_go(reason.as_str(), 1);
                 }
             }
             Verdict::Rejoin(current) => {
-                if self.rejoin(user, &record, &current, invocation).await? {
+                let back = self.rejoin(user, &record, &current, RECONCILE_EVENT, invocation);
+                if back.await?.is_some() {
                     report.rejoined += 1;
                 }
             }
@@ -215,65 +218,6 @@ where
             self.settle(user, invocation).await?;
         }
         Ok(())
-    }
-
-    /// Lets a user go: marks the record (at the revision read), settles it (which clears a
-    /// preferred presence of ours, once), and drops their Teams id and its claim. False when
-    /// the record changed meanwhile (judged again next pass).
-    async fn let_go(
-        &self,
-        user: &GenesysUserId,
-        record: &UserState,
-        reason: LeftReason,
-        invocation: &Invocation,
-    ) -> Result<bool, SyncError> {
-        let mark = self.store.let_go(user, record, reason, self.now_ms());
-        let Recorded::Accepted { .. } = mark.await.map_err(store(user))? else {
-            return Ok(false);
-        };
-        info!(genesysUserId = %user, reason = reason.as_str(), "letting the user go: what we set in Teams is cleared once, then nothing more is written");
-        self.settle_left(user, invocation).await?;
-        Ok(true)
-    }
-
-    /// Settles a let-go record (clearing what we set, when it is dirty), then drops the
-    /// user's Teams id and gives up their claim on it.
-    async fn settle_left(
-        &self,
-        user: &GenesysUserId,
-        invocation: &Invocation,
-    ) -> Result<(), SyncError> {
-        self.settle(user, invocation).await?;
-        let budget = crate::service::limits::Limits::of(
-            invocation,
-            self.settings.deadline_margin,
-            self.now_ms(),
-        )
-        .work;
-        self.teams_ids
-            .let_go(user, budget, self.now_ms() / 1000)
-            .await;
-        Ok(())
-    }
-
-    /// Takes a let-go user back with Genesys's current state, and settles the record (which
-    /// applies it). False when the record changed meanwhile.
-    async fn rejoin(
-        &self,
-        user: &GenesysUserId,
-        record: &UserState,
-        current: &Observation,
-        invocation: &Invocation,
-    ) -> Result<bool, SyncError> {
-        let back = self
-            .store
-            .rejoin(user, record, current, RECONCILE_EVENT, self.now_ms());
-        let Recorded::Accepted { .. } = back.await.map_err(store(user))? else {
-            return Ok(false);
-        };
-        info!(genesysUserId = %user, "a user let go is active again: synced from Genesys's current state");
-        self.settle(user, invocation).await?;
-        Ok(true)
     }
 }
 

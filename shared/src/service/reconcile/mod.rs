@@ -22,6 +22,7 @@ mod act;
 mod page;
 mod pass;
 mod report;
+mod scope;
 mod shared;
 
 pub use page::view;
@@ -84,6 +85,8 @@ struct Run<'a, G, R> {
     invocation: &'a Invocation,
     shared: &'a Shared,
     until: Instant,
+    /// The members of the scope's queues, as read at the start of this run.
+    queue_sets: scope::QueueSets,
     report: PassReport,
     /// Told the report so far after every page (an operator's progress bar).
     progress: &'a Watch<'a>,
@@ -172,6 +175,7 @@ where
             invocation,
             shared,
             until: limits.work.until,
+            queue_sets: scope::QueueSets::default(),
             report: PassReport::default(),
             progress,
         };
@@ -211,11 +215,14 @@ where
             invocation,
             shared,
             until: limits.work.until,
+            queue_sets: scope::QueueSets::default(),
             report: PassReport::default(),
             progress: &unwatched,
         };
-        self.reconcile_records(&mut run, vec![(user.clone(), record)])
-            .await;
+        if self.read_queue_sets(&mut run).await == Progress::Done {
+            self.reconcile_records(&mut run, vec![(user.clone(), record)])
+                .await;
+        }
         Ok(run.report)
     }
 }

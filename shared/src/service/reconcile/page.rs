@@ -5,7 +5,7 @@
 use super::{Progress, ReconcileError, Run, burst};
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::domain::left::LeftReason;
-use crate::domain::reconcile::{GenesysView, Shown, judge};
+use crate::domain::reconcile::{GenesysView, Shown, Verdict, judge};
 use crate::domain::state::UserState;
 use crate::domain::teams::TeamsState;
 use crate::metrics::{self, Remote};
@@ -69,10 +69,18 @@ where
                 availability: &t.availability,
                 activity: &t.activity,
             });
-            let seen = genesys.get(&user).map(view);
+            let now = genesys.get(&user);
+            let seen = now.and_then(|now| self.scoped_view(run, now, &record));
             let verdict = judge(&run.settings.rules, &record, seen, shown, self.now_ms());
+            let scope_moved = matches!(
+                verdict,
+                Verdict::Rejoin(_) | Verdict::LetGo(LeftReason::OutOfScope | LeftReason::Excluded)
+            );
             if self.act(run, &user, record, verdict, false).await == Progress::Cut {
                 return Progress::Cut;
+            }
+            if let Some(now) = now.filter(|_| scope_moved) {
+                self.remember_membership(run, now).await;
             }
         }
         Progress::Done
@@ -108,14 +116,18 @@ where
         };
         let mut progress = Progress::Done;
         for (user, record) in unseen {
-            let current = genesys.get(&user).filter(|now| now.account.is_active());
+            // A joiner in scope is backfilled; one out of it (or gone) is not recorded at all.
+            let seen = genesys
+                .get(&user)
+                .and_then(|now| self.scoped_view(run, now, &record))
+                .filter(|view| matches!(view, GenesysView::Current(_)));
             if progress == Progress::Done
-                && let Some(current) = current
+                && let Some(current) = seen
             {
                 let verdict = judge(
                     &run.settings.rules,
                     &record,
-                    Some(view(current)),
+                    Some(current),
                     None,
                     self.now_ms(),
                 );

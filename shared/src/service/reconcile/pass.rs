@@ -25,6 +25,9 @@ where
         state: &mut PassState,
         owner: &str,
     ) -> Result<(), ReconcileError> {
+        if self.read_queue_sets(run).await == Progress::Cut {
+            return Ok(());
+        }
         if state.sweeping && self.sweep(run, state, owner).await? == Progress::Cut {
             return Ok(());
         }

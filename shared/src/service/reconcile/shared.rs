@@ -5,6 +5,7 @@
 
 use super::ReconcileSettings;
 use crate::domain::ids::GenesysUserId;
+use crate::domain::scope::Membership;
 use crate::metrics::{self, TeamsIdSource};
 use crate::pace::Pace;
 use crate::ports::{Budget, DirectoryAnswer, RemoteError, Service, TeamsDirectory};
@@ -87,16 +88,33 @@ impl<D: TeamsDirectory> TeamsDirectory for Hinted<D> {
             return Ok(answer);
         }
         if let Err(wait) = self.genesys.ready_before(budget.until).await {
-            return Err(RemoteError::Throttled {
-                service: Service::GenesysScim,
-                retry_after_secs: Some(wait.as_secs().max(1)),
-                detail: format!(
-                    "not sent: the reconciler's share of the Genesys client's limit has no slot for {} s, past this action's time",
-                    wait.as_secs()
-                ),
-                may_have_landed: false,
-            });
+            return Err(no_slot(Service::GenesysScim, wait));
         }
         self.next.lookup(user, budget).await
+    }
+
+    async fn membership(
+        &self,
+        user: &GenesysUserId,
+        queues: bool,
+        budget: Budget,
+    ) -> Result<Membership, RemoteError> {
+        if let Err(wait) = self.genesys.ready_before(budget.until).await {
+            return Err(no_slot(Service::GenesysUsers, wait));
+        }
+        self.next.membership(user, queues, budget).await
+    }
+}
+
+/// The answer when the reconciler's Genesys share has no slot within the action's time.
+fn no_slot(service: Service, wait: std::time::Duration) -> RemoteError {
+    RemoteError::Throttled {
+        service,
+        retry_after_secs: Some(wait.as_secs().max(1)),
+        detail: format!(
+            "not sent: the reconciler's share of the Genesys client's limit has no slot for {} s, past this action's time",
+            wait.as_secs()
+        ),
+        may_have_landed: false,
     }
 }

@@ -134,6 +134,7 @@ impl Org {
             user: user(n),
             presence: observation.presence,
             routing: None,
+            queues: None,
         };
         self.sync.sync(&event, &invocation(3)).await.unwrap();
     }
@@ -155,6 +156,7 @@ impl Org {
             user: user(n),
             presence: observation.presence,
             routing: None,
+            queues: None,
         };
         self.sync.sync(&event, &invocation(30)).await
     }
@@ -189,6 +191,23 @@ impl Org {
 
     fn shown(&self, n: u8) -> TeamsState {
         self.teams.shown(&teams(n))
+    }
+
+    /// The same org with its functions running under `SYNC_SCOPE=scope`.
+    fn with_scope(mut self, scope: &str) -> Org {
+        let settings = Settings {
+            scope: crate::domain::scope::Scope::parse(scope).unwrap(),
+            ..Settings::default()
+        };
+        self.sync = PresenceSync::new(
+            self.store.clone(),
+            self.store.clone(),
+            Hinted::new(&self.shared, self.directory.clone()),
+            self.teams.clone(),
+            PresenceMapping::default(),
+            settings,
+        );
+        self
     }
 
     fn writes(&self) -> usize {
@@ -442,6 +461,15 @@ impl crate::ports::GenesysBulk for EventDuringRead<'_> {
     ) -> Result<crate::ports::DirectoryPage, crate::ports::RemoteError> {
         self.org.genesys.directory_page(cursor, budget).await
     }
+
+    async fn queue_members(
+        &self,
+        queue: &crate::domain::scope::ScopeId,
+        number: u32,
+        budget: crate::ports::Budget,
+    ) -> Result<crate::ports::QueueMembersPage, crate::ports::RemoteError> {
+        self.org.genesys.queue_members(queue, number, budget).await
+    }
 }
 
 #[tokio::test]
@@ -548,4 +576,5 @@ async fn a_watcher_is_told_the_report_after_every_page() {
 
 mod departed;
 mod limits;
+mod scope;
 mod shares;

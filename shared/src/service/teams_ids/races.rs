@@ -89,6 +89,22 @@ impl TeamsIdCache for Interleaved {
     ) -> Result<bool, StoreError> {
         self.store.release_claim(teams, read).await
     }
+
+    async fn get_membership(
+        &self,
+        user: &GenesysUserId,
+        now: i64,
+    ) -> Result<Option<crate::ports::CachedMembership>, StoreError> {
+        self.store.get_membership(user, now).await
+    }
+
+    async fn put_membership(
+        &self,
+        user: &GenesysUserId,
+        cached: &crate::ports::CachedMembership,
+    ) -> Result<(), StoreError> {
+        self.store.put_membership(user, cached).await
+    }
 }
 
 #[tokio::test]

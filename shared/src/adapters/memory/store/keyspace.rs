@@ -5,7 +5,7 @@
 
 use crate::domain::ids::GenesysUserId;
 use crate::domain::state::UserState;
-use crate::ports::{CachedTeamsId, PassState};
+use crate::ports::{CachedMembership, CachedTeamsId, PassState};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
@@ -14,6 +14,8 @@ use std::ops::Bound;
 pub(super) enum Item {
     User(UserState),
     TeamsId(CachedTeamsId),
+    /// A user's cached memberships (division, groups, queues).
+    Membership(CachedMembership),
     /// Who holds a Teams id, until when (epoch seconds), and which write of the claim this is.
     Claim {
         holder: GenesysUserId,

@@ -4,10 +4,11 @@
 
 use super::keyspace::Item;
 use super::{MemoryStore, lock, unreadable};
-use crate::adapters::keys::{owner_key, teams_key};
+use crate::adapters::keys::{membership_key, owner_key, teams_key};
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::ports::{
-    CachePut, CachedTeamsId, Claim, HeldClaim, StoreError, TeamsIdCache, TeamsIdOrigin,
+    CachePut, CachedMembership, CachedTeamsId, Claim, HeldClaim, StoreError, TeamsIdCache,
+    TeamsIdOrigin,
 };
 
 /// A cached Teams id as stored, expired or not.
@@ -117,5 +118,33 @@ impl TeamsIdCache for MemoryStore {
             table.remove(&key);
         }
         Ok(unchanged)
+    }
+
+    async fn get_membership(
+        &self,
+        user: &GenesysUserId,
+        now: i64,
+    ) -> Result<Option<CachedMembership>, StoreError> {
+        self.call().await;
+        let key = membership_key(user);
+        match lock(&self.table).get(&key) {
+            None => Ok(None),
+            Some(Item::Membership(cached)) => {
+                Ok(Some(cached.clone()).filter(|c| c.expires_at > now))
+            }
+            Some(Item::Unreadable(why)) => Err(unreadable(&key, why)),
+            Some(_) => Err(unreadable(&key, "it is not a user's cached memberships")),
+        }
+    }
+
+    async fn put_membership(
+        &self,
+        user: &GenesysUserId,
+        cached: &CachedMembership,
+    ) -> Result<(), StoreError> {
+        self.call().await;
+        let key = membership_key(user);
+        lock(&self.table).insert(&key, Item::Membership(cached.clone()));
+        Ok(())
     }
 }

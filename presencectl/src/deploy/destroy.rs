@@ -1,0 +1,154 @@
+//! `presencectl destroy` (`make destroy`): what `deploy` made, removed in the reverse order of
+//! its dependencies — the stack (it uses the secrets and the partner event source), then the
+//! Genesys side (the role's grant to the deployment client first, so that the role can go),
+//! then the Entra ID app — and what is left, said at the end.
+
+use super::genesys_grant::{GenesysAdmin, Grant};
+use super::prerequisites::Purpose;
+use super::run::{
+    Context, azure_module, check_prerequisites, genesys_module, report_failure, took,
+};
+use super::settings::Settings;
+use super::stack;
+use super::verify;
+use super::{DestroyArgs, Problem, Step};
+use crate::deployment::Account;
+use std::time::Instant;
+
+/// The steps of a removal (named after the deployment's steps they undo).
+const STEPS: [Step; 5] = [
+    Step::Prerequisites,
+    Step::Settings,
+    Step::Stack,
+    Step::Genesys,
+    Step::Azure,
+];
+
+/// `presencectl destroy`; `true` when it failed.
+pub async fn destroy(stack: Option<&str>, account: &Account, args: DestroyArgs) -> bool {
+    let context = Context::new(stack, account, &args.state_dir).await;
+    let started = Instant::now();
+    match steps(&context).await {
+        Ok(settings) => {
+            println!("\n{}", left_behind(&settings));
+            println!("(all steps in {})", took(started.elapsed()));
+            false
+        }
+        Err((step, problem)) => {
+            report_failure(step, &problem, "make destroy (every step is idempotent)");
+            true
+        }
+    }
+}
+
+async fn steps(context: &Context) -> Result<Settings, (Step, Problem)> {
+    let total = STEPS.len();
+    let identity = context
+        .step(
+            Step::Prerequisites,
+            total,
+            check_prerequisites(context, Purpose::Destroy),
+        )
+        .await?;
+    let settings = context
+        .step(Step::Settings, total, async {
+            let settings = remembered(context, &identity.account, &identity.region)?;
+            let said = format!(
+                "stack {} in account {} ({})",
+                settings.stack, settings.aws_account, settings.aws_region
+            );
+            Ok((settings, said))
+        })
+        .await?;
+    context
+        .step(Step::Stack, total, async {
+            stack::delete(&context.runner, &settings).await?;
+            Ok((
+                (),
+                format!(
+                    "stack {} deleted, with its log groups, queues, table and alarms",
+                    settings.stack
+                ),
+            ))
+        })
+        .await?;
+    context
+        .step(Step::Genesys, total, genesys(context, &settings))
+        .await?;
+    context
+        .step(Step::Azure, total, async {
+            let module = azure_module(context, &settings);
+            module.prepare().await?;
+            module.destroy().await?;
+            Ok(((), "app registration and its client secret deleted; the Azure secret scheduled for deletion".into()))
+        })
+        .await?;
+    let path = Settings::path(&context.state_dir, &context.stack);
+    let _ = std::fs::remove_file(path);
+    Ok(settings)
+}
+
+/// The settings `deploy` kept, in the account the credentials reach.
+fn remembered(context: &Context, account: &str, region: &str) -> Result<Settings, Problem> {
+    let path = Settings::path(&context.state_dir, &context.stack);
+    let settings = Settings::load(&context.state_dir, &context.stack)?.ok_or_else(|| Problem {
+        what: format!(
+            "nothing deployed from here as stack {} ({} does not exist)",
+            context.stack,
+            path.display()
+        ),
+        fix:
+            "run make destroy from the clone that deployed it, or name the deployment with --stack"
+                .into(),
+    })?;
+    if settings.aws_account != account || settings.aws_region != region {
+        return Err(Problem {
+            what: format!(
+                "stack {} is in account {} ({}), the AWS credentials reach account {account} ({region})",
+                settings.stack, settings.aws_account, settings.aws_region
+            ),
+            fix: format!(
+                "sign in to account {} and give --region {}",
+                settings.aws_account, settings.aws_region
+            ),
+        });
+    }
+    Ok(settings)
+}
+
+/// The role's grant taken back from the deployment client, then the module destroyed.
+async fn genesys(context: &Context, settings: &Settings) -> Result<((), String), Problem> {
+    let module = genesys_module(context, settings);
+    module.prepare().await?;
+    // No role in the state: the role was never created (or is gone already).
+    if let (Ok(role_id), Ok(division_id)) = (
+        module.output("scim_reader_role_id").await,
+        module.output("role_division_id").await,
+    ) {
+        let config = verify::function_config(settings, "-", "-")?;
+        let grant = Grant {
+            role_id: &role_id,
+            division_id: &division_id,
+        };
+        if GenesysAdmin::new(&config)?.revoke(&grant).await? {
+            println!("   took the role {role_id} back from the deployment client");
+        }
+    }
+    module.destroy().await?;
+    Ok(((), "integration (the partner event source goes with it), OAuth client and role deleted; the Genesys secret scheduled for deletion".into()))
+}
+
+/// What `destroy` leaves, and why.
+fn left_behind(settings: &Settings) -> String {
+    let stack = &settings.stack;
+    format!(
+        "Removed: the stack {stack}, the Genesys integration, role and OAuth client, the Entra ID app registration.\n\
+         Left in place:\n\
+         \x20 - the Genesys deployment client you created (delete it in Admin → Integrations → OAuth once nothing else uses it);\n\
+         \x20 - the two secrets, scheduled for deletion after Secrets Manager's 7-day recovery window (aws secretsmanager list-secrets --include-planned-deletion);\n\
+         \x20 - SAM's artifact bucket stack aws-sam-cli-managed-default, shared by every SAM deployment of account {account} in {region};\n\
+         \x20 - the Terraform state of workspace {stack} in infra/azure and infra/genesys (terraform.tfstate.d/{stack}, no resources left in it) and the tools' logs in .deploy/{stack}/logs.",
+        account = settings.aws_account,
+        region = settings.aws_region,
+    )
+}

@@ -1,0 +1,367 @@
+//! The deployment, step by step: each step prints what it does, the tools' output indented
+//! under it, and `✓ <step>` with its time; a failure prints the step, what failed, its fix and
+//! the command that resumes. Steps before `--from` only read what they made.
+
+use super::command::Runner;
+use super::genesys_grant::{GenesysAdmin, Grant};
+use super::prerequisites::{self, AwsIdentity, Purpose};
+use super::settings::{self, Given, Settings};
+use super::stack::{self, Made};
+use super::terraform::{Module, Terraform};
+use super::verify::{self, Verdict};
+use super::{DEFAULT_STACK, DeployArgs, Problem, Step};
+use crate::deployment::{Account, load_aws};
+use presence_core::policy::GENESYS_GRANT_SETTLE;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// What every step shares.
+pub(super) struct Context {
+    pub stack: String,
+    pub account: Account,
+    pub aws: aws_config::SdkConfig,
+    pub runner: Runner,
+    pub state_dir: PathBuf,
+    /// Steps before this one only read what they made.
+    pub from: Step,
+}
+
+impl Context {
+    pub async fn new(
+        stack: Option<&str>,
+        account: &Account,
+        state_dir: &std::path::Path,
+    ) -> Context {
+        let stack = stack.unwrap_or(DEFAULT_STACK).to_owned();
+        let aws = load_aws(account).await;
+        let repo = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let mut env = Vec::new();
+        if let Some(region) = aws.region() {
+            env.push(("AWS_REGION".to_owned(), region.to_string()));
+            env.push(("AWS_DEFAULT_REGION".to_owned(), region.to_string()));
+        }
+        if let Some(profile) = &account.profile {
+            env.push(("AWS_PROFILE".to_owned(), profile.clone()));
+        }
+        let logs = state_dir.join(&stack).join("logs");
+        Context {
+            runner: Runner::new(&repo, logs, env),
+            stack,
+            account: account.clone(),
+            aws,
+            state_dir: state_dir.to_owned(),
+            from: Step::Prerequisites,
+        }
+    }
+
+    /// Whether the step only reads (it comes before `--from`).
+    pub fn reads_only(&self, step: Step) -> bool {
+        step < self.from
+    }
+
+    /// Runs one step: its heading, then `✓ <step>` with what it made, or the failure.
+    pub async fn step<T>(
+        &self,
+        step: Step,
+        total: usize,
+        work: impl Future<Output = Result<(T, String), Problem>>,
+    ) -> Result<T, (Step, Problem)> {
+        let started = Instant::now();
+        println!(
+            "\n== {}/{total} {}: {}",
+            step.number(),
+            step.name(),
+            step.what()
+        );
+        let (made, said) = work.await.map_err(|problem| (step, problem))?;
+        println!("✓ {} ({}): {said}", step.name(), took(started.elapsed()));
+        Ok(made)
+    }
+}
+
+/// `42 s`, `3 min 5 s`.
+pub(super) fn took(elapsed: Duration) -> String {
+    match elapsed.as_secs() {
+        s if s < 60 => format!("{s} s"),
+        s => format!("{} min {} s", s / 60, s % 60),
+    }
+}
+
+/// `✗ step …`, what failed, the fix and how to resume.
+pub(super) fn report_failure(step: Step, problem: &Problem, resume: &str) {
+    println!(
+        "\n✗ step {} ({}) failed: {}",
+        step.number(),
+        step.name(),
+        problem.what
+    );
+    println!("  fix: {}", problem.fix);
+    println!("  then resume: {resume}");
+}
+
+/// `presencectl deploy`: the deployment, or its upgrade in place; `true` when it failed.
+pub async fn deploy(stack: Option<&str>, account: &Account, args: DeployArgs) -> bool {
+    let mut context = Context::new(stack, account, &args.state_dir).await;
+    context.from = args.from.unwrap_or(Step::Prerequisites);
+    let started = Instant::now();
+    match steps(&mut context, &args).await {
+        Ok((settings, verdict)) => {
+            println!("\n{}", verdict.summary(&settings));
+            println!("(all steps in {})", took(started.elapsed()));
+            false
+        }
+        Err((step, problem)) => {
+            let resume = format!(
+                "the same command again (make deploy: every step is idempotent), or from this step: target/debug/presencectl --stack {} deploy --from {}",
+                context.stack,
+                step.name()
+            );
+            report_failure(step, &problem, &resume);
+            true
+        }
+    }
+}
+
+async fn steps(
+    context: &mut Context,
+    args: &DeployArgs,
+) -> Result<(Settings, Verdict), (Step, Problem)> {
+    let total = Step::ALL.len();
+    let identity = context
+        .step(
+            Step::Prerequisites,
+            total,
+            check_prerequisites(context, Purpose::Deploy),
+        )
+        .await?;
+    let settings = context
+        .step(Step::Settings, total, settle(context, &identity, args))
+        .await?;
+    let azure = context
+        .step(Step::Azure, total, azure(context, &settings))
+        .await?;
+    let (event_source_name, genesys_secret_arn) = context
+        .step(Step::Genesys, total, genesys(context, &settings))
+        .await?;
+    let made = Made {
+        event_source_name,
+        azure_secret_arn: azure,
+        genesys_secret_arn,
+    };
+    let wait = Duration::from_secs(args.credentials_wait);
+    context
+        .step(
+            Step::Credentials,
+            total,
+            credentials(context, &settings, &made, wait),
+        )
+        .await?;
+    context.step(Step::Build, total, build(context)).await?;
+    context
+        .step(Step::Stack, total, deploy_stack(context, &settings, &made))
+        .await?;
+    let source = &made.event_source_name;
+    context
+        .step(Step::EventSource, total, async {
+            stack::wait_for_source(&context.aws, source)
+                .await
+                .map(|said| ((), said))
+        })
+        .await?;
+    let verdict = context
+        .step(Step::Doctor, total, async {
+            verify::doctor(&context.stack, &context.account)
+                .await
+                .map(|v| (v, "every check passed".to_owned()))
+        })
+        .await?;
+    Ok((settings, verdict))
+}
+
+pub(super) async fn check_prerequisites(
+    context: &Context,
+    purpose: Purpose,
+) -> Result<(AwsIdentity, String), Problem> {
+    let (found, identity) = prerequisites::check(&context.runner, &context.aws, purpose).await;
+    let width = found.iter().map(|f| f.name.len()).max().unwrap_or(0);
+    let mut missing = Vec::new();
+    for check in &found {
+        match &check.result {
+            Ok(detail) => println!("   ✓ {:width$}  {detail}", check.name),
+            Err(problem) => {
+                println!(
+                    "   ✗ {:width$}  {}\n     {:width$}  fix: {}",
+                    check.name, problem.what, "", problem.fix
+                );
+                missing.push(check.name);
+            }
+        }
+    }
+    match identity {
+        Some(identity) if missing.is_empty() => Ok((identity, "everything is in place".into())),
+        _ => Err(Problem {
+            what: format!("missing: {}", missing.join(", ")),
+            fix: "each ✗ line above says its fix; nothing was created".into(),
+        }),
+    }
+}
+
+async fn settle(
+    context: &Context,
+    identity: &AwsIdentity,
+    args: &DeployArgs,
+) -> Result<(Settings, String), Problem> {
+    let saved = Settings::load(&context.state_dir, &context.stack)?;
+    let given = Given {
+        genesys_region: args.genesys_region.clone(),
+        alarm_email: args.alarm_email.clone(),
+        parameters: args.parameters.clone(),
+    };
+    let settings = settings::resolve(
+        &context.stack,
+        (&identity.account, &identity.region),
+        &given,
+        saved,
+    )?;
+    settings.save(&context.state_dir)?;
+    let genesys = settings.genesys();
+    let said = format!(
+        "stack {} in AWS account {} ({}); Genesys Cloud {} ({}); alarm e-mail {}",
+        settings.stack,
+        settings.aws_account,
+        settings.aws_region,
+        genesys.aws_region,
+        genesys.host,
+        settings.alarm_email.as_deref().unwrap_or("none"),
+    );
+    Ok((settings, said))
+}
+
+pub(super) fn azure_module<'a>(context: &'a Context, settings: &Settings) -> Terraform<'a> {
+    Terraform {
+        runner: &context.runner,
+        module: Module::Azure,
+        workspace: &context.stack,
+        variables: vec![
+            ("aws_region", settings.aws_region.clone()),
+            ("secret_name_prefix", format!("{}-azure-", settings.stack)),
+            (
+                "display_name",
+                format!("{} (Genesys Cloud presence to Teams)", settings.stack),
+            ),
+        ],
+    }
+}
+
+pub(super) fn genesys_module<'a>(context: &'a Context, settings: &Settings) -> Terraform<'a> {
+    let stack = &settings.stack;
+    Terraform {
+        runner: &context.runner,
+        module: Module::Genesys,
+        workspace: &context.stack,
+        variables: vec![
+            (
+                "genesys_org_region",
+                settings.genesys().aws_region.to_owned(),
+            ),
+            ("aws_account_id", settings.aws_account.clone()),
+            ("aws_region", settings.aws_region.clone()),
+            ("event_source_suffix", stack.clone()),
+            ("secret_name_prefix", format!("{stack}-genesys-")),
+            ("role_name", format!("{stack} SCIM reader")),
+            ("oauth_client_name", stack.clone()),
+            ("integration_name", format!("{stack} (Amazon EventBridge)")),
+        ],
+    }
+}
+
+async fn azure(context: &Context, settings: &Settings) -> Result<(String, String), Problem> {
+    let module = azure_module(context, settings);
+    if !context.reads_only(Step::Azure) {
+        module.prepare().await?;
+        module.apply(None).await?;
+    }
+    let arn = module.output("secret_arn").await?;
+    let app = module.output("client_id").await?;
+    Ok((
+        arn.clone(),
+        format!("app registration {app}; its client secret in {arn}"),
+    ))
+}
+
+async fn genesys(
+    context: &Context,
+    settings: &Settings,
+) -> Result<((String, String), String), Problem> {
+    let module = genesys_module(context, settings);
+    if !context.reads_only(Step::Genesys) {
+        module.prepare().await?;
+        module
+            .apply(Some("genesyscloud_auth_role.scim_reader"))
+            .await?;
+        let role_id = module.output("scim_reader_role_id").await?;
+        let division_id = module.output("role_division_id").await?;
+        let config = verify::function_config(settings, "-", "-")?;
+        let granted = GenesysAdmin::new(&config)?
+            .ensure_held(&Grant {
+                role_id: &role_id,
+                division_id: &division_id,
+            })
+            .await?;
+        if granted {
+            println!(
+                "   granted the role {role_id} to the deployment client (Genesys lets a client give away only roles it holds)"
+            );
+            tokio::time::sleep(GENESYS_GRANT_SETTLE).await;
+        }
+        module.apply(None).await?;
+    }
+    let source = module.output("event_source_name").await?;
+    let arn = module.output("secret_arn").await?;
+    let said = format!("event source {source}; the function's client secret in {arn}");
+    Ok(((source, arn), said))
+}
+
+async fn credentials(
+    context: &Context,
+    settings: &Settings,
+    made: &Made,
+    wait: Duration,
+) -> Result<((), String), Problem> {
+    let config =
+        verify::function_config(settings, &made.azure_secret_arn, &made.genesys_secret_arn)?;
+    verify::credentials(&context.aws, config, wait)
+        .await
+        .map(|said| ((), said))
+}
+
+async fn build(context: &Context) -> Result<((), String), Problem> {
+    if context.reads_only(Step::Build) {
+        return Ok(((), "skipped (--from)".into()));
+    }
+    stack::build(&context.runner).await?;
+    Ok((
+        (),
+        "presence-sync and presence-reconcile built for arm64 (.aws-sam/build)".into(),
+    ))
+}
+
+/// The stack, its rule enabled: this step runs only after the credentials step passed.
+async fn deploy_stack(
+    context: &Context,
+    settings: &Settings,
+    made: &Made,
+) -> Result<((), String), Problem> {
+    if context.reads_only(Step::Stack) {
+        return Ok(((), "skipped (--from)".into()));
+    }
+    let parameters = stack::parameters(settings, made);
+    stack::deploy(&context.runner, settings, &parameters).await?;
+    Ok((
+        (),
+        format!(
+            "stack {} deployed in {}, rule enabled",
+            settings.stack, settings.aws_region
+        ),
+    ))
+}

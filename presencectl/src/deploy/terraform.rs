@@ -1,0 +1,151 @@
+//! The two Terraform modules, run without a question: `init`, the stack's workspace (so two
+//! deployments from one clone keep two states), `apply -auto-approve` with the variables in
+//! `TF_VAR_*` (never a tfvars file), and the non-sensitive outputs read one by one. The client
+//! secrets never leave Terraform: its AWS provider writes them to Secrets Manager.
+
+use super::Problem;
+use super::command::{Runner, ToolFailure};
+
+/// One of the repository's Terraform root modules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Module {
+    Azure,
+    Genesys,
+}
+
+impl Module {
+    pub fn dir(self) -> &'static str {
+        match self {
+            Module::Azure => "infra/azure",
+            Module::Genesys => "infra/genesys",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Module::Azure => "azure",
+            Module::Genesys => "genesys",
+        }
+    }
+}
+
+/// A module with the variables of this deployment, in the stack's workspace.
+pub struct Terraform<'a> {
+    pub runner: &'a Runner,
+    pub module: Module,
+    pub workspace: &'a str,
+    /// `(variable, value)`: handed over as `TF_VAR_<variable>`.
+    pub variables: Vec<(&'static str, String)>,
+}
+
+impl Terraform<'_> {
+    fn chdir(&self) -> String {
+        format!("-chdir={}", self.module.dir())
+    }
+
+    /// `TF_VAR_*`, and the stack's workspace (`TF_WORKSPACE`) for every command but `init`
+    /// and `workspace select`, which refuse it.
+    fn env(&self, in_workspace: bool) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = self
+            .variables
+            .iter()
+            .map(|(name, value)| (format!("TF_VAR_{name}"), value.clone()))
+            .collect();
+        env.push(("TF_IN_AUTOMATION".into(), "1".into()));
+        env.push(("TF_INPUT".into(), "0".into()));
+        if in_workspace {
+            env.push(("TF_WORKSPACE".into(), self.workspace.to_owned()));
+        }
+        env
+    }
+
+    async fn run(&self, log: &str, args: &[&str]) -> Result<(), Problem> {
+        let mut all = vec![self.chdir()];
+        all.extend(args.iter().map(|a| (*a).to_owned()));
+        let in_workspace = !matches!(args.first(), Some(&"init" | &"workspace"));
+        self.runner
+            .run(log, "terraform", &all, &self.env(in_workspace))
+            .await
+            .map_err(|failure| self.failed(&failure))
+    }
+
+    fn failed(&self, failure: &ToolFailure) -> Problem {
+        let mut what = failure.to_string();
+        if let Some(last) = failure.tail.iter().rev().find(|l| l.contains("Error")) {
+            what.push_str(&format!(": {}", last.trim()));
+        }
+        Problem {
+            what,
+            fix: format!(
+                "read the error in the log ({}): a permission of the signed-in identity, or a resource changed by hand, are the usual causes",
+                failure
+                    .log
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new("(not logged)"))
+                    .display()
+            ),
+        }
+    }
+
+    /// `init` and the stack's workspace (created on the first run).
+    pub async fn prepare(&self) -> Result<(), Problem> {
+        let name = self.module.name();
+        self.run(
+            &format!("{name}-init"),
+            &["init", "-input=false", "-no-color"],
+        )
+        .await?;
+        self.run(
+            &format!("{name}-workspace"),
+            &["workspace", "select", "-or-create=true", self.workspace],
+        )
+        .await
+    }
+
+    /// `apply -auto-approve`, of everything or of one resource (`-target`).
+    pub async fn apply(&self, target: Option<&str>) -> Result<(), Problem> {
+        let target = target.map(|t| format!("-target={t}"));
+        let mut args = vec!["apply", "-input=false", "-auto-approve", "-no-color"];
+        args.extend(target.as_deref());
+        let log = match target {
+            Some(_) => format!("{}-apply-target", self.module.name()),
+            None => format!("{}-apply", self.module.name()),
+        };
+        self.run(&log, &args).await
+    }
+
+    /// `destroy -auto-approve`.
+    pub async fn destroy(&self) -> Result<(), Problem> {
+        let log = format!("{}-destroy", self.module.name());
+        self.run(
+            &log,
+            &["destroy", "-input=false", "-auto-approve", "-no-color"],
+        )
+        .await
+    }
+
+    /// One output, which must not be sensitive (the driver never reads a secret).
+    pub async fn output(&self, name: &str) -> Result<String, Problem> {
+        let args = vec![self.chdir(), "output".into(), "-raw".into(), name.into()];
+        match self
+            .runner
+            .capture("terraform", &args, &self.env(true))
+            .await
+        {
+            Ok(value) if !value.trim().is_empty() => Ok(value.trim().to_owned()),
+            Ok(_) => Err(self.no_output(name, "is empty".into())),
+            Err(failure) => Err(self.no_output(name, failure.tail.join(" "))),
+        }
+    }
+
+    fn no_output(&self, name: &str, why: String) -> Problem {
+        Problem {
+            what: format!(
+                "the output {name} of {} (workspace {}) {why}",
+                self.module.dir(),
+                self.workspace
+            ),
+            fix: "run the deployment again from this step (it applies the module)".into(),
+        }
+    }
+}

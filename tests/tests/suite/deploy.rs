@@ -1,0 +1,779 @@
+//! The deployment driver (`presencectl deploy`, `presencectl destroy`), the built binary,
+//! without the clouds: AWS is moto (through a proxy, for canned answers), Entra ID and Genesys
+//! Cloud are the contract fakes, and Terraform, the Azure CLI and the SAM CLI are stand-ins
+//! that record what they were asked (tests/src/standin: the secrets, the partner event source
+//! and the stack's resources made in moto as the real tools would). What this cannot prove:
+//! that the real providers, CloudFormation and Genesys accept what is asked of them.
+
+use presence_sync_tests::aws_proxy::AwsProxy;
+use presence_sync_tests::fake_genesys::GenesysEndpoint;
+use presence_sync_tests::standin::{self, Record};
+use presence_sync_tests::world::{
+    AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET, TENANT, World,
+};
+use serde_json::{Value, json};
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// The deployment client the operator creates by hand and exports.
+const ADMIN_ID: &str = "d3c0ffee-0000-4000-8000-00000000ad01";
+const ADMIN_SECRET: &str = "deployment-CLIENT-secret-0123456789";
+
+/// One deployment's world: the fakes, moto behind a proxy, a copy of the repository's
+/// deployment code to run in, the stand-ins and their records.
+struct Drive {
+    world: World,
+    proxy: AwsProxy,
+    moto: String,
+    root: PathBuf,
+    stack: String,
+}
+
+/// What one run of the driver printed.
+struct Run {
+    code: i32,
+    out: String,
+}
+
+impl Drive {
+    async fn start() -> Drive {
+        let moto = presence_sync_tests::moto::shared().await.to_owned();
+        let proxy = AwsProxy::start(&moto).await;
+        let world = World::start_on(&proxy.endpoint()).await;
+        world.genesys.register_admin_client(ADMIN_ID, ADMIN_SECRET);
+        let root = std::env::temp_dir().join(format!("deploy-{}", uuid::Uuid::new_v4().simple()));
+        let repo = presence_sync_tests::moto::repo_root();
+        for file in [
+            "template.yaml",
+            "samconfig.toml",
+            "infra/azure/main.tf",
+            "infra/genesys/main.tf",
+        ] {
+            let to = root.join("repo").join(file);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(repo.join(file), &to).unwrap();
+        }
+        standin::install(&root.join("bin"));
+        let stack = presence_sync_tests::aws::unique_name("ps");
+        Drive {
+            world,
+            proxy,
+            moto,
+            root,
+            stack,
+        }
+    }
+
+    fn env(&self) -> Vec<(String, String)> {
+        let world = &self.world;
+        let function_env = json!({
+            "GENESYS_LOGIN_URL": world.genesys.login_url(),
+            "GENESYS_API_URL": world.genesys.api_url(),
+            "GRAPH_API_URL": world.ms.graph_url(),
+            "AZURE_LOGIN_URL": world.ms.login_url(),
+        });
+        let mut env = presence_sync_tests::aws::env_for(&self.proxy.endpoint());
+        env.extend(
+            [
+                ("AWS_ENDPOINT_URL", self.proxy.endpoint()),
+                ("PATH", format!("{}:/usr/bin:/bin", self.root.join("bin").display())),
+                ("HOME", self.root.display().to_string()),
+                ("GENESYSCLOUD_OAUTHCLIENT_ID", ADMIN_ID.into()),
+                ("GENESYSCLOUD_OAUTHCLIENT_SECRET", ADMIN_SECRET.into()),
+                ("GENESYS_LOGIN_URL", world.genesys.login_url()),
+                ("GENESYS_API_URL", world.genesys.api_url()),
+                ("GRAPH_API_URL", world.ms.graph_url()),
+                ("AZURE_LOGIN_URL", world.ms.login_url()),
+                ("STANDIN_MOTO", self.moto.clone()),
+                ("STANDIN_LOG", self.records_path().display().to_string()),
+                ("STANDIN_STATE", self.root.join("standin-state").display().to_string()),
+                ("STANDIN_AZURE_SECRET", json!({"tenant_id": TENANT, "client_id": AZURE_CLIENT_ID, "client_secret": AZURE_CLIENT_SECRET}).to_string()),
+                ("STANDIN_GENESYS_SECRET", json!({"client_id": GENESYS_CLIENT_ID, "client_secret": GENESYS_CLIENT_SECRET}).to_string()),
+                ("STANDIN_FUNCTION_ENV", function_env.to_string()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v)),
+        );
+        env
+    }
+
+    fn records_path(&self) -> PathBuf {
+        self.root.join("standin.jsonl")
+    }
+
+    fn records(&self) -> Vec<Record> {
+        standin::records(&self.records_path())
+    }
+
+    fn command(&self, args: &[&str], extra: &[(&str, &str)]) -> Command {
+        let mut command =
+            Command::new(presence_sync_tests::runtime_api::binary_path("presencectl"));
+        command
+            .env_clear()
+            .envs(self.env())
+            .envs(extra.iter().map(|(k, v)| (*k, *v)))
+            .current_dir(self.root.join("repo"))
+            .args(["--stack", &self.stack])
+            .args(args)
+            .arg("--state-dir")
+            .arg(self.root.join("state"))
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Runs `presencectl --stack <stack> <args> --state-dir …` to its end.
+    fn run(&self, args: &[&str], extra: &[(&str, &str)]) -> Run {
+        let output = self
+            .command(args, extra)
+            .output()
+            .expect("presencectl runs");
+        let out = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let run = Run {
+            code: output.status.code().unwrap_or(-1),
+            out,
+        };
+        self.assert_no_secret(&run.out);
+        run
+    }
+
+    /// Runs `presencectl … <args>` and kills it (SIGKILL) as soon as it says `step` is done.
+    fn run_killed(&self, args: &[&str], step: &str) -> String {
+        let mut child = self
+            .command(args, &[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("presencectl runs");
+        let mut seen = String::new();
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        for line in stdout.lines().map_while(Result::ok) {
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.starts_with(&format!("✓ {step} ")) {
+                child.kill().expect("kill");
+                break;
+            }
+        }
+        let _ = child.wait();
+        assert!(
+            seen.contains(&format!("✓ {step} ")),
+            "never reached {step}:\n{seen}"
+        );
+        self.assert_no_secret(&seen);
+        seen
+    }
+
+    /// No client secret and no token the fakes issued in `text`, in the driver's logs or in
+    /// what the stand-ins were asked (their arguments and TF_VAR_ variables).
+    fn assert_no_secret(&self, text: &str) {
+        // The suite's log scan looks through it again, with every secret of the suite.
+        presence_sync_tests::logs::save_process_output(None, text.lines().map(str::to_owned));
+        let mut needles = vec![
+            AZURE_CLIENT_SECRET.to_owned(),
+            GENESYS_CLIENT_SECRET.to_owned(),
+            ADMIN_SECRET.to_owned(),
+        ];
+        needles.extend(
+            self.world
+                .ms
+                .issued_tokens()
+                .into_iter()
+                .map(|t| t.access_token),
+        );
+        needles.extend(
+            self.world
+                .genesys
+                .issued_tokens()
+                .into_iter()
+                .map(|t| t.access_token),
+        );
+        let mut haystacks = vec![("output".to_owned(), text.to_owned())];
+        let logs = self.root.join("state").join(&self.stack).join("logs");
+        for entry in std::fs::read_dir(&logs).into_iter().flatten().flatten() {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            haystacks.push((entry.path().display().to_string(), text));
+        }
+        haystacks.push((
+            "stand-in records".into(),
+            std::fs::read_to_string(self.records_path()).unwrap_or_default(),
+        ));
+        for (name, haystack) in &haystacks {
+            for needle in &needles {
+                assert!(
+                    !haystack.contains(needle.as_str()),
+                    "a secret or token in {name}:\n{haystack}"
+                );
+            }
+        }
+    }
+
+    async fn sdk(&self) -> aws_config::SdkConfig {
+        presence_sync_tests::aws::sdk_config(&self.moto).await
+    }
+
+    /// The stack's outputs (panics when there is no stack).
+    async fn outputs(&self) -> std::collections::HashMap<String, String> {
+        let stacks = aws_sdk_cloudformation::Client::new(&self.sdk().await)
+            .describe_stacks()
+            .stack_name(&self.stack)
+            .send()
+            .await
+            .expect("the stack exists");
+        stacks.stacks()[0]
+            .outputs()
+            .iter()
+            .map(|o| {
+                (
+                    o.output_key().unwrap_or_default().to_owned(),
+                    o.output_value().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    async fn stack_exists(&self) -> bool {
+        aws_sdk_cloudformation::Client::new(&self.sdk().await)
+            .describe_stacks()
+            .stack_name(&self.stack)
+            .send()
+            .await
+            .is_ok_and(|s| {
+                s.stacks().iter().any(|s| {
+                    s.stack_status()
+                        .is_some_and(|st| st.as_str() != "DELETE_COMPLETE")
+                })
+            })
+    }
+
+    /// The state of the rule that feeds the event function.
+    async fn rule_state(&self) -> String {
+        let outputs = self.outputs().await;
+        let events = aws_sdk_eventbridge::Client::new(&self.sdk().await);
+        let rules = events
+            .list_rule_names_by_target()
+            .target_arn(&outputs["FunctionArn"])
+            .event_bus_name(&outputs["EventBusName"])
+            .send()
+            .await
+            .expect("ListRuleNamesByTarget");
+        let rule = events
+            .describe_rule()
+            .name(&rules.rule_names()[0])
+            .event_bus_name(&outputs["EventBusName"])
+            .send()
+            .await
+            .expect("DescribeRule");
+        rule.state()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// Versions of a secret (a write adds one).
+    async fn secret_versions(&self, arn: &str) -> usize {
+        aws_sdk_secretsmanager::Client::new(&self.sdk().await)
+            .list_secret_version_ids()
+            .secret_id(arn)
+            .send()
+            .await
+            .expect("ListSecretVersionIds")
+            .versions()
+            .len()
+    }
+
+    /// Grants and reads of the deployment client's roles.
+    fn grants(&self) -> usize {
+        self.world
+            .genesys
+            .calls()
+            .iter()
+            .filter(|c| c.kind == GenesysEndpoint::Admin && c.method == axum::http::Method::POST)
+            .count()
+    }
+}
+
+impl Drop for Drive {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// The records of one tool whose arguments contain every word.
+fn calls<'a>(records: &'a [Record], tool: &str, words: &[&str]) -> Vec<&'a Record> {
+    records
+        .iter()
+        .filter(|r| r.tool == tool && words.iter().all(|w| r.args.iter().any(|a| a.contains(w))))
+        .collect()
+}
+
+fn position(records: &[Record], tool: &str, words: &[&str]) -> usize {
+    records
+        .iter()
+        .position(|r| r.tool == tool && words.iter().all(|w| r.args.iter().any(|a| a.contains(w))))
+        .unwrap_or_else(|| panic!("no {tool} {words:?} in {records:#?}"))
+}
+
+/// The `--parameter-overrides` of a `sam deploy` record.
+fn parameters(record: &Record) -> Value {
+    let at = record
+        .args
+        .iter()
+        .position(|a| a == "--parameter-overrides")
+        .expect("overrides");
+    json!(standin::parse_overrides(&record.args[at + 1]))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_from_zero_then_again_changes_nothing_and_no_secret_reaches_output_logs_or_tools() {
+    let drive = Drive::start().await;
+    // The partner event source answers Pending once: the driver waits for Active.
+    drive.proxy.answer_once(
+        "DescribeEventSource",
+        200,
+        "application/x-amz-json-1.1",
+        &json!({"Name": "aws.partner/genesys.com/cloud/x/y", "State": "PENDING"}).to_string(),
+    );
+    let first = drive.run(
+        &[
+            "deploy",
+            "--genesys-region",
+            "https://login.mypurecloud.ie",
+            "--alarm-email",
+            "ops@example.com",
+        ],
+        &[],
+    );
+    assert_eq!(first.code, 0, "{}", first.out);
+    for step in [
+        "prerequisites",
+        "settings",
+        "azure",
+        "genesys",
+        "credentials",
+        "build",
+        "stack",
+        "event-source",
+        "doctor",
+    ] {
+        assert!(
+            first.out.contains(&format!("✓ {step} (")),
+            "no ✓ {step}:\n{}",
+            first.out
+        );
+    }
+    assert!(first.out.contains("is Active after"), "{}", first.out);
+    assert!(
+        first
+            .out
+            .contains("presence-sync is deployed and doctor says it is syncing"),
+        "{}",
+        first.out
+    );
+    let dashboard = format!(
+        "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#dashboards/dashboard/",
+        region = presence_sync_tests::aws::TEST_REGION
+    );
+    assert!(first.out.contains(&dashboard), "{}", first.out);
+
+    // What was asked, in order: Entra ID, the role, its grant, the rest of Genesys, the
+    // build, the stack; every Terraform variable handed over as TF_VAR_, none as a file.
+    let records = drive.records();
+    let azure = position(&records, "terraform", &["-chdir=infra/azure", "apply"]);
+    let role = position(
+        &records,
+        "terraform",
+        &[
+            "-chdir=infra/genesys",
+            "apply",
+            "-target=genesyscloud_auth_role.scim_reader",
+        ],
+    );
+    let genesys = records.len()
+        - 1
+        - records
+            .iter()
+            .rev()
+            .position(|r| {
+                r.tool == "terraform"
+                    && r.args.iter().any(|a| a == "apply")
+                    && r.args.iter().any(|a| a == "-chdir=infra/genesys")
+            })
+            .unwrap();
+    let (build, deploy) = (
+        position(&records, "sam", &["build"]),
+        position(&records, "sam", &["deploy"]),
+    );
+    assert!(
+        azure < role && role < genesys && genesys < build && build < deploy,
+        "{records:#?}"
+    );
+    assert_eq!(
+        drive.grants(),
+        1,
+        "the role granted to the deployment client once"
+    );
+    let role_id = drive.world.genesys.admin_client_roles(ADMIN_ID);
+    assert_eq!(role_id.len(), 1, "{role_id:?}");
+    assert_eq!(role_id[0].1, "*");
+    let genesys_vars = &records[genesys].tf_vars;
+    for (name, value) in [
+        ("TF_VAR_genesys_org_region", "eu-west-1"),
+        (
+            "TF_VAR_aws_account_id",
+            presence_sync_tests::aws::MOTO_ACCOUNT_ID,
+        ),
+        ("TF_VAR_aws_region", presence_sync_tests::aws::TEST_REGION),
+    ] {
+        assert!(
+            genesys_vars.contains(&(name.to_owned(), value.to_owned())),
+            "{name}: {genesys_vars:?}"
+        );
+    }
+    assert!(
+        records.iter().all(|r| !r
+            .args
+            .iter()
+            .any(|a| a.contains("tfvars") || a == "--guided")),
+        "{records:#?}"
+    );
+    let sent = parameters(&records[deploy]);
+    assert_eq!(sent["EventRuleState"], "ENABLED");
+    assert_eq!(sent["GenesysEnvironment"], "mypurecloud.ie");
+    assert_eq!(sent["AlarmEmail"], "ops@example.com");
+
+    // The deployment in moto: both secrets as Terraform wrote them, the rule enabled, the
+    // functions told the Genesys region.
+    let outputs = drive.outputs().await;
+    assert_eq!(outputs["AzureSecretArn"], sent["ExistingAzureSecretArn"]);
+    let azure_secret = presence_sync_tests::aws::get_secret(
+        &presence_sync_tests::aws::secrets_client(&drive.moto).await,
+        &outputs["AzureSecretArn"],
+    )
+    .await;
+    assert_eq!(azure_secret["client_id"], AZURE_CLIENT_ID);
+    assert_eq!(drive.rule_state().await, "ENABLED");
+    let versions = (
+        drive.secret_versions(&outputs["AzureSecretArn"]).await,
+        drive.secret_versions(&outputs["GenesysSecretArn"]).await,
+    );
+
+    // Again, with nothing given: the same settings, and nothing changes.
+    let before = records.len();
+    let second = drive.run(&["deploy"], &[]);
+    assert_eq!(second.code, 0, "{}", second.out);
+    let again = &drive.records()[before..];
+    assert!(
+        again.iter().all(|r| !r.changed),
+        "the second run changed something: {again:#?}"
+    );
+    assert_eq!(parameters(calls(again, "sam", &["deploy"])[0]), sent);
+    assert_eq!(drive.grants(), 1, "no second grant");
+    assert_eq!(
+        (
+            drive.secret_versions(&outputs["AzureSecretArn"]).await,
+            drive.secret_versions(&outputs["GenesysSecretArn"]).await
+        ),
+        versions
+    );
+    assert_eq!(drive.rule_state().await, "ENABLED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_interrupted_after_each_step_finishes_when_run_again() {
+    let drive = Drive::start().await;
+    // Each run is killed right after the next step says it is done; the one after it goes on
+    // from there (every step idempotent), and the last run finishes.
+    let steps = [
+        "prerequisites",
+        "settings",
+        "azure",
+        "genesys",
+        "credentials",
+        "build",
+        "stack",
+        "event-source",
+    ];
+    for (n, step) in steps.iter().enumerate() {
+        // The region is given until the settings step has remembered it.
+        let args: &[&str] = if n < 2 {
+            &["deploy", "--genesys-region", "us-east-1"]
+        } else {
+            &["deploy"]
+        };
+        drive.run_killed(args, step);
+    }
+    let last = drive.run(&["deploy"], &[]);
+    assert_eq!(last.code, 0, "{}", last.out);
+    assert!(
+        last.out.contains("doctor says it is syncing"),
+        "{}",
+        last.out
+    );
+    assert_eq!(drive.rule_state().await, "ENABLED");
+    // One of everything: one grant, one secret per module, one stack create.
+    assert_eq!(drive.grants(), 1);
+    let records = drive.records();
+    let creates = records
+        .iter()
+        .filter(|r| r.tool == "terraform" && r.changed)
+        .count();
+    assert_eq!(
+        creates, 3,
+        "the Azure apply, the role, the rest of Genesys: {records:#?}"
+    );
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r.tool == "sam" && r.changed)
+            .count(),
+        1,
+        "{records:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_prerequisites_are_listed_with_their_fixes_before_anything_is_made() {
+    let drive = Drive::start().await;
+    let run = drive.run(
+        &["deploy", "--genesys-region", "eu-west-1"],
+        &[
+            ("STANDIN_AZ_SIGNED_OUT", "1"),
+            ("GENESYSCLOUD_OAUTHCLIENT_SECRET", ""),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.out);
+    assert!(run.out.contains("✗ Azure sign-in"), "{}", run.out);
+    assert!(
+        run.out.contains("then sign in with az login"),
+        "{}",
+        run.out
+    );
+    assert!(
+        run.out.contains("✗ Genesys deployment client"),
+        "{}",
+        run.out
+    );
+    assert!(
+        run.out.contains("GENESYSCLOUD_OAUTHCLIENT_SECRET not set"),
+        "{}",
+        run.out
+    );
+    assert!(run.out.contains("✓ terraform"), "{}", run.out);
+    assert!(
+        run.out.contains(
+            "✗ step 1 (prerequisites) failed: missing: Azure sign-in, Genesys deployment client"
+        ),
+        "{}",
+        run.out
+    );
+    assert!(
+        run.out
+            .contains("then resume: the same command again (make deploy"),
+        "{}",
+        run.out
+    );
+    let records = drive.records();
+    assert!(
+        records
+            .iter()
+            .all(|r| !r.changed && !r.args.iter().any(|a| a == "apply" || a == "deploy")),
+        "{records:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rule_is_enabled_only_once_doctors_credential_checks_pass() {
+    let drive = Drive::start().await;
+    // No admin consent yet: Entra ID issues tokens without the Graph permission.
+    drive.world.ms.set_granted_roles(&[]);
+    let refused = drive.run(
+        &[
+            "deploy",
+            "--genesys-region",
+            "mypurecloud.com",
+            "--credentials-wait",
+            "0",
+        ],
+        &[],
+    );
+    assert_eq!(refused.code, 1, "{}", refused.out);
+    assert!(
+        refused
+            .out
+            .contains("✗ step 5 (credentials) failed: Entra ID token"),
+        "{}",
+        refused.out
+    );
+    assert!(
+        refused
+            .out
+            .contains("grant admin consent for Presence.ReadWrite.All"),
+        "{}",
+        refused.out
+    );
+    assert!(
+        refused.out.contains("--from credentials"),
+        "{}",
+        refused.out
+    );
+    assert!(
+        calls(&drive.records(), "sam", &["deploy"]).is_empty(),
+        "no stack before the checks pass"
+    );
+    assert!(!drive.stack_exists().await);
+
+    drive
+        .world
+        .ms
+        .set_granted_roles(&["Presence.ReadWrite.All"]);
+    let resumed = drive.run(&["deploy", "--from", "credentials"], &[]);
+    assert_eq!(resumed.code, 0, "{}", resumed.out);
+    assert!(resumed.out.contains("✓ build ("), "{}", resumed.out);
+    assert_eq!(
+        calls(&drive.records(), "terraform", &["apply"]).len(),
+        3,
+        "--from credentials applied nothing again"
+    );
+    assert_eq!(drive.rule_state().await, "ENABLED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_step_says_which_what_failed_and_how_to_resume() {
+    let drive = Drive::start().await;
+    let failed = drive.run(
+        &["deploy", "--genesys-region", "euw2.pure.cloud"],
+        &[("STANDIN_FAIL", "terraform apply -chdir=infra/genesys")],
+    );
+    assert_eq!(failed.code, 1, "{}", failed.out);
+    assert!(
+        failed
+            .out
+            .contains("✗ step 4 (genesys) failed: `terraform -chdir=infra/genesys apply"),
+        "{}",
+        failed.out
+    );
+    assert!(
+        failed.out.contains("fix: read the error in the log"),
+        "{}",
+        failed.out
+    );
+    assert!(
+        failed
+            .out
+            .contains("then resume: the same command again (make deploy"),
+        "{}",
+        failed.out
+    );
+    assert!(
+        failed
+            .out
+            .contains(&format!("--stack {} deploy --from genesys", drive.stack)),
+        "{}",
+        failed.out
+    );
+    assert!(!drive.stack_exists().await);
+    let resumed = drive.run(&["deploy"], &[]);
+    assert_eq!(resumed.code, 0, "{}", resumed.out);
+    assert_eq!(
+        parameters(calls(&drive.records(), "sam", &["deploy"])[0])["GenesysEnvironment"],
+        "euw2.pure.cloud"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destroy_removes_what_deploy_made_in_order_and_says_what_is_left() {
+    let drive = Drive::start().await;
+    // An e-mail subscription stays "PendingConfirmation" until its recipient confirms it
+    // (Amazon SNS API Reference, ListSubscriptionsByTopic: "SubscriptionArn … PendingConfirmation"
+    // for a subscription not yet confirmed); moto confirms every subscription at once, so the
+    // proxy answers doctor's one read as SNS would.
+    drive.proxy.answer_once(
+        "ListSubscriptionsByTopic",
+        200,
+        "text/xml",
+        &pending_subscription(),
+    );
+    let deployed = drive.run(
+        &[
+            "deploy",
+            "--genesys-region",
+            "mypurecloud.de",
+            "--alarm-email",
+            "ops@example.com",
+        ],
+        &[],
+    );
+    assert_eq!(deployed.code, 0, "{}", deployed.out);
+    assert!(deployed.out.contains("✗ alarm e-mail"), "{}", deployed.out);
+    assert!(deployed.out.contains("left to do   confirm the alarm subscription from the e-mail AWS Notifications sent to ops@example.com"), "{}", deployed.out);
+    let outputs = drive.outputs().await;
+    let before = drive.records().len();
+
+    let destroyed = drive.run(&["destroy"], &[]);
+    assert_eq!(destroyed.code, 0, "{}", destroyed.out);
+    let records = &drive.records()[before..];
+    let stack = position(records, "sam", &["delete"]);
+    let genesys = position(records, "terraform", &["-chdir=infra/genesys", "destroy"]);
+    let azure = position(records, "terraform", &["-chdir=infra/azure", "destroy"]);
+    assert!(stack < genesys && genesys < azure, "{records:#?}");
+    assert!(!drive.stack_exists().await);
+    assert!(
+        drive.world.genesys.admin_client_roles(ADMIN_ID).is_empty(),
+        "the grant taken back"
+    );
+    let secrets = presence_sync_tests::aws::secrets_client(&drive.moto).await;
+    let azure_secret = secrets
+        .describe_secret()
+        .secret_id(&outputs["AzureSecretArn"])
+        .send()
+        .await
+        .expect("kept for its recovery window");
+    assert!(
+        azure_secret.deleted_date().is_some(),
+        "scheduled for deletion"
+    );
+    for left in [
+        "Left in place",
+        "the Genesys deployment client you created",
+        "7-day recovery window",
+        "aws-sam-cli-managed-default",
+    ] {
+        assert!(
+            destroyed.out.contains(left),
+            "should say {left:?}:\n{}",
+            destroyed.out
+        );
+    }
+    // A second destroy finds nothing deployed from here.
+    let again = drive.run(&["destroy"], &[]);
+    assert_eq!(again.code, 1, "{}", again.out);
+    assert!(
+        again.out.contains("nothing deployed from here"),
+        "{}",
+        again.out
+    );
+}
+
+/// SNS's `ListSubscriptionsByTopic` answer (query protocol) with one e-mail subscription
+/// waiting for its confirmation.
+fn pending_subscription() -> String {
+    r#"<ListSubscriptionsByTopicResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">
+  <ListSubscriptionsByTopicResult>
+    <Subscriptions>
+      <member>
+        <TopicArn>arn:aws:sns:us-east-1:123456789012:alarms</TopicArn>
+        <Protocol>email</Protocol>
+        <SubscriptionArn>PendingConfirmation</SubscriptionArn>
+        <Owner>123456789012</Owner>
+        <Endpoint>ops@example.com</Endpoint>
+      </member>
+    </Subscriptions>
+  </ListSubscriptionsByTopicResult>
+  <ResponseMetadata><RequestId>1f3c6bd4-0000-4000-8000-000000000001</RequestId></ResponseMetadata>
+</ListSubscriptionsByTopicResponse>"#
+        .to_owned()
+}
