@@ -9,9 +9,12 @@ use presence_core::adapters::memory::MemoryGenesys;
 use presence_core::domain::event::{PresenceValue, Stamped};
 use presence_core::domain::ids::GenesysUserId;
 use presence_core::domain::presence::{RoutingStatus, SystemPresence};
+use presence_core::domain::scope::ScopeId;
 use presence_core::domain::state::Observation;
 use presence_core::domain::version::Version;
-use presence_core::ports::{Budget, DirectoryPage, GenesysBulk, GenesysNow, RemoteError};
+use presence_core::ports::{
+    Budget, DirectoryPage, GenesysBulk, GenesysNow, QueueMembersPage, RemoteError,
+};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -155,6 +158,17 @@ impl GenesysBulk for FloorGenesys {
     ) -> Result<DirectoryPage, RemoteError> {
         tokio::time::sleep(self.latency).await;
         self.genesys.directory_page(cursor, budget).await
+    }
+
+    /// No scope is configured in the model (`SYNC_SCOPE` unset): never asked.
+    async fn queue_members(
+        &self,
+        queue: &ScopeId,
+        number: u32,
+        budget: Budget,
+    ) -> Result<QueueMembersPage, RemoteError> {
+        tokio::time::sleep(self.latency).await;
+        self.genesys.queue_members(queue, number, budget).await
     }
 }
 
