@@ -130,6 +130,10 @@ pub trait RecordScan: Send + Sync {
         cursor: Option<&str>,
         limit: u32,
     ) -> impl Future<Output = Result<RecordPage, StoreError>> + Send;
+
+    /// The cursor that resumes a walk just after `user`'s record (a run cut in the middle of
+    /// a page goes on from the user after the last it judged, not from the page's start).
+    fn cursor_after(&self, user: &GenesysUserId) -> String;
 }
 
 /// Where a reconcile pass stands: saved after every page, so that a run killed midway (or out

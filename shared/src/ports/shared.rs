@@ -193,6 +193,9 @@ impl<T: RecordScan> RecordScan for std::sync::Arc<T> {
     ) -> impl Future<Output = Result<RecordPage, StoreError>> + Send {
         (**self).scan(cursor, limit)
     }
+    fn cursor_after(&self, user: &GenesysUserId) -> String {
+        (**self).cursor_after(user)
+    }
 }
 
 impl<T: PassLedger> PassLedger for std::sync::Arc<T> {

@@ -196,23 +196,14 @@ async fn main() {
             panic!("run {run} found the run lease held: {outcome:?}");
         };
         println!(
-            "  run {run:>2}: {:>6} scanned, {:>4} recovered, {:>4} drift repaired, {:>5} kept alive, {:>5} backfilled, {:>5.0} s{}{}",
+            "  run {run:>2}: {:>6} scanned, {:>4} recovered, {:>4} drift repaired, {:>5} kept alive, {:>5} backfilled, {:>5.0} s{}",
             report.scanned,
             report.recovered,
             report.drift_repaired,
             report.kept_alive,
             report.backfilled,
             started.elapsed().as_secs_f64(),
-            if report.walk_completed {
-                ", walk done"
-            } else {
-                ""
-            },
-            if report.sweep_completed {
-                ", sweep done"
-            } else {
-                ""
-            },
+            ended(&report),
         );
         if report.walk_completed && walk_runs.is_none() {
             walk_runs = Some(run);
@@ -260,4 +251,19 @@ async fn main() {
         u64::from(users / 100),
         "every lost event recovered"
     );
+}
+
+/// How a run ended, beyond its figures.
+fn ended(report: &PassReport) -> String {
+    let flags = [
+        (report.walk_completed, ", walk done"),
+        (report.sweep_completed, ", sweep done"),
+        (report.yielded, ", yielded to the event path"),
+        (report.cut, ", cut by its time"),
+    ];
+    flags
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, said)| *said)
+        .collect()
 }

@@ -3,8 +3,9 @@
 //! into pages of users by `adapters::record_walk`.
 
 use super::{DynamoStateStore, Timed, s, user_state};
-use crate::adapters::keys::{USER_PREFIX, cursor_key, user_of};
+use crate::adapters::keys::{USER_PREFIX, cursor_key, user_key, user_of};
 use crate::adapters::record_walk::{ScanUsers, UsersRead, page_of_users};
+use crate::domain::ids::GenesysUserId;
 use crate::ports::{RecordPage, RecordScan, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -54,5 +55,9 @@ impl RecordScan for DynamoStateStore {
     async fn scan(&self, cursor: Option<&str>, limit: u32) -> Result<RecordPage, StoreError> {
         let cursor = cursor.map(cursor_key).transpose()?;
         page_of_users(self, cursor, limit).await
+    }
+
+    fn cursor_after(&self, user: &GenesysUserId) -> String {
+        user_key(user)
     }
 }

@@ -87,6 +87,8 @@ struct Run<'a, G, R> {
     until: Instant,
     /// The members of the scope's queues, as read at the start of this run.
     queue_sets: scope::QueueSets,
+    /// The last user of the page in hand that was judged and acted on.
+    judged: Option<GenesysUserId>,
     report: PassReport,
     /// Told the report so far after every page (an operator's progress bar).
     progress: &'a Watch<'a>,
@@ -176,6 +178,7 @@ where
             shared,
             until: limits.work.until,
             queue_sets: scope::QueueSets::default(),
+            judged: None,
             report: PassReport::default(),
             progress,
         };
@@ -216,6 +219,7 @@ where
             shared,
             until: limits.work.until,
             queue_sets: scope::QueueSets::default(),
+            judged: None,
             report: PassReport::default(),
             progress: &unwatched,
         };

@@ -82,6 +82,7 @@ where
             if let Some(now) = now.filter(|_| scope_moved) {
                 self.remember_membership(run, now).await;
             }
+            run.judged = Some(user);
         }
         Progress::Done
     }

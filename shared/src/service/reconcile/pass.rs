@@ -64,10 +64,16 @@ where
                 .scan(state.records_cursor.as_deref(), run.settings.page_size)
                 .await?;
             let reads_before = run.report.reads;
+            run.judged = None;
             let progress = self.reconcile_records(run, page.records).await;
             state.walk_reads = state.walk_reads.plus(tally_since(run, reads_before));
             if progress == Progress::Cut {
-                // The page is judged again by the next run (every action is idempotent).
+                // The next run goes on after the last user judged, or from the page's start
+                // when none was (every action is idempotent). Not judging them again matters:
+                // the writes just made would look like the event path's burst to it.
+                if let Some(user) = &run.judged {
+                    state.records_cursor = Some(self.store.cursor_after(user));
+                }
                 self.save_page(run, state, owner).await?;
                 return Ok(Progress::Cut);
             }

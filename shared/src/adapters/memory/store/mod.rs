@@ -290,6 +290,10 @@ impl RecordScan for MemoryStore {
         let cursor = cursor.map(cursor_key).transpose()?;
         page_of_users(self, cursor, limit).await
     }
+
+    fn cursor_after(&self, user: &GenesysUserId) -> String {
+        user_key(user)
+    }
 }
 
 #[cfg(any(test, feature = "contract"))]

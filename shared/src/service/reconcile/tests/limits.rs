@@ -84,3 +84,48 @@ async fn a_walk_with_some_reads_failed_is_a_pass_with_its_failures_counted() {
     assert_eq!(batch.count(&PASS_COMPLETED, &[]), 1);
     assert_eq!(batch.count(&BULK_READ_FAILURES, &["GenesysUsers"]), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_run_cut_in_the_middle_of_a_page_goes_on_after_the_last_user_it_judged() {
+    let org = due(60).await;
+    let mut slow = ReconcileSettings {
+        page_size: 100,
+        ..settings(DriftPolicy::Report)
+    };
+    // One Graph call a second: the 30 s run has time for about 25 keep-alives.
+    slow.graph_per_30s = 30;
+    let shared = Shared::new(&slow);
+    let sync = PresenceSync::new(
+        org.store.clone(),
+        org.store.clone(),
+        Hinted::new(&shared, org.directory.clone()),
+        org.teams.clone(),
+        PresenceMapping::default(),
+        Settings::default(),
+    );
+    let run = || async {
+        let outcome = sync
+            .reconcile(&org.genesys, &org.teams, &shared, &slow, &invocation(30))
+            .await
+            .unwrap();
+        let PassOutcome::Worked(report) = outcome else {
+            panic!("{outcome:?}")
+        };
+        report
+    };
+    let before = org.teams.writes().len();
+    let first = run().await;
+    assert!(
+        first.cut && (10..60).contains(&first.kept_alive),
+        "{first:?}"
+    );
+    // The next run does not judge again the users just kept alive (whose fresh writes would
+    // look like the event path's burst and make it yield): it goes on after them.
+    let second = run().await;
+    assert!(!second.yielded && second.kept_alive > 0, "{second:?}");
+    let writes = org.teams.writes().split_off(before);
+    let mut users: Vec<_> = writes.iter().map(|w| w.user.clone()).collect();
+    users.sort();
+    users.dedup();
+    assert_eq!(users.len(), writes.len(), "nobody kept alive twice");
+}
