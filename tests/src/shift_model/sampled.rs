@@ -73,6 +73,10 @@ impl<K: Clock> RecordScan for Sampled<K> {
             });
         Ok(page)
     }
+
+    fn cursor_after(&self, user: &GenesysUserId) -> String {
+        self.store.cursor_after(user)
+    }
 }
 
 impl<K: Clock> PassLedger for Sampled<K> {
