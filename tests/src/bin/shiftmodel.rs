@@ -12,13 +12,17 @@
 //! | `--paced N` | — | pace Graph writes to N per 30 s for the whole function (`adapters::paced`); unpaced without it |
 //! | `--max-age S` | 900 | maximum event age, seconds |
 //! | `--routing-rules` | off | the mapping with routing rules (every interaction two Teams writes) |
-//! | `--reconciler N` | 0 | the reconciler's Graph writes per 30 s during the hour |
+//! | `--reconciler` | off | the production reconciler on its schedule (every 5 min, 290 s, 20 % of Graph's and Genesys's limits, `PRESENCE_EXPIRATION` = `--expiry`), on the floor of `--prior-away` |
+//! | `--prior-away` | off | every agent recorded Away (its Teams id cached) and Teams showing it, applied at a time uniform over the 50 minutes before 07:50 (the expiry less two reconcile periods); without it the floor is unseen |
+//! | `--expiry MIN` | 60 | `PRESENCE_EXPIRATION` in minutes (keep-alive, lapses) |
 //! | `--dynamo-ms MS` | 6 | latency of each DynamoDB call |
+//! | `--graph-limit N` | 1500 | Graph's presence limit per 30 s (the suite's scaled check: 45) |
 //! | `--graph-ms MS` | 120 | median Graph latency (log-normal, sigma 0.5) |
 //! | `--overhead-ms MS` | 10 | Lambda's time per invocation outside the handler |
 //! | `--seed N` | 42 | the workload's seed |
 
 use presence_sync_tests::shift_model::Params;
+use presence_sync_tests::shift_model::figures::clock_time;
 use presence_sync_tests::shift_model::report::Report;
 use presence_sync_tests::shift_model::run::run_paused;
 use presence_sync_tests::shift_model::workload::Mapping;
@@ -39,10 +43,19 @@ fn numbers(raw: &str) -> Vec<u64> {
         .collect()
 }
 
-fn main() {
+/// The options: agent counts, concurrencies, and the rest of the parameters.
+struct Options {
+    agents: Vec<u64>,
+    concurrency: Vec<u64>,
+    base: Params,
+    reconciler: bool,
+}
+
+fn options() -> Options {
     let mut agents = vec![20_000];
     let mut concurrency = vec![25];
     let mut base = Params::new(0, 0);
+    let (mut reconciler, mut prior_away) = (false, false);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || {
@@ -56,19 +69,75 @@ fn main() {
             "--paced" => base.paced_per_30s = Some(one(value()) as u32),
             "--max-age" => base.lambda.max_event_age = Duration::from_secs(one(value())),
             "--routing-rules" => base.mapping = Mapping::RoutingRules,
-            "--reconciler" => base.graph.reconciler_per_window = one(value()) as u32,
+            "--reconciler" => reconciler = true,
+            "--prior-away" => prior_away = true,
+            "--expiry" => match one(value()) {
+                minutes @ 11..=1440 => base.expiry = Duration::from_secs(60 * minutes),
+                _ => usage("--expiry takes 11 to 1440 minutes (longer than two reconcile periods)"),
+            },
             "--dynamo-ms" => base.dynamo = Duration::from_millis(one(value())),
+            "--graph-limit" => base.graph.limit = one(value()) as usize,
             "--graph-ms" => base.graph.median = Duration::from_millis(one(value())),
             "--overhead-ms" => base.lambda.overhead = Duration::from_millis(one(value())),
             "--seed" => base.seed = one(value()),
             other => usage(&format!("unknown option {other}")),
         }
     }
+    if reconciler {
+        base = base.with_reconciler();
+    } else if prior_away {
+        base = base.prior_away();
+    }
+    Options {
+        agents,
+        concurrency,
+        base,
+        reconciler,
+    }
+}
+
+/// One run's row, what the reconciler did, and (on stderr) what to look into.
+fn print(report: &Report) {
+    println!("{}", report.row());
+    if let Some(figures) = &report.reconciler {
+        for line in figures.lines((0.0, 15.0 * 60.0)) {
+            println!("{line}");
+        }
+    }
     println!(
-        "mapping {:?}, max event age {} s, reconciler {}/30 s, DynamoDB {} ms, Graph median {} ms, overhead {} ms, seed {}",
+        "lapsed by {} (a preferred presence {} min without a write): {} agents",
+        clock_time(report.params.watched_until_s()),
+        report.params.expiry.as_secs() / 60,
+        report.lapsed
+    );
+    eprintln!(
+        "  outcomes: {:?}; retried {}; cold starts {}; peak busy {}; drained at {:.0} s; directory lookups {}",
+        report.lambda.outcomes,
+        report.lambda.retried,
+        report.lambda.cold_starts,
+        report.lambda.peak_busy,
+        report.drained_s,
+        report.directory_lookups
+    );
+    if let Some((lag, change)) = report.worst {
+        eprintln!("  largest lag: {lag} ms, {change:?}");
+    }
+}
+
+fn main() {
+    let Options {
+        agents,
+        concurrency,
+        base,
+        reconciler,
+    } = options();
+    println!(
+        "mapping {:?}, max event age {} s, before the hour {:?}, reconciler {}, expiry {} min, DynamoDB {} ms, Graph median {} ms, overhead {} ms, seed {}",
         base.mapping,
         base.lambda.max_event_age.as_secs(),
-        base.graph.reconciler_per_window,
+        base.prior,
+        if reconciler { "running" } else { "off" },
+        base.expiry.as_secs() / 60,
         base.dynamo.as_millis(),
         base.graph.median.as_millis(),
         base.lambda.overhead.as_millis(),
@@ -80,26 +149,7 @@ fn main() {
             let mut params = base;
             params.agents = n as usize;
             params.lambda.concurrency = c as usize;
-            let report = run_paused(params);
-            println!("{}", report.row());
-            if report.reconciler_calls > 0 {
-                println!(
-                    "  reconciler: {} calls, {} answered 429",
-                    report.reconciler_calls, report.reconciler_429
-                );
-            }
-            eprintln!(
-                "  outcomes: {:?}; retried {}; cold starts {}; peak busy {}; drained at {:.0} s; directory lookups {}",
-                report.lambda.outcomes,
-                report.lambda.retried,
-                report.lambda.cold_starts,
-                report.lambda.peak_busy,
-                report.drained_s,
-                report.directory_lookups
-            );
-            if let Some((lag, change)) = report.worst {
-                eprintln!("  largest lag: {lag} ms, {change:?}");
-            }
+            print(&run_paused(params));
         }
     }
 }

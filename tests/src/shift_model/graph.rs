@@ -1,18 +1,22 @@
 //! Microsoft Graph's presence API as the model sees it: one tenant-wide sliding 30-second
 //! window (1,500 requests by default) answering 429 with `Retry-After` past it, a log-normal
-//! latency, and per-instance clients that go through the production retry code
-//! (`adapters::http::with_retries`: its backoff, `Retry-After` waits and shared throttle gate).
+//! latency, and per-process clients (each event-path instance's, the reconciler's) that go
+//! through the production retry code (`adapters::http::with_retries`: its backoff,
+//! `Retry-After` waits and shared throttle gate). The event path's requests and the
+//! reconciler's are counted apart.
 
 use super::workload::normal;
 use presence_core::adapters::http::{Failure, ThrottleGate, with_retries};
 use presence_core::domain::ids::TeamsUserId;
 use presence_core::domain::teams::{TeamsPresence, TeamsState};
 use presence_core::policy::HTTP_ATTEMPT;
-use presence_core::ports::{Budget, PresenceWriter, RemoteError, Service, WriteAnswer};
+use presence_core::ports::{
+    Budget, PresenceReader, PresenceWriter, RemoteError, Service, TeamsNow, WriteAnswer,
+};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -29,8 +33,6 @@ pub struct GraphParams {
     /// Latency of one request, log-normal: median and sigma (the 429 answer takes the same).
     pub median: Duration,
     pub sigma: f64,
-    /// The reconciler's writes per window, spread evenly, in the same limit.
-    pub reconciler_per_window: u32,
 }
 
 impl Default for GraphParams {
@@ -40,7 +42,6 @@ impl Default for GraphParams {
             window: Duration::from_secs(30),
             median: Duration::from_millis(120),
             sigma: 0.5,
-            reconciler_per_window: 0,
         }
     }
 }
@@ -51,50 +52,110 @@ tokio::task_local! {
     pub static HANDLING: i64;
 }
 
-/// One accepted write: whose, what, the version it shows at least, when it landed.
+/// Whose process a request comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// An instance of the event function.
+    EventPath,
+    /// The scheduled reconciler.
+    Reconciler,
+}
+
+/// One accepted write: whose, what, the version it shows at least (the event's; `i64::MIN`
+/// for the reconciler's), when it landed, who sent it.
 #[derive(Clone, Debug)]
 pub struct Landed {
     pub teams: TeamsUserId,
     pub state: TeamsState,
     pub version_ms: i64,
     pub at: Instant,
+    pub by: Caller,
 }
 
 /// The tenant: the window, the counters, what each user shows.
 pub struct GraphTenant {
     params: GraphParams,
+    /// Model time zero, for the reconciler's per-window counts.
+    zero: Instant,
     window: Mutex<VecDeque<Instant>>,
+    /// Latencies: the event path's and the reconciler's drawn apart, so that running the
+    /// reconciler leaves the event path's draws as they were.
     rng: Mutex<StdRng>,
-    pub counts: Mutex<GraphCounts>,
+    reconciler_rng: Mutex<StdRng>,
+    counts: Mutex<GraphCounts>,
     landed: Mutex<Vec<Landed>>,
     shown: Mutex<HashMap<TeamsUserId, TeamsState>>,
 }
 
 /// Requests the tenant answered.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct GraphCounts {
     /// Requests from the event path (accepted or not).
     pub calls: u64,
     /// Of those, answered 429.
     pub throttled: u64,
-    pub reconciler_calls: u64,
+    /// The reconciler's `getPresencesByUserId` requests, and its writes (accepted or not).
+    pub reconciler_reads: u64,
+    pub reconciler_writes: u64,
+    /// Of those, answered 429.
     pub reconciler_throttled: u64,
+    /// The reconciler's requests in each 30-s window from model time zero.
+    pub reconciler_per_30s: Vec<u32>,
+}
+
+impl GraphCounts {
+    /// Counts one request of `caller`'s, `write` or read, and whether it was throttled.
+    fn count(&mut self, caller: Caller, write: bool, throttled: bool, window: usize) {
+        match caller {
+            Caller::EventPath => {
+                self.calls += 1;
+                self.throttled += u64::from(throttled);
+            }
+            Caller::Reconciler => {
+                match write {
+                    true => self.reconciler_writes += 1,
+                    false => self.reconciler_reads += 1,
+                }
+                self.reconciler_throttled += u64::from(throttled);
+                if self.reconciler_per_30s.len() <= window {
+                    self.reconciler_per_30s.resize(window + 1, 0);
+                }
+                self.reconciler_per_30s[window] += 1;
+            }
+        }
+    }
+
+    /// The reconciler's requests, reads and writes.
+    pub fn reconciler_calls(&self) -> u64 {
+        self.reconciler_reads + self.reconciler_writes
+    }
 }
 
 impl GraphTenant {
     pub fn new(params: GraphParams, seed: u64) -> Self {
         GraphTenant {
             params,
+            zero: Instant::now(),
             window: Mutex::new(VecDeque::new()),
             rng: Mutex::new(StdRng::seed_from_u64(seed ^ 0x6_7a_a9)),
+            reconciler_rng: Mutex::new(StdRng::seed_from_u64(seed ^ 0x2e_c0_11)),
             counts: Mutex::new(GraphCounts::default()),
             landed: Mutex::new(Vec::new()),
             shown: Mutex::new(HashMap::new()),
         }
     }
 
-    pub fn latency(&self) -> Duration {
-        let z = normal(&mut lock(&self.rng));
+    /// Requests allowed in any window.
+    pub fn limit(&self) -> usize {
+        self.params.limit
+    }
+
+    pub fn latency(&self, caller: Caller) -> Duration {
+        let rng = match caller {
+            Caller::EventPath => &self.rng,
+            Caller::Reconciler => &self.reconciler_rng,
+        };
+        let z = normal(&mut lock(rng));
         self.params.median.mul_f64((self.params.sigma * z).exp())
     }
 
@@ -119,42 +180,62 @@ impl GraphTenant {
         ))
     }
 
-    /// One request of the event path arriving at Graph.
-    fn write(&self, teams: &TeamsUserId, state: TeamsState) -> Result<(), Duration> {
+    /// One request of `caller` arriving at Graph: admitted or not, counted.
+    fn request(&self, caller: Caller, write: bool) -> Result<(), Duration> {
         let admitted = self.admit();
-        let mut counts = lock(&self.counts);
-        counts.calls += 1;
-        if admitted.is_err() {
-            counts.throttled += 1;
-            return admitted;
-        }
-        drop(counts);
+        let window = (Instant::now().duration_since(self.zero).as_secs_f64()
+            / self.params.window.as_secs_f64()) as usize;
+        lock(&self.counts).count(caller, write, admitted.is_err(), window);
+        admitted
+    }
+
+    /// One write arriving at Graph.
+    fn write(
+        &self,
+        caller: Caller,
+        teams: &TeamsUserId,
+        state: TeamsState,
+    ) -> Result<(), Duration> {
+        self.request(caller, true)?;
         let version_ms = HANDLING.try_with(|v| *v).unwrap_or(i64::MIN);
         lock(&self.landed).push(Landed {
             teams: teams.clone(),
             state,
             version_ms,
             at: Instant::now(),
+            by: caller,
         });
         lock(&self.shown).insert(teams.clone(), state);
         Ok(())
     }
 
-    /// The reconciler's writes: `reconciler_per_window` evenly over each window, until
-    /// `until` (its 429s are counted, not retried).
-    pub async fn reconciler(&self, until: Instant) {
-        let n = self.params.reconciler_per_window;
-        if n == 0 {
-            return;
-        }
-        let every = self.params.window / n;
-        while Instant::now() < until {
-            tokio::time::sleep(every).await;
-            let throttled = self.admit().is_err();
-            let mut counts = lock(&self.counts);
-            counts.reconciler_calls += 1;
-            counts.reconciler_throttled += u64::from(throttled);
-        }
+    /// Sets what a user shows before the model starts (a write of an earlier hour).
+    pub fn show(&self, teams: &TeamsUserId, state: TeamsState) {
+        lock(&self.shown).insert(teams.clone(), state);
+    }
+
+    /// What `users` show, as `getPresencesByUserId` reports it: a preferred presence as set;
+    /// without one, Available (the agent's own session: nothing in the model reads it).
+    fn presences(&self, users: &[TeamsUserId]) -> Vec<TeamsNow> {
+        let shown = lock(&self.shown);
+        users
+            .iter()
+            .map(|user| {
+                let presence = match shown.get(user) {
+                    Some(TeamsState::Preferred(presence)) => *presence,
+                    _ => TeamsPresence::Available,
+                };
+                TeamsNow {
+                    user: user.clone(),
+                    availability: presence.availability().to_owned(),
+                    activity: presence.activity().to_owned(),
+                }
+            })
+            .collect()
+    }
+
+    pub fn counts(&self) -> GraphCounts {
+        lock(&self.counts).clone()
     }
 
     pub fn landed(&self) -> Vec<Landed> {
@@ -169,49 +250,55 @@ impl GraphTenant {
     }
 }
 
-/// One instance's Graph client: its own throttle gate, the production retry loop.
+/// One process's Graph client: its own throttle gate, the production retry loop. The
+/// reconciler's is also its `getPresencesByUserId` reader, as `adapters::graph_read` makes the
+/// production client both (one gate for its reads and writes).
 pub struct GraphClient {
-    tenant: std::sync::Arc<GraphTenant>,
+    tenant: Arc<GraphTenant>,
     gate: ThrottleGate,
+    caller: Caller,
 }
 
 impl GraphClient {
-    pub fn new(tenant: std::sync::Arc<GraphTenant>) -> Self {
+    /// An event-path instance's client.
+    pub fn new(tenant: Arc<GraphTenant>) -> Self {
+        Self::of(tenant, Caller::EventPath)
+    }
+
+    pub fn of(tenant: Arc<GraphTenant>, caller: Caller) -> Self {
         GraphClient {
             tenant,
             gate: ThrottleGate::default(),
+            caller,
         }
     }
 
-    /// One attempt as `adapters::graph` makes it: cut to the budget and `HTTP_ATTEMPT`; the
-    /// request reaches Graph halfway through its latency.
-    async fn attempt(
+    /// One attempt as the adapters make it: cut to the budget and `HTTP_ATTEMPT`; the request
+    /// reaches Graph (`arrive`) halfway through its latency.
+    async fn attempt<T>(
         &self,
-        teams: &TeamsUserId,
-        state: TeamsState,
+        action: &str,
         budget: Budget,
-    ) -> Result<WriteAnswer, Failure> {
+        arrive: impl FnOnce() -> Result<T, Duration>,
+    ) -> Result<T, Failure> {
         let cut = budget.remaining().min(HTTP_ATTEMPT);
-        let latency = self.tenant.latency();
+        let latency = self.tenant.latency(self.caller);
         if latency / 2 >= cut {
             tokio::time::sleep(cut).await;
-            return Err(timed_out());
+            return Err(timed_out(action));
         }
         tokio::time::sleep(latency / 2).await;
-        let answer = self.tenant.write(teams, state);
+        let answer = arrive();
         if latency >= cut {
             tokio::time::sleep(cut - latency / 2).await;
-            return Err(timed_out());
+            return Err(timed_out(action));
         }
         tokio::time::sleep(latency - latency / 2).await;
-        match answer {
-            Ok(()) => Ok(WriteAnswer::Accepted),
-            Err(retry_after) => Err(Failure::Transient {
-                detail: "setUserPreferredPresence answered 429 Too Many Requests".to_owned(),
-                retry_after: Some(retry_after),
-                throttled: true,
-            }),
-        }
+        answer.map_err(|retry_after| Failure::Transient {
+            detail: format!("{action} answered 429 Too Many Requests"),
+            retry_after: Some(retry_after),
+            throttled: true,
+        })
     }
 
     async fn write(
@@ -221,15 +308,18 @@ impl GraphClient {
         budget: Budget,
     ) -> Result<WriteAnswer, RemoteError> {
         with_retries(Service::Graph, &self.gate, budget, || {
-            self.attempt(teams, state, budget)
+            self.attempt("setUserPreferredPresence", budget, || {
+                self.tenant.write(self.caller, teams, state)
+            })
         })
         .await
+        .map(|()| WriteAnswer::Accepted)
     }
 }
 
-fn timed_out() -> Failure {
+fn timed_out(action: &str) -> Failure {
     Failure::Transient {
-        detail: "setUserPreferredPresence: timed out".to_owned(),
+        detail: format!("{action}: timed out"),
         retry_after: None,
         throttled: false,
     }
@@ -252,6 +342,27 @@ impl PresenceWriter for GraphClient {
         budget: Budget,
     ) -> Result<WriteAnswer, RemoteError> {
         self.write(user, TeamsState::Cleared, budget).await
+    }
+}
+
+impl PresenceReader for GraphClient {
+    const MAX_USERS: usize = presence_core::adapters::graph_read::MAX_USERS;
+
+    async fn read(
+        &self,
+        users: &[TeamsUserId],
+        budget: Budget,
+    ) -> Result<Vec<TeamsNow>, RemoteError> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        with_retries(Service::Graph, &self.gate, budget, || {
+            self.attempt("getPresencesByUserId", budget, || {
+                self.tenant.request(self.caller, false)?;
+                Ok(self.tenant.presences(users))
+            })
+        })
+        .await
     }
 }
 

@@ -1,14 +1,22 @@
 //! The shift-start model (issue 13): the library's real event path, on its in-memory
 //! adapters and a virtual clock, driven through a model of Lambda's asynchronous invocation
-//! against a Graph fake that enforces the tenant's presence limit. `make bench-shift` runs it;
+//! against a Graph fake that enforces the tenant's presence limit, with the production
+//! reconciler on its schedule alongside when asked (issue 18). `make bench-shift` runs it;
 //! `docs/performance.md`, "Shift start at scale", has the figures and the arguments.
 
 pub mod clock;
+pub mod figures;
+pub mod genesys;
 pub mod graph;
 pub mod ideal;
+pub mod lag;
 pub mod lambda;
+pub mod lapse;
+pub mod prior;
+pub mod reconciler;
 pub mod report;
 pub mod run;
+pub mod sampled;
 pub mod workload;
 
 pub use run::{Params, run};

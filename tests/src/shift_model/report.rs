@@ -1,40 +1,21 @@
 //! A run's figures: the lag from each Genesys change to Teams showing what it asks for (or
-//! what a newer change asks for, while that is the newest), the ideal writer's lag for the same changes, Graph's 429s, Lambda's counts,
-//! DynamoDB calls and billed time; and whether every agent ends showing what it should.
+//! what a newer change asks for, while that is the newest), the ideal writer's lag for the
+//! same changes, Graph's 429s, Lambda's counts, DynamoDB calls and billed time; whether every
+//! agent ends showing what it should; and what the reconciler did, when it ran.
 
+use super::figures::Figures;
 use super::graph::GraphTenant;
-use super::ideal::{burst_over_rate_s, ideal_lags};
+use super::ideal::burst_over_rate_s;
+pub use super::lag::Lags;
+use super::lag::{expected, ideal_per_agent, measure, shown_per_agent};
 use super::lambda::LambdaCounts;
+use super::lapse::lapsed;
+use super::prior::Before;
 use super::run::Params;
-use super::workload::{Change, Shown, Workload};
+use super::workload::{Change, Workload};
 use presence_core::domain::ids::TeamsUserId;
-use presence_core::domain::teams::{TeamsPresence, TeamsState};
-use std::collections::HashMap;
 use std::time::Duration;
 use tokio::time::Instant;
-
-/// Percentiles of a set of lags, in seconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Lags {
-    pub p50: f64,
-    pub p99: f64,
-    pub max: f64,
-}
-
-impl Lags {
-    pub fn of(mut ms: Vec<i64>) -> Lags {
-        if ms.is_empty() {
-            return Lags::default();
-        }
-        ms.sort_unstable();
-        let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize] as f64 / 1000.0;
-        Lags {
-            p50: at(0.5),
-            p99: at(0.99),
-            max: at(1.0),
-        }
-    }
-}
 
 /// Everything a run measured.
 #[derive(Clone, Debug)]
@@ -51,10 +32,15 @@ pub struct Report {
     pub ideal: Lags,
     /// The bound: writes needed in the first 15 minutes ÷ Graph's rate, seconds.
     pub burst_over_rate_s: f64,
+    /// The event path's Graph requests, and of those the 429s.
     pub graph_calls: u64,
     pub graph_429: u64,
-    pub reconciler_calls: u64,
-    pub reconciler_429: u64,
+    /// What the reconciler did, when it ran.
+    pub reconciler: Option<Figures>,
+    /// Agents whose preferred presence went longer than `PRESENCE_EXPIRATION` without a write
+    /// before `Params::watched_until_s` (Graph let it lapse: Teams showed their own presence
+    /// until the next).
+    pub lapsed: usize,
     pub lambda: LambdaCounts,
     pub dynamo_calls: usize,
     pub directory_lookups: usize,
@@ -65,130 +51,64 @@ pub struct Report {
     pub wall: Duration,
 }
 
-/// When Teams first shows what a change asks for, or what a later change of the same agent
-/// asks for, while that is still the agent's newest state: `changes` from the change on,
-/// `writes` the agent's accepted writes in time order (Teams shows nothing set before the
-/// first). A state Teams already showed when the change happened counts at once.
-fn first_shown(changes: &[Change], writes: &[(i64, TeamsState)]) -> Option<i64> {
-    for (j, change) in changes.iter().enumerate() {
-        let want = expected(change.shown);
-        let until = changes.get(j + 1).map_or(i64::MAX, |next| next.at_ms);
-        let before = writes.partition_point(|(at, _)| *at <= change.at_ms);
-        let showing = before
-            .checked_sub(1)
-            .map_or(TeamsState::Cleared, |k| writes[k].1);
-        if showing == want {
-            return Some(change.at_ms);
-        }
-        let later = writes[before..]
-            .iter()
-            .take_while(|(at, _)| *at < until)
-            .find(|(_, state)| *state == want);
-        if let Some((at, _)) = later {
-            return Some(*at);
-        }
-    }
-    None
-}
-
-fn expected(shown: Option<Shown>) -> TeamsState {
-    match shown {
-        None | Some(Shown::Cleared) => TeamsState::Cleared,
-        Some(Shown::Available) => TeamsState::Preferred(TeamsPresence::Available),
-        Some(Shown::Busy) => TeamsState::Preferred(TeamsPresence::Busy),
-        Some(Shown::Away) => TeamsState::Preferred(TeamsPresence::Away),
-    }
+/// What a run leaves to be measured.
+pub struct Observed<'a> {
+    pub params: Params,
+    pub workload: &'a Workload,
+    pub tenant: &'a GraphTenant,
+    pub lambda: &'a LambdaCounts,
+    pub dynamo_calls: usize,
+    pub directory_lookups: usize,
+    pub zero: Instant,
+    pub wall: Duration,
+    /// The floor before the hour.
+    pub before: &'a Before,
+    pub reconciler: Option<Figures>,
 }
 
 impl Report {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        params: Params,
-        workload: &Workload,
-        tenant: &GraphTenant,
-        lambda: &LambdaCounts,
-        dynamo_calls: usize,
-        directory_lookups: usize,
-        zero: Instant,
-        wall: Duration,
-    ) -> Report {
+    pub fn new(observed: Observed<'_>) -> Report {
+        let Observed {
+            params,
+            workload,
+            tenant,
+            lambda,
+            dynamo_calls,
+            directory_lookups,
+            zero,
+            wall,
+            before,
+            reconciler,
+        } = observed;
         let teams: Vec<TeamsUserId> = workload
             .agents
             .iter()
             .map(|a| TeamsUserId::parse(&a.teams).expect("a UUID"))
             .collect();
-        let agent_of: HashMap<&TeamsUserId, usize> =
-            teams.iter().enumerate().map(|(i, t)| (t, i)).collect();
-        // Per agent: what Teams showed from when (ms after zero), in time order.
-        let mut shown_from: Vec<Vec<(i64, TeamsState)>> = vec![Vec::new(); teams.len()];
-        for write in tenant.landed() {
-            let at = write.at.duration_since(zero).as_millis() as i64;
-            shown_from[agent_of[&write.teams]].push((at, write.state));
-        }
-        let mut changes_of: Vec<Vec<Change>> = vec![Vec::new(); teams.len()];
-        for change in &workload.changes {
-            changes_of[change.agent as usize].push(*change);
-        }
-        // The ideal writer: every change that must reach Teams written in time order at the
-        // first moment the tenant's window has room, measured the same way.
-        let limit = params.graph.limit;
-        let window_ms = params.graph.window.as_millis() as i64;
-        let mut needed: Vec<Change> = workload
-            .changes
-            .iter()
-            .filter(|c| c.needs_write)
-            .copied()
-            .collect();
-        needed.sort_by_key(|c| (c.at_ms, c.agent));
-        let needed_times: Vec<i64> = needed.iter().map(|c| c.at_ms).collect();
-        let mut ideal_from: Vec<Vec<(i64, TeamsState)>> = vec![Vec::new(); teams.len()];
-        for (change, wait) in needed
-            .iter()
-            .zip(ideal_lags(&needed_times, limit, window_ms))
-        {
-            ideal_from[change.agent as usize].push((change.at_ms + wait, expected(change.shown)));
-        }
-        let mut lags = Vec::new();
-        let mut ideal = Vec::new();
-        let mut never_shown = 0;
-        let mut worst: Option<(i64, Change)> = None;
-        for (agent, changes) in changes_of.iter().enumerate() {
-            let writes = &mut shown_from[agent];
-            writes.sort_by_key(|(at, _)| *at);
-            ideal_from[agent].sort_by_key(|(at, _)| *at);
-            for (i, change) in changes.iter().enumerate().filter(|(_, c)| c.needs_write) {
-                if let Some(at) = first_shown(&changes[i..], &ideal_from[agent]) {
-                    ideal.push(at - change.at_ms);
-                }
-                match first_shown(&changes[i..], writes) {
-                    Some(at) => {
-                        let lag = at - change.at_ms;
-                        if worst.is_none_or(|(w, _)| lag > w) {
-                            worst = Some((lag, *change));
-                        }
-                        lags.push(lag);
-                    }
-                    None => never_shown += 1,
-                }
-            }
-        }
-        let ideal = Lags::of(ideal);
+        let shown_from = shown_per_agent(&teams, tenant, params.prior, before, zero);
+        let (ideal_from, needed_times) = ideal_per_agent(workload, &params.graph);
+        let measured = measure(workload, &shown_from, &ideal_from);
         let in_burst = needed_times.iter().filter(|t| **t <= 15 * 60_000).count();
+        let limit = params.graph.limit;
         let final_shown = workload.final_shown();
         let wrong_at_end = teams
             .iter()
             .zip(&final_shown)
             .filter(|(t, s)| tenant.shown(t) != expected(**s))
             .count();
-        let counts = *tenant.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let counts = tenant.counts();
+        let watched_s = params.watched_until_s();
+        let watched_ms = (watched_s * 1000.0) as i64;
+        let lapsed = lapsed(&shown_from, params.expiry.as_millis() as i64, watched_ms);
+        let reconciler = reconciler.map(|f| f.measure_floor(&shown_from, watched_s));
         Report {
             params,
             events: workload.changes.len(),
             writes_needed: needed_times.len(),
-            lag: Lags::of(lags),
-            never_shown,
-            worst,
-            ideal,
+            lag: measured.lag,
+            never_shown: measured.never_shown,
+            worst: measured.worst,
+            ideal: measured.ideal,
             burst_over_rate_s: burst_over_rate_s(
                 in_burst,
                 limit,
@@ -196,8 +116,8 @@ impl Report {
             ),
             graph_calls: counts.calls,
             graph_429: counts.throttled,
-            reconciler_calls: counts.reconciler_calls,
-            reconciler_429: counts.reconciler_throttled,
+            reconciler,
+            lapsed,
             lambda: lambda.clone(),
             dynamo_calls,
             directory_lookups,

@@ -1,12 +1,16 @@
-//! One run of the model: the shift generated, the floor's shared adapters (one state table,
-//! one Genesys directory, one Graph tenant) and `concurrency` instances of the real
-//! `PresenceSync`, each with its own Graph client (throttle gate) and, when paced, its own
-//! `adapters::paced` pacer; then Lambda's queue drained and the figures taken.
+//! One run of the model: the shift generated, the floor before it (`prior`), the floor's
+//! shared adapters (one state table, one Genesys directory, one Graph tenant) and
+//! `concurrency` instances of the real `PresenceSync`, each with its own Graph client
+//! (throttle gate) and, when paced, its own `adapters::paced` pacer; the production reconciler
+//! on its schedule alongside, when asked; then Lambda's queue drained and the figures taken.
 
 use super::clock::VirtualClock;
+use super::genesys::FloorGenesys;
 use super::graph::{GraphClient, GraphParams, GraphTenant, HANDLING};
 use super::lambda::{self, Answer, Function, LambdaParams};
-use super::report::Report;
+use super::prior::{self, Before, Prior};
+use super::reconciler::{self, Reconciler, ReconcilerParams};
+use super::report::{Observed, Report};
 use super::workload::{Mapping, Shape, Workload};
 use presence_core::adapters::memory::{MemoryDirectory, MemoryStore};
 use presence_core::adapters::paced::{Paced, Pacing};
@@ -32,9 +36,25 @@ pub struct Params {
     /// Pace each instance's Graph writes so that the function stays within this many per
     /// 30 s (`adapters::paced`); `None`: unpaced, as the function is today.
     pub paced_per_30s: Option<u32>,
+    /// What the floor holds before the hour.
+    pub prior: Prior,
+    /// `PRESENCE_EXPIRATION`: how long a preferred presence holds in Teams.
+    pub expiry: Duration,
+    /// The production reconciler on its schedule through the hour; `None`: not running.
+    pub reconciler: Option<ReconcilerParams>,
 }
 
+/// How long after the hour the reconciler keeps running and lapsed presences are counted:
+/// the shift start's presences fall due for keep-alive about 50 minutes after it (with
+/// `PRESENCE_EXPIRATION` of an hour), past the hour's end.
+pub const WATCHED_AFTER_THE_HOUR: Duration = Duration::from_secs(30 * 60);
+
 impl Params {
+    /// Seconds after model time zero until which the reconciler runs and lapses are counted.
+    pub fn watched_until_s(&self) -> f64 {
+        self.shape.end_s + WATCHED_AFTER_THE_HOUR.as_secs_f64()
+    }
+
     pub fn new(agents: usize, concurrency: usize) -> Params {
         Params {
             agents,
@@ -48,7 +68,28 @@ impl Params {
             graph: GraphParams::default(),
             dynamo: Duration::from_millis(6),
             paced_per_30s: None,
+            prior: Prior::Unseen,
+            expiry: Duration::from_secs(3600),
+            reconciler: None,
         }
+    }
+
+    /// Every agent recorded Away before the hour, applied at a time uniform over the keep-alive
+    /// period (`PRESENCE_EXPIRATION` less two reconcile periods: what a reconciler that kept up
+    /// leaves), so that keep-alive falls due through the burst at its steady rate.
+    pub fn prior_away(mut self) -> Params {
+        let refresh_after = self.expiry - 2 * ReconcilerParams::default().period;
+        self.prior = Prior::Away {
+            span: refresh_after,
+        };
+        self
+    }
+
+    /// With the production reconciler running, on the floor of [`Params::prior_away`].
+    pub fn with_reconciler(self) -> Params {
+        let mut params = self.prior_away();
+        params.reconciler = Some(ReconcilerParams::default());
+        params
     }
 }
 
@@ -83,43 +124,82 @@ impl Function for Floor {
     }
 }
 
+/// The floor's shared adapters as they stand at model time zero.
+struct Adapters {
+    store: Arc<MemoryStore>,
+    directory: Arc<MemoryDirectory>,
+    tenant: Arc<GraphTenant>,
+    mapping: PresenceMapping,
+    before: Before,
+    /// The store's calls in setting the floor up (not the hour's).
+    set_up_calls: usize,
+}
+
+impl Adapters {
+    /// The floor before the hour: `params.prior` in the store, Teams and Genesys, the
+    /// reconciler's position when it runs, the directory of Teams ids. Setting it up takes no
+    /// virtual time: the store gets its latency after.
+    async fn set_up(params: &Params, workload: &Workload) -> Adapters {
+        let store = Arc::new(MemoryStore::new());
+        let tenant = Arc::new(GraphTenant::new(params.graph, params.seed));
+        let before = prior::seed(params.prior, workload, &store, &tenant, params.seed).await;
+        if let Some(reconciler) = params.reconciler {
+            Reconciler::before_the_hour(&store, reconciler).await;
+        }
+        let set_up_calls = store.calls();
+        store.set_latency(params.dynamo);
+        let directory = Arc::new(MemoryDirectory::new());
+        for agent in &workload.agents {
+            let user = GenesysUserId::parse(&agent.genesys).expect("a UUID");
+            directory.add_user(&user, Some(&agent.teams));
+        }
+        Adapters {
+            store,
+            directory,
+            tenant,
+            mapping: PresenceMapping::from_json(workload.mapping.json()).expect("a valid mapping"),
+            before,
+            set_up_calls,
+        }
+    }
+
+    /// The reconciler on these adapters, when `params` asks for it.
+    fn reconciler(
+        &self,
+        params: &Params,
+        workload: &Workload,
+        clock: VirtualClock,
+    ) -> Option<Reconciler> {
+        let reconciler = params.reconciler?;
+        let floor = reconciler::Floor {
+            store: &self.store,
+            directory: &self.directory,
+            tenant: &self.tenant,
+            mapping: &self.mapping,
+            clock,
+            expiry: params.expiry,
+        };
+        let genesys = FloorGenesys::new(
+            workload,
+            self.before.genesys.clone(),
+            clock,
+            reconciler.genesys_latency,
+        );
+        Some(Reconciler::new(reconciler, floor, genesys))
+    }
+}
+
 /// Runs the model (inside a paused tokio clock: [`run_paused`] makes one).
 pub async fn run(params: Params) -> Report {
     let started = std::time::Instant::now();
     let workload = Workload::generate(params.agents, params.shape, params.mapping, params.seed);
-    let store = Arc::new(MemoryStore::new());
-    store.set_latency(params.dynamo);
-    let directory = Arc::new(MemoryDirectory::new());
-    for agent in &workload.agents {
-        let user = GenesysUserId::parse(&agent.genesys).expect("a UUID");
-        directory.add_user(&user, Some(&agent.teams));
-    }
-    let tenant = Arc::new(GraphTenant::new(params.graph, params.seed));
-    let mapping = PresenceMapping::from_json(workload.mapping.json()).expect("a valid mapping");
-    let pacing = params.paced_per_30s.map_or(
-        Pacing {
-            interval: Duration::ZERO,
-        },
-        |per_30s| Pacing::for_concurrency(params.lambda.concurrency as u32, per_30s),
-    );
     let clock = VirtualClock::start();
     let zero = Instant::now();
-    let instances = (0..params.lambda.concurrency)
-        .map(|_| {
-            PresenceSync::new(
-                store.clone(),
-                store.clone(),
-                directory.clone(),
-                Paced::new(GraphClient::new(tenant.clone()), pacing),
-                mapping.clone(),
-                Settings::default(),
-            )
-            .with_clock(clock)
-        })
-        .collect();
+    let adapters = Adapters::set_up(&params, &workload).await;
+    let reconciler = adapters.reconciler(&params, &workload, clock);
     let floor = Floor {
+        instances: instances(&params, &adapters, clock),
         workload,
-        instances,
         clock,
     };
     let arrivals = floor
@@ -128,21 +208,52 @@ pub async fn run(params: Params) -> Report {
         .iter()
         .enumerate()
         .map(|(i, c)| (i as u32, c.at_ms));
-    let reconciler_until = zero + Duration::from_secs_f64(params.shape.end_s);
-    let (counts, ()) = tokio::join!(
+    let watched = zero + Duration::from_secs_f64(params.watched_until_s());
+    let runs = async {
+        match &reconciler {
+            Some(reconciler) => reconciler.runs(zero, watched).await,
+            None => Vec::new(),
+        }
+    };
+    let (counts, runs) = tokio::join!(
         lambda::run(params.lambda, zero, arrivals, &floor, params.seed),
-        tenant.reconciler(reconciler_until)
+        runs
     );
-    Report::new(
+    Report::new(Observed {
         params,
-        &floor.workload,
-        &tenant,
-        &counts,
-        store.calls(),
-        directory.lookups(),
+        workload: &floor.workload,
+        tenant: &adapters.tenant,
+        lambda: &counts,
+        dynamo_calls: adapters.store.calls() - adapters.set_up_calls,
+        directory_lookups: adapters.directory.lookups(),
         zero,
-        started.elapsed(),
-    )
+        wall: started.elapsed(),
+        before: &adapters.before,
+        reconciler: reconciler.map(|r| r.figures(runs, &adapters.tenant)),
+    })
+}
+
+/// The function's `concurrency` instances, on the floor's shared adapters.
+fn instances(params: &Params, adapters: &Adapters, clock: VirtualClock) -> Vec<Sync> {
+    let pacing = params.paced_per_30s.map_or(
+        Pacing {
+            interval: Duration::ZERO,
+        },
+        |per_30s| Pacing::for_concurrency(params.lambda.concurrency as u32, per_30s),
+    );
+    (0..params.lambda.concurrency)
+        .map(|_| {
+            PresenceSync::new(
+                adapters.store.clone(),
+                adapters.store.clone(),
+                adapters.directory.clone(),
+                Paced::new(GraphClient::new(adapters.tenant.clone()), pacing),
+                adapters.mapping.clone(),
+                Settings::default(),
+            )
+            .with_clock(clock)
+        })
+        .collect()
 }
 
 /// Runs the model on a current-thread runtime whose clock starts paused: an hour of virtual

@@ -2,7 +2,10 @@
 //! Graph limit cut to 3 % (45 writes per 30 s), so the burst binds Graph as 20,000 agents
 //! bind the real 1,500. Paced, nothing is dead-lettered, every change reaches Teams, 429s stay
 //! under 1 % and the calls add up; unpaced, the same burst meets 429s (the model still sees
-//! the problem the pacing solves). `make bench-shift` runs the full-size grid.
+//! the problem the pacing solves). With the production reconciler on its schedule, at its
+//! default share of a limit scaled to 10 % (2,000 agents), on a floor whose keep-alive falls
+//! due in the burst, the reconciler yields the burst and the event path keeps its figures.
+//! `make bench-shift` runs the full-size grid.
 
 use presence_sync_tests::shift_model::Params;
 use presence_sync_tests::shift_model::report::Report;
@@ -17,11 +20,9 @@ fn scaled(paced: bool) -> Report {
     run_paused(params)
 }
 
-#[test]
-fn paced_shift_start_drops_nothing_and_stays_under_the_limit() {
-    let report = scaled(true);
-    eprintln!("{}\n{}", Report::HEADER, report.row());
-    assert!(report.ideal.p99 >= 1.0, "the scaled burst must bind Graph");
+/// The issue-13 targets: nothing dead-lettered or lost, every agent right at the end, the
+/// event path's 429s under 1 % and its p99 lag within 1.25× the ideal writer's.
+fn assert_graceful(report: &Report) {
     assert_eq!(report.lambda.dead_lettered, 0);
     assert_eq!(report.never_shown, 0);
     assert_eq!(report.wrong_at_end, 0, "every agent ends showing its state");
@@ -31,6 +32,14 @@ fn paced_shift_start_drops_nothing_and_stays_under_the_limit() {
         "p99 ÷ ideal: {:?}",
         report.ratio()
     );
+}
+
+#[test]
+fn paced_shift_start_drops_nothing_and_stays_under_the_limit() {
+    let report = scaled(true);
+    eprintln!("{}\n{}", Report::HEADER, report.row());
+    assert!(report.ideal.p99 >= 1.0, "the scaled burst must bind Graph");
+    assert_graceful(&report);
     // The calls add up: one invocation per event (no failure, so no retry), one Graph
     // request per change that lands (applied or cleared) plus the 429s, one DynamoDB write
     // per event that changes nothing and two per change, plus the Teams-id cache.
@@ -64,4 +73,42 @@ fn unpaced_the_same_burst_meets_graphs_limit() {
         report.wrong_at_end, 0,
         "throttling delays Teams, loses nothing"
     );
+}
+
+/// Issue 18: `PresenceSync::reconcile` every 5 virtual minutes through the hour and half an
+/// hour after, 290 s a run, its default 20 % share of the scaled limit and of Genesys's,
+/// reading and writing through the same tenant window as the paced event path. Every agent
+/// starts recorded Away, applied over the 50 minutes before, so keep-alive (PT1H) falls due
+/// during the burst: the reconciler has Graph work to do then, and must leave Graph to the
+/// event path. At 10 % scale (2,000 agents, a limit of 150 per 30 s): at 3 % one page of the
+/// reconciler's work (100 users, its reads and keep-alives) is a far larger part of the
+/// scaled limit than at full size, so the few requests it makes before a page shows the
+/// burst cost the event path 2–22 % 429s at 600 agents (four seeds), against 0–0.06 % at
+/// 20,000 (`make bench-shift`); at 2,000, 0–0.64 %. Without the yield rule (`burst()` in
+/// `service::reconcile`) the event path met 7.1–10.2 % 429s here, and this test fails on the
+/// yield and on the 429s (checked by removing the rule; docs/performance.md, "Shift start at
+/// scale").
+#[test]
+fn the_reconciler_yields_the_burst_to_the_paced_event_path() {
+    let mut params = Params::new(2_000, 5).with_reconciler();
+    params.graph.limit = 150;
+    params.paced_per_30s = Some(148);
+    let report = run_paused(params);
+    eprintln!("{}\n{}", Report::HEADER, report.row());
+    let figures = report.reconciler.as_ref().expect("the reconciler ran");
+    for line in figures.lines((0.0, 900.0)) {
+        eprintln!("{line}");
+    }
+    let failed: Vec<_> = figures.runs.iter().filter(|r| r.report.is_err()).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    let yielded = figures.yielded_at();
+    assert!(
+        yielded.iter().any(|at| *at < 900.0),
+        "a run yields during the burst: {yielded:?}"
+    );
+    assert!(
+        figures.total.kept_alive > 0,
+        "the reconciler worked outside the burst"
+    );
+    assert_graceful(&report);
 }
