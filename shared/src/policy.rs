@@ -128,6 +128,16 @@ pub const RECONCILE_READ_RESERVE: Duration = Duration::from_secs(2);
 /// is applied after it, never failed `UserBusy` by it (checked by a test below).
 pub const RECONCILE_ACTION_TIME: Duration = Duration::from_millis(3_500);
 
+/// How many of a page's actions a reconcile run has under way at once, each started at its
+/// own slot of the run's Graph pace, in the page's order. One action (the lease, the Graph
+/// write, the record) takes about 165 ms in the shift model against the pace's 100 ms at the
+/// default share, so one at a time left a third of the share idle and kept at most ≈ 1,730
+/// presences alive a run; the pace, not this bound, sets the rate. Eight keep the share busy
+/// while an action takes up to 800 ms (Graph's p99 at a 300-ms median is about 1 s), and
+/// bound the users whose lease the reconciler holds at once (docs/performance.md, "With the
+/// production reconciler running").
+pub const RECONCILE_ACTIONS_AT_ONCE: usize = 8;
+
 /// The reconciler yields Graph to the event path while more than [`RECONCILE_BURST_PERCENT`] of
 /// a page's users had a state applied within [`RECONCILE_BURST_WINDOW`]. Through a modelled
 /// hour about 4 % of a floor gets a write in any minute (2.5 writes per agent-hour); at a

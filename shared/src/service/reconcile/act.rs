@@ -1,11 +1,11 @@
 //! What the reconciler does for one user once judged: through the event path's own use cases
 //! (settle, record an observation, re-send), under the same per-user lease, each action with
 //! a lease and a time of its own (short enough that an event waiting for it is applied after
-//! it, never failed by it); counted in the run's report.
+//! it, never failed by it); counted in the run's report. (How a page's actions run side by
+//! side: `under_way`.)
 
-use super::page::hold_on_throttle;
+use super::RECONCILE_EVENT;
 use super::report::PassReport;
-use super::{Progress, RECONCILE_EVENT, Run};
 use crate::domain::ids::GenesysUserId;
 use crate::domain::outcome::{Outcome, SkipReason};
 use crate::domain::reconcile::{Quiet, Refresh, Verdict};
@@ -14,8 +14,7 @@ use crate::domain::step::UserSync;
 use crate::metrics;
 use crate::policy::RECONCILE_ACTION_TIME;
 use crate::ports::{
-    GenesysBulk, PassLedger, PresenceReader, PresenceWriter, RecordScan, StateStore,
-    TeamsDirectory, TeamsIdCache,
+    PassLedger, PresenceWriter, RecordScan, StateStore, TeamsDirectory, TeamsIdCache,
 };
 use crate::service::{Invocation, PresenceSync, SyncError, lease_for};
 use std::time::{Duration, UNIX_EPOCH};
@@ -28,51 +27,11 @@ where
     D: TeamsDirectory,
     W: PresenceWriter,
 {
-    /// Carries out the verdict for one user; a failure is counted and logged, and the record
-    /// stays as it is for the next pass. Cut when the run has no time for the action (or
-    /// Graph's pace no slot within it).
-    pub(super) async fn act<G: GenesysBulk, R: PresenceReader>(
-        &self,
-        run: &mut Run<'_, G, R>,
-        user: &GenesysUserId,
-        record: UserState,
-        verdict: Verdict,
-        sweeping: bool,
-    ) -> Progress {
-        match verdict {
-            Verdict::Nothing(quiet) => count_quiet(&mut run.report, quiet),
-            Verdict::Report(drift) => {
-                run.report.drift_found += 1;
-                metrics::drift(false, drift.as_str(), 1);
-                warn!(genesysUserId = %user, drift = drift.as_str(), "Teams drifted from what was applied (DRIFT_POLICY=report: left alone)");
-            }
-            calls_teams => {
-                let shared = run.shared;
-                if run.slot(&shared.graph, RECONCILE_ACTION_TIME).await == Progress::Cut {
-                    return Progress::Cut;
-                }
-                let invocation = self.action_invocation(run.invocation);
-                let done = self.carry_out_verdict(
-                    &mut run.report,
-                    user,
-                    record,
-                    calls_teams,
-                    sweeping,
-                    &invocation,
-                );
-                if let Err(error) = done.await {
-                    failed(run, user, &error);
-                }
-            }
-        }
-        Progress::Done
-    }
-
     /// One action's own invocation: the run's request, with a deadline
     /// [`RECONCILE_ACTION_TIME`] away (or the run's, when sooner). The action's lease ends
     /// with it, so an event that meets the lease waits it out within its patience and is
     /// applied after it.
-    fn action_invocation(&self, run: &Invocation) -> Invocation {
+    pub(super) fn action_invocation(&self, run: &Invocation) -> Invocation {
         let now = u64::try_from(self.now_ms()).unwrap_or(0);
         let soon = UNIX_EPOCH + Duration::from_millis(now) + RECONCILE_ACTION_TIME;
         Invocation {
@@ -82,7 +41,7 @@ where
     }
 
     /// A verdict that may call Teams, through the event path's use cases; counted once done.
-    async fn carry_out_verdict(
+    pub(super) async fn carry_out_verdict(
         &self,
         report: &mut PassReport,
         user: &GenesysUserId,
@@ -229,7 +188,7 @@ fn store(user: &GenesysUserId) -> impl FnOnce(crate::ports::StoreError) -> SyncE
     }
 }
 
-fn count_quiet(report: &mut PassReport, quiet: Quiet) {
+pub(super) fn count_quiet(report: &mut PassReport, quiet: Quiet) {
     match quiet {
         Quiet::NoSession => report.no_session += 1,
         Quiet::Poisoned => report.poisoned_left += 1,
@@ -247,14 +206,4 @@ fn count_refresh(report: &mut PassReport, why: Refresh) {
             metrics::drift(true, drift.as_str(), 1);
         }
     }
-}
-
-/// A user's action failed: counted and logged (the next pass tries again); Graph's
-/// `Retry-After` holds the run's Graph pace.
-fn failed<G, R>(run: &mut Run<'_, G, R>, user: &GenesysUserId, error: &SyncError) {
-    if let SyncError::Graph { source, .. } = error {
-        hold_on_throttle(&run.shared.graph, source);
-    }
-    run.report.failed += 1;
-    warn!(genesysUserId = %user, error = %error, errorType = error.kind(), "reconciling the user failed; the next pass tries again");
 }

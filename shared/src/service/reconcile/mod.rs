@@ -24,6 +24,7 @@ mod pass;
 mod report;
 mod scope;
 mod shared;
+mod under_way;
 
 pub use page::view;
 pub use report::{PassOutcome, PassReport, ReconcileError};
@@ -103,18 +104,12 @@ impl<'a, G, R> Run<'a, G, R> {
     /// Waits for `pace`'s next slot if it leaves `reserve` of the run; otherwise the run is
     /// cut (and waits not at all).
     async fn slot(&mut self, pace: &Pace, reserve: Duration) -> Progress {
-        let latest = self.until.checked_sub(reserve).unwrap_or(self.until);
-        match pace.ready_before(latest).await {
-            Ok(()) => Progress::Done,
-            Err(wait) => {
-                info!(
-                    waitMs = wait.as_millis() as u64,
-                    leftMs = self.left().as_millis() as u64,
-                    "the reconciler's next call would wait past this run's time: the run ends here and the next one goes on"
-                );
-                self.report.cut = true;
-                Progress::Cut
+        match self.take_slot(pace, reserve) {
+            Ok(slot) => {
+                tokio::time::sleep_until(slot).await;
+                Progress::Done
             }
+            Err(cut) => cut,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! remote's pace, never waiting past the run's time), then each user judged; the sweep's
 //! pages likewise, for users not yet in the table.
 
+use super::under_way::{Judged, UnderWay};
 use super::{Progress, ReconcileError, Run, burst};
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::domain::left::LeftReason;
@@ -63,6 +64,7 @@ where
             return Progress::Cut;
         };
         run.report.scanned += records.len() as u64;
+        let mut under_way = UnderWay::new();
         for (user, record) in records {
             let shown = record.applied_to.as_ref().and_then(|t| teams.get(t));
             let shown = shown.map(|t| Shown {
@@ -76,14 +78,25 @@ where
                 verdict,
                 Verdict::Rejoin(_) | Verdict::LetGo(LeftReason::OutOfScope | LeftReason::Excluded)
             );
-            if self.act(run, &user, record, verdict, false).await == Progress::Cut {
+            let remember = now
+                .filter(|_| scope_moved)
+                .map(|now| self.membership_seen(run, now));
+            let judged = Judged {
+                user: user.clone(),
+                record,
+                verdict,
+                sweeping: false,
+                remember,
+            };
+            if self.act(run, &mut under_way, judged).await == Progress::Cut {
+                // The users started before are the page's first ones: once they end, the
+                // next run goes on after the last of them.
+                self.all_end(run, &mut under_way).await;
                 return Progress::Cut;
-            }
-            if let Some(now) = now.filter(|_| scope_moved) {
-                self.remember_membership(run, now).await;
             }
             run.judged = Some(user);
         }
+        self.all_end(run, &mut under_way).await;
         Progress::Done
     }
 
@@ -115,6 +128,7 @@ where
         let Some(genesys) = self.read_genesys(run, &ids).await else {
             return Ok(Progress::Cut);
         };
+        let mut under_way = UnderWay::new();
         let mut progress = Progress::Done;
         for (user, record) in unseen {
             // A joiner in scope is backfilled; one out of it (or gone) is not recorded at all.
@@ -132,9 +146,20 @@ where
                     None,
                     self.now_ms(),
                 );
-                progress = self.act(run, &user, record, verdict, true).await;
+                let judged = Judged {
+                    user,
+                    record,
+                    verdict,
+                    sweeping: true,
+                    remember: None,
+                };
+                progress = self.act(run, &mut under_way, judged).await;
             }
-            hints.take(&user);
+        }
+        // The hints are the actions' until they end (their Teams-id lookups take them).
+        self.all_end(run, &mut under_way).await;
+        for user in &ids {
+            hints.take(user);
         }
         Ok(progress)
     }

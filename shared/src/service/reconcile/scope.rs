@@ -16,7 +16,6 @@ use crate::ports::{
     TeamsDirectory, TeamsIdCache,
 };
 use crate::service::PresenceSync;
-use crate::service::teams_ids::Memberships;
 use std::collections::{HashMap, HashSet};
 use tracing::warn;
 
@@ -112,17 +111,20 @@ where
         }
     }
 
-    /// Caches the memberships the bulk read gave of a user the scope just let go or took
-    /// back, so that events judge them as the reconciler did.
-    pub(super) async fn remember_membership<G, R>(&self, run: &Run<'_, G, R>, now: &GenesysNow) {
+    /// The memberships the bulk read gave of a user (with the scope's queues this run read),
+    /// to cache for one the scope just let go or took back, so that events judge them as the
+    /// reconciler did.
+    pub(super) fn membership_seen<G, R>(
+        &self,
+        run: &Run<'_, G, R>,
+        now: &GenesysNow,
+    ) -> CachedMembership {
         let mut known: Membership = now.membership.clone();
         known.queues = run.queue_sets.of(&self.settings.scope, &now.user);
         let lifetime = self.settings.teams_id_ttl.as_secs() as i64;
-        let cached = CachedMembership {
+        CachedMembership {
             membership: known,
             expires_at: (self.now_ms() / 1000).saturating_add(lifetime),
-        };
-        let budget = Budget { until: run.until };
-        self.teams_ids.remember(&now.user, &cached, budget).await;
+        }
     }
 }

@@ -574,6 +574,7 @@ async fn a_watcher_is_told_the_report_after_every_page() {
     assert_eq!(&seen[..3], &[2, 4, 5], "{seen:?}");
 }
 
+mod actions;
 mod departed;
 mod limits;
 mod scope;

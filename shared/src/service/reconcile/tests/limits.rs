@@ -6,7 +6,7 @@ use crate::adapters::memory::Failure;
 use crate::metrics::{self, BULK_READ_FAILURES, PASS_COMPLETED};
 
 /// `n` agents On Queue, each keep-alive due.
-async fn due(n: u8) -> Org {
+pub(super) async fn due(n: u8) -> Org {
     let org = Org::new(n);
     for i in 1..=n {
         org.event(i, "ON_QUEUE", 1_000).await;
