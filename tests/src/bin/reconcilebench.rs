@@ -4,7 +4,9 @@
 //! default rate shares. Prints the runs and virtual minutes a whole walk and a sweep take,
 //! the calls by kind against their limits, the CPU time and the peak memory.
 //!
-//! `make bench-reconcile` (`RECONCILE_USERS`, default 100000).
+//! `make bench-reconcile` (`RECONCILE_USERS`, default 100000; `RECONCILE_RUNS`,
+//! `RECONCILE_EXPIRY_MINUTES`, and latencies `RECONCILE_GRAPH_MS` of a Graph write and
+//! `RECONCILE_DYNAMO_MS` of a state-table call, default 0).
 #![forbid(unsafe_code)]
 
 use presence_core::adapters::memory::{MemoryDirectory, MemoryGenesys, MemoryStore, MemoryTeams};
@@ -149,6 +151,14 @@ async fn main() {
             graph.set_by_hand(&teams(n), TeamsPresence::Available);
         }
     }
+    // Latencies (ms), after the set-up: RECONCILE_GRAPH_MS of each Graph write,
+    // RECONCILE_DYNAMO_MS of each state-table call (default 0: the time is the pacing's).
+    let latency = |name: &str| {
+        let ms = std::env::var(name).ok().and_then(|v| v.parse().ok());
+        Duration::from_millis(ms.unwrap_or(0))
+    };
+    graph.set_latency(latency("RECONCILE_GRAPH_MS"));
+    store.set_latency(latency("RECONCILE_DYNAMO_MS"));
     let shared = Shared::new(&settings);
     let sync = PresenceSync::new(
         store.clone(),

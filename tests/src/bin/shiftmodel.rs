@@ -14,6 +14,8 @@
 //! | `--routing-rules` | off | the mapping with routing rules (every interaction two Teams writes) |
 //! | `--reconciler` | off | the production reconciler on its schedule (every 5 min, 290 s, 20 % of Graph's and Genesys's limits, `PRESENCE_EXPIRATION` = `--expiry`), on the floor of `--prior-away` |
 //! | `--prior-away` | off | every agent recorded Away (its Teams id cached) and Teams showing it, applied at a time uniform over the 50 minutes before 07:50 (the expiry less two reconcile periods); without it the floor is unseen |
+//! | `--scope N` | — | `SYNC_SCOPE` names a division holding the first N agents (issue 21); the floor before the hour holds only them; each Genesys lookup takes 250 ms |
+//! | `--memberships M` | cold | with `--scope`: `cold` (each agent's division looked up at their first event) or `cached` (in the table until after the hour) |
 //! | `--expiry MIN` | 60 | `PRESENCE_EXPIRATION` in minutes (keep-alive, lapses) |
 //! | `--dynamo-ms MS` | 6 | latency of each DynamoDB call |
 //! | `--graph-limit N` | 1500 | Graph's presence limit per 30 s (the suite's scaled check: 45) |
@@ -23,8 +25,10 @@
 
 use presence_sync_tests::shift_model::Params;
 use presence_sync_tests::shift_model::figures::clock_time;
+use presence_sync_tests::shift_model::reconciler::ReconcilerParams;
 use presence_sync_tests::shift_model::report::Report;
 use presence_sync_tests::shift_model::run::run_paused;
+use presence_sync_tests::shift_model::scoped::Memberships;
 use presence_sync_tests::shift_model::workload::Mapping;
 use std::time::Duration;
 
@@ -56,6 +60,7 @@ fn options() -> Options {
     let mut concurrency = vec![25];
     let mut base = Params::new(0, 0);
     let (mut reconciler, mut prior_away) = (false, false);
+    let (mut in_scope, mut memberships) = (None, Memberships::Cold);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || {
@@ -71,6 +76,12 @@ fn options() -> Options {
             "--routing-rules" => base.mapping = Mapping::RoutingRules,
             "--reconciler" => reconciler = true,
             "--prior-away" => prior_away = true,
+            "--scope" => in_scope = Some(one(value()) as usize),
+            "--memberships" => match value().as_str() {
+                "cold" => memberships = Memberships::Cold,
+                "cached" => memberships = Memberships::Cached,
+                other => usage(&format!("--memberships takes cold or cached, not {other}")),
+            },
             "--expiry" => match one(value()) {
                 minutes @ 11..=1440 => base.expiry = Duration::from_secs(60 * minutes),
                 _ => usage("--expiry takes 11 to 1440 minutes (longer than two reconcile periods)"),
@@ -88,6 +99,9 @@ fn options() -> Options {
     } else if prior_away {
         base = base.prior_away();
     }
+    if let Some(n) = in_scope {
+        base = base.scoped(n, memberships);
+    }
     Options {
         agents,
         concurrency,
@@ -101,6 +115,13 @@ fn print(report: &Report) {
     println!("{}", report.row());
     if let Some(figures) = &report.reconciler {
         for line in figures.lines((0.0, 15.0 * 60.0)) {
+            println!("{line}");
+        }
+    }
+    if let Some(scope) = &report.scope {
+        let genesys = ReconcilerParams::default();
+        let limit = genesys.genesys_limit_per_minute;
+        for line in scope.lines(limit, genesys.genesys_share_percent) {
             println!("{line}");
         }
     }
@@ -132,11 +153,12 @@ fn main() {
         reconciler,
     } = options();
     println!(
-        "mapping {:?}, max event age {} s, before the hour {:?}, reconciler {}, expiry {} min, DynamoDB {} ms, Graph median {} ms, overhead {} ms, seed {}",
+        "mapping {:?}, max event age {} s, before the hour {:?}, reconciler {}, scope {:?}, expiry {} min, DynamoDB {} ms, Graph median {} ms, overhead {} ms, seed {}",
         base.mapping,
         base.lambda.max_event_age.as_secs(),
         base.prior,
         if reconciler { "running" } else { "off" },
+        base.scope,
         base.expiry.as_secs() / 60,
         base.dynamo.as_millis(),
         base.graph.median.as_millis(),

@@ -3,19 +3,21 @@
 //! on, whether or not its event has reached the function), behind a fixed latency per call.
 
 use super::clock::{VirtualClock, ZERO_EPOCH_MS};
+use super::genesys_calls::{GenesysCalls, Request};
+use super::graph::Caller;
 use super::workload::{Change, Kind, Workload};
 use crate::events::definition_id;
 use presence_core::adapters::memory::MemoryGenesys;
 use presence_core::domain::event::{PresenceValue, Stamped};
 use presence_core::domain::ids::GenesysUserId;
 use presence_core::domain::presence::{RoutingStatus, SystemPresence};
-use presence_core::domain::scope::ScopeId;
+use presence_core::domain::scope::{Membership, ScopeId};
 use presence_core::domain::state::Observation;
 use presence_core::domain::version::Version;
 use presence_core::ports::{
     Budget, DirectoryPage, GenesysBulk, GenesysNow, QueueMembersPage, RemoteError,
 };
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// A presence as Genesys stamps it, `at_ms` after model time zero.
@@ -74,6 +76,8 @@ pub struct FloorGenesys {
     applied: Mutex<Applied>,
     clock: VirtualClock,
     latency: Duration,
+    /// The Genesys client's requests, the reconciler's among them.
+    recorded: Arc<GenesysCalls>,
 }
 
 impl FloorGenesys {
@@ -84,6 +88,7 @@ impl FloorGenesys {
         before: Vec<Observation>,
         clock: VirtualClock,
         latency: Duration,
+        recorded: Arc<GenesysCalls>,
     ) -> Self {
         let genesys = MemoryGenesys::new();
         let ids: Vec<GenesysUserId> = workload
@@ -106,7 +111,13 @@ impl FloorGenesys {
             }),
             clock,
             latency,
+            recorded,
         }
+    }
+
+    /// A user's division and groups, as the bulk read reports them.
+    pub fn set_membership(&self, user: &GenesysUserId, membership: Membership) {
+        self.genesys.set_membership(user, membership);
     }
 
     /// Applies every change up to now to `MemoryGenesys`.
@@ -144,6 +155,8 @@ impl GenesysBulk for FloorGenesys {
         users: &[GenesysUserId],
         budget: Budget,
     ) -> Result<Vec<GenesysNow>, RemoteError> {
+        self.recorded
+            .record(Caller::Reconciler, Request::BulkRead, None);
         tokio::time::sleep(self.latency / 2).await;
         self.catch_up();
         let answer = self.genesys.current(users, budget).await;
@@ -156,17 +169,21 @@ impl GenesysBulk for FloorGenesys {
         cursor: Option<&str>,
         budget: Budget,
     ) -> Result<DirectoryPage, RemoteError> {
+        self.recorded
+            .record(Caller::Reconciler, Request::DirectoryPage, None);
         tokio::time::sleep(self.latency).await;
         self.genesys.directory_page(cursor, budget).await
     }
 
-    /// No scope is configured in the model (`SYNC_SCOPE` unset): never asked.
+    /// Asked only with a queue in `SYNC_SCOPE` (the scoped case names a division).
     async fn queue_members(
         &self,
         queue: &ScopeId,
         number: u32,
         budget: Budget,
     ) -> Result<QueueMembersPage, RemoteError> {
+        self.recorded
+            .record(Caller::Reconciler, Request::QueueMembers, None);
         tokio::time::sleep(self.latency).await;
         self.genesys.queue_members(queue, number, budget).await
     }
@@ -203,6 +220,7 @@ mod tests {
             vec![Observation::default()],
             clock,
             Duration::ZERO,
+            GenesysCalls::new(),
         );
         let first = workload.changes[0];
         let user = [GenesysUserId::parse(&workload.agents[0].genesys).unwrap()];

@@ -15,7 +15,7 @@ use presence_core::ports::{
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -85,6 +85,8 @@ pub struct GraphTenant {
     counts: Mutex<GraphCounts>,
     landed: Mutex<Vec<Landed>>,
     shown: Mutex<HashMap<TeamsUserId, TeamsState>>,
+    /// Requests (admitted or not) naming each user: writes, and reads that ask for them.
+    named: Mutex<HashMap<TeamsUserId, u32>>,
 }
 
 /// Requests the tenant answered.
@@ -142,6 +144,7 @@ impl GraphTenant {
             counts: Mutex::new(GraphCounts::default()),
             landed: Mutex::new(Vec::new()),
             shown: Mutex::new(HashMap::new()),
+            named: Mutex::new(HashMap::new()),
         }
     }
 
@@ -180,8 +183,13 @@ impl GraphTenant {
         ))
     }
 
-    /// One request of `caller` arriving at Graph: admitted or not, counted.
-    fn request(&self, caller: Caller, write: bool) -> Result<(), Duration> {
+    /// One request of `caller` arriving at Graph, naming `users`: admitted or not, counted.
+    fn request(&self, caller: Caller, write: bool, users: &[TeamsUserId]) -> Result<(), Duration> {
+        let mut named = lock(&self.named);
+        for user in users {
+            *named.entry(user.clone()).or_default() += 1;
+        }
+        drop(named);
         let admitted = self.admit();
         let window = (Instant::now().duration_since(self.zero).as_secs_f64()
             / self.params.window.as_secs_f64()) as usize;
@@ -196,7 +204,7 @@ impl GraphTenant {
         teams: &TeamsUserId,
         state: TeamsState,
     ) -> Result<(), Duration> {
-        self.request(caller, true)?;
+        self.request(caller, true, std::slice::from_ref(teams))?;
         let version_ms = HANDLING.try_with(|v| *v).unwrap_or(i64::MIN);
         lock(&self.landed).push(Landed {
             teams: teams.clone(),
@@ -232,6 +240,16 @@ impl GraphTenant {
                 }
             })
             .collect()
+    }
+
+    /// Requests that named any of `users`.
+    pub fn requests_naming(&self, users: &HashSet<TeamsUserId>) -> u64 {
+        let named = lock(&self.named);
+        users
+            .iter()
+            .filter_map(|u| named.get(u))
+            .map(|n| u64::from(*n))
+            .sum()
     }
 
     pub fn counts(&self) -> GraphCounts {
@@ -358,7 +376,7 @@ impl PresenceReader for GraphClient {
         }
         with_retries(Service::Graph, &self.gate, budget, || {
             self.attempt("getPresencesByUserId", budget, || {
-                self.tenant.request(self.caller, false)?;
+                self.tenant.request(self.caller, false, users)?;
                 Ok(self.tenant.presences(users))
             })
         })

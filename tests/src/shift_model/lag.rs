@@ -90,9 +90,13 @@ pub fn shown_per_agent(
             shown.extend(at.map(|at| (at, state)));
         }
     }
+    // (A write to a user not among `teams`, one out of a scoped run's scope, is counted
+    // apart: `scoped::ScopeFigures`.)
     for write in tenant.landed() {
         let at = write.at.duration_since(zero).as_millis() as i64;
-        shown_from[agent_of[&write.teams]].push((at, write.state));
+        if let Some(agent) = agent_of.get(&write.teams) {
+            shown_from[*agent].push((at, write.state));
+        }
     }
     for writes in &mut shown_from {
         writes.sort_by_key(|(at, _)| *at);

@@ -42,11 +42,23 @@ pub struct Before {
     pub applied_at_ms: Vec<Option<i64>>,
 }
 
-/// Puts `prior` in the store and the tenant (the store still without latency: it costs no
-/// virtual time; its calls are counted, see `MemoryStore::calls`).
+impl Before {
+    /// What the floor held of the first `n` agents.
+    pub fn first(&self, n: usize) -> Before {
+        Before {
+            genesys: self.genesys[..n.min(self.genesys.len())].to_vec(),
+            applied_at_ms: self.applied_at_ms[..n.min(self.applied_at_ms.len())].to_vec(),
+        }
+    }
+}
+
+/// Puts `prior` in the store and the tenant for the workload's first `seeded` agents (the
+/// others the sync never drove: unseen), the store still without latency: it costs no virtual
+/// time; its calls are counted, see `MemoryStore::calls`.
 pub async fn seed(
     prior: Prior,
     workload: &Workload,
+    seeded: usize,
     store: &MemoryStore,
     tenant: &GraphTenant,
     seed: u64,
@@ -64,7 +76,7 @@ pub async fn seed(
         genesys: Vec::with_capacity(agents),
         applied_at_ms: Vec::with_capacity(agents),
     };
-    for agent in &workload.agents {
+    for agent in &workload.agents[..seeded.min(agents)] {
         let user = GenesysUserId::parse(&agent.genesys).expect("a UUID");
         let teams = TeamsUserId::parse(&agent.teams).expect("a UUID");
         let at = -rng.random_range(1..=span_ms);
@@ -73,6 +85,8 @@ pub async fn seed(
             .push(away(store, tenant, &user, &teams, at).await);
         before.applied_at_ms.push(Some(at));
     }
+    before.genesys.resize(agents, Observation::default());
+    before.applied_at_ms.resize(agents, None);
     before
 }
 

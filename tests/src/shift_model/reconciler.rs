@@ -7,12 +7,14 @@
 use super::clock::{VirtualClock, ZERO_EPOCH_MS};
 use super::figures::Figures;
 use super::genesys::FloorGenesys;
+use super::genesys_calls::{FloorDirectory, GenesysCalls};
 use super::graph::{Caller, GraphClient, GraphTenant};
 use super::sampled::{PageSample, Sampled};
 use presence_core::adapters::memory::{MemoryDirectory, MemoryStore};
 use presence_core::config::ReconcileConfig;
 use presence_core::domain::mapping::PresenceMapping;
 use presence_core::domain::reconcile::DriftPolicy;
+use presence_core::domain::scope::Scope;
 use presence_core::ports::{Clock, PassLedger, PassState, RunClaim};
 use presence_core::service::reconcile::{
     Hinted, PassOutcome, PassReport, ReconcileSettings, Shared,
@@ -58,7 +60,7 @@ impl Default for ReconcilerParams {
 type ReconcileSync = PresenceSync<
     Arc<Sampled<VirtualClock>>,
     Arc<MemoryStore>,
-    Hinted<Arc<MemoryDirectory>>,
+    Hinted<FloorDirectory>,
     Arc<GraphClient>,
 >;
 
@@ -92,6 +94,12 @@ pub struct Floor<'a> {
     pub clock: VirtualClock,
     /// `PRESENCE_EXPIRATION`: keep-alive re-sends a presence two periods before it.
     pub expiry: Duration,
+    /// The Genesys client's requests (its actions' lookups counted as the reconciler's),
+    /// and the latency of a lookup.
+    pub genesys_calls: &'a Arc<GenesysCalls>,
+    pub lookup_latency: Duration,
+    /// `SYNC_SCOPE`.
+    pub scope: Scope,
 }
 
 impl Reconciler {
@@ -116,13 +124,22 @@ impl Reconciler {
             ZERO_EPOCH_MS,
         ));
         let teams = Arc::new(GraphClient::of(floor.tenant.clone(), Caller::Reconciler));
+        let directory = FloorDirectory::new(
+            floor.directory.clone(),
+            floor.genesys_calls.clone(),
+            Caller::Reconciler,
+            floor.lookup_latency,
+        );
         let sync = PresenceSync::new(
             store.clone(),
             floor.store.clone(),
-            Hinted::new(&shared, floor.directory.clone()),
+            Hinted::new(&shared, directory),
             teams.clone(),
             floor.mapping.clone(),
-            Settings::default(),
+            Settings {
+                scope: floor.scope,
+                ..Settings::default()
+            },
         )
         .with_clock(floor.clock);
         Reconciler {

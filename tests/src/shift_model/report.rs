@@ -4,6 +4,7 @@
 //! agent ends showing what it should; and what the reconciler did, when it ran.
 
 use super::figures::Figures;
+use super::genesys_calls::GenesysCalls;
 use super::graph::GraphTenant;
 use super::ideal::burst_over_rate_s;
 pub use super::lag::Lags;
@@ -12,6 +13,7 @@ use super::lambda::LambdaCounts;
 use super::lapse::lapsed;
 use super::prior::Before;
 use super::run::Params;
+use super::scoped::ScopeFigures;
 use super::workload::{Change, Workload};
 use presence_core::domain::ids::TeamsUserId;
 use std::time::Duration;
@@ -37,6 +39,9 @@ pub struct Report {
     pub graph_429: u64,
     /// What the reconciler did, when it ran.
     pub reconciler: Option<Figures>,
+    /// The scoped case's figures (issue 21); the lag, lapse and end figures above are then the
+    /// agents' in scope.
+    pub scope: Option<ScopeFigures>,
     /// Agents whose preferred presence went longer than `PRESENCE_EXPIRATION` without a write
     /// before `Params::watched_until_s` (Graph let it lapse: Teams showed their own presence
     /// until the next).
@@ -64,6 +69,7 @@ pub struct Observed<'a> {
     /// The floor before the hour.
     pub before: &'a Before,
     pub reconciler: Option<Figures>,
+    pub genesys_calls: &'a GenesysCalls,
 }
 
 impl Report {
@@ -79,7 +85,15 @@ impl Report {
             wall,
             before,
             reconciler,
+            genesys_calls,
         } = observed;
+        let scope =
+            (params.scope).map(|s| ScopeFigures::measure(s, workload, genesys_calls, tenant));
+        let events = workload.changes.len();
+        // Scoped, what Teams shows is measured for the agents in scope.
+        let in_scope = params.scope.map_or(workload.agents.len(), |s| s.in_scope);
+        let workload = &workload.first(in_scope);
+        let before = &before.first(in_scope);
         let teams: Vec<TeamsUserId> = workload
             .agents
             .iter()
@@ -103,7 +117,7 @@ impl Report {
         let reconciler = reconciler.map(|f| f.measure_floor(&shown_from, watched_s));
         Report {
             params,
-            events: workload.changes.len(),
+            events,
             writes_needed: needed_times.len(),
             lag: measured.lag,
             never_shown: measured.never_shown,
@@ -117,6 +131,7 @@ impl Report {
             graph_calls: counts.calls,
             graph_429: counts.throttled,
             reconciler,
+            scope,
             lapsed,
             lambda: lambda.clone(),
             dynamo_calls,

@@ -4,18 +4,21 @@
 //! (throttle gate) and, when paced, its own `adapters::paced` pacer; the production reconciler
 //! on its schedule alongside, when asked; then Lambda's queue drained and the figures taken.
 
-use super::clock::VirtualClock;
+use super::clock::{VirtualClock, ZERO_EPOCH_MS};
 use super::genesys::FloorGenesys;
-use super::graph::{GraphClient, GraphParams, GraphTenant, HANDLING};
+use super::genesys_calls::{FloorDirectory, GenesysCalls};
+use super::graph::{Caller, GraphClient, GraphParams, GraphTenant, HANDLING};
 use super::lambda::{self, Answer, Function, LambdaParams};
 use super::prior::{self, Before, Prior};
 use super::reconciler::{self, Reconciler, ReconcilerParams};
 use super::report::{Observed, Report};
+use super::scoped::{Memberships, Scoped};
 use super::workload::{Mapping, Shape, Workload};
 use presence_core::adapters::memory::{MemoryDirectory, MemoryStore};
 use presence_core::adapters::paced::{Paced, Pacing};
 use presence_core::domain::ids::GenesysUserId;
 use presence_core::domain::mapping::PresenceMapping;
+use presence_core::domain::scope::Scope;
 use presence_core::ports::Clock;
 use presence_core::service::{Invocation, PresenceSync, Settings};
 use std::sync::Arc;
@@ -42,6 +45,10 @@ pub struct Params {
     pub expiry: Duration,
     /// The production reconciler on its schedule through the hour; `None`: not running.
     pub reconciler: Option<ReconcilerParams>,
+    /// `SYNC_SCOPE` names a division holding some of the agents (issue 21); `None`: `all`.
+    pub scope: Option<Scoped>,
+    /// Latency of each Genesys lookup (a Teams id, a membership) the functions make.
+    pub lookup_latency: Duration,
 }
 
 /// How long after the hour the reconciler keeps running and lapsed presences are counted:
@@ -71,6 +78,8 @@ impl Params {
             prior: Prior::Unseen,
             expiry: Duration::from_secs(3600),
             reconciler: None,
+            scope: None,
+            lookup_latency: Duration::ZERO,
         }
     }
 
@@ -91,10 +100,27 @@ impl Params {
         params.reconciler = Some(ReconcilerParams::default());
         params
     }
+
+    /// Scoped (issue 21): the first `in_scope` agents in `SYNC_SCOPE`'s division, the others
+    /// not; the floor before the hour holds only the agents in scope (the others the sync
+    /// never drove). Each Genesys lookup takes the reconciler's assumed 250 ms.
+    pub fn scoped(mut self, in_scope: usize, memberships: Memberships) -> Params {
+        self.scope = Some(Scoped {
+            in_scope,
+            memberships,
+        });
+        self.lookup_latency = ReconcilerParams::default().genesys_latency;
+        self
+    }
+
+    /// The agents the floor before the hour holds: the ones in scope.
+    fn seeded(&self) -> usize {
+        self.scope
+            .map_or(self.agents, |s| s.in_scope.min(self.agents))
+    }
 }
 
-type Sync =
-    PresenceSync<Arc<MemoryStore>, Arc<MemoryStore>, Arc<MemoryDirectory>, Paced<GraphClient>>;
+type Sync = PresenceSync<Arc<MemoryStore>, Arc<MemoryStore>, FloorDirectory, Paced<GraphClient>>;
 
 /// The function: its instances and the shift they serve.
 struct Floor {
@@ -129,6 +155,8 @@ struct Adapters {
     store: Arc<MemoryStore>,
     directory: Arc<MemoryDirectory>,
     tenant: Arc<GraphTenant>,
+    /// The Genesys client's requests, both functions'.
+    genesys_calls: Arc<GenesysCalls>,
     mapping: PresenceMapping,
     before: Before,
     /// The store's calls in setting the floor up (not the hour's).
@@ -142,21 +170,28 @@ impl Adapters {
     async fn set_up(params: &Params, workload: &Workload) -> Adapters {
         let store = Arc::new(MemoryStore::new());
         let tenant = Arc::new(GraphTenant::new(params.graph, params.seed));
-        let before = prior::seed(params.prior, workload, &store, &tenant, params.seed).await;
+        let seeded = params.seeded();
+        let before = prior::seed(params.prior, workload, seeded, &store, &tenant, params.seed);
+        let before = before.await;
         if let Some(reconciler) = params.reconciler {
             Reconciler::before_the_hour(&store, reconciler).await;
         }
-        let set_up_calls = store.calls();
-        store.set_latency(params.dynamo);
         let directory = Arc::new(MemoryDirectory::new());
         for agent in &workload.agents {
             let user = GenesysUserId::parse(&agent.genesys).expect("a UUID");
             directory.add_user(&user, Some(&agent.teams));
         }
+        if let Some(scoped) = params.scope {
+            let until_s = ZERO_EPOCH_MS / 1000 + 12 * 3600;
+            scoped.set_up(workload, &directory, &store, until_s).await;
+        }
+        let set_up_calls = store.calls();
+        store.set_latency(params.dynamo);
         Adapters {
             store,
             directory,
             tenant,
+            genesys_calls: GenesysCalls::new(),
             mapping: PresenceMapping::from_json(workload.mapping.json()).expect("a valid mapping"),
             before,
             set_up_calls,
@@ -178,13 +213,20 @@ impl Adapters {
             mapping: &self.mapping,
             clock,
             expiry: params.expiry,
+            genesys_calls: &self.genesys_calls,
+            lookup_latency: params.lookup_latency,
+            scope: params.scope.map_or(Scope::All, |s| s.scope()),
         };
         let genesys = FloorGenesys::new(
             workload,
             self.before.genesys.clone(),
             clock,
             reconciler.genesys_latency,
+            self.genesys_calls.clone(),
         );
+        if let Some(scoped) = params.scope {
+            scoped.set_up_bulk(workload, &genesys);
+        }
         Some(Reconciler::new(reconciler, floor, genesys))
     }
 }
@@ -230,6 +272,7 @@ pub async fn run(params: Params) -> Report {
         wall: started.elapsed(),
         before: &adapters.before,
         reconciler: reconciler.map(|r| r.figures(runs, &adapters.tenant)),
+        genesys_calls: &adapters.genesys_calls,
     })
 }
 
@@ -241,15 +284,25 @@ fn instances(params: &Params, adapters: &Adapters, clock: VirtualClock) -> Vec<S
         },
         |per_30s| Pacing::for_concurrency(params.lambda.concurrency as u32, per_30s),
     );
+    let settings = Settings {
+        scope: params.scope.map_or(Scope::All, |s| s.scope()),
+        ..Settings::default()
+    };
     (0..params.lambda.concurrency)
         .map(|_| {
+            let directory = FloorDirectory::new(
+                adapters.directory.clone(),
+                adapters.genesys_calls.clone(),
+                Caller::EventPath,
+                params.lookup_latency,
+            );
             PresenceSync::new(
                 adapters.store.clone(),
                 adapters.store.clone(),
-                adapters.directory.clone(),
+                directory,
                 Paced::new(GraphClient::new(adapters.tenant.clone()), pacing),
                 adapters.mapping.clone(),
-                Settings::default(),
+                settings.clone(),
             )
             .with_clock(clock)
         })

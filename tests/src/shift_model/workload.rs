@@ -193,6 +193,18 @@ impl Workload {
         }
     }
 
+    /// The first `n` agents and their changes (a scoped run's agents in scope).
+    pub fn first(&self, n: usize) -> Workload {
+        Workload {
+            agents: self.agents[..n.min(self.agents.len())].to_vec(),
+            changes: (self.changes.iter())
+                .filter(|c| (c.agent as usize) < n)
+                .copied()
+                .collect(),
+            mapping: self.mapping,
+        }
+    }
+
     /// What Teams should show for each agent at the end (None: nothing was ever mapped).
     pub fn final_shown(&self) -> Vec<Option<Shown>> {
         let mut last = vec![None; self.agents.len()];
