@@ -11,6 +11,7 @@ use crate::domain::ids::GenesysUserId;
 use crate::domain::left::LeftReason;
 use crate::domain::scope::ExceptionMark;
 use crate::domain::state::{Intent, Lease, Observation, UserState};
+use crate::domain::watch::WatchMark;
 use crate::ports::{Finish, RecordPage, RecordScan, Recorded, StateStore, StoreError};
 use keyspace::{Item, Keyspace};
 use std::collections::HashMap;
@@ -224,6 +225,19 @@ impl StateStore for MemoryStore {
         self.call().await;
         self.conditional(user, |record| {
             record.after_rejoin(read.rev, current, event_id, now_ms)
+        })
+    }
+
+    async fn set_watch(
+        &self,
+        user: &GenesysUserId,
+        read: &UserState,
+        mark: Option<&WatchMark>,
+        now_ms: i64,
+    ) -> Result<Recorded, StoreError> {
+        self.call().await;
+        self.conditional(user, |current| {
+            current.after_set_watch(read.rev, mark, now_ms)
         })
     }
 
