@@ -384,3 +384,7 @@ pub use reconcile::{
     Account, DirectoryPage, GenesysBulk, GenesysNow, PassLedger, PassState, PresenceReader,
     QueueMembersPage, ReadTally, RecordPage, RecordScan, RunClaim, TeamsNow,
 };
+
+mod watch;
+
+pub use watch::{GenesysPresence, PresenceChange};
