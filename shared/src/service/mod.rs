@@ -198,6 +198,9 @@ where
             Err(error) => return metrics::event_outcome(metrics::FAILED, error.kind()),
         };
         metrics::event_outcome(outcome.kind(), outcome.reason());
+        if matches!(outcome, Outcome::Skipped(SkipReason::Echo)) {
+            metrics::echo_suppressed();
+        }
         if delivery == Delivery::Late {
             return metrics::late_event();
         }

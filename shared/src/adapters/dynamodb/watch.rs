@@ -30,7 +30,10 @@ pub(super) fn watch_of(item: &Item) -> Result<Option<WatchMark>, StoreError> {
         return Ok(None);
     };
     let bad = |what: &str, raw: &str| {
-        StoreError(format!("the watch mark's {what} holds an unknown value {}", excerpt(raw)))
+        StoreError(format!(
+            "the watch mark's {what} holds an unknown value {}",
+            excerpt(raw)
+        ))
     };
     let at_ms = get_n(item, "watch_at")?.unwrap_or(0);
     let version = get_n(item, "watch_version")?.map(Version::from_millis);

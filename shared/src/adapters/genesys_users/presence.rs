@@ -31,7 +31,10 @@ const MAX_DEFINITIONS: usize = 1_000;
 
 impl<S: SecretSource> GenesysPresence for GenesysUsers<S> {
     async fn definitions(&self, budget: Budget) -> Result<Vec<OrgDefinition>, RemoteError> {
-        let url = format!("{}/api/v2/presence/definitions?deactivated=false", self.base);
+        let url = format!(
+            "{}/api/v2/presence/definitions?deactivated=false",
+            self.base
+        );
         let listing = self
             .get_object(
                 SERVICE,
@@ -60,7 +63,11 @@ impl<S: SecretSource> GenesysPresence for GenesysUsers<S> {
                 ),
             });
         }
-        let url = format!("{}/api/v2/users/{}/presences/purecloud", self.base, user.as_str());
+        let url = format!(
+            "{}/api/v2/users/{}/presences/purecloud",
+            self.base,
+            user.as_str()
+        );
         let body = json!({
             "presenceDefinition": { "id": change.definition_id },
             "message": change.message,
@@ -77,7 +84,9 @@ impl<S: SecretSource> GenesysPresence for GenesysUsers<S> {
 fn bad_answer(user: &GenesysUserId, why: &str) -> RemoteError {
     RemoteError::BadResponse {
         service: SERVICE,
-        detail: format!("the {WRITE_WHAT} of user {user} answered a presence without a usable value: {why}"),
+        detail: format!(
+            "the {WRITE_WHAT} of user {user} answered a presence without a usable value: {why}"
+        ),
     }
 }
 
@@ -106,7 +115,8 @@ impl<S: SecretSource> GenesysUsers<S> {
                     return Err(Failure::transient_status(status, &headers, WRITE_WHAT));
                 }
                 let path = response.url().path().to_owned();
-                let body = read_capped_to(response, SERVICE, WRITE_WHAT, MAX_BULK_BODY_BYTES).await?;
+                let body =
+                    read_capped_to(response, SERVICE, WRITE_WHAT, MAX_BULK_BODY_BYTES).await?;
                 if status.is_success() {
                     let object = http::json_object(&body, SERVICE, WRITE_WHAT, "a UserPresence")?;
                     return Ok(Authorized::Done(Value::Object(object)));
@@ -114,10 +124,19 @@ impl<S: SecretSource> GenesysUsers<S> {
                 if status == reqwest::StatusCode::NOT_FOUND && is_not_found(&body) {
                     return Err(Failure::Final(RemoteError::Refused {
                         service: SERVICE,
-                        detail: format!("{WRITE_WHAT} answered {status}: Genesys does not know user {user}"),
+                        detail: format!(
+                            "{WRITE_WHAT} answered {status}: Genesys does not know user {user}"
+                        ),
                     }));
                 }
-                refusal(SERVICE, WRITE_WHAT, status, &error_text(&body), &path, DENIED_WRITE)
+                refusal(
+                    SERVICE,
+                    WRITE_WHAT,
+                    status,
+                    &error_text(&body),
+                    &path,
+                    DENIED_WRITE,
+                )
             })
             .await
     }
@@ -148,7 +167,9 @@ fn definitions_in(listing: &Value) -> Result<Vec<OrgDefinition>, RemoteError> {
                 },
             }),
             (Some(_), Some(_)) => {}
-            _ => warn!(entry = %excerpt(&entity.to_string()), "a presence definition without a usable id or system presence is left out"),
+            _ => {
+                warn!(entry = %excerpt(&entity.to_string()), "a presence definition without a usable id or system presence is left out")
+            }
         }
     }
     Ok(found)

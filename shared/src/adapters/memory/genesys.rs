@@ -114,7 +114,11 @@ impl MemoryGenesys {
     }
 
     /// Changes a user's current state with `change`, when the user is known.
-    pub(super) fn change(&self, user: &GenesysUserId, change: impl FnOnce(&mut Observation)) -> bool {
+    pub(super) fn change(
+        &self,
+        user: &GenesysUserId,
+        change: impl FnOnce(&mut Observation),
+    ) -> bool {
         match lock(&self.users).get_mut(user) {
             Some((_, now)) => {
                 change(now);

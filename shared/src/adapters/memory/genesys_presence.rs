@@ -13,16 +13,34 @@ use std::sync::Mutex;
 
 /// The system presence definition ids (reference sheet, "System presence definition ids").
 pub const SYSTEM_DEFINITIONS: [(SystemPresence, &str); 10] = [
-    (SystemPresence::Available, "6a3af858-942f-489d-9700-5f9bcdcdae9b"),
+    (
+        SystemPresence::Available,
+        "6a3af858-942f-489d-9700-5f9bcdcdae9b",
+    ),
     (SystemPresence::Away, "5e5c5c66-ea97-4e7f-ac41-6424784829f2"),
     (SystemPresence::Busy, "31fe3bac-dea6-44b7-bed7-47f91660a1a0"),
-    (SystemPresence::Offline, "ccf3c10a-aa2c-4845-8e8d-f59fa48c58e5"),
+    (
+        SystemPresence::Offline,
+        "ccf3c10a-aa2c-4845-8e8d-f59fa48c58e5",
+    ),
     (SystemPresence::Idle, "7ffa01cd-7866-4ad7-8faa-31e11b42f51f"),
-    (SystemPresence::Meeting, "bbdff279-7ae1-48ea-bade-7831d7234c64"),
+    (
+        SystemPresence::Meeting,
+        "bbdff279-7ae1-48ea-bade-7831d7234c64",
+    ),
     (SystemPresence::Meal, "3fd96123-badb-4f69-bc03-1b1ccc6d8014"),
-    (SystemPresence::Training, "d2390a99-8546-bad9-8f0a-219548e8aeb0"),
-    (SystemPresence::OnQueue, "e08eaf1b-ee47-4fa9-a231-1200e284798f"),
-    (SystemPresence::Break, "227b37e2-f1d0-4dd0-8f50-badd7cf6d158"),
+    (
+        SystemPresence::Training,
+        "d2390a99-8546-bad9-8f0a-219548e8aeb0",
+    ),
+    (
+        SystemPresence::OnQueue,
+        "e08eaf1b-ee47-4fa9-a231-1200e284798f",
+    ),
+    (
+        SystemPresence::Break,
+        "227b37e2-f1d0-4dd0-8f50-badd7cf6d158",
+    ),
 ];
 
 /// The definition id of a system presence.
@@ -93,7 +111,10 @@ impl GenesysPresence for MemoryGenesys {
         else {
             return Err(RemoteError::Refused {
                 service: Service::GenesysUsers,
-                detail: format!("presence definition {} is not the org's", change.definition_id),
+                detail: format!(
+                    "presence definition {} is not the org's",
+                    change.definition_id
+                ),
             });
         };
         let mut written = None;

@@ -132,29 +132,86 @@ use RoutingStatus::{Communicating, Idle, Interacting, OffQueue};
 fn an_agent_the_watcher_holds_nothing_for() {
     let on_queue = || genesys(ON_QUEUE, 1, Idle);
     let cases: Vec<(&str, Row, Action)> = vec![
-        ("on queue, idle, joins a meeting, take-off", row(InAMeeting, on_queue()),
-            take_off(InAMeeting, MEETING, ON_QUEUE)),
-        ("on queue with leave: left alone", Row { policy: OnQueuePolicy::Leave, ..row(InAMeeting, on_queue()) },
-            Action::Skip(Skip::OnQueueLeft)),
-        ("available takes a call, leave: taken off all the same", Row { policy: OnQueuePolicy::Leave, ..row(InACall, genesys(AVAILABLE, 1, OffQueue)) },
-            take_off(InACall, BUSY, AVAILABLE)),
-        ("interacting: never changed", row(InACall, genesys(ON_QUEUE, 1, Interacting)),
-            Action::Skip(Skip::Interacting)),
-        ("communicating: never changed", row(InACall, genesys(ON_QUEUE, 1, Communicating)),
-            Action::Skip(Skip::Interacting)),
-        ("offline: never changed", row(InAMeeting, genesys(OFFLINE, 1, OffQueue)),
-            Action::Skip(Skip::Offline)),
-        ("away already: nothing routes to them", row(InAMeeting, genesys(AWAY, 1, OffQueue)),
-            Action::Skip(Skip::NotReachable)),
-        ("teams shows our preferred presence: not theirs", Row { held: TeamsHeld::Ours, ..row(InACall, on_queue()) },
-            Action::Skip(Skip::Masked)),
-        ("teams available", row(TeamsActivity::Available, on_queue()), Action::Skip(Skip::NoActivity)),
-        ("teams do-not-disturb is not mapped by default", row(DoNotDisturb, on_queue()), Action::Skip(Skip::NoActivity)),
-        ("an activity graph added later", Row { teams: Observed::Unknown("Knitting".into()), ..row(InACall, on_queue()) },
-            Action::Skip(Skip::NoActivity)),
-        ("shorter than the debounce so far", Row { steady: Steady::NotYet, ..row(Presenting, on_queue()) },
-            Action::Skip(Skip::Debouncing)),
-        ("genesys gave no presence", row(InACall, Observation::default()), Action::Skip(Skip::NoGenesysPresence)),
+        (
+            "on queue, idle, joins a meeting, take-off",
+            row(InAMeeting, on_queue()),
+            take_off(InAMeeting, MEETING, ON_QUEUE),
+        ),
+        (
+            "on queue with leave: left alone",
+            Row {
+                policy: OnQueuePolicy::Leave,
+                ..row(InAMeeting, on_queue())
+            },
+            Action::Skip(Skip::OnQueueLeft),
+        ),
+        (
+            "available takes a call, leave: taken off all the same",
+            Row {
+                policy: OnQueuePolicy::Leave,
+                ..row(InACall, genesys(AVAILABLE, 1, OffQueue))
+            },
+            take_off(InACall, BUSY, AVAILABLE),
+        ),
+        (
+            "interacting: never changed",
+            row(InACall, genesys(ON_QUEUE, 1, Interacting)),
+            Action::Skip(Skip::Interacting),
+        ),
+        (
+            "communicating: never changed",
+            row(InACall, genesys(ON_QUEUE, 1, Communicating)),
+            Action::Skip(Skip::Interacting),
+        ),
+        (
+            "offline: never changed",
+            row(InAMeeting, genesys(OFFLINE, 1, OffQueue)),
+            Action::Skip(Skip::Offline),
+        ),
+        (
+            "away already: nothing routes to them",
+            row(InAMeeting, genesys(AWAY, 1, OffQueue)),
+            Action::Skip(Skip::NotReachable),
+        ),
+        (
+            "teams shows our preferred presence: not theirs",
+            Row {
+                held: TeamsHeld::Ours,
+                ..row(InACall, on_queue())
+            },
+            Action::Skip(Skip::Masked),
+        ),
+        (
+            "teams available",
+            row(TeamsActivity::Available, on_queue()),
+            Action::Skip(Skip::NoActivity),
+        ),
+        (
+            "teams do-not-disturb is not mapped by default",
+            row(DoNotDisturb, on_queue()),
+            Action::Skip(Skip::NoActivity),
+        ),
+        (
+            "an activity graph added later",
+            Row {
+                teams: Observed::Unknown("Knitting".into()),
+                ..row(InACall, on_queue())
+            },
+            Action::Skip(Skip::NoActivity),
+        ),
+        (
+            "shorter than the debounce so far",
+            Row {
+                steady: Steady::NotYet,
+                ..row(Presenting, on_queue())
+            },
+            Action::Skip(Skip::Debouncing),
+        ),
+        (
+            "genesys gave no presence",
+            row(InACall, Observation::default()),
+            Action::Skip(Skip::NoGenesysPresence),
+        ),
     ];
     for (case, r, expected) in cases {
         assert_eq!(run(&r), expected, "{case}");
@@ -168,38 +225,142 @@ fn an_agent_the_watcher_took_off() {
         mark: Some(mark(phase)),
         ..row(teams, genesys)
     };
-    let restoring = |at: i64| Phase::Restoring { at_ms: at, version: Version::from_millis(OURS) };
+    let restoring = |at: i64| Phase::Restoring {
+        at_ms: at,
+        version: Version::from_millis(OURS),
+    };
     let cases: Vec<(&str, Row, Action)> = vec![
-        ("the meeting goes on", with(HELD, InAMeeting, ours()), Action::Hold),
-        ("a meeting becomes a call: still held", with(HELD, InACall, ours()), Action::Hold),
-        ("the meeting ended: restore", with(HELD, TeamsActivity::Available, ours()),
-            Action::Restore(value(ON_QUEUE))),
-        ("ended while interacting: wait", with(HELD, TeamsActivity::Available, genesys(MEETING, OURS, Interacting)),
-            Action::Skip(Skip::Interacting)),
-        ("the agent chose Away meanwhile: they win", with(HELD, TeamsActivity::Available, genesys(AWAY, OURS + 5, OffQueue)),
-            Action::Overridden),
-        ("the agent chose our presence again themselves: theirs", with(HELD, TeamsActivity::Available, genesys(MEETING, OURS + 5, OffQueue)),
-            Action::Overridden),
-        ("teams shows a preferred presence of ours: cannot see the end", Row { held: TeamsHeld::Ours, ..with(HELD, TeamsActivity::Available, ours()) },
-            Action::Skip(Skip::Masked)),
-        ("overridden, the meeting goes on: not again", with(Phase::Overridden { at_ms: NOW, version: Version::from_millis(OURS) }, InAMeeting, genesys(ON_QUEUE, OURS + 5, Idle)),
-            Action::Skip(Skip::Overridden)),
-        ("overridden, the meeting ended: forget", with(Phase::Overridden { at_ms: NOW, version: Version::from_millis(OURS) }, TeamsActivity::Available, genesys(ON_QUEUE, OURS + 5, Idle)),
-            Action::Forget),
-        ("taking, genesys shows it: confirm its version", with(Phase::Taking { at_ms: NOW - 1_000 }, InAMeeting, genesys(MEETING, OURS, OffQueue)),
-            Action::Confirm(Version::from_millis(OURS))),
-        ("taking, not landed yet", with(Phase::Taking { at_ms: NOW - 1_000 }, InAMeeting, genesys(ON_QUEUE, 1, Idle)),
-            Action::Skip(Skip::InFlight)),
-        ("taking, never landed: decided afresh", with(Phase::Taking { at_ms: NOW - 60_000 }, InAMeeting, genesys(ON_QUEUE, 1, Idle)),
-            take_off(InAMeeting, MEETING, ON_QUEUE)),
-        ("restoring, not landed yet", with(restoring(NOW - 1_000), TeamsActivity::Available, ours()),
-            Action::Skip(Skip::InFlight)),
-        ("restoring, never landed: send it again", with(restoring(NOW - 60_000), TeamsActivity::Available, ours()),
-            Action::Restore(value(ON_QUEUE))),
-        ("restored, the agent is back on queue", with(restoring(NOW - 60_000), TeamsActivity::Available, genesys(ON_QUEUE, OURS + 9, Idle)),
-            Action::Skip(Skip::NoActivity)),
-        ("restored, a new meeting: a new take-off", with(restoring(NOW - 60_000), InAMeeting, genesys(ON_QUEUE, OURS + 9, Idle)),
-            take_off(InAMeeting, MEETING, ON_QUEUE)),
+        (
+            "the meeting goes on",
+            with(HELD, InAMeeting, ours()),
+            Action::Hold,
+        ),
+        (
+            "a meeting becomes a call: still held",
+            with(HELD, InACall, ours()),
+            Action::Hold,
+        ),
+        (
+            "the meeting ended: restore",
+            with(HELD, TeamsActivity::Available, ours()),
+            Action::Restore(value(ON_QUEUE)),
+        ),
+        (
+            "ended while interacting: wait",
+            with(
+                HELD,
+                TeamsActivity::Available,
+                genesys(MEETING, OURS, Interacting),
+            ),
+            Action::Skip(Skip::Interacting),
+        ),
+        (
+            "the agent chose Away meanwhile: they win",
+            with(
+                HELD,
+                TeamsActivity::Available,
+                genesys(AWAY, OURS + 5, OffQueue),
+            ),
+            Action::Overridden,
+        ),
+        (
+            "the agent chose our presence again themselves: theirs",
+            with(
+                HELD,
+                TeamsActivity::Available,
+                genesys(MEETING, OURS + 5, OffQueue),
+            ),
+            Action::Overridden,
+        ),
+        (
+            "teams shows a preferred presence of ours: cannot see the end",
+            Row {
+                held: TeamsHeld::Ours,
+                ..with(HELD, TeamsActivity::Available, ours())
+            },
+            Action::Skip(Skip::Masked),
+        ),
+        (
+            "overridden, the meeting goes on: not again",
+            with(
+                Phase::Overridden {
+                    at_ms: NOW,
+                    version: Version::from_millis(OURS),
+                },
+                InAMeeting,
+                genesys(ON_QUEUE, OURS + 5, Idle),
+            ),
+            Action::Skip(Skip::Overridden),
+        ),
+        (
+            "overridden, the meeting ended: forget",
+            with(
+                Phase::Overridden {
+                    at_ms: NOW,
+                    version: Version::from_millis(OURS),
+                },
+                TeamsActivity::Available,
+                genesys(ON_QUEUE, OURS + 5, Idle),
+            ),
+            Action::Forget,
+        ),
+        (
+            "taking, genesys shows it: confirm its version",
+            with(
+                Phase::Taking { at_ms: NOW - 1_000 },
+                InAMeeting,
+                genesys(MEETING, OURS, OffQueue),
+            ),
+            Action::Confirm(Version::from_millis(OURS)),
+        ),
+        (
+            "taking, not landed yet",
+            with(
+                Phase::Taking { at_ms: NOW - 1_000 },
+                InAMeeting,
+                genesys(ON_QUEUE, 1, Idle),
+            ),
+            Action::Skip(Skip::InFlight),
+        ),
+        (
+            "taking, never landed: decided afresh",
+            with(
+                Phase::Taking {
+                    at_ms: NOW - 60_000,
+                },
+                InAMeeting,
+                genesys(ON_QUEUE, 1, Idle),
+            ),
+            take_off(InAMeeting, MEETING, ON_QUEUE),
+        ),
+        (
+            "restoring, not landed yet",
+            with(restoring(NOW - 1_000), TeamsActivity::Available, ours()),
+            Action::Skip(Skip::InFlight),
+        ),
+        (
+            "restoring, never landed: send it again",
+            with(restoring(NOW - 60_000), TeamsActivity::Available, ours()),
+            Action::Restore(value(ON_QUEUE)),
+        ),
+        (
+            "restored, the agent is back on queue",
+            with(
+                restoring(NOW - 60_000),
+                TeamsActivity::Available,
+                genesys(ON_QUEUE, OURS + 9, Idle),
+            ),
+            Action::Skip(Skip::NoActivity),
+        ),
+        (
+            "restored, a new meeting: a new take-off",
+            with(
+                restoring(NOW - 60_000),
+                InAMeeting,
+                genesys(ON_QUEUE, OURS + 9, Idle),
+            ),
+            take_off(InAMeeting, MEETING, ON_QUEUE),
+        ),
     ];
     for (case, r, expected) in cases {
         assert_eq!(run(&r), expected, "{case}");

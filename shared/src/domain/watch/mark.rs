@@ -131,9 +131,18 @@ mod tests {
     fn once_confirmed_only_that_very_change_is_ours() {
         let version = Version::from_millis(1_234);
         for phase in [
-            Phase::Held { at_ms: 1_000, version },
-            Phase::Restoring { at_ms: 9_000, version },
-            Phase::Overridden { at_ms: 9_000, version },
+            Phase::Held {
+                at_ms: 1_000,
+                version,
+            },
+            Phase::Restoring {
+                at_ms: 9_000,
+                version,
+            },
+            Phase::Overridden {
+                at_ms: 9_000,
+                version,
+            },
         ] {
             let m = mark(phase);
             assert!(m.set_this(&stamped(BUSY, 1_234)), "{phase:?}");

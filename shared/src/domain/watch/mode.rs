@@ -53,9 +53,9 @@ impl PresenceMode {
         if self == PresenceMode::OneWay {
             return PresenceMapping::from_json(raw);
         }
-        let base = REACHABLE
-            .iter()
-            .fold(PresenceMapping::default(), |m, p| m.with_system(*p, Rule::Clear));
+        let base = REACHABLE.iter().fold(PresenceMapping::default(), |m, p| {
+            m.with_system(*p, Rule::Clear)
+        });
         let mapping = PresenceMapping::from_json_over(base, raw)?;
         for presence in REACHABLE {
             if mapping.system_rule(*presence) != Some(Rule::Clear) {
@@ -65,7 +65,10 @@ impl PresenceMode {
         }
         for status in ROUTABLE {
             let observed = crate::domain::presence::Observed::Known(*status);
-            if mapping.routing_rule(&observed).is_some_and(|r| r != Rule::Clear) {
+            if mapping
+                .routing_rule(&observed)
+                .is_some_and(|r| r != Rule::Clear)
+            {
                 let key = format!("routing:{}", status.as_str());
                 return Err(MappingError::MasksTeams { key });
             }
@@ -128,24 +131,42 @@ mod tests {
         assert_eq!(target(&two_way, SystemPresence::OnQueue), cleared);
         assert_eq!(target(&two_way, SystemPresence::Available), cleared);
         assert_eq!(target(&one_way, SystemPresence::OnQueue), busy);
-        for presence in SystemPresence::ALL.iter().filter(|p| !REACHABLE.contains(p)) {
-            assert_eq!(target(&two_way, *presence), target(&one_way, *presence), "{presence}");
+        for presence in SystemPresence::ALL
+            .iter()
+            .filter(|p| !REACHABLE.contains(p))
+        {
+            assert_eq!(
+                target(&two_way, *presence),
+                target(&one_way, *presence),
+                "{presence}"
+            );
         }
     }
 
     #[test]
     fn two_way_refuses_an_entry_that_would_mask_teams_and_names_it() {
         let cases = [
-            (r#"{"On Queue": {"availability": "Busy", "activity": "Busy"}}"#, "ON_QUEUE"),
-            (r#"{"AVAILABLE": {"availability": "Available", "activity": "Available"}}"#, "AVAILABLE"),
-            (r#"{"routing:IDLE": {"availability": "Busy", "activity": "Busy"}}"#, "routing:IDLE"),
+            (
+                r#"{"On Queue": {"availability": "Busy", "activity": "Busy"}}"#,
+                "ON_QUEUE",
+            ),
+            (
+                r#"{"AVAILABLE": {"availability": "Available", "activity": "Available"}}"#,
+                "AVAILABLE",
+            ),
+            (
+                r#"{"routing:IDLE": {"availability": "Busy", "activity": "Busy"}}"#,
+                "routing:IDLE",
+            ),
             (r#"{"ON_QUEUE": "ignore"}"#, "ON_QUEUE"),
             (r#"{"routing:OFF_QUEUE": "ignore"}"#, "routing:OFF_QUEUE"),
         ];
         for (raw, key) in cases {
             assert_eq!(
                 PresenceMode::TwoWay.mapping(raw),
-                Err(MappingError::MasksTeams { key: key.to_owned() }),
+                Err(MappingError::MasksTeams {
+                    key: key.to_owned()
+                }),
                 "{raw}"
             );
             assert!(PresenceMode::OneWay.mapping(raw).is_ok(), "{raw}");
@@ -159,7 +180,10 @@ mod tests {
     fn settings_parse_their_documented_spellings_only() {
         assert_eq!(PresenceMode::parse("two-way"), Some(PresenceMode::TwoWay));
         assert_eq!(PresenceMode::parse("twoway"), None);
-        assert_eq!(OnQueuePolicy::parse(" take-off "), Some(OnQueuePolicy::TakeOff));
+        assert_eq!(
+            OnQueuePolicy::parse(" take-off "),
+            Some(OnQueuePolicy::TakeOff)
+        );
         assert_eq!(OnQueuePolicy::parse("takeoff"), None);
         for policy in [OnQueuePolicy::Leave, OnQueuePolicy::TakeOff] {
             assert_eq!(OnQueuePolicy::parse(policy.as_str()), Some(policy));

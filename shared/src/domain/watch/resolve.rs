@@ -50,12 +50,25 @@ impl Resolved {
 /// An entry the org's definitions cannot satisfy.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ResolveError {
-    #[error("TEAMS_TO_GENESYS entry {activity}: the org has no active presence definition for {presence}")]
-    NoDefinition { activity: TeamsActivity, presence: SystemPresence },
-    #[error("TEAMS_TO_GENESYS entry {activity}: presence definition {id} is not an active definition of the org")]
+    #[error(
+        "TEAMS_TO_GENESYS entry {activity}: the org has no active presence definition for {presence}"
+    )]
+    NoDefinition {
+        activity: TeamsActivity,
+        presence: SystemPresence,
+    },
+    #[error(
+        "TEAMS_TO_GENESYS entry {activity}: presence definition {id} is not an active definition of the org"
+    )]
     UnknownDefinition { activity: TeamsActivity, id: String },
-    #[error("TEAMS_TO_GENESYS entry {activity}: presence definition {id} is a {system} presence, which would leave the agent reachable or sign them out")]
-    Reachable { activity: TeamsActivity, id: String, system: String },
+    #[error(
+        "TEAMS_TO_GENESYS entry {activity}: presence definition {id} is a {system} presence, which would leave the agent reachable or sign them out"
+    )]
+    Reachable {
+        activity: TeamsActivity,
+        id: String,
+        system: String,
+    },
 }
 
 impl TeamsToGenesys {
@@ -66,13 +79,21 @@ impl TeamsToGenesys {
         let mut entries = BTreeMap::new();
         for (activity, placement) in self.entries() {
             let (definition_id, system) = match &placement.presence {
-                PresenceChoice::System(presence) => {
-                    (system_definition(definitions, activity, *presence)?, *presence)
-                }
+                PresenceChoice::System(presence) => (
+                    system_definition(definitions, activity, *presence)?,
+                    *presence,
+                ),
                 PresenceChoice::Definition(id) => by_id(definitions, activity, id)?,
             };
             let message = placement.message.clone();
-            entries.insert(activity, TakeTo { definition_id, system, message });
+            entries.insert(
+                activity,
+                TakeTo {
+                    definition_id,
+                    system,
+                    message,
+                },
+            );
         }
         Ok(Resolved { entries })
     }
@@ -101,7 +122,10 @@ fn by_id(
     id: &str,
 ) -> Result<(String, SystemPresence), ResolveError> {
     let Some(found) = definitions.iter().find(|d| d.id.eq_ignore_ascii_case(id)) else {
-        return Err(ResolveError::UnknownDefinition { activity, id: id.to_owned() });
+        return Err(ResolveError::UnknownDefinition {
+            activity,
+            id: id.to_owned(),
+        });
     };
     match &found.system {
         Observed::Known(system) if AWAY_PRESENCES.contains(system) => {
@@ -131,10 +155,22 @@ mod tests {
 
     fn org() -> Vec<OrgDefinition> {
         vec![
-            definition("31fe3bac-dea6-44b7-bed7-47f91660a1a0", "Busy", DefinitionKind::System),
+            definition(
+                "31fe3bac-dea6-44b7-bed7-47f91660a1a0",
+                "Busy",
+                DefinitionKind::System,
+            ),
             definition(CUSTOM_MEETING, "Meeting", DefinitionKind::User),
-            definition("bbdff279-7ae1-48ea-bade-7831d7234c64", "Meeting", DefinitionKind::System),
-            definition("e08eaf1b-ee47-4fa9-a231-1200e284798f", "On Queue", DefinitionKind::System),
+            definition(
+                "bbdff279-7ae1-48ea-bade-7831d7234c64",
+                "Meeting",
+                DefinitionKind::System,
+            ),
+            definition(
+                "e08eaf1b-ee47-4fa9-a231-1200e284798f",
+                "On Queue",
+                DefinitionKind::System,
+            ),
         ]
     }
 
@@ -142,7 +178,10 @@ mod tests {
     fn a_system_presence_is_the_orgs_system_definition_of_it() {
         let resolved = TeamsToGenesys::default().resolve(&org()).unwrap();
         let meeting = resolved.take_to(TeamsActivity::InAMeeting).unwrap();
-        assert_eq!(meeting.definition_id, "bbdff279-7ae1-48ea-bade-7831d7234c64");
+        assert_eq!(
+            meeting.definition_id,
+            "bbdff279-7ae1-48ea-bade-7831d7234c64"
+        );
         assert_eq!(meeting.system, SystemPresence::Meeting);
         let call = resolved.take_to(TeamsActivity::InACall).unwrap();
         assert_eq!(call.definition_id, "31fe3bac-dea6-44b7-bed7-47f91660a1a0");
@@ -153,10 +192,21 @@ mod tests {
     fn an_org_without_the_system_definition_uses_its_own_or_is_refused() {
         let without_system_meeting: Vec<_> = org()
             .into_iter()
-            .filter(|d| !(d.kind == DefinitionKind::System && d.system == Observed::Known(SystemPresence::Meeting)))
+            .filter(|d| {
+                !(d.kind == DefinitionKind::System
+                    && d.system == Observed::Known(SystemPresence::Meeting))
+            })
             .collect();
-        let resolved = TeamsToGenesys::default().resolve(&without_system_meeting).unwrap();
-        assert_eq!(resolved.take_to(TeamsActivity::InAMeeting).unwrap().definition_id, CUSTOM_MEETING);
+        let resolved = TeamsToGenesys::default()
+            .resolve(&without_system_meeting)
+            .unwrap();
+        assert_eq!(
+            resolved
+                .take_to(TeamsActivity::InAMeeting)
+                .unwrap()
+                .definition_id,
+            CUSTOM_MEETING
+        );
         let only_queue = &org()[3..];
         assert_eq!(
             TeamsToGenesys::default().resolve(only_queue),
@@ -170,10 +220,17 @@ mod tests {
     #[test]
     fn a_definition_id_must_exist_and_keep_the_agent_away() {
         let rules = |id: &str| {
-            TeamsToGenesys::from_json(&format!(r#"{{"InAMeeting": {{"presence": "{id}"}}}}"#)).unwrap()
+            TeamsToGenesys::from_json(&format!(r#"{{"InAMeeting": {{"presence": "{id}"}}}}"#))
+                .unwrap()
         };
         let resolved = rules(CUSTOM_MEETING).resolve(&org()).unwrap();
-        assert_eq!(resolved.take_to(TeamsActivity::InAMeeting).unwrap().definition_id, CUSTOM_MEETING);
+        assert_eq!(
+            resolved
+                .take_to(TeamsActivity::InAMeeting)
+                .unwrap()
+                .definition_id,
+            CUSTOM_MEETING
+        );
         let missing = "11111111-2222-4333-8444-555555555555";
         assert_eq!(
             rules(missing).resolve(&org()),
@@ -184,6 +241,9 @@ mod tests {
         );
         let queue = "e08eaf1b-ee47-4fa9-a231-1200e284798f";
         let refused = rules(queue).resolve(&org()).unwrap_err();
-        assert!(refused.to_string().contains("ON_QUEUE presence"), "{refused}");
+        assert!(
+            refused.to_string().contains("ON_QUEUE presence"),
+            "{refused}"
+        );
     }
 }

@@ -48,17 +48,27 @@ pub enum RulesError {
     NotAnObject(String),
     #[error("TEAMS_TO_GENESYS key {0:?} is not a Teams activity (one of {list})", list = activities())]
     UnknownActivity(String),
-    #[error("TEAMS_TO_GENESYS key {0:?} appears more than once (spellings of one activity count as one)")]
+    #[error(
+        "TEAMS_TO_GENESYS key {0:?} appears more than once (spellings of one activity count as one)"
+    )]
     DuplicateActivity(String),
-    #[error("TEAMS_TO_GENESYS entry {key:?}: value must be {{\"presence\":\"…\",\"message\":\"…\"}} (message optional) or \"ignore\", found {found}")]
+    #[error(
+        "TEAMS_TO_GENESYS entry {key:?}: value must be {{\"presence\":\"…\",\"message\":\"…\"}} (message optional) or \"ignore\", found {found}"
+    )]
     BadValue { key: String, found: String },
-    #[error("TEAMS_TO_GENESYS entry {key:?}: presence {presence:?} is not a system presence or a presence definition id (a UUID)")]
+    #[error(
+        "TEAMS_TO_GENESYS entry {key:?}: presence {presence:?} is not a system presence or a presence definition id (a UUID)"
+    )]
     UnknownPresence { key: String, presence: String },
     #[error("TEAMS_TO_GENESYS entry {key:?}: {presence} would leave the agent reachable or sign them out; take them to one of {list}", list = away_list())]
     Reachable { key: String, presence: String },
-    #[error("TEAMS_TO_GENESYS entry {key:?}: the message is {len} characters; at most {MAX_MESSAGE}")]
+    #[error(
+        "TEAMS_TO_GENESYS entry {key:?}: the message is {len} characters; at most {MAX_MESSAGE}"
+    )]
     MessageTooLong { key: String, len: usize },
-    #[error("TEAMS_TO_GENESYS maps no Teams activity: nothing could take an agent off; turn the watcher off instead")]
+    #[error(
+        "TEAMS_TO_GENESYS maps no Teams activity: nothing could take an agent off; turn the watcher off instead"
+    )]
     Empty,
 }
 
@@ -91,9 +101,18 @@ impl Default for TeamsToGenesys {
         use TeamsActivity::*;
         let entries = BTreeMap::from([
             (InACall, placement(SystemPresence::Busy, "On a Teams call")),
-            (InAConferenceCall, placement(SystemPresence::Busy, "On a Teams call")),
-            (InAMeeting, placement(SystemPresence::Meeting, "In a Teams meeting")),
-            (Presenting, placement(SystemPresence::Busy, "Presenting in Teams")),
+            (
+                InAConferenceCall,
+                placement(SystemPresence::Busy, "On a Teams call"),
+            ),
+            (
+                InAMeeting,
+                placement(SystemPresence::Meeting, "In a Teams meeting"),
+            ),
+            (
+                Presenting,
+                placement(SystemPresence::Busy, "Presenting in Teams"),
+            ),
         ]);
         TeamsToGenesys { entries }
     }
@@ -110,7 +129,10 @@ impl TeamsToGenesys {
         let value: Value =
             serde_json::from_str(raw).map_err(|e| RulesError::NotAnObject(cut(&e.to_string())))?;
         let Value::Object(entries) = value else {
-            return Err(RulesError::NotAnObject(format!("found {}", cut(&value.to_string()))));
+            return Err(RulesError::NotAnObject(format!(
+                "found {}",
+                cut(&value.to_string())
+            )));
         };
         let mut seen = std::collections::HashSet::new();
         for (key, value) in &entries {
@@ -212,12 +234,18 @@ mod tests {
     fn by_default_calls_meetings_and_presenting_take_the_agent_off_and_nothing_else() {
         let rules = TeamsToGenesys::from_json("").unwrap();
         assert_eq!(system(&rules, InACall), Some(SystemPresence::Busy));
-        assert_eq!(system(&rules, InAConferenceCall), Some(SystemPresence::Busy));
+        assert_eq!(
+            system(&rules, InAConferenceCall),
+            Some(SystemPresence::Busy)
+        );
         assert_eq!(system(&rules, InAMeeting), Some(SystemPresence::Meeting));
         assert_eq!(system(&rules, Presenting), Some(SystemPresence::Busy));
         let mapped: Vec<_> = rules.entries().map(|(a, _)| a).collect();
         assert_eq!(mapped, [InACall, InAConferenceCall, InAMeeting, Presenting]);
-        assert_eq!(rules.placement(InAMeeting).unwrap().message, "In a Teams meeting");
+        assert_eq!(
+            rules.placement(InAMeeting).unwrap().message,
+            "In a Teams meeting"
+        );
     }
 
     #[test]
@@ -241,14 +269,20 @@ mod tests {
     fn each_bad_entry_is_named() {
         let cases: &[(&str, RulesError)] = &[
             ("[1]", RulesError::NotAnObject("found [1]".into())),
-            (r#"{"Meeting": "ignore"}"#, RulesError::UnknownActivity("Meeting".into())),
+            (
+                r#"{"Meeting": "ignore"}"#,
+                RulesError::UnknownActivity("Meeting".into()),
+            ),
             (
                 r#"{"InACall": "ignore", "inacall": "ignore"}"#,
                 RulesError::DuplicateActivity("inacall".into()),
             ),
             (
                 r#"{"InACall": "busy"}"#,
-                RulesError::BadValue { key: "InACall".into(), found: "\"busy\"".into() },
+                RulesError::BadValue {
+                    key: "InACall".into(),
+                    found: "\"busy\"".into(),
+                },
             ),
             (
                 r#"{"InACall": {"presence": "BUSY", "colour": "red"}}"#,
@@ -259,15 +293,24 @@ mod tests {
             ),
             (
                 r#"{"InACall": {"presence": "Lunch"}}"#,
-                RulesError::UnknownPresence { key: "InACall".into(), presence: "Lunch".into() },
+                RulesError::UnknownPresence {
+                    key: "InACall".into(),
+                    presence: "Lunch".into(),
+                },
             ),
             (
                 r#"{"InACall": {"presence": "On Queue"}}"#,
-                RulesError::Reachable { key: "InACall".into(), presence: "ON_QUEUE".into() },
+                RulesError::Reachable {
+                    key: "InACall".into(),
+                    presence: "ON_QUEUE".into(),
+                },
             ),
             (
                 r#"{"InACall": {"presence": "OFFLINE"}}"#,
-                RulesError::Reachable { key: "InACall".into(), presence: "OFFLINE".into() },
+                RulesError::Reachable {
+                    key: "InACall".into(),
+                    presence: "OFFLINE".into(),
+                },
             ),
             (
                 r#"{"InACall": "ignore", "InAConferenceCall": "ignore", "InAMeeting": "ignore", "Presenting": "ignore"}"#,
@@ -275,12 +318,22 @@ mod tests {
             ),
         ];
         for (raw, expected) in cases {
-            assert_eq!(TeamsToGenesys::from_json(raw).as_ref(), Err(expected), "{raw}");
+            assert_eq!(
+                TeamsToGenesys::from_json(raw).as_ref(),
+                Err(expected),
+                "{raw}"
+            );
         }
-        let long = format!(r#"{{"InACall": {{"presence": "BUSY", "message": "{}"}}}}"#, "m".repeat(201));
+        let long = format!(
+            r#"{{"InACall": {{"presence": "BUSY", "message": "{}"}}}}"#,
+            "m".repeat(201)
+        );
         assert_eq!(
             TeamsToGenesys::from_json(&long),
-            Err(RulesError::MessageTooLong { key: "InACall".into(), len: 201 })
+            Err(RulesError::MessageTooLong {
+                key: "InACall".into(),
+                len: 201
+            })
         );
     }
 
@@ -293,6 +346,9 @@ mod tests {
         let reachable = TeamsToGenesys::from_json(r#"{"InACall": {"presence": "AVAILABLE"}}"#)
             .unwrap_err()
             .to_string();
-        assert!(reachable.contains("BUSY, MEETING, AWAY, BREAK, MEAL, TRAINING"), "{reachable}");
+        assert!(
+            reachable.contains("BUSY, MEETING, AWAY, BREAK, MEAL, TRAINING"),
+            "{reachable}"
+        );
     }
 }

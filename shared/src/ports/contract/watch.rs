@@ -23,34 +23,65 @@ fn mark(phase: Phase, restore_definition: Option<&str>) -> WatchMark {
     }
 }
 
-pub async fn a_watch_mark_insists_on_the_revision_reads_back_and_is_removed<T: Table>(
-    table: &T,
-) {
+pub async fn a_watch_mark_insists_on_the_revision_reads_back_and_is_removed<T: Table>(table: &T) {
     let u = user(7);
     accepted(record(table, &u, "e1", ("ON_QUEUE", 1_000), None).await);
     let read = table.read(&u).await.unwrap();
-    let taking = mark(Phase::Taking { at_ms: NOW }, Some("e08eaf1b-ee47-4fa9-a231-1200e284798f"));
+    let taking = mark(
+        Phase::Taking { at_ms: NOW },
+        Some("e08eaf1b-ee47-4fa9-a231-1200e284798f"),
+    );
     let mut stale = read.clone();
     stale.rev -= 1;
-    refused(table.set_watch(&u, &stale, Some(&taking), NOW).await.unwrap());
-    accepted(table.set_watch(&u, &read, Some(&taking), NOW).await.unwrap());
+    refused(
+        table
+            .set_watch(&u, &stale, Some(&taking), NOW)
+            .await
+            .unwrap(),
+    );
+    accepted(
+        table
+            .set_watch(&u, &read, Some(&taking), NOW)
+            .await
+            .unwrap(),
+    );
     let after = table.read(&u).await.unwrap();
-    assert_eq!(after, read.after_set_watch(read.rev, Some(&taking), NOW).unwrap());
+    assert_eq!(
+        after,
+        read.after_set_watch(read.rev, Some(&taking), NOW).unwrap()
+    );
     let version = Version::from_millis(2_000);
     for phase in [
-        Phase::Held { at_ms: NOW + 1, version },
-        Phase::Restoring { at_ms: NOW + 2, version },
-        Phase::Overridden { at_ms: NOW + 3, version },
+        Phase::Held {
+            at_ms: NOW + 1,
+            version,
+        },
+        Phase::Restoring {
+            at_ms: NOW + 2,
+            version,
+        },
+        Phase::Overridden {
+            at_ms: NOW + 3,
+            version,
+        },
     ] {
         let before = table.read(&u).await.unwrap();
         let next = mark(phase, None);
-        accepted(table.set_watch(&u, &before, Some(&next), NOW).await.unwrap());
+        accepted(
+            table
+                .set_watch(&u, &before, Some(&next), NOW)
+                .await
+                .unwrap(),
+        );
         assert_eq!(table.read(&u).await.unwrap().watch, Some(next), "{phase:?}");
     }
     // The event path's writes keep it.
     accepted(record(table, &u, "e2", ("BUSY", 3_000), None).await);
     let kept = table.read(&u).await.unwrap();
-    assert_eq!(kept.watch.as_ref().map(|m| m.phase.as_str()), Some("overridden"));
+    assert_eq!(
+        kept.watch.as_ref().map(|m| m.phase.as_str()),
+        Some("overridden")
+    );
     accepted(table.set_watch(&u, &kept, None, NOW).await.unwrap());
     assert_eq!(table.read(&u).await.unwrap().watch, None);
 }
@@ -60,8 +91,23 @@ pub async fn a_watch_mark_waits_for_whoever_is_changing_teams<T: Table>(table: &
     accepted(record(table, &u, "e1", ("ON_QUEUE", 1_000), Some(&lease("sync"))).await);
     let read = table.read(&u).await.unwrap();
     let taking = mark(Phase::Taking { at_ms: NOW }, None);
-    refused(table.set_watch(&u, &read, Some(&taking), NOW).await.unwrap());
-    assert!(table.finish(&u, "sync", Finish::Untouched, NOW).await.unwrap());
+    refused(
+        table
+            .set_watch(&u, &read, Some(&taking), NOW)
+            .await
+            .unwrap(),
+    );
+    assert!(
+        table
+            .finish(&u, "sync", Finish::Untouched, NOW)
+            .await
+            .unwrap()
+    );
     let read = table.read(&u).await.unwrap();
-    accepted(table.set_watch(&u, &read, Some(&taking), NOW).await.unwrap());
+    accepted(
+        table
+            .set_watch(&u, &read, Some(&taking), NOW)
+            .await
+            .unwrap(),
+    );
 }
