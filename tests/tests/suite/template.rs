@@ -919,6 +919,7 @@ use std::collections::BTreeMap;
 const NAMESPACE: &str = "<namespace>";
 const FUNCTION_NAME: &str = "<function>";
 const RECONCILER_NAME: &str = "<reconciler>";
+const WATCHER_NAME: &str = "<watcher>";
 
 /// The dashboard body as JSON, with the template's `${...}` references filled in: the
 /// namespace and function as placeholders, parameters with their defaults, queues by name.
@@ -943,6 +944,7 @@ fn dashboard_body(template: &Value) -> Value {
             "MetricsNamespace" => NAMESPACE.to_owned(),
             "PresenceSyncFunction" => FUNCTION_NAME.to_owned(),
             "PresenceReconcileFunction" => RECONCILER_NAME.to_owned(),
+            "PresenceWatchFunction" => WATCHER_NAME.to_owned(),
             "AWS::Region" => "eu-west-1".to_owned(),
             "AWS::StackName" => "stack".to_owned(),
             parameter if template["Parameters"].get(parameter).is_some() => {
@@ -1089,6 +1091,7 @@ fn check_declared(at: &str, name: &str, dims: &BTreeMap<String, Option<String>>)
                 emitted::Emitter::Sync => value == FUNCTION_NAME,
                 emitted::Emitter::Reconciler => value == RECONCILER_NAME,
                 emitted::Emitter::Both => value == FUNCTION_NAME || value == RECONCILER_NAME,
+                emitted::Emitter::Watcher => value == WATCHER_NAME,
             },
             "outcome" => emitted::OUTCOMES.contains(&value.as_str()),
             "service" => services().contains(&value.as_str()),
