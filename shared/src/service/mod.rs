@@ -14,6 +14,7 @@ mod run;
 mod scope;
 mod settle;
 pub mod teams_ids;
+pub mod watch;
 
 pub use error::SyncError;
 pub use exceptions::ExceptionChange;

@@ -145,7 +145,11 @@ fn follow(mark: &WatchMark, s: &Situation<'_>, p: &Policy<'_>, mapped: bool) -> 
         Phase::Restoring { .. } if shows_ours && !settled => Some(Action::Skip(Skip::InFlight)),
         // The restore never landed (Genesys still shows ours): send it again.
         Phase::Restoring { .. } if shows_ours => Some(Action::Restore(mark.restore_to.clone())),
-        Phase::Restoring { .. } => None,
+        // Restored (or changed since): a new activity is decided afresh; none, the mark goes.
+        Phase::Restoring { .. } if mapped => None,
+        Phase::Restoring { .. } => Some(Action::Forget),
+        // Teams shows a preferred presence of ours: whether the activity ended is unseen.
+        Phase::Overridden { .. } if s.held == TeamsHeld::Ours => Some(Action::Skip(Skip::Masked)),
         Phase::Overridden { .. } if mapped => Some(Action::Skip(Skip::Overridden)),
         Phase::Overridden { .. } => Some(Action::Forget),
     }

@@ -344,13 +344,13 @@ fn an_agent_the_watcher_took_off() {
             Action::Restore(value(ON_QUEUE)),
         ),
         (
-            "restored, the agent is back on queue",
+            "restored, the agent is back on queue: the mark goes",
             with(
                 restoring(NOW - 60_000),
                 TeamsActivity::Available,
                 genesys(ON_QUEUE, OURS + 9, Idle),
             ),
-            Action::Skip(Skip::NoActivity),
+            Action::Forget,
         ),
         (
             "restored, a new meeting: a new take-off",

@@ -4,6 +4,7 @@
 
 pub mod activity;
 pub mod decide;
+pub mod look;
 pub mod mark;
 pub mod mode;
 pub mod resolve;
