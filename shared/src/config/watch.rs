@@ -7,6 +7,7 @@ use super::reconcile::number_of;
 use super::{ConfigError, problem};
 use crate::domain::excerpt::excerpt;
 use crate::domain::watch::{OnQueuePolicy, PresenceMode, TeamsToGenesys};
+use crate::service::watch::WatchSettings;
 use std::time::Duration;
 
 /// The watcher's configuration with its defaults.
@@ -86,6 +87,25 @@ fn choice<T: Default>(
 }
 
 impl WatchConfig {
+    /// The watcher's settings, its shares taken of these limits.
+    pub fn settings(
+        &self,
+        graph_limit_per_30s: u32,
+        genesys_limit_per_minute: u32,
+    ) -> WatchSettings {
+        let share = |limit: u32, percent: u32| {
+            u32::try_from((u64::from(limit) * u64::from(percent) / 100).max(1)).unwrap_or(u32::MAX)
+        };
+        WatchSettings {
+            on_queue: self.on_queue,
+            rules: self.rules.clone(),
+            period: self.period,
+            debounce: self.debounce,
+            graph_per_30s: share(graph_limit_per_30s, self.graph_share_percent),
+            genesys_per_minute: share(genesys_limit_per_minute, self.genesys_share_percent),
+        }
+    }
+
     /// Whether the watcher can work with this configuration: in one-way mode every state of a
     /// reachable agent is a preferred presence, which hides their Teams calls and meetings
     /// from Graph's reads, so there would be nothing to see.

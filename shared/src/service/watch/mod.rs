@@ -42,7 +42,8 @@ pub struct WatchSettings {
 }
 
 /// What one run did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WatchReport {
     /// Bulk reads of Teams presence.
     pub polls: u64,

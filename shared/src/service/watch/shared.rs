@@ -113,6 +113,16 @@ impl WatchShared {
         Ok(concrete)
     }
 
+    /// Its share of Graph's limit (for the parts that spend it with it).
+    pub fn graph_pace(&self) -> Arc<Pace> {
+        self.graph.clone()
+    }
+
+    /// Its share of the Genesys client's limit (its Teams-id lookups spend it too).
+    pub fn genesys_pace(&self) -> Arc<Pace> {
+        self.genesys.clone()
+    }
+
     /// The resolved rules (after [`WatchShared::resolve`]).
     pub(super) fn concrete(&self) -> Option<Arc<Concrete>> {
         lock(&self.concrete).clone()
