@@ -81,10 +81,10 @@ metric!(
     "EchoesSuppressed",
     Count,
     Counter,
-    Both,
+    Sync,
     [],
     [[FUNCTION]],
-    "Genesys changes the watcher made, recognised by their provenance and not mirrored into Teams."
+    "presence-sync: Genesys changes the watcher made, recognised by their provenance and not mirrored into Teams."
 );
 
 /// What the watcher set in Genesys.
