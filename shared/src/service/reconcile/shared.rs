@@ -45,6 +45,15 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// Hints of its own over paces another part owns (the watcher's Teams-id lookups).
+    pub fn with_paces(graph: Arc<Pace>, genesys: Arc<Pace>) -> Self {
+        Shared {
+            hints: DirectoryHints::default(),
+            graph,
+            genesys,
+        }
+    }
+
     pub fn new(settings: &ReconcileSettings) -> Self {
         Shared {
             hints: DirectoryHints::default(),
