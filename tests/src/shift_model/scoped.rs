@@ -155,6 +155,17 @@ impl ScopeFigures {
         at(&self.event_path_per_minute) + at(&self.reconciler_per_minute)
     }
 
+    /// The minutes (after 07:50) in which the event path asked more than `share`, and what it
+    /// asked in them: the model's Genesys counts, it does not answer 429, so this is the
+    /// demand that a real client would meet throttled.
+    pub fn event_path_over(&self, share: u32) -> (Vec<usize>, u32) {
+        let over: Vec<usize> = (0..self.event_path_per_minute.len())
+            .filter(|&m| self.event_path_per_minute[m] > share)
+            .collect();
+        let asked = over.iter().map(|&m| self.event_path_per_minute[m]).sum();
+        (over, asked)
+    }
+
     /// The lines the bench prints.
     pub fn lines(&self, limit_per_minute: u32, reconciler_share: u32) -> Vec<String> {
         let minute = |m: usize| super::figures::clock_time(m as f64 * 60.0);
@@ -168,6 +179,17 @@ impl ScopeFigures {
         let (event, event_at) = busiest(&self.event_path_per_minute, 30);
         let (reconciler, reconciler_at) = busiest(&self.reconciler_per_minute, 90);
         let event_share = limit_per_minute * (100 - reconciler_share) / 100;
+        let (over, asked) = self.event_path_over(event_share);
+        let event_total: u32 = self.event_path_per_minute.iter().take(30).sum();
+        let over_span = match (over.first(), over.last()) {
+            (Some(&first), Some(&last)) => format!(
+                "{} minutes from {} to {}, {asked} requests in them",
+                over.len(),
+                minute(first),
+                minute(last + 1)
+            ),
+            _ => "none".to_string(),
+        };
         vec![
             format!(
                 "scope: division, {} of {} agents in it, memberships {:?} at 07:50",
@@ -178,6 +200,9 @@ impl ScopeFigures {
                 minute(at),
                 minute(event_at),
                 minute(reconciler_at),
+            ),
+            format!(
+                "the event path's requests 07:50–08:20: {event_total}; minutes over its share of {event_share}: {over_span}"
             ),
             format!(
                 "lookups (requests / agents): membership in scope {} / {}, out of scope {} / {}; Teams id in scope {} / {}, out of scope {} / {}; Graph requests naming an agent out of scope: {}",
