@@ -16,6 +16,9 @@
 //! | `--prior-away` | off | every agent recorded Away (its Teams id cached) and Teams showing it, applied at a time uniform over the 50 minutes before 07:50 (the expiry less two reconcile periods); without it the floor is unseen |
 //! | `--scope N` | — | `SYNC_SCOPE` names a division holding the first N agents (issue 21); the floor before the hour holds only them; each Genesys lookup takes 250 ms |
 //! | `--memberships M` | cold | with `--scope`: `cold` (each agent's division looked up at their first event) or `cached` (in the table until after the hour) |
+//! | `--watcher` | off | the watcher (`presence-watch`, Teams → Genesys) on its schedule (a run a minute, `WATCH_PERIOD_SECONDS` 10, 10 % of Graph's limit, 20 % of Genesys's, `ON_QUEUE_POLICY=take-off`), the function in `PRESENCE_MODE=two-way`; `--meetings S` of the agents join a meeting or take a call once in the hour |
+//! | `--meetings S` | 0.2 | with `--watcher`: the share of agents with a meeting or call |
+//! | `--teams-ids T` | cached | with `--watcher`: `cached` (every Teams id in the table at 07:50) or `cold` (looked up as needed: the first day) |
 //! | `--expiry MIN` | 60 | `PRESENCE_EXPIRATION` in minutes (keep-alive, lapses) |
 //! | `--dynamo-ms MS` | 6 | latency of each DynamoDB call |
 //! | `--graph-limit N` | 1500 | Graph's presence limit per 30 s (the suite's scaled check: 45) |
@@ -29,6 +32,7 @@ use presence_sync_tests::shift_model::reconciler::ReconcilerParams;
 use presence_sync_tests::shift_model::report::Report;
 use presence_sync_tests::shift_model::run::run_paused;
 use presence_sync_tests::shift_model::scoped::Memberships;
+use presence_sync_tests::shift_model::watcher::TeamsIds;
 use presence_sync_tests::shift_model::workload::Mapping;
 use std::time::Duration;
 
@@ -61,6 +65,7 @@ fn options() -> Options {
     let mut base = Params::new(0, 0);
     let (mut reconciler, mut prior_away) = (false, false);
     let (mut in_scope, mut memberships) = (None, Memberships::Cold);
+    let (mut watcher, mut meetings, mut teams_ids) = (false, None, TeamsIds::Cached);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || {
@@ -76,6 +81,19 @@ fn options() -> Options {
             "--routing-rules" => base.mapping = Mapping::RoutingRules,
             "--reconciler" => reconciler = true,
             "--prior-away" => prior_away = true,
+            "--watcher" => watcher = true,
+            "--teams-ids" => match value().as_str() {
+                "cached" => teams_ids = TeamsIds::Cached,
+                "cold" => teams_ids = TeamsIds::Cold,
+                other => usage(&format!("--teams-ids takes cached or cold, not {other}")),
+            },
+            "--meetings" => {
+                let raw = value();
+                match raw.trim().parse::<f64>() {
+                    Ok(share) if (0.0..=1.0).contains(&share) => meetings = Some(share),
+                    _ => usage(&format!("--meetings takes a share from 0 to 1, not {raw}")),
+                }
+            }
             "--scope" => in_scope = Some(one(value()) as usize),
             "--memberships" => match value().as_str() {
                 "cold" => memberships = Memberships::Cold,
@@ -98,6 +116,17 @@ fn options() -> Options {
         base = base.with_reconciler();
     } else if prior_away {
         base = base.prior_away();
+    }
+    if watcher && reconciler {
+        // Each reads its own copy of Genesys: the reconciler would not see the watcher's writes.
+        usage("--watcher runs without --reconciler");
+    }
+    if watcher {
+        base = base.with_watcher();
+        if let Some(w) = base.watcher.as_mut() {
+            w.share = meetings.unwrap_or(w.share);
+            w.teams_ids = teams_ids;
+        }
     }
     if let Some(n) = in_scope {
         base = base.scoped(n, memberships);
@@ -125,6 +154,12 @@ fn print(report: &Report) {
             println!("{line}");
         }
     }
+    if let Some(watcher) = &report.watcher {
+        let minutes = (report.params.watched_until_s() / 60.0) as usize;
+        for line in watcher.lines(minutes) {
+            println!("{line}");
+        }
+    }
     println!(
         "lapsed by {} (a preferred presence {} min without a write): {} agents",
         clock_time(report.params.watched_until_s()),
@@ -146,6 +181,13 @@ fn print(report: &Report) {
 }
 
 fn main() {
+    // SHIFT_LOG: the library's warnings on stderr (what failed, and why).
+    if std::env::var_os("SHIFT_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let Options {
         agents,
         concurrency,

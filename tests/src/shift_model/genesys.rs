@@ -14,8 +14,10 @@ use presence_core::domain::presence::{RoutingStatus, SystemPresence};
 use presence_core::domain::scope::{Membership, ScopeId};
 use presence_core::domain::state::Observation;
 use presence_core::domain::version::Version;
+use presence_core::domain::watch::OrgDefinition;
 use presence_core::ports::{
-    Budget, DirectoryPage, GenesysBulk, GenesysNow, QueueMembersPage, RemoteError,
+    Budget, DirectoryPage, GenesysBulk, GenesysNow, GenesysPresence, PresenceChange,
+    QueueMembersPage, RemoteError, Service,
 };
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -78,6 +80,12 @@ pub struct FloorGenesys {
     latency: Duration,
     /// The Genesys client's requests, the reconciler's among them.
     recorded: Arc<GenesysCalls>,
+    /// Whose requests these are (the reconciler's unless [`FloorGenesys::for_watcher`]).
+    by: Caller,
+    /// Each agent's index, for the watcher's writes.
+    index: std::collections::HashMap<GenesysUserId, usize>,
+    /// The watcher's presence writes: whose, when (ms after model time zero), which.
+    writes: Mutex<Vec<(usize, i64, SystemPresence)>>,
 }
 
 impl FloorGenesys {
@@ -100,8 +108,17 @@ impl FloorGenesys {
         for ((id, teams), now) in ids.iter().zip(&teams).zip(&before) {
             genesys.set_user(id, Some(teams), now.clone());
         }
+        let index = ids
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, u)| (u, i))
+            .collect();
         FloorGenesys {
             genesys,
+            index,
+            writes: Mutex::new(Vec::new()),
+            by: Caller::Reconciler,
             ids,
             teams,
             changes: workload.changes.clone(),
@@ -113,6 +130,20 @@ impl FloorGenesys {
             latency,
             recorded,
         }
+    }
+
+    /// The same Genesys as the watcher's client reaches it: its requests counted as its own.
+    pub fn for_watcher(mut self) -> Self {
+        self.by = Caller::Watcher;
+        self
+    }
+
+    /// The watcher's presence writes: the agent, when (ms after model time zero), which.
+    pub fn presence_writes(&self) -> Vec<(usize, i64, SystemPresence)> {
+        self.writes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// A user's division and groups, as the bulk read reports them.
@@ -155,8 +186,7 @@ impl GenesysBulk for FloorGenesys {
         users: &[GenesysUserId],
         budget: Budget,
     ) -> Result<Vec<GenesysNow>, RemoteError> {
-        self.recorded
-            .record(Caller::Reconciler, Request::BulkRead, None);
+        self.recorded.record(self.by, Request::BulkRead, None);
         tokio::time::sleep(self.latency / 2).await;
         self.catch_up();
         let answer = self.genesys.current(users, budget).await;
@@ -169,8 +199,7 @@ impl GenesysBulk for FloorGenesys {
         cursor: Option<&str>,
         budget: Budget,
     ) -> Result<DirectoryPage, RemoteError> {
-        self.recorded
-            .record(Caller::Reconciler, Request::DirectoryPage, None);
+        self.recorded.record(self.by, Request::DirectoryPage, None);
         tokio::time::sleep(self.latency).await;
         self.genesys.directory_page(cursor, budget).await
     }
@@ -182,10 +211,63 @@ impl GenesysBulk for FloorGenesys {
         number: u32,
         budget: Budget,
     ) -> Result<QueueMembersPage, RemoteError> {
-        self.recorded
-            .record(Caller::Reconciler, Request::QueueMembers, None);
+        self.recorded.record(self.by, Request::QueueMembers, None);
         tokio::time::sleep(self.latency).await;
         self.genesys.queue_members(queue, number, budget).await
+    }
+}
+
+/// The watcher's Genesys writes: the presence set from the virtual time of the call on (an
+/// agent's later change in the workload supersedes it, as the agent's own change would),
+/// versioned by that time.
+impl GenesysPresence for FloorGenesys {
+    async fn definitions(&self, budget: Budget) -> Result<Vec<OrgDefinition>, RemoteError> {
+        self.recorded.record(self.by, Request::Definitions, None);
+        tokio::time::sleep(self.latency).await;
+        self.genesys.definitions(budget).await
+    }
+
+    async fn set_presence(
+        &self,
+        user: &GenesysUserId,
+        change: PresenceChange<'_>,
+        budget: Budget,
+    ) -> Result<Stamped<PresenceValue>, RemoteError> {
+        self.recorded
+            .record(self.by, Request::PresenceWrite, Some(user));
+        tokio::time::sleep(self.latency / 2).await;
+        let definitions = self.genesys.definitions(budget).await?;
+        let found = definitions
+            .iter()
+            .find(|d| d.id.eq_ignore_ascii_case(change.definition_id));
+        let (Some(definition), Some(&agent)) = (found, self.index.get(user)) else {
+            return Err(RemoteError::Refused {
+                service: Service::GenesysUsers,
+                detail: format!("no definition {} or user {user}", change.definition_id),
+            });
+        };
+        self.catch_up();
+        let at = self.clock.model_ms();
+        let written = Stamped {
+            value: PresenceValue {
+                system: definition.system.clone(),
+                definition_id: Some(definition.id.clone()),
+            },
+            version: Version::from_millis(ZERO_EPOCH_MS + at),
+        };
+        {
+            let mut applied = self.applied.lock().unwrap_or_else(|p| p.into_inner());
+            let state = &mut applied.agents[agent];
+            state.presence = Some(written.clone());
+            self.genesys
+                .set_user(user, Some(&self.teams[agent]), state.clone());
+        }
+        if let presence_core::domain::presence::Observed::Known(system) = definition.system {
+            let mut writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+            writes.push((agent, at, system));
+        }
+        tokio::time::sleep(self.latency - self.latency / 2).await;
+        Ok(written)
     }
 }
 

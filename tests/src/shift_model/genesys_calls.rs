@@ -29,6 +29,10 @@ pub enum Request {
     TeamsIdLookup,
     /// A user's division and groups (the Users API), when no layer has them cached.
     MembershipLookup,
+    /// The org's presence definitions (the watcher, once per process).
+    Definitions,
+    /// A user's presence set (the watcher's take-off or restore).
+    PresenceWrite,
 }
 
 /// One request: when (ms after model time zero), whose, which, for which user.

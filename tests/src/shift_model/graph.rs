@@ -59,6 +59,8 @@ pub enum Caller {
     EventPath,
     /// The scheduled reconciler.
     Reconciler,
+    /// The scheduled watcher (`presence-watch`: Teams → Genesys).
+    Watcher,
 }
 
 /// One accepted write: whose, what, the version it shows at least (the event's; `i64::MIN`
@@ -82,56 +84,18 @@ pub struct GraphTenant {
     /// reconciler leaves the event path's draws as they were.
     rng: Mutex<StdRng>,
     reconciler_rng: Mutex<StdRng>,
+    watcher_rng: Mutex<StdRng>,
     counts: Mutex<GraphCounts>,
     landed: Mutex<Vec<Landed>>,
     shown: Mutex<HashMap<TeamsUserId, TeamsState>>,
     /// Requests (admitted or not) naming each user: writes, and reads that ask for them.
     named: Mutex<HashMap<TeamsUserId, u32>>,
+    /// The activity of each user's own Teams session where it is not Available (a meeting,
+    /// a call): what Graph reports when no preferred presence hides it.
+    own: Mutex<HashMap<TeamsUserId, &'static str>>,
 }
 
-/// Requests the tenant answered.
-#[derive(Clone, Debug, Default)]
-pub struct GraphCounts {
-    /// Requests from the event path (accepted or not).
-    pub calls: u64,
-    /// Of those, answered 429.
-    pub throttled: u64,
-    /// The reconciler's `getPresencesByUserId` requests, and its writes (accepted or not).
-    pub reconciler_reads: u64,
-    pub reconciler_writes: u64,
-    /// Of those, answered 429.
-    pub reconciler_throttled: u64,
-    /// The reconciler's requests in each 30-s window from model time zero.
-    pub reconciler_per_30s: Vec<u32>,
-}
-
-impl GraphCounts {
-    /// Counts one request of `caller`'s, `write` or read, and whether it was throttled.
-    fn count(&mut self, caller: Caller, write: bool, throttled: bool, window: usize) {
-        match caller {
-            Caller::EventPath => {
-                self.calls += 1;
-                self.throttled += u64::from(throttled);
-            }
-            Caller::Reconciler => {
-                match write {
-                    true => self.reconciler_writes += 1,
-                    false => self.reconciler_reads += 1,
-                }
-                self.reconciler_throttled += u64::from(throttled);
-                if self.reconciler_per_30s.len() <= window {
-                    self.reconciler_per_30s.resize(window + 1, 0);
-                }
-                self.reconciler_per_30s[window] += 1;
-            }
-        }
-    }
-
-    /// The reconciler's requests, reads and writes.
-    pub fn reconciler_calls(&self) -> u64 {
-        self.reconciler_reads + self.reconciler_writes
-    }
-}
+pub use super::graph_counts::GraphCounts;
 
 impl GraphTenant {
     pub fn new(params: GraphParams, seed: u64) -> Self {
@@ -141,10 +105,12 @@ impl GraphTenant {
             window: Mutex::new(VecDeque::new()),
             rng: Mutex::new(StdRng::seed_from_u64(seed ^ 0x6_7a_a9)),
             reconciler_rng: Mutex::new(StdRng::seed_from_u64(seed ^ 0x2e_c0_11)),
+            watcher_rng: Mutex::new(StdRng::seed_from_u64(seed ^ 0x3a_7c_4e)),
             counts: Mutex::new(GraphCounts::default()),
             landed: Mutex::new(Vec::new()),
             shown: Mutex::new(HashMap::new()),
             named: Mutex::new(HashMap::new()),
+            own: Mutex::new(HashMap::new()),
         }
     }
 
@@ -157,6 +123,7 @@ impl GraphTenant {
         let rng = match caller {
             Caller::EventPath => &self.rng,
             Caller::Reconciler => &self.reconciler_rng,
+            Caller::Watcher => &self.watcher_rng,
         };
         let z = normal(&mut lock(rng));
         self.params.median.mul_f64((self.params.sigma * z).exp())
@@ -222,21 +189,35 @@ impl GraphTenant {
         lock(&self.shown).insert(teams.clone(), state);
     }
 
-    /// What `users` show, as `getPresencesByUserId` reports it: a preferred presence as set;
-    /// without one, Available (the agent's own session: nothing in the model reads it).
+    /// The user's own session shows `activity` (a meeting, a call), or is Available again
+    /// (`None`).
+    pub fn set_own(&self, teams: &TeamsUserId, activity: Option<&'static str>) {
+        let mut own = lock(&self.own);
+        match activity {
+            Some(activity) => own.insert(teams.clone(), activity),
+            None => own.remove(teams),
+        };
+    }
+
+    /// What `users` show, as `getPresencesByUserId` reports it: a preferred presence as set
+    /// (it hides every session); without one, the user's own session (Available unless in a
+    /// meeting or a call).
     fn presences(&self, users: &[TeamsUserId]) -> Vec<TeamsNow> {
         let shown = lock(&self.shown);
+        let own = lock(&self.own);
+        let pair = |p: TeamsPresence| (p.availability(), p.activity());
         users
             .iter()
             .map(|user| {
-                let presence = match shown.get(user) {
-                    Some(TeamsState::Preferred(presence)) => *presence,
-                    _ => TeamsPresence::Available,
+                let (availability, activity) = match (shown.get(user), own.get(user)) {
+                    (Some(TeamsState::Preferred(presence)), _) => pair(*presence),
+                    (_, Some(activity)) => ("Busy", *activity),
+                    _ => pair(TeamsPresence::Available),
                 };
                 TeamsNow {
                     user: user.clone(),
-                    availability: presence.availability().to_owned(),
-                    activity: presence.activity().to_owned(),
+                    availability: availability.to_owned(),
+                    activity: activity.to_owned(),
                 }
             })
             .collect()

@@ -42,6 +42,8 @@ pub struct Report {
     /// The scoped case's figures (issue 21); the lag, lapse and end figures above are then the
     /// agents' in scope.
     pub scope: Option<ScopeFigures>,
+    /// What the watcher did, when it ran.
+    pub watcher: Option<super::watch_figures::WatchFigures>,
     /// Agents whose preferred presence went longer than `PRESENCE_EXPIRATION` without a write
     /// before `Params::watched_until_s` (Graph let it lapse: Teams showed their own presence
     /// until the next).
@@ -70,6 +72,7 @@ pub struct Observed<'a> {
     pub before: &'a Before,
     pub reconciler: Option<Figures>,
     pub genesys_calls: &'a GenesysCalls,
+    pub watcher: Option<super::watch_figures::WatchFigures>,
 }
 
 impl Report {
@@ -86,6 +89,7 @@ impl Report {
             before,
             reconciler,
             genesys_calls,
+            watcher,
         } = observed;
         let scope =
             (params.scope).map(|s| ScopeFigures::measure(s, workload, genesys_calls, tenant));
@@ -132,6 +136,7 @@ impl Report {
             graph_429: counts.throttled,
             reconciler,
             scope,
+            watcher,
             lapsed,
             lambda: lambda.clone(),
             dynamo_calls,

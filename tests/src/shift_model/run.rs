@@ -13,6 +13,7 @@ use super::prior::{self, Before, Prior};
 use super::reconciler::{self, Reconciler, ReconcilerParams};
 use super::report::{Observed, Report};
 use super::scoped::{Memberships, Scoped};
+use super::watcher::{self, TeamsIds, Watcher, WatcherParams};
 use super::workload::{Mapping, Shape, Workload};
 use presence_core::adapters::memory::{MemoryDirectory, MemoryStore};
 use presence_core::adapters::paced::{Paced, Pacing};
@@ -49,6 +50,9 @@ pub struct Params {
     pub scope: Option<Scoped>,
     /// Latency of each Genesys lookup (a Teams id, a membership) the functions make.
     pub lookup_latency: Duration,
+    /// The watcher (Teams → Genesys) on its schedule, the function in two-way mode; `None`:
+    /// not running.
+    pub watcher: Option<WatcherParams>,
 }
 
 /// How long after the hour the reconciler keeps running and lapsed presences are counted:
@@ -80,7 +84,17 @@ impl Params {
             reconciler: None,
             scope: None,
             lookup_latency: Duration::ZERO,
+            watcher: None,
         }
+    }
+
+    /// With the watcher running: `PRESENCE_MODE=two-way` (the reachable states clear what we
+    /// set, so that Teams shows the agents' own sessions), a share of the agents in a meeting
+    /// or call once in the hour.
+    pub fn with_watcher(mut self) -> Params {
+        self.mapping = Mapping::TwoWay;
+        self.watcher = Some(WatcherParams::default());
+        self
     }
 
     /// Every agent recorded Away before the hour, applied at a time uniform over the keep-alive
@@ -185,6 +199,12 @@ impl Adapters {
             let until_s = ZERO_EPOCH_MS / 1000 + 12 * 3600;
             scoped.set_up(workload, &directory, &store, until_s).await;
         }
+        if params
+            .watcher
+            .is_some_and(|w| w.teams_ids == TeamsIds::Cached)
+        {
+            watcher::cache_teams_ids(workload, &store, ZERO_EPOCH_MS / 1000).await;
+        }
         let set_up_calls = store.calls();
         store.set_latency(params.dynamo);
         Adapters {
@@ -192,7 +212,7 @@ impl Adapters {
             directory,
             tenant,
             genesys_calls: GenesysCalls::new(),
-            mapping: PresenceMapping::from_json(workload.mapping.json()).expect("a valid mapping"),
+            mapping: workload.mapping.mapping(),
             before,
             set_up_calls,
         }
@@ -229,6 +249,34 @@ impl Adapters {
         }
         Some(Reconciler::new(reconciler, floor, genesys))
     }
+
+    /// The watcher on these adapters, when `params` asks for it.
+    fn watcher(
+        &self,
+        params: &Params,
+        workload: &Workload,
+        clock: VirtualClock,
+    ) -> Option<Watcher> {
+        let watcher = params.watcher?;
+        let floor = watcher::Floor {
+            store: &self.store,
+            directory: &self.directory,
+            tenant: &self.tenant,
+            mapping: &self.mapping,
+            clock,
+            genesys_calls: &self.genesys_calls,
+            lookup_latency: watcher.genesys_latency,
+            scope: params.scope.map_or(Scope::All, |s| s.scope()),
+        };
+        let genesys = FloorGenesys::new(
+            workload,
+            self.before.genesys.clone(),
+            clock,
+            watcher.genesys_latency,
+            self.genesys_calls.clone(),
+        );
+        Some(Watcher::new(watcher, floor, genesys))
+    }
 }
 
 /// Runs the model (inside a paused tokio clock: [`run_paused`] makes one).
@@ -239,6 +287,7 @@ pub async fn run(params: Params) -> Report {
     let zero = Instant::now();
     let adapters = Adapters::set_up(&params, &workload).await;
     let reconciler = adapters.reconciler(&params, &workload, clock);
+    let watcher = adapters.watcher(&params, &workload, clock);
     let floor = Floor {
         instances: instances(&params, &adapters, clock),
         workload,
@@ -257,9 +306,18 @@ pub async fn run(params: Params) -> Report {
             None => Vec::new(),
         }
     };
-    let (counts, runs) = tokio::join!(
+    let watching = watcher::watch_the_hour(
+        watcher.as_ref(),
+        &floor.workload,
+        (&adapters.tenant, &adapters.genesys_calls),
+        params.shape.end_s,
+        params.seed,
+        (zero, watched),
+    );
+    let (counts, runs, watcher) = tokio::join!(
         lambda::run(params.lambda, zero, arrivals, &floor, params.seed),
-        runs
+        runs,
+        watching
     );
     Report::new(Observed {
         params,
@@ -273,6 +331,7 @@ pub async fn run(params: Params) -> Report {
         before: &adapters.before,
         reconciler: reconciler.map(|r| r.figures(runs, &adapters.tenant)),
         genesys_calls: &adapters.genesys_calls,
+        watcher,
     })
 }
 

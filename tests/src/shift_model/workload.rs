@@ -41,13 +41,25 @@ pub enum Mapping {
     /// On Queue shows Available and `routing:INTERACTING` Busy: every interaction is two
     /// Teams writes.
     RoutingRules,
+    /// `PRESENCE_MODE=two-way`, the watcher's: the states in which an agent can be reached
+    /// (Available, On Queue) clear what we set, so that Teams shows their own session.
+    TwoWay,
 }
 
 impl Mapping {
+    /// The mapping the function runs with.
+    pub fn mapping(self) -> presence_core::domain::mapping::PresenceMapping {
+        let mapping = match self {
+            Mapping::TwoWay => presence_core::domain::watch::PresenceMode::TwoWay.mapping(""),
+            _ => presence_core::domain::mapping::PresenceMapping::from_json(self.json()),
+        };
+        mapping.expect("a valid mapping")
+    }
+
     /// The `PRESENCE_MAPPING` value.
     pub fn json(self) -> &'static str {
         match self {
-            Mapping::Default => "",
+            Mapping::Default | Mapping::TwoWay => "",
             Mapping::RoutingRules => {
                 r#"{"ON_QUEUE":{"availability":"Available","activity":"Available"},"routing:INTERACTING":{"availability":"Busy","activity":"Busy"}}"#
             }
@@ -58,6 +70,8 @@ impl Mapping {
     /// Teams as it is without routing rules).
     fn shown(self, kind: Kind, before: Option<Shown>) -> Option<Shown> {
         match (self, kind) {
+            (Mapping::TwoWay, Kind::Available | Kind::OnQueue) => Some(Shown::Cleared),
+            (Mapping::TwoWay, Kind::Interacting | Kind::Idle) => before,
             (_, Kind::Available) => Some(Shown::Available),
             (_, Kind::Break) => Some(Shown::Away),
             (_, Kind::Offline) => Some(Shown::Cleared),

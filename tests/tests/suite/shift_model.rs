@@ -5,7 +5,8 @@
 //! the problem the pacing solves). With the production reconciler on its schedule, at its
 //! default share of a limit scaled to 10 % (2,000 agents), on a floor whose keep-alive falls
 //! due in the burst, the reconciler yields the burst and the event path keeps its figures.
-//! `make bench-shift` runs the full-size grid.
+//! With the watcher (Teams → Genesys) at 1,000 agents, a meeting reaches Genesys within a
+//! poll period, within its shares. `make bench-shift` runs the full-size grid.
 
 use presence_sync_tests::shift_model::Params;
 use presence_sync_tests::shift_model::report::Report;
@@ -111,4 +112,48 @@ fn the_reconciler_yields_the_burst_to_the_paced_event_path() {
         "the reconciler worked outside the burst"
     );
     assert_graceful(&report);
+}
+
+/// The watcher (`presence-watch`, Teams → Genesys) at 1,000 agents, a fifth of them with a
+/// meeting or call in the hour, the function in two-way mode: a write due at the Teams change
+/// reaches Genesys within about one poll period (10 s; p99 11.8 s in `make bench-shift`'s
+/// terms, docs/performance.md, "The watcher"), every run works, and its requests stay within
+/// its shares of Graph's limit (150 per 30 s) and of the Genesys client's (60 a minute).
+/// Checked to fail with a 30-s poll period (`WatcherParams::period`).
+#[test]
+fn the_watcher_acts_on_a_teams_meeting_within_a_poll_period_and_within_its_shares() {
+    let mut params = Params::new(1_000, 50).with_watcher();
+    params.paced_per_30s = Some(1_480);
+    let report = run_paused(params);
+    let watcher = report.watcher.as_ref().expect("the watcher ran");
+    let minutes = (report.params.watched_until_s() / 60.0) as usize;
+    for line in watcher.lines(minutes) {
+        eprintln!("{line}");
+    }
+    let failed: Vec<_> = watcher.runs.iter().filter(|r| r.report.is_err()).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    let due = &watcher.teams_due_ms;
+    assert!(
+        due.len() >= 50,
+        "writes due at a Teams change: {}",
+        due.len()
+    );
+    let p99 = due[(due.len() * 99).div_ceil(100) - 1];
+    assert!(p99 <= 15_000, "p99 {p99} ms from the Teams change");
+    let graph_max = watcher.graph_per_30s.iter().max().copied().unwrap_or(0);
+    assert!(
+        graph_max <= watcher.graph_share,
+        "Graph {graph_max} per 30 s"
+    );
+    let genesys_max = watcher
+        .genesys_per_minute
+        .iter()
+        .max()
+        .copied()
+        .unwrap_or(0);
+    assert!(
+        genesys_max <= watcher.genesys_share,
+        "Genesys {genesys_max} a minute"
+    );
+    assert!(watcher.writes > 0 && report.graph_429 == 0);
 }
