@@ -157,3 +157,40 @@ fn the_watcher_acts_on_a_teams_meeting_within_a_poll_period_and_within_its_share
     );
     assert!(watcher.writes > 0 && report.graph_429 == 0);
 }
+
+/// Issue 21's scoped case at 10 % scale: 2,000 agents in the org, the first 500 in
+/// `SYNC_SCOPE`'s division, every agent working the shift, the reconciler running. No Graph
+/// request names an agent out of scope; with the divisions cached the event path asks Genesys
+/// nothing and the reconciler keeps to its share of the client's limit; cold, each agent's
+/// division is looked up once, in scope or not (docs/performance.md, "A scoped deployment":
+/// at 20,000 agents those lookups are far over the Genesys share). Checked to fail with the
+/// event path's scope set to `all` (Graph requests for the agents out of scope).
+#[test]
+fn a_scoped_shift_writes_only_for_the_agents_in_scope() {
+    use presence_sync_tests::shift_model::scoped::Memberships;
+    for memberships in [Memberships::Cached, Memberships::Cold] {
+        let mut params = Params::new(2_000, 5)
+            .with_reconciler()
+            .scoped(500, memberships);
+        params.graph.limit = 150;
+        params.paced_per_30s = Some(148);
+        let report = run_paused(params);
+        let scope = report.scope.as_ref().expect("the scoped case");
+        for line in scope.lines(300, 20) {
+            eprintln!("{line}");
+        }
+        assert_eq!(scope.graph_out, 0, "{memberships:?}");
+        assert_eq!(report.never_shown, 0, "{memberships:?}");
+        match memberships {
+            Memberships::Cached => {
+                assert_eq!(scope.event_path_per_minute.iter().sum::<u32>(), 0);
+                let most = scope.reconciler_per_minute.iter().max().copied();
+                assert!(most.unwrap_or(0) <= 60, "the reconciler: {most:?} a minute");
+            }
+            Memberships::Cold => {
+                assert_eq!(scope.membership_in, (500, 500));
+                assert_eq!(scope.membership_out, (1_500, 1_500));
+            }
+        }
+    }
+}
