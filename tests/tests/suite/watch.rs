@@ -241,3 +241,36 @@ async fn a_mapping_to_a_presence_the_org_lacks_fails_the_run_naming_the_entry() 
     );
     assert!(world.genesys.presence_calls().is_empty(), "nothing written");
 }
+
+#[tokio::test]
+async fn a_cold_start_learns_many_teams_ids_from_directory_pages_not_one_request_each() {
+    let world = World::start().await;
+    let sync = world.instance(&[TWO_WAY]);
+    // Two-way: On Queue writes nothing to Teams, so the event path looks up no Teams id.
+    let mut agents = Vec::new();
+    for _ in 0..150 {
+        agents.push(world.agent());
+    }
+    let events = agents
+        .iter()
+        .map(|agent| sync.invoke(activity(&agent.genesys, "ON_QUEUE", 1_000, "IDLE", 1_000)));
+    for applied in futures::future::join_all(events).await {
+        applied.expect("applied");
+    }
+    let before = world.genesys.calls().len();
+    // The default limits: the watcher's share is one Genesys request a second, so one at a
+    // time the ten seconds of this run would find ten ids (a Lambda run finds 56 a minute).
+    let watcher = presence_core::app::Watcher::build_with(&world.config(&[TWO_WAY]), &world.sdk)
+        .expect("valid");
+    let invocation = Invocation {
+        request_id: presence_sync_tests::events::event_id(),
+        deadline: SystemTime::now() + Duration::from_secs(12),
+    };
+    let report = watcher.run(&invocation).await.expect("the run works");
+    let requests = world.genesys.calls().len() - before;
+    assert_eq!(report.watched, 150, "{report:?}");
+    assert!(
+        requests <= 5,
+        "{requests} Genesys requests (definitions, token, two directory pages)"
+    );
+}
