@@ -274,3 +274,33 @@ async fn a_cold_start_learns_many_teams_ids_from_directory_pages_not_one_request
         "{requests} Genesys requests (definitions, token, two directory pages)"
     );
 }
+
+#[tokio::test]
+async fn switching_to_two_way_clears_our_busy_from_agents_on_queue_at_the_next_reconciler_run() {
+    let world = World::start().await;
+    let one_way = world.instance(&[]);
+    let agent = agent_in(&world, &one_way, "ON_QUEUE", "IDLE").await;
+    assert_eq!(world.teams(&agent).as_deref(), Some("Busy/Busy"), "one-way");
+    // The operator turns the watcher on: every function now runs two-way. Nothing happens to
+    // the agent in Genesys, so no event comes.
+    let reconciler = world.reconciler(&[TWO_WAY]);
+    let invocation = Invocation {
+        request_id: presence_sync_tests::events::event_id(),
+        deadline: SystemTime::now() + Duration::from_secs(60),
+    };
+    let outcome = reconciler.run(&invocation).await.expect("the run works");
+    let presence_core::service::reconcile::PassOutcome::Worked(report) = outcome else {
+        panic!("the run did not work: {outcome:?}");
+    };
+    assert_eq!(report.remapped, 1, "{report:?}");
+    assert_eq!(
+        world.teams(&agent),
+        None,
+        "our Busy cleared: Teams shows the agent's own"
+    );
+    let again = reconciler.run(&invocation).await.expect("works");
+    let presence_core::service::reconcile::PassOutcome::Worked(report) = again else {
+        panic!("{again:?}");
+    };
+    assert_eq!(report.remapped, 0, "once: {report:?}");
+}
