@@ -304,3 +304,38 @@ async fn switching_to_two_way_clears_our_busy_from_agents_on_queue_at_the_next_r
     };
     assert_eq!(report.remapped, 0, "once: {report:?}");
 }
+
+#[tokio::test]
+async fn the_reconciler_takes_a_watcher_write_whose_event_is_lost_without_mirroring_it() {
+    let world = World::start().await;
+    let sync = world.instance(&[TWO_WAY]);
+    let agent = agent_in(&world, &sync, "ON_QUEUE", "IDLE").await;
+    world.ms.join_meeting(&agent.teams);
+    watch(&world, &[TAKE_OFF]).await;
+    // The take-off's Genesys event is lost: the reconciler finds Meeting newer than the record.
+    world.genesys.drain_presence_events();
+    let reconciler = world.reconciler(&[TWO_WAY]);
+    let invocation = Invocation {
+        request_id: presence_sync_tests::events::event_id(),
+        deadline: SystemTime::now() + Duration::from_secs(60),
+    };
+    let outcome = reconciler.run(&invocation).await.expect("the run works");
+    let presence_core::service::reconcile::PassOutcome::Worked(report) = outcome else {
+        panic!("the run did not work: {outcome:?}");
+    };
+    assert_eq!(
+        report.recovered, 1,
+        "recorded as a lost event would be: {report:?}"
+    );
+    assert_eq!(
+        (report.drift_found, report.remapped),
+        (0, 0),
+        "neither drift nor a remap: {report:?}"
+    );
+    assert_eq!(
+        world.graph_calls(&agent),
+        0,
+        "the watcher's Meeting is not mirrored"
+    );
+    assert_eq!(world.ms.shown_presence(&agent.teams).1, "InAMeeting");
+}
