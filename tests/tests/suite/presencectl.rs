@@ -1161,3 +1161,95 @@ async fn status_shows_what_the_watcher_set_and_what_it_restores() {
         "{json:#}"
     );
 }
+
+/// `presencectl <args>` with no deployment and no AWS variables at all.
+fn offline(args: &[&str]) -> Run {
+    let binary = presence_sync_tests::runtime_api::binary_path("presencectl");
+    let output = Command::new(binary)
+        .env_clear()
+        .args(args)
+        .output()
+        .expect("presencectl runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn explain_takes_a_teams_presence_and_says_what_the_watcher_would_do_offline() {
+    // (Teams, Genesys, extra flags, result, the start of why)
+    let cases: [(&str, &str, &[&str], &str, &str); 6] = [
+        (
+            "Busy/InAMeeting",
+            "ON_QUEUE/IDLE",
+            &[],
+            "nothing",
+            "on-queue-left",
+        ),
+        (
+            "Busy/InAMeeting",
+            "ON_QUEUE/IDLE",
+            &["--on-queue-policy", "take-off"],
+            "take-off",
+            "sets Genesys MEETING",
+        ),
+        (
+            "Busy/InACall",
+            "AVAILABLE",
+            &[],
+            "take-off",
+            "sets Genesys BUSY",
+        ),
+        ("Busy/InACall", "BREAK", &[], "nothing", "masked"),
+        (
+            "Busy/InACall",
+            "ON_QUEUE/INTERACTING",
+            &["--on-queue-policy", "take-off"],
+            "nothing",
+            "interacting",
+        ),
+        (
+            "Away/Away",
+            "AVAILABLE",
+            &["--teams-to-genesys", r#"{"Away": {"presence": "AWAY"}}"#],
+            "take-off",
+            "sets Genesys AWAY",
+        ),
+    ];
+    for (teams, genesys, extra, result, why) in cases {
+        let mut args = vec!["--json", "explain", "--teams", teams, "--genesys", genesys];
+        args.extend_from_slice(extra);
+        let run = offline(&args);
+        let json = run.json();
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        assert_eq!(json["result"], result, "{args:?}: {json:#}");
+        assert!(
+            json["why"].as_str().unwrap().starts_with(why),
+            "{args:?}: {json:#}"
+        );
+    }
+    offline(&[
+        "explain",
+        "--teams",
+        "Busy/Dancing",
+        "--genesys",
+        "ON_QUEUE",
+    ])
+    .fails_saying("\"Dancing\" is not a Graph presence activity");
+    offline(&["explain", "--teams", "Busy/InACall", "--genesys", "ONQ"])
+        .fails_saying("\"ONQ\" is not a Genesys system presence");
+    let missing = "0f0f0f0f-1111-4222-8333-444455556666";
+    let rules = format!(r#"{{"InACall": {{"presence": "{missing}"}}}}"#);
+    offline(&[
+        "explain",
+        "--teams",
+        "Busy/InACall",
+        "--genesys",
+        "AVAILABLE",
+        "--teams-to-genesys",
+        &rules,
+    ])
+    .fails_saying(missing);
+}
