@@ -22,16 +22,33 @@ const BUSY: &str = "31fe3bac-dea6-44b7-bed7-47f91660a1a0";
 /// is tested in virtual time (shared/src/service/watch/tests.rs).
 const ROOMY: (&str, &str) = ("GENESYS_LIMIT_PER_MINUTE", "3000");
 
+fn invocation(secs: u64) -> Invocation {
+    Invocation {
+        request_id: presence_sync_tests::events::event_id(),
+        deadline: SystemTime::now() + Duration::from_secs(secs),
+    }
+}
+
+/// One reconciler run (two-way, a minute's deadline): its report.
+async fn reconcile(world: &World) -> presence_core::service::reconcile::PassReport {
+    let reconciler = world.reconciler(&[TWO_WAY]);
+    match reconciler
+        .run(&invocation(60))
+        .await
+        .expect("the run works")
+    {
+        presence_core::service::reconcile::PassOutcome::Worked(report) => report,
+        held => panic!("the run did not work: {held:?}"),
+    }
+}
+
 /// One watcher run with a 3-second deadline (its work ends 1.5 s before): one poll.
 async fn watch(world: &World, extra: &[(&str, &str)]) -> WatchReport {
     let mut vars = vec![TWO_WAY, ROOMY];
     vars.extend_from_slice(extra);
     let watcher = presence_core::app::Watcher::build_with(&world.config(&vars), &world.sdk)
         .expect("the watcher's configuration is valid");
-    let invocation = Invocation {
-        request_id: presence_sync_tests::events::event_id(),
-        deadline: SystemTime::now() + Duration::from_secs(3),
-    };
+    let invocation = invocation(3);
     watcher.run(&invocation).await.expect("the run works")
 }
 
@@ -228,10 +245,7 @@ async fn a_mapping_to_a_presence_the_org_lacks_fails_the_run_naming_the_entry() 
     let rules = format!(r#"{{"InAMeeting": {{"presence": "{missing}"}}}}"#);
     let config = world.config(&[TWO_WAY, ROOMY, TAKE_OFF, ("TEAMS_TO_GENESYS", &rules)]);
     let watcher = presence_core::app::Watcher::build_with(&config, &world.sdk).unwrap();
-    let invocation = Invocation {
-        request_id: presence_sync_tests::events::event_id(),
-        deadline: SystemTime::now() + Duration::from_secs(3),
-    };
+    let invocation = invocation(3);
     let error = watcher.run(&invocation).await.expect_err("refused");
     let text = error.to_string();
     assert_eq!(error.kind(), "ConfigurationError", "{text}");
@@ -262,10 +276,7 @@ async fn a_cold_start_learns_many_teams_ids_from_directory_pages_not_one_request
     // time the ten seconds of this run would find ten ids (a Lambda run finds 56 a minute).
     let watcher = presence_core::app::Watcher::build_with(&world.config(&[TWO_WAY]), &world.sdk)
         .expect("valid");
-    let invocation = Invocation {
-        request_id: presence_sync_tests::events::event_id(),
-        deadline: SystemTime::now() + Duration::from_secs(12),
-    };
+    let invocation = invocation(12);
     let report = watcher.run(&invocation).await.expect("the run works");
     let requests = world.genesys.calls().len() - before;
     assert_eq!(report.watched, 150, "{report:?}");
@@ -283,25 +294,14 @@ async fn switching_to_two_way_clears_our_busy_from_agents_on_queue_at_the_next_r
     assert_eq!(world.teams(&agent).as_deref(), Some("Busy/Busy"), "one-way");
     // The operator turns the watcher on: every function now runs two-way. Nothing happens to
     // the agent in Genesys, so no event comes.
-    let reconciler = world.reconciler(&[TWO_WAY]);
-    let invocation = Invocation {
-        request_id: presence_sync_tests::events::event_id(),
-        deadline: SystemTime::now() + Duration::from_secs(60),
-    };
-    let outcome = reconciler.run(&invocation).await.expect("the run works");
-    let presence_core::service::reconcile::PassOutcome::Worked(report) = outcome else {
-        panic!("the run did not work: {outcome:?}");
-    };
+    let report = reconcile(&world).await;
     assert_eq!(report.remapped, 1, "{report:?}");
     assert_eq!(
         world.teams(&agent),
         None,
         "our Busy cleared: Teams shows the agent's own"
     );
-    let again = reconciler.run(&invocation).await.expect("works");
-    let presence_core::service::reconcile::PassOutcome::Worked(report) = again else {
-        panic!("{again:?}");
-    };
+    let report = reconcile(&world).await;
     assert_eq!(report.remapped, 0, "once: {report:?}");
 }
 
@@ -314,15 +314,7 @@ async fn the_reconciler_takes_a_watcher_write_whose_event_is_lost_without_mirror
     watch(&world, &[TAKE_OFF]).await;
     // The take-off's Genesys event is lost: the reconciler finds Meeting newer than the record.
     world.genesys.drain_presence_events();
-    let reconciler = world.reconciler(&[TWO_WAY]);
-    let invocation = Invocation {
-        request_id: presence_sync_tests::events::event_id(),
-        deadline: SystemTime::now() + Duration::from_secs(60),
-    };
-    let outcome = reconciler.run(&invocation).await.expect("the run works");
-    let presence_core::service::reconcile::PassOutcome::Worked(report) = outcome else {
-        panic!("the run did not work: {outcome:?}");
-    };
+    let report = reconcile(&world).await;
     assert_eq!(
         report.recovered, 1,
         "recorded as a lost event would be: {report:?}"
