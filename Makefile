@@ -17,7 +17,7 @@ help: ## list the targets (this)
 	@echo "usage: make TARGET"
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  make %-17s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
-demo: setup ## run the function locally: moto, fake Genesys/Graph, a Lambda Runtime API, one shift
+demo: setup ## run the three functions locally: moto, fake Genesys/Graph, a Lambda Runtime API, one shift
 	@echo "== building the functions, presencectl and the demo (the first build takes minutes; make test reuses it)"
 	$(BUILD)
 	target/debug/demo

@@ -22,6 +22,10 @@ pub struct Record {
     pub lease_until: Option<String>,
     pub last_event: Option<String>,
     pub revision: u64,
+    /// The watcher's mark (two-way): what it set in Genesys for a Teams activity, and what
+    /// it restores.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watcher: Option<String>,
 }
 
 /// A value with the Genesys time of its change.
@@ -53,6 +57,7 @@ impl Record {
             lease_until: state.lease.as_ref().map(|l| instant(l.until_ms)),
             last_event: state.last_event.clone(),
             revision: state.rev,
+            watcher: state.watch.as_ref().map(watch_line),
         }
     }
 
@@ -96,6 +101,27 @@ impl Record {
             ("lease", lease),
             ("revision", self.revision.to_string()),
         ]
+        .into_iter()
+        .chain(self.watcher.clone().map(|line| ("watcher", line)))
+        .collect()
+    }
+}
+
+/// The watcher's mark as an operator reads it.
+fn watch_line(mark: &presence_core::domain::watch::WatchMark) -> String {
+    use presence_core::domain::watch::Phase;
+    let what = format!(
+        "for Teams {}: definition {} (\"{}\"), to restore {}",
+        mark.activity, mark.set_definition, mark.message, mark.restore_to.system
+    );
+    let since = instant(mark.phase.at_ms());
+    match mark.phase {
+        Phase::Taking { .. } => format!("taking the agent off {what}, since {since}"),
+        Phase::Held { .. } => format!("took the agent off {what}, since {since}"),
+        Phase::Restoring { .. } => format!("putting the agent back ({what}), since {since}"),
+        Phase::Overridden { .. } => format!(
+            "gave way: the agent changed Genesys while taken off {what}; nothing is restored (since {since})"
+        ),
     }
 }
 

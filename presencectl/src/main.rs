@@ -13,6 +13,7 @@ mod deployment;
 mod describe;
 mod doctor;
 mod explain;
+mod explain_teams;
 mod history;
 mod mapping;
 mod output;
@@ -67,12 +68,33 @@ enum Command {
     },
     /// Dry run of an event (EventBridge JSON, `-` for stdin) against the current record: what
     /// the function would do and why. No write, no Graph call.
+    /// With --teams and --genesys instead: what the watcher (two-way) would do for an agent
+    /// Teams and Genesys show so, offline.
     Explain {
-        event: PathBuf,
+        #[arg(required_unless_present = "teams")]
+        event: Option<PathBuf>,
         /// Offline: against this PRESENCE_MAPPING ('{}' for the default) and no record, without
         /// AWS or a deployment.
-        #[arg(long, value_name = "JSON")]
+        #[arg(long, value_name = "JSON", conflicts_with = "teams")]
         mapping: Option<String>,
+        /// A Teams presence as Graph reports it (e.g. Busy/InAMeeting): explain the watcher's
+        /// decision instead of an event, offline.
+        #[arg(
+            long,
+            value_name = "AVAILABILITY/ACTIVITY",
+            conflicts_with = "event",
+            requires = "genesys"
+        )]
+        teams: Option<String>,
+        /// With --teams: the agent's Genesys presence and routing status (e.g. ON_QUEUE/IDLE).
+        #[arg(long, value_name = "PRESENCE[/ROUTING]", requires = "teams")]
+        genesys: Option<String>,
+        /// With --teams: ON_QUEUE_POLICY (leave, the default, or take-off).
+        #[arg(long, value_name = "POLICY", requires = "teams")]
+        on_queue_policy: Option<String>,
+        /// With --teams: TEAMS_TO_GENESYS (default: calls and meetings take the agent off).
+        #[arg(long, value_name = "JSON", requires = "teams")]
+        teams_to_genesys: Option<String>,
     },
     /// Reconcile one agent now (read Genesys and Teams, repair what differs, drift included
     /// whatever DRIFT_POLICY says), or run a reconcile pass over everyone with --all (with the
@@ -218,9 +240,25 @@ fn offline(command: &Command, json: bool) -> Option<Result<bool, String>> {
             mapping::text(raw).map(|text| output::print(&mapping::check(&text, mode), json))
         })),
         Command::Explain {
-            event,
+            event: Some(event),
             mapping: Some(mapping),
+            ..
         } => Some(explain::offline(event, mapping).map(|answer| output::print(&answer, json))),
+        Command::Explain {
+            teams: Some(teams),
+            genesys,
+            on_queue_policy,
+            teams_to_genesys,
+            ..
+        } => {
+            let asked = explain_teams::Asked {
+                teams,
+                genesys: genesys.as_deref().unwrap_or_default(),
+                on_queue: on_queue_policy.as_deref(),
+                rules: teams_to_genesys.as_deref(),
+            };
+            Some(explain_teams::offline(&asked).map(|answer| output::print(&answer, json)))
+        }
         _ => None,
     }
 }
@@ -240,8 +278,12 @@ async fn on_deployment(
         Command::Status { agent, history } => {
             output::print(&status::run(&deployment, &agent, history).await?, json)
         }
-        Command::Explain { event, .. } => {
-            output::print(&explain::run(&deployment, &event).await?, json)
+        Command::Explain {
+            event: Some(event), ..
+        } => output::print(&explain::run(&deployment, &event).await?, json),
+        // clap requires an event unless --teams is given, and --teams is answered offline.
+        Command::Explain { event: None, .. } => {
+            return Err("explain needs an event file, or --teams and --genesys".into());
         }
         Command::Sync { agent, all } => match (agent, all) {
             (Some(agent), _) => output::print(&sync::one(&deployment, &agent).await?, json),

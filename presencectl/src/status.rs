@@ -7,7 +7,7 @@ use crate::describe::{Record, TeamsId};
 use crate::output::{Answer, DOCTOR_FIX, doctor_fix, fields, with_fix};
 use presence_core::app::Parts;
 use presence_core::domain::ids::GenesysUserId;
-use presence_core::domain::reconcile::{Quiet, Refresh, Shown, Verdict, judge};
+use presence_core::domain::reconcile::{Quiet, Refresh, Shown, Verdict, judge_mapped};
 use presence_core::domain::teams::TeamsState;
 use presence_core::ports::{GenesysBulk, PresenceReader, StateStore, TeamsIdCache, TeamsIdEntry};
 use serde::Serialize;
@@ -105,7 +105,8 @@ pub async fn run(deployment: &Deployment, agent: &str, history: bool) -> Result<
     let seen = genesys
         .as_ref()
         .map(presence_core::service::reconcile::view);
-    let verdict = judge(&rules, &record, seen, shown_ref, now);
+    let target = record.target(&reconcile.mapping).0;
+    let verdict = judge_mapped(&rules, &record, &target, seen, shown_ref, now);
     let no_teams = matches!(
         cached.as_ref().map(|c| &c.entry),
         Some(TeamsIdEntry::NoTeamsId | TeamsIdEntry::ClaimedBy { .. })
@@ -212,6 +213,7 @@ fn verdict_text(verdict: &Verdict, record_exists: bool) -> String {
         Verdict::Recover(_) => "recover: Genesys holds a newer state than the record (a lost event); `presencectl sync` applies it".into(),
         Verdict::Settle => "settle: the record is dirty (a Graph call was not confirmed); `presencectl sync` re-applies it".into(),
         Verdict::Refresh(Refresh::KeepAlive) => "keep alive: Teams agrees; the preferred presence is due to be re-sent before it expires".into(),
+        Verdict::Refresh(Refresh::Remap) => "remap: the mapping in force (PRESENCE_MAPPING, PRESENCE_MODE) maps this state to something else than what was applied; the reconciler re-sends it, or `presencectl sync` now".into(),
         Verdict::Refresh(Refresh::Repair(_)) | Verdict::Report(_) => "drift: Teams shows something else than what was applied; `presencectl sync` re-sends it".into(),
         Verdict::Nothing(Quiet::Clean) => "nothing to do: Teams shows what was applied".into(),
         Verdict::Nothing(Quiet::NoSession) => "nothing to do: the user has no Teams session (Offline), so no preferred presence shows".into(),

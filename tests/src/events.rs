@@ -134,3 +134,19 @@ pub fn definition_id(presence: &str) -> &'static str {
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
+
+/// The event EventBridge Scheduler's `rate(…)` rule delivers to a scheduled function (the
+/// reconciler, the watcher), as `aws_lambda_events::eventbridge::EventBridgeEvent` reads it.
+pub fn scheduled() -> Value {
+    json!({
+        "version": "0",
+        "id": new_id(),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "region": crate::aws::TEST_REGION,
+        "resources": [],
+        "detail": {}
+    })
+}

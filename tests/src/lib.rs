@@ -5,6 +5,7 @@
 
 pub mod aws;
 pub mod aws_proxy;
+pub mod demo_watch;
 pub mod deployment;
 pub mod events;
 pub mod fake_genesys;

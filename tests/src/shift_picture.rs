@@ -41,8 +41,11 @@ pub enum Origin {
     /// A run of the reconciler.
     Reconciler,
     /// Something the function did not see: a Genesys change whose event was lost
-    /// (`outcome` "lost"), or Teams set by hand (`outcome` "by-hand").
+    /// (`outcome` "lost"), Teams set by hand (`outcome` "by-hand"), or the agent's own Teams
+    /// activity where we hold nothing (`outcome` "own", two-way).
     Outside,
+    /// A Genesys write of the watcher (presence-watch, two-way) for a Teams activity.
+    Watcher,
 }
 
 /// One event of the shift (or a change outside the function, or a repair) and what came of it.
@@ -201,6 +204,16 @@ fn lane(svg: &mut String, scale: &Scale, lane: &Lane, index: usize) {
     for (i, step) in changes.iter().enumerate() {
         let until = changes.get(i + 1).map_or(scale.end_ms, |next| next.at_ms);
         let presence = step.genesys.as_deref().unwrap_or_default();
+        // Teams activity → Genesys change: the reverse direction's link.
+        if step.origin == Origin::Watcher {
+            let x = scale.x(step.at_ms);
+            let _ = write!(
+                svg,
+                r#"<line class="link link-watch" x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}"/>"#,
+                teams_y,
+                genesys_y + ROW
+            );
+        }
         bar(
             svg,
             &genesys_row,
@@ -231,7 +244,12 @@ fn lane(svg: &mut String, scale: &Scale, lane: &Lane, index: usize) {
         let sets: Vec<&Step> = lane
             .steps
             .iter()
-            .filter(|s| matches!(s.outcome.as_str(), "applied" | "cleared" | "by-hand"))
+            .filter(|s| {
+                matches!(
+                    s.outcome.as_str(),
+                    "applied" | "cleared" | "by-hand" | "own"
+                )
+            })
             .collect();
         let first = sets.first().map_or(scale.end_ms, |s| s.at_ms);
         bar(
@@ -255,17 +273,26 @@ fn lane(svg: &mut String, scale: &Scale, lane: &Lane, index: usize) {
                     format!("{} hand", family(availability)),
                     format!("{availability} (by hand)"),
                 ),
+                "own" => (
+                    format!("{} own", family(availability)),
+                    format!(
+                        "{availability} (own: {})",
+                        step.teams.split('/').nth(1).unwrap_or_default()
+                    ),
+                ),
                 _ => (family(availability).to_owned(), availability.to_owned()),
             };
             let lag = step.lag.map(format_lag).unwrap_or_else(|| "?".into());
-            bar(
-                svg,
-                &teams_row,
-                scale.x(step.at_ms),
-                scale.x(until),
-                &class,
-                &text,
-                &format!(
+            let detail = if step.outcome == "own" {
+                format!(
+                    "{} · Teams: {} from {}, the agent's own ({}): nothing of ours in Teams",
+                    lane.name,
+                    step.teams,
+                    scale.clock(step.at_ms),
+                    step.label
+                )
+            } else {
+                format!(
                     "{} · Teams: {} at {} (+{lag}) after “{}”, {}/{}",
                     lane.name,
                     step.teams,
@@ -273,7 +300,16 @@ fn lane(svg: &mut String, scale: &Scale, lane: &Lane, index: usize) {
                     step.label,
                     step.outcome,
                     step.reason
-                ),
+                )
+            };
+            bar(
+                svg,
+                &teams_row,
+                scale.x(step.at_ms),
+                scale.x(until),
+                &class,
+                &text,
+                &detail,
             );
             // Genesys change (or the reconciler) → Teams change; none for a change by hand.
             if step.origin == Origin::Outside {
@@ -297,6 +333,7 @@ fn lane(svg: &mut String, scale: &Scale, lane: &Lane, index: usize) {
         let (class, text) = match (step.origin, step.outcome.as_str()) {
             (Origin::Outside, _) => ("mark-outside", step.label.clone()),
             (Origin::Reconciler, _) => ("mark-set", format!("reconciler: {}", step.reason)),
+            (Origin::Watcher, _) => ("mark-watch", step.label.clone()),
             (_, "applied" | "cleared") => (
                 "mark-set",
                 format!(
@@ -339,6 +376,9 @@ fn lane(svg: &mut String, scale: &Scale, lane: &Lane, index: usize) {
         match class {
             "mark-set" => {
                 let _ = write!(svg, r#"<path d="M{:.1} {:.1} l5 8 h-10 z"/>"#, x, my - 8.0);
+            }
+            "mark-watch" => {
+                let _ = write!(svg, r#"<path d="M{:.1} {:.1} l5 -8 h-10 z"/>"#, x, my);
             }
             "mark-outside" => {
                 let _ = write!(
@@ -423,6 +463,7 @@ pub fn render(shift: &Shift) -> String {
         .filter(|s| s.origin == Origin::Reconciler)
         .count();
     let outside = all.iter().filter(|s| s.origin == Origin::Outside).count();
+    let watcher = all.iter().filter(|s| s.origin == Origin::Watcher).count();
     let count = |outcome: &str| steps.iter().filter(|s| s.outcome == outcome).count();
     let mut lags: Vec<Duration> = steps.iter().filter_map(|s| s.lag).collect();
     lags.sort();
@@ -435,7 +476,7 @@ pub fn render(shift: &Shift) -> String {
         _ => String::new(),
     };
     let summary = format!(
-        "{} agents · {} events: {} applied, {} cleared, {} skipped, {} failed{lag_summary} · outside the function: {outside}, repaired by the reconciler: {repaired}",
+        "{} agents · {} events: {} applied, {} cleared, {} skipped, {} failed{lag_summary} · outside the function: {outside}, repaired by the reconciler: {repaired}, set in Genesys by the watcher: {watcher}",
         shift.lanes.len(),
         steps.len(),
         count("applied"),
@@ -487,6 +528,10 @@ pub fn render(shift: &Shift) -> String {
   .mark-failed path {{ stroke: #c50f1f; stroke-width: 2.5; }}
   .mark-outside rect {{ fill: #fff; stroke: #8a5a00; stroke-width: 1.5; }}
   .mark-outside text {{ fill: #8a5a00; font-style: italic; }}
+  .mark-watch path {{ fill: #1f5fa8; }}
+  .mark-watch text {{ fill: #1f5fa8; }}
+  .link-watch {{ stroke: #1f5fa8; }}
+  .own rect {{ stroke: #1f5fa8 !important; stroke-width: 2 !important; stroke-dasharray: 1 3; }}
   .hand rect {{ stroke: #8a5a00 !important; stroke-width: 2 !important; stroke-dasharray: 5 3; }}
   .clock {{ color: #555; margin: 0 0 6px; font-style: italic; }}
   .mark-failed text {{ fill: #c50f1f; font-weight: 700; }}
@@ -506,7 +551,8 @@ pub fn render(shift: &Shift) -> String {
   <span><svg width="12" height="10"><path d="M6 1 l5 8 h-10 z" fill="#237b4b"/></svg>Teams set (lag from delivery)</span>
   <span><svg width="12" height="10"><circle cx="6" cy="5" r="4" fill="#fff" stroke="#6b6b6b" stroke-width="1.5"/></svg>skipped (reason)</span>
   <span><svg width="12" height="10"><path d="M2 1 l8 8 M10 1 l-8 8" stroke="#c50f1f" stroke-width="2.5"/></svg>failed (errorType)</span>
-  <span><svg width="12" height="10"><rect x="2" y="1" width="8" height="8" fill="#fff" stroke="#8a5a00" stroke-width="1.5"/></svg>outside the function (event lost, Teams by hand)</span>
+  <span><svg width="12" height="10"><rect x="2" y="1" width="8" height="8" fill="#fff" stroke="#8a5a00" stroke-width="1.5"/></svg>outside the function (event lost, Teams by hand, the agent's own Teams activity)</span>
+  <span><svg width="12" height="10"><path d="M6 9 l5 -8 h-10 z" fill="#1f5fa8"/></svg>Genesys set by the watcher (two-way: a Teams call or meeting)</span>
 </div>
 <p id="detail">Point at a bar or a mark for its details.</p>
 {svg}

@@ -43,7 +43,9 @@ impl Watcher {
         let store = parts.state_store(config);
         let shared = WatchShared::new(&settings);
         // Its Teams-id lookups spend the watcher's Genesys share: a pace of its own.
-        let lookups = Shared::with_paces(shared.graph_pace(), shared.genesys_pace());
+        // The directory hints its roster reads in bulk answer them first.
+        let mut lookups = Shared::with_paces(shared.graph_pace(), shared.genesys_pace());
+        lookups.hints = shared.hints();
         let teams = Arc::new(parts.presence_writer(config));
         let sync = PresenceSync::new(
             store.clone(),

@@ -3,6 +3,7 @@
 //! reconciler"), in the order they apply.
 
 use super::left::LeftReason;
+use super::mapping::Target;
 use super::state::{Observation, UserState, newer_part};
 use super::teams::{TeamsPresence, TeamsState};
 
@@ -75,6 +76,9 @@ pub enum Refresh {
     KeepAlive,
     /// Teams drifted from it.
     Repair(Drift),
+    /// The mapping changed since it was applied (`PRESENCE_MAPPING`, or `PRESENCE_MODE` when
+    /// the watcher is switched on): what the record maps to now is not what Teams was given.
+    Remap,
 }
 
 /// Why nothing is done for a user.
@@ -202,6 +206,36 @@ pub fn judge(
     match record.applied() {
         TeamsState::Preferred(applied) => judge_applied(rules, record, applied, teams, now_ms),
         TeamsState::Cleared => Verdict::Nothing(Quiet::Clean),
+    }
+}
+
+/// [`judge`], then one more rule for a clean record: when the record maps to another Teams
+/// state than the one applied (`target`, from the mapping in force), it is re-sent
+/// (`Refresh::Remap`) before any drift or keep-alive. Without it a changed mapping reached an
+/// agent only with their next Genesys change: after switching to two-way mode, agents On Queue
+/// kept our Busy, which hides the Teams meetings the watcher is there to see.
+pub fn judge_mapped(
+    rules: &Rules,
+    record: &UserState,
+    target: &Target,
+    genesys: Option<GenesysView<'_>>,
+    teams: Option<Shown<'_>>,
+    now_ms: i64,
+) -> Verdict {
+    let verdict = judge(rules, record, genesys, teams, now_ms);
+    let clean = matches!(
+        verdict,
+        Verdict::Nothing(Quiet::Clean | Quiet::NoSession)
+            | Verdict::Refresh(_)
+            | Verdict::Report(_)
+    );
+    // Only for an agent we have written Teams for: one with no Teams user stays untouched.
+    let written = record.applied_to.is_some();
+    match target {
+        Target::Teams(state) if clean && written && *state != record.applied() => {
+            Verdict::Refresh(Refresh::Remap)
+        }
+        _ => verdict,
     }
 }
 
@@ -584,5 +618,51 @@ mod tests {
         assert_eq!(DriftPolicy::parse("repair"), Some(DriftPolicy::Repair));
         assert_eq!(DriftPolicy::parse("Repair"), None);
         assert_eq!(DriftPolicy::parse(""), None);
+    }
+
+    #[test]
+    fn a_record_the_mapping_in_force_maps_elsewhere_is_remapped_before_keep_alive_or_drift() {
+        use crate::domain::watch::PresenceMode;
+        let one_way = PresenceMode::OneWay.mapping("").unwrap();
+        let two_way = PresenceMode::TwoWay.mapping("").unwrap();
+        let mut on_queue = clean("ON_QUEUE", 1_000, BUSY, Some(NOW - 1_000));
+        on_queue.applied_to = Some(
+            crate::domain::ids::TeamsUserId::parse("a1b2c3d4-0000-4000-8000-000000000001").unwrap(),
+        );
+        let judged = |record: &UserState, mapping, teams| {
+            let target = record.target(mapping).0;
+            judge_mapped(&RULES, record, &target, None, teams, NOW)
+        };
+        assert_eq!(
+            judged(&on_queue, &one_way, shown("Busy")),
+            Verdict::Nothing(Quiet::Clean),
+            "one-way: our Busy is what On Queue maps to"
+        );
+        assert_eq!(
+            judged(&on_queue, &two_way, shown("Busy")),
+            Verdict::Refresh(Refresh::Remap),
+            "switched to two-way: On Queue maps to clear, our Busy goes"
+        );
+        assert_eq!(
+            judged(&on_queue, &two_way, shown("Available")),
+            Verdict::Refresh(Refresh::Remap),
+            "before drift"
+        );
+        let mut no_teams_user = on_queue.clone();
+        no_teams_user.applied_to = None;
+        no_teams_user.applied = Some(TeamsState::Cleared);
+        no_teams_user.intent = Some(Intent::Teams(TeamsState::Cleared));
+        assert_eq!(
+            judged(&no_teams_user, &one_way, None),
+            Verdict::Nothing(Quiet::Clean),
+            "never written (no Teams user): left alone, not retried every pass"
+        );
+        let mut dirty = on_queue.clone();
+        dirty.intent = Some(Intent::Pending);
+        assert_eq!(
+            judged(&dirty, &two_way, None),
+            Verdict::Settle,
+            "a dirty record is settled (which applies the new target)"
+        );
     }
 }

@@ -54,7 +54,7 @@ metric!(
     Watcher,
     [KIND],
     [[FUNCTION, KIND], [FUNCTION]],
-    "Watcher: reads and writes that failed, by kind (graph-read, genesys-read, genesys-write, store)."
+    "Watcher: reads and writes that failed, by kind (graph-read, genesys-read, genesys-write, store, teams-id, directory)."
 );
 metric!(
     WATCH_LAG,

@@ -47,6 +47,11 @@ impl Run {
 
 impl Ctl {
     async fn start() -> Ctl {
+        Self::start_with(&[]).await
+    }
+
+    /// A deployment whose functions also read `extra`.
+    async fn start_with(extra: &[(&str, &str)]) -> Ctl {
         let moto = presence_sync_tests::moto::shared().await.to_owned();
         let world = World::start_on(&moto).await;
         let proxy = AwsProxy::start(&moto).await;
@@ -61,6 +66,11 @@ impl Ctl {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
+        .chain(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        )
         .collect();
         let deployment = deployment::create(&moto, &env, Secrets::for_world()).await;
         Ctl {
@@ -130,9 +140,19 @@ impl Ctl {
 
     /// A function instance of this deployment (its configuration, moto directly).
     fn instance(&self) -> Instance {
-        let vars: HashMap<String, String> = self.deployment.function_env.iter().cloned().collect();
-        let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("valid");
-        self.world.instance_with(config)
+        self.world.instance_with(self.config(&[]))
+    }
+
+    /// The deployment's function configuration, with `extra` on top.
+    fn config(&self, extra: &[(&str, &str)]) -> Config {
+        let mut vars: HashMap<String, String> =
+            self.deployment.function_env.iter().cloned().collect();
+        vars.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        Config::from_lookup(|name| vars.get(name).cloned()).expect("valid")
     }
 
     fn doctor(&self) -> HashMap<String, Value> {
@@ -1094,4 +1114,142 @@ async fn doctor_checks_that_the_scopes_divisions_groups_and_queues_exist() {
     only_failed(&ctl.doctor(), "SYNC_SCOPE", "correct SyncScope");
     let said = ctl.doctor()["SYNC_SCOPE"]["detail"].to_string();
     assert!(said.contains(&format!("queue:{typo}")), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_what_the_watcher_set_and_what_it_restores() {
+    let two_way = [
+        ("PRESENCE_MODE", "two-way"),
+        ("ON_QUEUE_POLICY", "take-off"),
+    ];
+    let ctl = Ctl::start_with(&two_way).await;
+    let agent = ctl.world.agent();
+    ctl.world.ms.sign_in(&agent.teams);
+    let since = Some(presence_sync_tests::events::at(1_000));
+    let since = since.as_deref();
+    (ctl.world.genesys).set_state(&agent.genesys, "On Queue", since, "IDLE", since);
+    let event = activity(&agent.genesys, "ON_QUEUE", 1_000, "IDLE", 1_000);
+    assert_eq!(ctl.instance().outcome(event).await, "skipped/unchanged");
+    ctl.world.ms.join_meeting(&agent.teams);
+    // A client limit with room for this short run (the watcher's pace: watch.rs).
+    let config = ctl.config(&[("GENESYS_LIMIT_PER_MINUTE", "3000")]);
+    let watcher = presence_core::app::Watcher::build_with(&config, ctl.sdk()).expect("valid");
+    let invocation = presence_core::service::Invocation {
+        request_id: presence_sync_tests::events::event_id(),
+        deadline: std::time::SystemTime::now() + std::time::Duration::from_secs(3),
+    };
+    let report = watcher.run(&invocation).await.expect("the run works");
+    assert_eq!(report.taken_off, 1, "{report:?}");
+    let run = ctl.run(&["status", &agent.genesys]);
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("watcher"))
+        .unwrap_or_else(|| panic!("no watcher line: {}", run.stdout));
+    assert!(
+        line.contains("took the agent off for Teams InAMeeting")
+            && line.contains("In a Teams meeting")
+            && line.contains("to restore ON_QUEUE"),
+        "{line}"
+    );
+    let json = ctl.run(&["--json", "status", &agent.genesys]).json();
+    assert!(
+        json["record"]["watcher"]
+            .as_str()
+            .unwrap()
+            .starts_with("took"),
+        "{json:#}"
+    );
+}
+
+/// `presencectl <args>` with no deployment and no AWS variables at all.
+fn offline(args: &[&str]) -> Run {
+    let binary = presence_sync_tests::runtime_api::binary_path("presencectl");
+    let output = Command::new(binary)
+        .env_clear()
+        .args(args)
+        .output()
+        .expect("presencectl runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn explain_takes_a_teams_presence_and_says_what_the_watcher_would_do_offline() {
+    // (Teams, Genesys, extra flags, result, the start of why)
+    let cases: [(&str, &str, &[&str], &str, &str); 6] = [
+        (
+            "Busy/InAMeeting",
+            "ON_QUEUE/IDLE",
+            &[],
+            "nothing",
+            "on-queue-left",
+        ),
+        (
+            "Busy/InAMeeting",
+            "ON_QUEUE/IDLE",
+            &["--on-queue-policy", "take-off"],
+            "take-off",
+            "sets Genesys MEETING",
+        ),
+        (
+            "Busy/InACall",
+            "AVAILABLE",
+            &[],
+            "take-off",
+            "sets Genesys BUSY",
+        ),
+        ("Busy/InACall", "BREAK", &[], "nothing", "masked"),
+        (
+            "Busy/InACall",
+            "ON_QUEUE/INTERACTING",
+            &["--on-queue-policy", "take-off"],
+            "nothing",
+            "interacting",
+        ),
+        (
+            "Away/Away",
+            "AVAILABLE",
+            &["--teams-to-genesys", r#"{"Away": {"presence": "AWAY"}}"#],
+            "take-off",
+            "sets Genesys AWAY",
+        ),
+    ];
+    for (teams, genesys, extra, result, why) in cases {
+        let mut args = vec!["--json", "explain", "--teams", teams, "--genesys", genesys];
+        args.extend_from_slice(extra);
+        let run = offline(&args);
+        let json = run.json();
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        assert_eq!(json["result"], result, "{args:?}: {json:#}");
+        assert!(
+            json["why"].as_str().unwrap().starts_with(why),
+            "{args:?}: {json:#}"
+        );
+    }
+    offline(&[
+        "explain",
+        "--teams",
+        "Busy/Dancing",
+        "--genesys",
+        "ON_QUEUE",
+    ])
+    .fails_saying("\"Dancing\" is not a Graph presence activity");
+    offline(&["explain", "--teams", "Busy/InACall", "--genesys", "ONQ"])
+        .fails_saying("\"ONQ\" is not a Genesys system presence");
+    let missing = "0f0f0f0f-1111-4222-8333-444455556666";
+    let rules = format!(r#"{{"InACall": {{"presence": "{missing}"}}}}"#);
+    offline(&[
+        "explain",
+        "--teams",
+        "Busy/InACall",
+        "--genesys",
+        "AVAILABLE",
+        "--teams-to-genesys",
+        &rules,
+    ])
+    .fails_saying(missing);
 }

@@ -274,6 +274,19 @@ fn the_demo_draws_its_shift_for_the_browser() {
     );
     let page = dir.join("shift.html");
     assert!(stdout.contains(&page.display().to_string()), "{stdout}");
+    // The terminal tells what the picture draws: the reconciler's run, the reverse direction.
+    for text in [
+        "presence-reconcile, one run: 6 users scanned, 1 lost event recovered, 1 user drifted and repaired",
+        "presence-watch, one run: 1 taken off → Genesys Meeting (\"In a Teams meeting\")",
+        "its Genesys event reaches presence-sync: skipped/echo",
+        "presence-watch, one run: 1 restored → Genesys On Queue",
+        "Graph writes for Gus: 0",
+    ] {
+        assert!(
+            stdout.contains(text),
+            "the demo does not say {text:?}: {stdout}"
+        );
+    }
     let html = std::fs::read_to_string(&page).unwrap();
     // What the shift is about: a failure and its retry, a stale and a duplicate delivery,
     // the agent without a Teams user.
@@ -288,6 +301,12 @@ fn the_demo_draws_its_shift_for_the_browser() {
         "Available by hand in Teams",
         "reconciler: lost event recovered",
         "reconciler: drift repaired",
+        "watcher: take-off",
+        "watcher: restore",
+        "watcher: take-off (its event: echo)",
+        "Teams: Busy/InAMeeting from",
+        "the agent&#39;s own (joins a Teams meeting)",
+        "set in Genesys by the watcher: 2",
         "Simulated clock",
     ] {
         assert!(
@@ -300,7 +319,7 @@ fn the_demo_draws_its_shift_for_the_browser() {
     }
     check_in_browser(
         &page,
-        &["Ana", "Ben", "Chloé", "Dev", "Eli", "Fay"],
+        &["Ana", "Ben", "Chloé", "Dev", "Eli", "Fay", "Gus"],
         &dir.join("shift.png"),
     );
     let _ = std::fs::remove_dir_all(dir);

@@ -199,6 +199,7 @@ pub(super) fn count_quiet(report: &mut PassReport, quiet: Quiet) {
 fn count_refresh(report: &mut PassReport, why: Refresh) {
     match why {
         Refresh::KeepAlive => report.kept_alive += 1,
+        Refresh::Remap => report.remapped += 1,
         Refresh::Repair(drift) => {
             report.drift_found += 1;
             report.drift_repaired += 1;

@@ -6,7 +6,7 @@ use super::under_way::{Judged, UnderWay};
 use super::{Progress, ReconcileError, Run, burst};
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::domain::left::LeftReason;
-use crate::domain::reconcile::{GenesysView, Shown, Verdict, judge};
+use crate::domain::reconcile::{GenesysView, Shown, Verdict, judge, judge_mapped};
 use crate::domain::state::UserState;
 use crate::domain::teams::TeamsState;
 use crate::metrics::{self, Remote};
@@ -73,7 +73,9 @@ where
             });
             let now = genesys.get(&user);
             let seen = now.and_then(|now| self.scoped_view(run, now, &record));
-            let verdict = judge(&run.settings.rules, &record, seen, shown, self.now_ms());
+            let target = record.target(&self.mapping).0;
+            let rules = &run.settings.rules;
+            let verdict = judge_mapped(rules, &record, &target, seen, shown, self.now_ms());
             let scope_moved = matches!(
                 verdict,
                 Verdict::Rejoin(_) | Verdict::LetGo(LeftReason::OutOfScope | LeftReason::Excluded)

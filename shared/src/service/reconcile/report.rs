@@ -13,6 +13,9 @@ pub struct PassReport {
     pub backfilled: u64,
     pub settled: u64,
     pub kept_alive: u64,
+    /// Re-sent because the mapping in force maps the record elsewhere (a changed
+    /// `PRESENCE_MAPPING`, or `PRESENCE_MODE` switched).
+    pub remapped: u64,
     pub drift_found: u64,
     pub drift_repaired: u64,
     pub no_session: u64,

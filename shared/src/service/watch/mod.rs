@@ -146,4 +146,6 @@ where
 }
 
 #[cfg(test)]
+mod no_loop_tests;
+#[cfg(test)]
 mod tests;

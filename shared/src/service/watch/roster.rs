@@ -9,11 +9,13 @@ use super::{Run, WatchError};
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::domain::state::UserState;
 use crate::ports::{
-    Budget, PresenceWriter, RecordScan, StateStore, TeamsDirectory, TeamsIdCache, TeamsIdEntry,
+    Budget, GenesysBulk, PresenceWriter, RecordScan, StateStore, TeamsDirectory, TeamsIdCache,
+    TeamsIdEntry,
 };
 use crate::service::PresenceSync;
 use crate::service::teams_ids::TeamsIds;
 use futures_util::StreamExt;
+use std::collections::HashSet;
 use tokio::time::Instant;
 use tracing::warn;
 
@@ -21,6 +23,9 @@ use tracing::warn;
 const PAGE: u32 = 100;
 /// Teams-id lookups in flight at once (most are answered by the memory or the table).
 const LOOKUPS_AT_ONCE: usize = 8;
+/// Missing Teams ids from which the org's directory is read in pages (100 users a request)
+/// rather than one Genesys request each: a page's worth.
+const DIRECTORY_FROM: usize = 100;
 
 impl<S, C, D, W> PresenceSync<S, C, D, W>
 where
@@ -31,7 +36,7 @@ where
 {
     /// Walks the records from where the last run stopped, then looks up the Teams ids the
     /// roster lacks, within the roster's share of the run.
-    pub(super) async fn refresh_roster<G, R>(
+    pub(super) async fn refresh_roster<G: GenesysBulk, R>(
         &self,
         run: &mut Run<'_, G, R>,
     ) -> Result<(), WatchError> {
@@ -71,8 +76,45 @@ where
         run.report.roster_complete = lock(&shared.roster).complete;
         // The event path needs all of Graph's limit now (a shift start): this run yields.
         run.report.yielded = crate::policy::is_burst(sampled, recent);
+        self.hint_from_directory(run, stop).await;
         self.look_up_teams_ids(run, stop).await;
         Ok(())
+    }
+
+    /// Many Teams ids missing (a cold start in two-way mode, where the event path looks up
+    /// none for agents On Queue or Available, as it writes nothing for them): the org's
+    /// directory read in pages at the watcher's Genesys pace, its answers left as hints for
+    /// the lookups below (which still cache and claim them). 20,000 agents cost 200 requests,
+    /// not 20,000.
+    async fn hint_from_directory<G: GenesysBulk, R>(&self, run: &mut Run<'_, G, R>, stop: Instant) {
+        let mut missing: HashSet<GenesysUserId> = (lock(&run.shared.roster).members.iter())
+            .filter(|(_, m)| m.teams.is_none())
+            .map(|(user, _)| user.clone())
+            .collect();
+        loop {
+            // A walk begins for many missing ids and, once begun, goes on while any is.
+            let cursor = lock(&run.shared.roster).directory.clone();
+            if missing.is_empty() || (cursor.is_none() && missing.len() < DIRECTORY_FROM) {
+                return;
+            }
+            if run.shared.genesys.ready_before(stop).await.is_err() {
+                return;
+            }
+            let budget = Budget { until: stop };
+            let page = match run.genesys.directory_page(cursor.as_deref(), budget).await {
+                Ok(page) => page,
+                Err(error) => return run.read_failed(&error, "directory"),
+            };
+            for (user, answer) in page.users {
+                if missing.remove(&user) {
+                    run.shared.hints.put(user, answer);
+                }
+            }
+            lock(&run.shared.roster).directory = page.next.clone();
+            if page.next.is_none() {
+                return;
+            }
+        }
     }
 
     /// Teams ids for the members without one, several at once, until `stop`.

@@ -10,6 +10,7 @@ use crate::domain::watch::look::Looked;
 use crate::domain::watch::{OrgDefinition, Resolved, TeamsActivity, TeamsToGenesys, WatchMark};
 use crate::pace::Pace;
 use crate::ports::{Budget, GenesysPresence, RemoteError};
+use crate::service::reconcile::DirectoryHints;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -31,6 +32,8 @@ pub(super) struct Roster {
     pub cursor: Option<String>,
     /// Whether a walk has reached the end at least once.
     pub complete: bool,
+    /// Where the walk of the org's directory goes on, when many Teams ids are missing.
+    pub directory: Option<String>,
 }
 
 /// When an agent's current Teams activity was first seen.
@@ -64,6 +67,8 @@ pub struct WatchShared {
     pub(super) roster: Mutex<Roster>,
     pub(super) seen: Mutex<HashMap<GenesysUserId, Seen>>,
     pub(super) looked: Mutex<HashMap<GenesysUserId, Looked>>,
+    /// Teams ids read from the directory in bulk, for the Teams-id lookups to take.
+    pub(super) hints: DirectoryHints,
 }
 
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -82,6 +87,7 @@ impl WatchShared {
             roster: Mutex::new(Roster::default()),
             seen: Mutex::new(HashMap::new()),
             looked: Mutex::new(HashMap::new()),
+            hints: DirectoryHints::default(),
         }
     }
 
@@ -121,6 +127,12 @@ impl WatchShared {
     /// Its share of the Genesys client's limit (its Teams-id lookups spend it too).
     pub fn genesys_pace(&self) -> Arc<Pace> {
         self.genesys.clone()
+    }
+
+    /// The hints its Teams-id lookups answer from first (the lookups' directory layer is
+    /// built with them: [`crate::service::reconcile::Hinted`]).
+    pub fn hints(&self) -> DirectoryHints {
+        self.hints.clone()
     }
 
     /// The resolved rules (after [`WatchShared::resolve`]).

@@ -21,12 +21,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::UNIX_EPOCH;
 
-type Sync =
+pub(super) type Sync =
     PresenceSync<Arc<MemoryStore>, Arc<MemoryStore>, Arc<MemoryDirectory>, Arc<MemoryTeams>>;
 
 /// Wall time on tokio's (paused) clock.
 #[derive(Clone, Copy)]
-struct Virtual(Instant);
+pub(super) struct Virtual(Instant);
 
 impl Clock for Virtual {
     fn now_ms(&self) -> i64 {
@@ -34,11 +34,11 @@ impl Clock for Virtual {
     }
 }
 
-fn user(n: u8) -> GenesysUserId {
+pub(super) fn user(n: u8) -> GenesysUserId {
     GenesysUserId::parse(&format!("3f9e6a2b-5d4c-4b1a-8e7f-1122334455{n:02}")).unwrap()
 }
 
-fn teams(n: u8) -> TeamsUserId {
+pub(super) fn teams(n: u8) -> TeamsUserId {
     TeamsUserId::parse(&format!("a1b2c3d4-0000-4000-8000-0000000000{n:02}")).unwrap()
 }
 
@@ -52,7 +52,7 @@ fn presence(system: SystemPresence, ms: i64) -> Stamped<PresenceValue> {
     }
 }
 
-fn settings(on_queue: OnQueuePolicy, rules: &str, debounce: u64) -> WatchSettings {
+pub(super) fn settings(on_queue: OnQueuePolicy, rules: &str, debounce: u64) -> WatchSettings {
     WatchSettings {
         on_queue,
         rules: TeamsToGenesys::from_json(rules).unwrap(),
@@ -64,18 +64,18 @@ fn settings(on_queue: OnQueuePolicy, rules: &str, debounce: u64) -> WatchSetting
 }
 
 /// A floor of agents, the event path and the watcher sharing one table.
-struct Floor {
-    clock: Virtual,
-    store: Arc<MemoryStore>,
-    genesys: Arc<MemoryGenesys>,
-    teams: Arc<MemoryTeams>,
+pub(super) struct Floor {
+    pub(super) clock: Virtual,
+    pub(super) store: Arc<MemoryStore>,
+    pub(super) genesys: Arc<MemoryGenesys>,
+    pub(super) teams: Arc<MemoryTeams>,
     sync: Sync,
     settings: WatchSettings,
     shared: WatchShared,
 }
 
 impl Floor {
-    fn new(n: u8, settings: WatchSettings) -> Floor {
+    pub(super) fn new(n: u8, settings: WatchSettings) -> Floor {
         let clock = Virtual(Instant::now());
         let store = Arc::new(MemoryStore::new());
         let directory = Arc::new(MemoryDirectory::new());
@@ -112,7 +112,7 @@ impl Floor {
     }
 
     /// Genesys shows the agent in `system` (and `routing`), and the event reaches the sync.
-    async fn genesys_event(
+    pub(super) async fn genesys_event(
         &self,
         n: u8,
         system: SystemPresence,
@@ -131,7 +131,7 @@ impl Floor {
         self.deliver(n, observation).await
     }
 
-    async fn deliver(&self, n: u8, observation: Observation) -> Outcome {
+    pub(super) async fn deliver(&self, n: u8, observation: Observation) -> Outcome {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let event = GenesysEvent {
             event_id: format!("event-{}", NEXT.fetch_add(1, Ordering::Relaxed)),
@@ -147,7 +147,7 @@ impl Floor {
     }
 
     /// The watcher's writes so far come back as Genesys events: each one's outcome.
-    async fn echoes(&self, from: usize) -> Vec<Outcome> {
+    pub(super) async fn echoes(&self, from: usize) -> Vec<Outcome> {
         let mut outcomes = Vec::new();
         for write in self.genesys.presence_writes().into_iter().skip(from) {
             let n = (1..=99).find(|n| user(*n) == write.user).unwrap();
@@ -160,7 +160,7 @@ impl Floor {
         outcomes
     }
 
-    fn invocation(&self, secs: u64) -> Invocation {
+    pub(super) fn invocation(&self, secs: u64) -> Invocation {
         let ms = self.clock.now_ms() as u64 + secs * 1000;
         Invocation {
             request_id: "watch".to_owned(),
@@ -168,8 +168,13 @@ impl Floor {
         }
     }
 
-    async fn watch(&self) -> WatchReport {
-        let invocation = self.invocation(30);
+    pub(super) async fn watch(&self) -> WatchReport {
+        self.watch_for(30).await
+    }
+
+    /// One run with `secs` until Lambda's deadline.
+    pub(super) async fn watch_for(&self, secs: u64) -> WatchReport {
+        let invocation = self.invocation(secs);
         (self
             .sync
             .watch(
@@ -183,15 +188,15 @@ impl Floor {
             .unwrap()
     }
 
-    fn teams(&self, n: u8, event: ClientEvent) {
+    pub(super) fn teams(&self, n: u8, event: ClientEvent) {
         self.teams.client_event(&teams(n), event);
     }
 
-    fn genesys_now(&self, n: u8) -> Option<Observed<SystemPresence>> {
+    pub(super) fn genesys_now(&self, n: u8) -> Option<Observed<SystemPresence>> {
         self.genesys.now(&user(n))?.presence.map(|p| p.value.system)
     }
 
-    async fn mark(&self, n: u8) -> Option<&'static str> {
+    pub(super) async fn mark(&self, n: u8) -> Option<&'static str> {
         self.store
             .read(&user(n))
             .await
