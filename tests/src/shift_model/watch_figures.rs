@@ -34,8 +34,9 @@ pub struct WatchFigures {
     pub genesys_per_minute: Vec<u32>,
     pub graph_share: u32,
     pub genesys_share: u32,
-    /// Its Genesys requests by kind: Teams-id lookups, bulk reads, presence writes.
-    pub genesys_by_kind: (usize, usize, usize),
+    /// Its Genesys requests by kind: Teams-id lookups, directory pages, bulk reads, presence
+    /// writes.
+    pub genesys_by_kind: (usize, usize, usize, usize),
 }
 
 /// The first write for `agent` in `[from, to)`.
@@ -112,6 +113,7 @@ impl WatchFigures {
             genesys_share,
             genesys_by_kind: (
                 calls.count(Some(Caller::Watcher), Request::TeamsIdLookup),
+                calls.count(Some(Caller::Watcher), Request::DirectoryPage),
                 calls.count(Some(Caller::Watcher), Request::BulkRead),
                 calls.count(Some(Caller::Watcher), Request::PresenceWrite),
             ),
@@ -194,13 +196,14 @@ impl WatchFigures {
                 q(&self.genesys_due_ms),
             ),
             format!(
-                "watcher Graph reads per 30 s over {minutes} min: mean {g_mean:.1}, max {g_max} (its share {}; 429s {}); Genesys requests per minute: 07:50–08:20 mean {b_mean:.1}, max {b_max}; over {minutes} min mean {h_mean:.1}, max {h_max} (its share {}): {} Teams-id lookups, {} bulk reads, {} presence writes; Teams ids {:?} at 07:50",
+                "watcher Graph reads per 30 s over {minutes} min: mean {g_mean:.1}, max {g_max} (its share {}; 429s {}); Genesys requests per minute: 07:50–08:20 mean {b_mean:.1}, max {b_max}; over {minutes} min mean {h_mean:.1}, max {h_max} (its share {}): {} Teams-id lookups, {} directory pages, {} bulk reads, {} presence writes; Teams ids {:?} at 07:50",
                 self.graph_share,
                 self.graph_429,
                 self.genesys_share,
                 self.genesys_by_kind.0,
                 self.genesys_by_kind.1,
                 self.genesys_by_kind.2,
+                self.genesys_by_kind.3,
                 self.params.teams_ids,
             ),
         ]

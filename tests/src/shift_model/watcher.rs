@@ -191,8 +191,10 @@ impl Watcher {
             ),
         };
         let shared = WatchShared::new(&settings);
-        // Its Teams-id lookups spend the watcher's Genesys share (app::Watcher).
-        let lookups = Shared::with_paces(shared.graph_pace(), shared.genesys_pace());
+        // As app::Watcher: its Teams-id lookups spend the watcher's Genesys share, and answer
+        // first from the directory pages its roster reads.
+        let mut lookups = Shared::with_paces(shared.graph_pace(), shared.genesys_pace());
+        lookups.hints = shared.hints();
         let directory = FloorDirectory::new(
             floor.directory.clone(),
             floor.genesys_calls.clone(),

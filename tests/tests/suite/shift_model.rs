@@ -5,8 +5,8 @@
 //! the problem the pacing solves). With the production reconciler on its schedule, at its
 //! default share of a limit scaled to 10 % (2,000 agents), on a floor whose keep-alive falls
 //! due in the burst, the reconciler yields the burst and the event path keeps its figures.
-//! With the watcher (Teams → Genesys) at 1,000 agents, a meeting reaches Genesys within a
-//! poll period, within its shares. `make bench-shift` runs the full-size grid.
+//! With the watcher (Teams → Genesys) at 1,000 agents, a meeting reaches Genesys within two
+//! poll periods, within its shares. `make bench-shift` runs the full-size grid.
 
 use presence_sync_tests::shift_model::Params;
 use presence_sync_tests::shift_model::report::Report;
@@ -116,12 +116,12 @@ fn the_reconciler_yields_the_burst_to_the_paced_event_path() {
 
 /// The watcher (`presence-watch`, Teams → Genesys) at 1,000 agents, a fifth of them with a
 /// meeting or call in the hour, the function in two-way mode: a write due at the Teams change
-/// reaches Genesys within about one poll period (10 s; p99 11.8 s in `make bench-shift`'s
-/// terms, docs/performance.md, "The watcher"), every run works, and its requests stay within
+/// reaches Genesys within two poll periods and a margin (10 s each; p99 18.5 s at 1,000
+/// agents, docs/performance.md, "The watcher"), every run works, and its requests stay within
 /// its shares of Graph's limit (150 per 30 s) and of the Genesys client's (60 a minute).
 /// Checked to fail with a 30-s poll period (`WatcherParams::period`).
 #[test]
-fn the_watcher_acts_on_a_teams_meeting_within_a_poll_period_and_within_its_shares() {
+fn the_watcher_acts_on_a_teams_meeting_within_two_poll_periods_and_within_its_shares() {
     let mut params = Params::new(1_000, 50).with_watcher();
     params.paced_per_30s = Some(1_480);
     let report = run_paused(params);
@@ -139,7 +139,7 @@ fn the_watcher_acts_on_a_teams_meeting_within_a_poll_period_and_within_its_share
         due.len()
     );
     let p99 = due[(due.len() * 99).div_ceil(100) - 1];
-    assert!(p99 <= 15_000, "p99 {p99} ms from the Teams change");
+    assert!(p99 <= 25_000, "p99 {p99} ms from the Teams change");
     let graph_max = watcher.graph_per_30s.iter().max().copied().unwrap_or(0);
     assert!(
         graph_max <= watcher.graph_share,

@@ -198,6 +198,7 @@ fn add(report: &mut PassReport, counted: PassReport) {
         kept_alive,
         drift_found,
         drift_repaired,
+        remapped,
         no_session,
         poisoned_repaired,
         poisoned_left,
@@ -217,6 +218,7 @@ fn add(report: &mut PassReport, counted: PassReport) {
     report.kept_alive += kept_alive;
     report.drift_found += drift_found;
     report.drift_repaired += drift_repaired;
+    report.remapped += remapped;
     report.no_session += no_session;
     report.poisoned_repaired += poisoned_repaired;
     report.poisoned_left += poisoned_left;
