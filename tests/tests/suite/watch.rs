@@ -331,3 +331,21 @@ async fn the_reconciler_takes_a_watcher_write_whose_event_is_lost_without_mirror
     );
     assert_eq!(world.ms.shown_presence(&agent.teams).1, "InAMeeting");
 }
+
+#[tokio::test]
+async fn teams_ids_beyond_the_genesys_share_are_deferred_to_later_runs_not_failed() {
+    let world = World::start().await;
+    let sync = world.instance(&[TWO_WAY]);
+    let mut agents = Vec::new();
+    for _ in 0..20 {
+        agents.push(agent_in(&world, &sync, "ON_QUEUE", "IDLE").await);
+    }
+    // The default limits: one Genesys request a second for the watcher, 20 ids to learn one
+    // by one (fewer than a directory page's worth), a run with 1.5 s of work.
+    let watcher = presence_core::app::Watcher::build_with(&world.config(&[TWO_WAY]), &world.sdk)
+        .expect("valid");
+    let report = watcher.run(&invocation(3)).await.expect("the run works");
+    assert_eq!(report.failed, 0, "nothing failed: {report:?}");
+    assert!(report.deferred > 0, "{report:?}");
+    assert_eq!(report.watched + report.deferred, 20, "{report:?}");
+}

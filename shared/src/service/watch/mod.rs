@@ -66,6 +66,9 @@ pub struct WatchReport {
     pub skipped: BTreeMap<&'static str, u64>,
     /// Reads and writes that failed.
     pub failed: u64,
+    /// Teams-id lookups left for a later run: no slot of the Genesys share (or a 429) within
+    /// the roster's time. Not failures: the roster fills at the share's pace.
+    pub deferred: u64,
 }
 
 /// Why a watcher run could not work.
