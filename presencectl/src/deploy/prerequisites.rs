@@ -130,7 +130,10 @@ async fn terraform(runner: &Runner) -> Result<String, Problem> {
         Ok(format!("Terraform {version}"))
     } else {
         Err(Problem {
-            what: format!("Terraform {version:?} is older than 1.5"),
+            what: format!(
+                "Terraform {version:?} is older than {}.{}",
+                TERRAFORM_MIN.0, TERRAFORM_MIN.1
+            ),
             fix: fix.into(),
         })
     }

@@ -18,9 +18,11 @@
 //! and tests/infra/check_terraform.py look at them), that CloudFormation accepts
 //! template.yaml (cfn-lint and the SAM translation do), or that Genesys allows the grant.
 
+mod module;
 mod sam;
 pub use sam::parse_overrides;
 mod terraform;
+mod tf_modules;
 
 use serde::{Deserialize, Serialize};
 use std::io::Write;

@@ -44,15 +44,21 @@ impl Drive {
         world.genesys.register_admin_client(ADMIN_ID, ADMIN_SECRET);
         let root = std::env::temp_dir().join(format!("deploy-{}", uuid::Uuid::new_v4().simple()));
         let repo = presence_sync_tests::moto::repo_root();
-        for file in [
-            "template.yaml",
-            "samconfig.toml",
-            "infra/azure/main.tf",
-            "infra/genesys/main.tf",
-        ] {
-            let to = root.join("repo").join(file);
+        let modules = ["infra/azure", "infra/genesys"]
+            .into_iter()
+            .flat_map(|dir| {
+                std::fs::read_dir(repo.join(dir))
+                    .unwrap()
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "tf"))
+                    .map(move |p| format!("{dir}/{}", p.file_name().unwrap().to_string_lossy()))
+            });
+        let files = ["template.yaml".to_owned(), "samconfig.toml".to_owned()];
+        for file in files.into_iter().chain(modules) {
+            let to = root.join("repo").join(&file);
             std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-            std::fs::copy(repo.join(file), &to).unwrap();
+            std::fs::copy(repo.join(&file), &to).unwrap();
         }
         standin::install(&root.join("bin"));
         let stack = presence_sync_tests::aws::unique_name("ps");
@@ -96,6 +102,22 @@ impl Drive {
             .map(|(k, v)| (k.to_owned(), v)),
         );
         env
+    }
+
+    /// The whole output of one tool run, as the driver logged it (`<log>.log`).
+    fn tool_log(&self, log: &str) -> String {
+        let path = self.root.join("state").join(&self.stack).join("logs");
+        std::fs::read_to_string(path.join(format!("{log}.log"))).unwrap_or_default()
+    }
+
+    /// The stand-in Terraform's state of one module in the stack's workspace.
+    fn module_state(&self, module: &str) -> (PathBuf, Value) {
+        let path = self
+            .root
+            .join("standin-state")
+            .join(format!("{module}.{}.json", self.stack));
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        (path, serde_json::from_str(&text).unwrap_or(json!({})))
     }
 
     fn records_path(&self) -> PathBuf {
@@ -712,9 +734,41 @@ async fn destroy_removes_what_deploy_made_in_order_and_says_what_is_left() {
     assert!(deployed.out.contains("left to do   confirm the alarm subscription from the e-mail AWS Notifications sent to ops@example.com"), "{}", deployed.out);
     let outputs = drive.outputs().await;
     let before = drive.records().len();
+    // A deployment made while infra/azure declared Microsoft Graph's service principal as a
+    // resource with use_existing = true holds it in its state as adopted: a destroy would
+    // delete the tenant's own Graph principal (hashicorp/terraform-provider-azuread#1141).
+    let (path, mut azure_state) = drive.module_state("azure");
+    azure_state["resources"]
+        .as_array_mut()
+        .expect("the Azure module's resources")
+        .insert(
+            0,
+            json!({"address": "azuread_service_principal.msgraph", "adopted": true}),
+        );
+    std::fs::write(&path, azure_state.to_string()).unwrap();
 
     let destroyed = drive.run(&["destroy"], &[]);
     assert_eq!(destroyed.code, 0, "{}", destroyed.out);
+    // Microsoft Graph's service principal is read, never managed: forgotten from the old
+    // state, never destroyed; the app registration is.
+    let azure_log = drive.tool_log("azure-destroy");
+    assert!(
+        azure_log.contains("azuread_application.presence_sync: Destruction complete"),
+        "{azure_log}"
+    );
+    assert!(
+        !azure_log.contains("azuread_service_principal.msgraph"),
+        "{azure_log}"
+    );
+    assert!(
+        !calls(
+            &drive.records()[before..],
+            "terraform",
+            &["state", "rm", "azuread_service_principal.msgraph"]
+        )
+        .is_empty(),
+        "the adopted principal forgotten from the old state"
+    );
     let records = &drive.records()[before..];
     let stack = position(records, "sam", &["delete"]);
     let genesys = position(records, "terraform", &["-chdir=infra/genesys", "destroy"]);
