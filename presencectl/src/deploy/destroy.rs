@@ -1,18 +1,20 @@
 //! `presencectl destroy` (`make destroy`): what `deploy` made, removed in the reverse order of
 //! its dependencies — the stack (it uses the secrets and the partner event source), then the
-//! Genesys side (the role's grant to the deployment client first, so that the role can go),
-//! then the Entra ID app — and what is left, said at the end.
+//! Genesys side (the function's OAuth client, its secret and the integration while the
+//! deployment client still holds the role, then the role's grant, then the role), then the
+//! Entra ID app — and what is left, said at the end.
 
 use super::genesys_grant::{GenesysAdmin, Grant};
 use super::prerequisites::Purpose;
 use super::run::{
-    Context, azure_module, check_prerequisites, genesys_module, report_failure, took,
+    Context, azure_module, check_prerequisites, genesys_module, report_failure, role_name, took,
 };
 use super::settings::Settings;
 use super::stack;
 use super::verify;
 use super::{DestroyArgs, Problem, Step};
 use crate::deployment::Account;
+use presence_core::policy::GENESYS_GRANT_SETTLE;
 use std::time::Instant;
 
 /// The steps of a removal (named after the deployment's steps they undo).
@@ -79,7 +81,7 @@ async fn steps(context: &Context) -> Result<Settings, (Step, Problem)> {
         .step(Step::Azure, total, async {
             let module = azure_module(context, &settings);
             module.prepare().await?;
-            module.destroy().await?;
+            module.destroy(&[]).await?;
             Ok(((), "app registration and its client secret deleted; the Azure secret scheduled for deletion".into()))
         })
         .await?;
@@ -116,7 +118,20 @@ fn remembered(context: &Context, account: &str, region: &str) -> Result<Settings
     Ok(settings)
 }
 
-/// The role's grant taken back from the deployment client, then the module destroyed.
+/// The Genesys resources that give the SCIM reader role away or use the client: destroyed
+/// while the deployment client still holds the role. The Genesys provider deletes an OAuth
+/// client by first updating it (state inactive) with its roles (`deleteOAuthClient`,
+/// MyPureCloud/terraform-provider-genesyscloud), and Genesys lets a client give only roles
+/// it holds (`genesyscloud_oauth_client`, `roles`; Resource Center, "Edit an OAuth client":
+/// "the same roles as the OAuth client you plan to edit").
+const HOLDING_THE_ROLE: [&str; 3] = [
+    "genesyscloud_oauth_client.presence_sync",
+    "aws_secretsmanager_secret.genesys",
+    "genesyscloud_integration.eventbridge",
+];
+
+/// The function's client (and its secret, and the integration) while the deployment client
+/// holds the role, then the role's grant taken back, then the rest of the module.
 async fn genesys(context: &Context, settings: &Settings) -> Result<((), String), Problem> {
     let module = genesys_module(context, settings);
     module.prepare().await?;
@@ -126,15 +141,24 @@ async fn genesys(context: &Context, settings: &Settings) -> Result<((), String),
         module.output("role_division_id").await,
     ) {
         let config = verify::function_config(settings, "-", "-")?;
+        let admin = GenesysAdmin::new(&config)?;
         let grant = Grant {
             role_id: &role_id,
             division_id: &division_id,
+            role_name: &role_name(settings),
         };
-        if GenesysAdmin::new(&config)?.revoke(&grant).await? {
+        if admin.ensure_held(&grant).await? {
+            println!(
+                "   granted the role {role_id} to the deployment client again (deleting the function's client needs it)"
+            );
+            tokio::time::sleep(GENESYS_GRANT_SETTLE).await;
+        }
+        module.destroy(&HOLDING_THE_ROLE).await?;
+        if admin.revoke(&grant).await? {
             println!("   took the role {role_id} back from the deployment client");
         }
     }
-    module.destroy().await?;
+    module.destroy(&[]).await?;
     Ok(((), "integration (the partner event source goes with it), OAuth client and role deleted; the Genesys secret scheduled for deletion".into()))
 }
 

@@ -8,7 +8,7 @@
 //! subjects divisions roles create`), after reading the client's `roleDivisions`
 //! (`GET /api/v2/oauth/clients/{clientId}`, `oauth:client:view`) so that a re-run grants
 //! nothing. `destroy` takes the grant back (`DELETE` of the same path,
-//! `authorization:grant:delete`) before the role is deleted.
+//! `authorization:grant:delete`) once the function's client is deleted, before the role is.
 
 use super::Problem;
 use super::prerequisites::{GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET};
@@ -44,6 +44,8 @@ pub struct GenesysAdmin {
 pub struct Grant<'a> {
     pub role_id: &'a str,
     pub division_id: &'a str,
+    /// As the operator sees it in Genesys's admin UI (`<stack> SCIM reader`).
+    pub role_name: &'a str,
 }
 
 impl GenesysAdmin {
@@ -112,9 +114,13 @@ impl GenesysAdmin {
         Err(Problem {
             what: format!(
                 "Genesys refused to take the role {} back from the deployment client: {status} {}",
-                grant.role_id, excerpt(&body)
+                grant.role_id,
+                excerpt(&body)
             ),
-            fix: "remove the role presence-sync SCIM reader from the deployment client by hand (Admin → OAuth → the client → Roles), then make destroy again".into(),
+            fix: format!(
+                "the function's OAuth client is deleted already, so nothing needs the grant: remove the role {:?} from the deployment client by hand (Admin → Integrations → OAuth → the deployment client → Roles), then make destroy again (it deletes the role)",
+                grant.role_name
+            ),
         })
     }
 

@@ -253,6 +253,11 @@ pub(super) fn azure_module<'a>(context: &'a Context, settings: &Settings) -> Ter
     }
 }
 
+/// The function's Genesys role, as infra/genesys names it (`role_name`).
+pub(super) fn role_name(settings: &Settings) -> String {
+    format!("{} SCIM reader", settings.stack)
+}
+
 pub(super) fn genesys_module<'a>(context: &'a Context, settings: &Settings) -> Terraform<'a> {
     let stack = &settings.stack;
     Terraform {
@@ -268,7 +273,7 @@ pub(super) fn genesys_module<'a>(context: &'a Context, settings: &Settings) -> T
             ("aws_region", settings.aws_region.clone()),
             ("event_source_suffix", stack.clone()),
             ("secret_name_prefix", format!("{stack}-genesys-")),
-            ("role_name", format!("{stack} SCIM reader")),
+            ("role_name", role_name(settings)),
             ("oauth_client_name", stack.clone()),
             ("integration_name", format!("{stack} (Amazon EventBridge)")),
         ],
@@ -306,6 +311,7 @@ async fn genesys(
             .ensure_held(&Grant {
                 role_id: &role_id,
                 division_id: &division_id,
+                role_name: &role_name(settings),
             })
             .await?;
         if granted {

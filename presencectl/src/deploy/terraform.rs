@@ -153,14 +153,16 @@ impl Terraform<'_> {
         self.run(&log, &args).await
     }
 
-    /// `destroy -auto-approve`.
-    pub async fn destroy(&self) -> Result<(), Problem> {
-        let log = format!("{}-destroy", self.module.name());
-        self.run(
-            &log,
-            &["destroy", "-input=false", "-auto-approve", "-no-color"],
-        )
-        .await
+    /// `destroy -auto-approve`: of everything, or of the `targets` and what depends on them.
+    pub async fn destroy(&self, targets: &[&str]) -> Result<(), Problem> {
+        let targets: Vec<String> = targets.iter().map(|t| format!("-target={t}")).collect();
+        let mut args = vec!["destroy", "-input=false", "-auto-approve", "-no-color"];
+        args.extend(targets.iter().map(String::as_str));
+        let log = match targets.is_empty() {
+            true => format!("{}-destroy", self.module.name()),
+            false => format!("{}-destroy-target", self.module.name()),
+        };
+        self.run(&log, &args).await
     }
 
     /// One output, which must not be sensitive (the driver never reads a secret).

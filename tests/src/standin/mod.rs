@@ -18,6 +18,16 @@
 //! and tests/infra/check_terraform.py look at them), that CloudFormation accepts
 //! template.yaml (cfn-lint and the SAM translation do), or that Genesys allows the grant.
 
+/// `println!` that survives a closed pipe: when the driver is killed mid-step (a test
+/// interrupting it), the tool it started runs on, as the real one would, and must still
+/// finish its work and its record instead of panicking on the first line it prints.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod module;
 mod sam;
 pub use sam::parse_overrides;
@@ -75,7 +85,10 @@ pub(crate) fn ok(changed: bool) -> Ended {
 }
 
 pub(crate) fn failed(message: &str) -> Ended {
-    eprintln!("{message}");
+    {
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "{message}");
+    }
     Ended {
         status: 1,
         changed: false,
@@ -90,11 +103,11 @@ pub async fn run(tool: &str, args: Vec<String>) -> u8 {
         ("sam", _) => sam::run(&args).await,
         ("az", "account") => az_account(),
         ("rustup", "target") => {
-            println!("x86_64-unknown-linux-gnu\naarch64-unknown-linux-gnu");
+            say!("x86_64-unknown-linux-gnu\naarch64-unknown-linux-gnu");
             ok(false)
         }
         ("cargo-lambda", _) => {
-            println!("cargo-lambda 1.8.5 (stand-in)");
+            say!("cargo-lambda 1.8.5 (stand-in)");
             ok(false)
         }
         _ => failed(&format!("stand-in {tool}: {args:?} is not played")),
@@ -124,7 +137,7 @@ fn az_account() -> Ended {
         return failed("ERROR: Please run 'az login' to setup account.");
     }
     let tenant = secret_input("STANDIN_AZURE_SECRET")["tenant_id"].clone();
-    println!(
+    say!(
         "{}",
         serde_json::json!({"tenantId": tenant, "user": {"name": "admin@example.com", "type": "user"}})
     );

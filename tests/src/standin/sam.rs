@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 pub(super) async fn run(args: &[String]) -> Ended {
     match args.first().map(String::as_str) {
         Some("--version") => {
-            println!("SAM CLI, version 1.150.0 (stand-in)");
+            say!("SAM CLI, version 1.150.0 (stand-in)");
             ok(false)
         }
         Some("build") => build(),
@@ -36,7 +36,7 @@ fn build() -> Ended {
     match written {
         // Local artifacts only: nothing of the deployment changes.
         Ok(()) => {
-            println!("Build Succeeded");
+            say!("Build Succeeded");
             ok(false)
         }
         Err(error) => failed(&format!("Error: {error}")),
@@ -104,11 +104,11 @@ async fn deploy(args: &[String]) -> Ended {
                 &name,
                 &json!({"parameters": parameters, "deployment": deployment}),
             );
-            println!("Successfully created/updated stack - {stack}");
+            say!("Successfully created/updated stack - {stack}");
             ok(true)
         }
         Some(_) if state["parameters"] == parameters => {
-            println!("No changes to deploy. Stack {stack} is up to date");
+            say!("No changes to deploy. Stack {stack} is up to date");
             ok(false)
         }
         Some(deployment) => {
@@ -117,7 +117,7 @@ async fn deploy(args: &[String]) -> Ended {
                 &name,
                 &json!({"parameters": parameters, "deployment": deployment}),
             );
-            println!("Successfully created/updated stack - {stack}");
+            say!("Successfully created/updated stack - {stack}");
             ok(true)
         }
     }
@@ -189,11 +189,11 @@ async fn delete(args: &[String]) -> Ended {
         Some(deployment) => {
             deployment::delete(&endpoint(), &deployment).await;
             write_state(&name, &json!({}));
-            println!("Deleted successfully");
+            say!("Deleted successfully");
             ok(true)
         }
         None => {
-            println!("Error: The input stack {stack} does not exist on Cloudformation");
+            say!("Error: The input stack {stack} does not exist on Cloudformation");
             ok(false)
         }
     }

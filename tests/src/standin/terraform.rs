@@ -78,11 +78,11 @@ pub(super) async fn run(args: &[String]) -> Ended {
         .collect();
     match command.as_slice() {
         ["version"] => {
-            println!("{}", json!({"terraform_version": "1.9.8"}));
+            say!("{}", json!({"terraform_version": "1.9.8"}));
             ok(false)
         }
         ["init"] => {
-            println!("Terraform has been successfully initialized!");
+            say!("Terraform has been successfully initialized!");
             ok(false)
         }
         ["workspace", "select", name] => select_workspace(&call, name),
@@ -110,7 +110,7 @@ fn select_workspace(call: &Call<'_>, name: &str) -> Ended {
         &format!("{}.workspace", call.module),
         &json!({"name": name}),
     );
-    println!("Switched to workspace \"{name}\".");
+    say!("Switched to workspace \"{name}\".");
     ok(false)
 }
 
@@ -141,9 +141,11 @@ async fn apply(call: &Call<'_>) -> Ended {
     write_state(&call.state_name(), &state);
     match applied {
         Ok(()) => {
-            println!(
+            say!(
                 "Apply complete! Resources: {} added, {} changed, {} destroyed.",
-                counts.added, counts.changed, counts.destroyed
+                counts.added,
+                counts.changed,
+                counts.destroyed
             );
             ok(counts.added + counts.changed + counts.destroyed > 0)
         }
@@ -196,7 +198,7 @@ async fn settle_removed(
     let (forget, destroy): (Vec<String>, Vec<String>) =
         gone.into_iter().partition(|a| module.forgotten.contains(a));
     for address in forget {
-        println!("{address}: Removing from state (removed block, destroy = false)");
+        say!("{address}: Removing from state (removed block, destroy = false)");
         remove(state, &address);
     }
     destroy_each(state, &destroy).await?;
@@ -212,7 +214,10 @@ fn output(call: &Call<'_>, name: &str) -> Ended {
     }
     match read_state(&call.state_name())["outputs"][name].as_str() {
         Some(value) => {
-            print!("{value}");
+            {
+                use std::io::Write as _;
+                let _ = write!(std::io::stdout(), "{value}");
+            }
             ok(false)
         }
         None => failed(&format!("Error: Output \"{name}\" not found")),
@@ -221,7 +226,7 @@ fn output(call: &Call<'_>, name: &str) -> Ended {
 
 fn state_list(call: &Call<'_>) -> Ended {
     for address in addresses(&read_state(&call.state_name())) {
-        println!("{address}");
+        say!("{address}");
     }
     ok(false)
 }
@@ -237,10 +242,10 @@ fn state_rm(call: &Call<'_>, wanted: &[&str]) -> Ended {
     }
     for address in wanted {
         remove(&mut state, address);
-        println!("Removed {address}");
+        say!("Removed {address}");
     }
     write_state(&call.state_name(), &state);
-    println!(
+    say!(
         "Successfully removed {} resource instance(s).",
         wanted.len()
     );
@@ -268,7 +273,7 @@ async fn destroy(call: &Call<'_>) -> Ended {
     if let Err(ended) = result {
         return ended;
     }
-    println!("Destroy complete! Resources: {} destroyed.", doomed.len());
+    say!("Destroy complete! Resources: {} destroyed.", doomed.len());
     ok(!doomed.is_empty())
 }
 
@@ -306,7 +311,7 @@ async fn destroy_each(state: &mut Value, doomed: &[String]) -> Result<(), Ended>
     }
     for address in doomed.iter().rev() {
         super::tf_modules::destroy_resource(state, address).await?;
-        println!("{address}: Destruction complete");
+        say!("{address}: Destruction complete");
         remove(state, address);
     }
     Ok(())

@@ -121,6 +121,9 @@ pub(super) async fn destroy_resource(state: &Value, address: &str) -> Result<(),
                     .await;
             }
         }
+        CLIENT => {
+            deployment_client_holds(state, "update (state inactive, before deleting)").await?
+        }
         _ => {}
     }
     Ok(())
