@@ -45,7 +45,7 @@ pub async fn destroy(stack: Option<&str>, account: &Account, args: DestroyArgs) 
 
 async fn steps(context: &Context) -> Result<Settings, (Step, Problem)> {
     let total = STEPS.len();
-    let identity = context
+    let (identity, _) = context
         .step(
             Step::Prerequisites,
             total,

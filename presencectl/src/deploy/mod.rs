@@ -4,6 +4,7 @@
 //! upgrades in place and resumes after a failure; a failed step says which it was, what failed
 //! and the command to resume. The steps are in `run.rs`, the tools they drive beside it.
 
+mod account;
 mod command;
 mod destroy;
 mod genesys_grant;

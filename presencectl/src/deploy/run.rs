@@ -2,11 +2,12 @@
 //! under it, and `✓ <step>` with its time; a failure prints the step, what failed, its fix and
 //! the command that resumes. Steps before `--from` only read what they made.
 
+use super::account::{DEFAULT_RESERVED_CONCURRENCY, StackSoFar};
 use super::command::Runner;
 use super::genesys_grant::{GenesysAdmin, Grant};
 use super::prerequisites::{self, AwsIdentity, Purpose};
 use super::settings::{self, Given, Settings};
-use super::stack::{self, Made};
+use super::stack::{self, Made, Until};
 use super::terraform::{Module, Terraform};
 use super::verify::{self, Verdict};
 use super::{DEFAULT_STACK, DeployArgs, Problem, Step};
@@ -24,6 +25,8 @@ pub(super) struct Context {
     pub state_dir: PathBuf,
     /// Steps before this one only read what they made.
     pub from: Step,
+    /// The stack as the prerequisites step found it (a deployment only).
+    pub stack_so_far: Option<StackSoFar>,
 }
 
 impl Context {
@@ -51,6 +54,7 @@ impl Context {
             aws,
             state_dir: state_dir.to_owned(),
             from: Step::Prerequisites,
+            stack_so_far: None,
         }
     }
 
@@ -127,13 +131,17 @@ async fn steps(
     args: &DeployArgs,
 ) -> Result<(Settings, Verdict), (Step, Problem)> {
     let total = Step::ALL.len();
-    let identity = context
+    let purpose = Purpose::Deploy {
+        reserved_concurrency: reserved_concurrency(context, args),
+    };
+    let (identity, so_far) = context
         .step(
             Step::Prerequisites,
             total,
-            check_prerequisites(context, Purpose::Deploy),
+            check_prerequisites(context, purpose),
         )
         .await?;
+    context.stack_so_far = so_far;
     let settings = context
         .step(Step::Settings, total, settle(context, &identity, args))
         .await?;
@@ -160,10 +168,10 @@ async fn steps(
     context
         .step(Step::Stack, total, deploy_stack(context, &settings, &made))
         .await?;
-    let source = &made.event_source_name;
+    let (source, integration) = (&made.event_source_name, integration_name(&settings));
     context
         .step(Step::EventSource, total, async {
-            stack::wait_for_source(&context.aws, source)
+            stack::wait_for_source(&context.aws, source, &integration, Until::Active)
                 .await
                 .map(|said| ((), said))
         })
@@ -178,11 +186,32 @@ async fn steps(
     Ok((settings, verdict))
 }
 
+/// `ReservedConcurrency` as this run deploys it: given, else remembered, else the template's.
+fn reserved_concurrency(context: &Context, args: &DeployArgs) -> u32 {
+    let given = args
+        .parameters
+        .iter()
+        .rev()
+        .find_map(|p| p.strip_prefix("ReservedConcurrency=").map(str::to_owned));
+    let remembered = || {
+        Settings::load(&context.state_dir, &context.stack)
+            .ok()
+            .flatten()
+            .and_then(|s| s.parameters.get("ReservedConcurrency").cloned())
+    };
+    given
+        .or_else(remembered)
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(DEFAULT_RESERVED_CONCURRENCY)
+}
+
 pub(super) async fn check_prerequisites(
     context: &Context,
     purpose: Purpose,
-) -> Result<(AwsIdentity, String), Problem> {
-    let (found, identity) = prerequisites::check(&context.runner, &context.aws, purpose).await;
+) -> Result<((AwsIdentity, Option<StackSoFar>), String), Problem> {
+    let checked =
+        prerequisites::check(&context.runner, &context.aws, &context.stack, purpose).await;
+    let found = checked.found;
     let width = found.iter().map(|f| f.name.len()).max().unwrap_or(0);
     let mut missing = Vec::new();
     for check in &found {
@@ -197,8 +226,10 @@ pub(super) async fn check_prerequisites(
             }
         }
     }
-    match identity {
-        Some(identity) if missing.is_empty() => Ok((identity, "everything is in place".into())),
+    match checked.identity {
+        Some(identity) if missing.is_empty() => {
+            Ok(((identity, checked.stack), "everything is in place".into()))
+        }
         _ => Err(Problem {
             what: format!("missing: {}", missing.join(", ")),
             fix: "each ✗ line above says its fix; nothing was created".into(),
@@ -253,6 +284,11 @@ pub(super) fn azure_module<'a>(context: &'a Context, settings: &Settings) -> Ter
     }
 }
 
+/// The Genesys integration, as infra/genesys names it (`integration_name`).
+fn integration_name(settings: &Settings) -> String {
+    format!("{} (Amazon EventBridge)", settings.stack)
+}
+
 /// The function's Genesys role, as infra/genesys names it (`role_name`).
 pub(super) fn role_name(settings: &Settings) -> String {
     format!("{} SCIM reader", settings.stack)
@@ -275,7 +311,7 @@ pub(super) fn genesys_module<'a>(context: &'a Context, settings: &Settings) -> T
             ("secret_name_prefix", format!("{stack}-genesys-")),
             ("role_name", role_name(settings)),
             ("oauth_client_name", stack.clone()),
-            ("integration_name", format!("{stack} (Amazon EventBridge)")),
+            ("integration_name", integration_name(settings)),
         ],
     }
 }
@@ -361,6 +397,22 @@ async fn deploy_stack(
     if context.reads_only(Step::Stack) {
         return Ok(((), "skipped (--from)".into()));
     }
+    if context
+        .stack_so_far
+        .as_ref()
+        .is_some_and(StackSoFar::rolled_back)
+    {
+        println!(
+            "   {} is ROLLBACK_COMPLETE (its first creation failed; CloudFormation lets such a stack only be deleted): deleting it, then creating it",
+            settings.stack
+        );
+        stack::delete(&context.runner, settings).await?;
+    }
+    let source = &made.event_source_name;
+    let integration = integration_name(settings);
+    // The stack's event bus names the source: a stack made before Genesys makes it fails.
+    let found = stack::wait_for_source(&context.aws, source, &integration, Until::Exists).await?;
+    println!("   {found}");
     let parameters = stack::parameters(settings, made);
     stack::deploy(&context.runner, settings, &parameters).await?;
     Ok((

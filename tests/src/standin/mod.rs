@@ -97,6 +97,10 @@ pub(crate) fn failed(message: &str) -> Ended {
 
 /// The stand-in's `main`: plays `tool` with `args`; the exit status.
 pub async fn run(tool: &str, args: Vec<String>) -> u8 {
+    // Not a call of the driver's: the stand-in's own later work (not recorded).
+    if args.first().map(String::as_str) == Some(tf_modules::LATER) {
+        return tf_modules::create_later(&args).await.status;
+    }
     let ended = match (tool, first(&args)) {
         _ if forced_failure(tool, &args) => failed(&format!("Error: {tool} failed (STANDIN_FAIL)")),
         ("terraform", _) => terraform::run(&args).await,

@@ -210,14 +210,53 @@ async fn ensure_partner_source(state: &mut Value) -> Result<(), Ended> {
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let name = format!("aws.partner/genesys.com/cloud/{org}/{suffix}");
-    events
-        .create_partner_event_source()
-        .name(&name)
-        .account(&account)
-        .send()
-        .await
-        .map_err(|e| failed(&format!("Error: creating the integration: {e:?}")))?;
+    match std::env::var("STANDIN_SOURCE_DELAY_MS") {
+        // Genesys makes the source in its own time after the integration exists: a process
+        // of its own makes it later, outliving this apply (its output goes nowhere, so the
+        // driver does not wait for it).
+        Ok(delay) => {
+            use std::os::unix::process::CommandExt as _;
+            let me = std::env::current_exe().map_err(|e| failed(&e.to_string()))?;
+            std::process::Command::new(me)
+                .arg0("terraform")
+                .args([LATER, &name, &account, &delay])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .map_err(|e| failed(&format!("Error: creating the integration: {e}")))?;
+        }
+        Err(_) => create_source(&name, &account).await?,
+    }
     state["org_id"] = json!(org);
     state["outputs"]["event_source_name"] = json!(name);
     Ok(())
+}
+
+/// The stand-in's own command for a partner event source made later ([`create_later`]).
+pub(super) const LATER: &str = "__create-partner-source-later";
+
+async fn create_source(name: &str, account: &str) -> Result<(), Ended> {
+    aws_sdk_eventbridge::Client::new(&sdk().await)
+        .create_partner_event_source()
+        .name(name)
+        .account(account)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| failed(&format!("Error: creating the integration: {e:?}")))
+}
+
+/// `terraform __create-partner-source-later <name> <account> <delay ms>`: what Genesys does
+/// some time after the integration is created.
+pub(super) async fn create_later(args: &[String]) -> Ended {
+    let [_, name, account, delay] = args else {
+        return failed("stand-in: __create-partner-source-later <name> <account> <ms>");
+    };
+    let delay = delay.parse().unwrap_or(0);
+    tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    match create_source(name, account).await {
+        Ok(()) => super::ok(true),
+        Err(ended) => ended,
+    }
 }

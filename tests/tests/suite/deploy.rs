@@ -352,13 +352,22 @@ fn parameters(record: &Record) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_from_zero_then_again_changes_nothing_and_no_secret_reaches_output_logs_or_tools() {
     let drive = Drive::start().await;
-    // The partner event source answers Pending once: the driver waits for Active.
     drive.proxy.answer_once(
-        "DescribeEventSource",
+        "account-settings",
         200,
-        "application/x-amz-json-1.1",
-        &json!({"Name": "aws.partner/genesys.com/cloud/x/y", "State": "PENDING"}).to_string(),
+        "application/json",
+        &account_settings(1000, 1000),
     );
+    // The partner event source answers Pending twice: before the stack step (it exists, so
+    // the stack may name it) and after it (the driver waits for Active).
+    for _ in 0..2 {
+        drive.proxy.answer_once(
+            "DescribeEventSource",
+            200,
+            "application/x-amz-json-1.1",
+            &json!({"Name": "aws.partner/genesys.com/cloud/x/y", "State": "PENDING"}).to_string(),
+        );
+    }
     let first = drive.run(
         &[
             "deploy",
@@ -387,7 +396,16 @@ async fn deploy_from_zero_then_again_changes_nothing_and_no_secret_reaches_outpu
             first.out
         );
     }
+    assert!(first.out.contains("exists (PENDING)"), "{}", first.out);
+    assert!(first.out.contains("waiting for Active"), "{}", first.out);
     assert!(first.out.contains("is Active after"), "{}", first.out);
+    assert!(
+        first
+            .out
+            .contains("1000 unreserved of 1000; the functions reserve 51, leaving 949"),
+        "{}",
+        first.out
+    );
     assert!(
         first
             .out
@@ -830,4 +848,143 @@ fn pending_subscription() -> String {
   <ResponseMetadata><RequestId>1f3c6bd4-0000-4000-8000-000000000001</RequestId></ResponseMetadata>
 </ListSubscriptionsByTopicResponse>"#
         .to_owned()
+}
+
+/// Lambda's `GetAccountSettings` answer for an account with `limit` concurrent executions,
+/// `unreserved` of them not reserved by any function (Lambda API Reference,
+/// GetAccountSettings: `AccountLimit.ConcurrentExecutions`, `UnreservedConcurrentExecutions`).
+/// moto does not implement it (404): the proxy answers as Lambda would.
+fn account_settings(limit: u32, unreserved: u32) -> String {
+    json!({
+        "AccountLimit": {
+            "TotalCodeSize": 80530636800u64,
+            "CodeSizeUnzipped": 262144000,
+            "CodeSizeZipped": 52428800,
+            "ConcurrentExecutions": limit,
+            "UnreservedConcurrentExecutions": unreserved
+        },
+        "AccountUsage": {"TotalCodeSize": 0, "FunctionCount": 0}
+    })
+    .to_string()
+}
+
+/// CloudFormation's `DescribeStacks` answer for a stack whose creation failed and was rolled
+/// back: ROLLBACK_COMPLETE, from which a stack can only be deleted. moto never rolls a
+/// creation back (its stacks end CREATE_COMPLETE): the proxy answers as CloudFormation would.
+fn rolled_back_stack(stack: &str) -> String {
+    format!(
+        r#"<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+  <DescribeStacksResult>
+    <Stacks>
+      <member>
+        <StackName>{stack}</StackName>
+        <StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/{stack}/5b8d2f4e-0000-4000-8000-000000000001</StackId>
+        <CreationTime>2026-12-07T10:00:00Z</CreationTime>
+        <StackStatus>ROLLBACK_COMPLETE</StackStatus>
+        <StackStatusReason>The following resource(s) failed to create: [PresenceSyncFunction].</StackStatusReason>
+      </member>
+    </Stacks>
+  </DescribeStacksResult>
+  <ResponseMetadata><RequestId>1f3c6bd4-0000-4000-8000-000000000002</RequestId></ResponseMetadata>
+</DescribeStacksResponse>"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_stack_whose_creation_failed_is_deleted_then_created_again() {
+    let drive = Drive::start().await;
+    // The creation fails (Lambda's concurrency quota, one of the usual causes) and
+    // CloudFormation rolls it back: the stack stays, in ROLLBACK_COMPLETE.
+    let quota = "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [100].";
+    let failed = drive.run(
+        &["deploy", "--genesys-region", "eu-west-1"],
+        &[("STANDIN_STACK_FAILS", quota)],
+    );
+    assert_eq!(failed.code, 1, "{}", failed.out);
+    assert!(
+        failed.out.contains("✗ step 7 (stack) failed"),
+        "{}",
+        failed.out
+    );
+    assert!(failed.out.contains("ROLLBACK_COMPLETE"), "{}", failed.out);
+
+    // The next run finds it so, deletes it, and creates the stack.
+    drive.proxy.answer_once(
+        "DescribeStacks",
+        200,
+        "text/xml",
+        &rolled_back_stack(&drive.stack),
+    );
+    let before = drive.records().len();
+    let again = drive.run(&["deploy"], &[]);
+    assert_eq!(again.code, 0, "{}", again.out);
+    assert_eq!(
+        drive.proxy.pending_answers(),
+        0,
+        "the stack's state was read"
+    );
+    let records = &drive.records()[before..];
+    let delete = position(records, "sam", &["delete", &drive.stack]);
+    let deploy = position(records, "sam", &["deploy", &drive.stack]);
+    assert!(delete < deploy, "{records:#?}");
+    assert!(again.out.contains("ROLLBACK_COMPLETE"), "{}", again.out);
+    assert_eq!(drive.rule_state().await, "ENABLED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stack_waits_for_the_partner_event_source_genesys_makes_in_its_own_time() {
+    let drive = Drive::start().await;
+    // Genesys creates the partner event source some seconds after the integration: a stack
+    // deployed before it exists fails to create (and is left in ROLLBACK_COMPLETE). The
+    // stand-in makes it 4 s after the apply; the driver's first look comes before that.
+    // EventBridge answers a source it does not know with ResourceNotFoundException (API
+    // Reference, DescribeEventSource, Errors); moto fails with a 500 instead (a KeyError in
+    // its `describe_event_source`): the proxy answers that first look as EventBridge does.
+    let source_missing = drive.proxy.answer_once(
+        "DescribeEventSource",
+        400,
+        "application/x-amz-json-1.1",
+        &json!({
+            "__type": "ResourceNotFoundException",
+            "message": "Event source aws.partner/genesys.com/cloud/x/y does not exist."
+        })
+        .to_string(),
+    );
+    let run = drive.run(
+        &["deploy", "--genesys-region", "mypurecloud.de"],
+        &[("STANDIN_SOURCE_DELAY_MS", "4000")],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    assert!(source_missing.answered());
+    assert!(
+        run.out.contains("waiting for Genesys to create it"),
+        "{}",
+        run.out
+    );
+    assert!(run.out.contains("doctor says it is syncing"), "{}", run.out);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_without_the_concurrency_the_functions_reserve_is_refused_first() {
+    let drive = Drive::start().await;
+    // A new account's low default quota: 10 concurrent executions, none reserved.
+    drive.proxy.answer_once(
+        "account-settings",
+        200,
+        "application/json",
+        &account_settings(10, 10),
+    );
+    let run = drive.run(&["deploy", "--genesys-region", "eu-west-1"], &[]);
+    assert_eq!(run.code, 1, "{}", run.out);
+    assert!(run.out.contains("✗ Lambda concurrency"), "{}", run.out);
+    assert!(run.out.contains("Service Quotas"), "{}", run.out);
+    assert!(run.out.contains("ReservedConcurrency"), "{}", run.out);
+    assert!(
+        drive
+            .records()
+            .iter()
+            .all(|r| !r.args.iter().any(|a| a == "apply" || a == "deploy")),
+        "nothing made: {:#?}",
+        drive.records()
+    );
 }
