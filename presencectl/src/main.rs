@@ -209,8 +209,14 @@ async fn run(cli: Cli) -> Result<bool, String> {
 fn offline(command: &Command, json: bool) -> Option<Result<bool, String>> {
     match command {
         Command::Mapping {
-            action: mapping::Action::Check { mapping: Some(raw) },
-        } => Some(mapping::text(raw).map(|text| output::print(&mapping::check(&text), json))),
+            action:
+                mapping::Action::Check {
+                    mapping: Some(raw),
+                    mode,
+                },
+        } => Some(mapping::mode(mode.as_deref()).and_then(|mode| {
+            mapping::text(raw).map(|text| output::print(&mapping::check(&text, mode), json))
+        })),
         Command::Explain {
             event,
             mapping: Some(mapping),
@@ -249,9 +255,14 @@ async fn on_deployment(
             output::print(&redrive::run(&deployment, send, max).await?, json)
         }
         Command::Mapping { action } => match action {
-            mapping::Action::Check { .. } => {
+            mapping::Action::Check { mode, .. } => {
                 let raw = deployment.variables.get("PRESENCE_MAPPING");
-                output::print(&mapping::check(raw.map_or("", String::as_str)), json)
+                let deployed = deployment
+                    .variables
+                    .get("PRESENCE_MODE")
+                    .map(String::as_str);
+                let mode = mapping::mode(mode.as_deref().or(deployed))?;
+                output::print(&mapping::check(raw.map_or("", String::as_str), mode), json)
             }
         },
         Command::Deploy(_) | Command::Destroy(_) => {

@@ -2,6 +2,7 @@
 //! start-up, and the effective table it gives.
 
 use crate::output::{Answer, fields};
+use presence_core::domain::watch::PresenceMode;
 use serde::Serialize;
 
 #[derive(clap::Subcommand)]
@@ -10,6 +11,10 @@ pub enum Action {
     Check {
         /// The mapping JSON (`-` reads it from stdin); the deployment's when omitted.
         mapping: Option<String>,
+        /// The presence mode to check it in (`one-way` or `two-way`); the deployment's
+        /// `PRESENCE_MODE` when omitted (`one-way` for a mapping given here).
+        #[arg(long)]
+        mode: Option<String>,
     },
 }
 
@@ -48,9 +53,26 @@ pub struct Entry {
     pub teams: String,
 }
 
-/// Validates `raw` as start-up does.
-pub fn check(raw: &str) -> MappingCheck {
-    match presence_core::config::mapping(raw.to_owned()) {
+/// The presence mode named on the command line or by the deployment (`one-way` when neither
+/// says), or an error naming the bad value.
+pub fn mode(raw: Option<&str>) -> Result<PresenceMode, String> {
+    match raw {
+        None => Ok(PresenceMode::OneWay),
+        Some(raw) => PresenceMode::parse(raw).ok_or_else(|| {
+            crate::output::with_fix(
+                format!(
+                    "presence mode {:?} is not one-way or two-way",
+                    raw.chars().take(40).collect::<String>()
+                ),
+                "give --mode one-way or --mode two-way",
+            )
+        }),
+    }
+}
+
+/// Validates `raw` as start-up does in `mode`.
+pub fn check(raw: &str, mode: PresenceMode) -> MappingCheck {
+    match presence_core::config::mapping(raw.to_owned(), mode) {
         Ok(mapping) => MappingCheck {
             valid: true,
             error: None,

@@ -138,6 +138,22 @@ pub const RECONCILE_BURST_PERCENT: usize = 10;
 /// A page of fewer users is no sample: a floor that small cannot come near Graph's limit.
 pub const RECONCILE_BURST_SAMPLE: usize = 50;
 
+/// Whether a sample of `sampled` records, `recent` of them applied within
+/// [`RECONCILE_BURST_WINDOW`], shows the event path in a burst (the reconciler and the watcher
+/// then yield Graph to it).
+pub fn is_burst(sampled: usize, recent: usize) -> bool {
+    sampled >= RECONCILE_BURST_SAMPLE && recent * 100 > sampled * RECONCILE_BURST_PERCENT
+}
+
+/// The most of a watcher run its roster may take (walking the records, looking up Teams ids);
+/// the rest of the run polls. A cold start of a large floor goes on in the next run.
+pub const WATCH_ROSTER_TIME: Duration = Duration::from_secs(15);
+/// How long after its mark a Genesys write of the watcher may still be in flight (a
+/// take-off or restore not yet shown by Genesys is then sent again or given up).
+pub const WATCH_IN_FLIGHT: Duration = Duration::from_secs(30);
+/// The deadline of one watcher read or write (a Graph bulk read, a Genesys read or write).
+pub const WATCH_CALL_TIME: Duration = Duration::from_secs(5);
+
 /// How long an instance keeps a Teams id in memory before reading the table's again: an
 /// operator's override or forget (`presencectl teams-id`) reaches every warm instance within
 /// this, for one table read per user and instance per period.

@@ -148,7 +148,9 @@ def main(path: str) -> int:
 
     # --- the functions ----------------------------------------------------------------
     functions = of_type(resources, "AWS::Lambda::Function")
-    expected_functions = ["PresenceReconcileFunction", "PresenceSyncFunction"]
+    # The translation keeps conditional resources (with their Condition): the watcher, off by
+    # default (TeamsToGenesys), is checked like the others.
+    expected_functions = ["PresenceReconcileFunction", "PresenceSyncFunction", "PresenceWatchFunction"]
     if sorted(functions) != expected_functions:
         problem(f"expected the Lambda functions {expected_functions}, found {sorted(functions)}")
         return report()
@@ -158,17 +160,18 @@ def main(path: str) -> int:
         if "RetentionInDays" not in group.get("Properties", {}):
             problem(f"{name}: no retention")
 
-    # --- the reconciler: one run at a time, on a schedule ---------------------------------
-    reconciler = functions["PresenceReconcileFunction"]["Properties"]
-    if reconciler.get("ReservedConcurrentExecutions") != 1:
-        problem("PresenceReconcileFunction: ReservedConcurrentExecutions is not 1 (one run at a time)")
-    schedules = [
-        rule for rule in of_type(resources, "AWS::Events::Rule").values()
-        if "ScheduleExpression" in rule.get("Properties", {})
-        and any(ref(t.get("Arn")) == "PresenceReconcileFunction" for t in rule["Properties"].get("Targets", []))
-    ]
-    if len(schedules) != 1:
-        problem(f"PresenceReconcileFunction: expected one schedule rule targeting it, found {len(schedules)}")
+    # --- the reconciler and the watcher: one run at a time, on a schedule ----------------
+    for scheduled in ("PresenceReconcileFunction", "PresenceWatchFunction"):
+        props = functions[scheduled]["Properties"]
+        if props.get("ReservedConcurrentExecutions") != 1:
+            problem(f"{scheduled}: ReservedConcurrentExecutions is not 1 (one run at a time)")
+        schedules = [
+            rule for rule in of_type(resources, "AWS::Events::Rule").values()
+            if "ScheduleExpression" in rule.get("Properties", {})
+            and any(ref(t.get("Arn")) == scheduled for t in rule["Properties"].get("Targets", []))
+        ]
+        if len(schedules) != 1:
+            problem(f"{scheduled}: expected one schedule rule targeting it, found {len(schedules)}")
 
     function_name = "PresenceSyncFunction"
     props = functions[function_name]["Properties"]

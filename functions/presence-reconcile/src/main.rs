@@ -3,7 +3,11 @@
 //! presences alive and finds Teams drift (`presence_core::service::reconcile`). The schedule's
 //! event carries nothing it needs.
 #![forbid(unsafe_code)]
+// The sync nests the scope, the lease, the Teams-id layers, the token and the HTTP retries
+// in one future: deeper than the compiler's default layout query depth (128).
+#![recursion_limit = "256"]
 
+use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use presence_core::app::Reconciler;
 use presence_core::service::Invocation;
@@ -45,7 +49,7 @@ async fn main() -> ExitCode {
 /// which the template's alarm counts).
 async fn handler(
     reconciler: &Reconciler,
-    event: LambdaEvent<serde_json::Value>,
+    event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
 ) -> Result<PassOutcome, Failed> {
     let invocation = Invocation {
         request_id: event.context.request_id,

@@ -2,11 +2,17 @@
 //! partner bus in, Microsoft Teams preferred presence out. Configuration is read and the
 //! clients are built once per instance; each invocation borrows them.
 #![forbid(unsafe_code)]
+// The sync nests the scope, the lease, the Teams-id layers, the token and the HTTP retries
+// in one future: deeper than the compiler's default layout query depth (128).
+#![recursion_limit = "256"]
 
+use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use presence_core::domain::event::Envelope;
 use presence_core::domain::outcome::Report;
 use presence_core::ports::{PresenceWriter, StateStore, TeamsDirectory, TeamsIdCache};
 use presence_core::service::{Invocation, PresenceSync, SyncError};
+use serde::Deserialize;
 use std::process::ExitCode;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -53,11 +59,28 @@ where
         request_id: event.context.request_id,
         deadline: UNIX_EPOCH + Duration::from_millis(event.context.deadline),
     };
-    let result = sync.handle(event.payload, &invocation).await;
+    let result = match EventBridgeEvent::<serde_json::Value>::deserialize(&event.payload) {
+        Ok(bridge) => sync.handle_envelope(envelope(bridge), &invocation).await,
+        // Not an EventBridge event: the sync's own reading of it names the field at fault
+        // and what was wrong with it.
+        Err(_) => sync.handle(event.payload, &invocation).await,
+    };
     // The invocation's metrics, before its answer: Lambda may freeze the process once it
     // has answered.
     presence_core::metrics::flush();
     result.map_err(Failed)
+}
+
+/// The fields of the EventBridge event the sync reads (the domain depends on no AWS crate).
+fn envelope(event: EventBridgeEvent<serde_json::Value>) -> Envelope {
+    Envelope {
+        id: event.id,
+        detail_type: event.detail_type,
+        source: event.source,
+        account: event.account,
+        time: event.time,
+        detail: event.detail,
+    }
 }
 
 /// A failed invocation.
@@ -144,5 +167,28 @@ mod tests {
             "{}",
             diagnostic.error_message
         );
+        // Not even an EventBridge event: the field and the type are named all the same.
+        for (field, value, named) in [
+            (
+                "detail-type",
+                serde_json::json!(7),
+                "detail-type: invalid type: integer",
+            ),
+            (
+                "detail",
+                serde_json::json!({"topicName": 1}),
+                "detail.topicName: invalid type: integer",
+            ),
+        ] {
+            let mut payload = fixture();
+            payload[field] = value;
+            let diagnostic = Diagnostic::from(handler(&sync, event(payload)).await.unwrap_err());
+            assert_eq!(diagnostic.error_type, "MalformedEvent");
+            assert!(
+                diagnostic.error_message.contains(named),
+                "{}",
+                diagnostic.error_message
+            );
+        }
     }
 }

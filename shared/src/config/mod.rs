@@ -14,12 +14,14 @@ mod expiration;
 mod genesys_region;
 mod reconcile;
 mod urls;
+mod watch;
 
 use expiration::{day_time_duration, expiration};
 pub use genesys_region::{GENESYS_REGIONS, GenesysRegion, UnknownGenesysRegion};
 pub use reconcile::ReconcileConfig;
 use std::time::Duration;
 use urls::{base_url, genesys_urls};
+pub use watch::WatchConfig;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("invalid configuration: {variable}: {problem}")]
@@ -63,6 +65,14 @@ pub const VARIABLES: &[&str] = &[
     "GENESYS_LIMIT_PER_MINUTE",
     "RECONCILE_GRAPH_SHARE_PERCENT",
     "RECONCILE_GENESYS_SHARE_PERCENT",
+    // The reverse direction's (config/watch.rs).
+    "PRESENCE_MODE",
+    "ON_QUEUE_POLICY",
+    "TEAMS_TO_GENESYS",
+    "WATCH_PERIOD_SECONDS",
+    "WATCH_DEBOUNCE_SECONDS",
+    "WATCH_GRAPH_SHARE_PERCENT",
+    "WATCH_GENESYS_SHARE_PERCENT",
 ];
 
 /// Variables the function no longer honours but still looks for, to stop at start-up rather
@@ -95,6 +105,9 @@ pub struct Config {
     pub metrics_namespace: String,
     /// The reconciler's configuration (read and checked by every function alike).
     pub reconcile: ReconcileConfig,
+    /// The reverse direction's configuration (read and checked by every function alike:
+    /// `PRESENCE_MODE` shapes the mapping of all of them).
+    pub watch: WatchConfig,
     /// `RESERVED_CONCURRENCY`: the event function's reserved concurrency, which Lambda does
     /// not tell the function; with it, each instance paces its Graph writes so that all of
     /// them together stay within `GRAPH_WRITES_PER_30S`. Unset: no pacing.
@@ -139,6 +152,7 @@ impl Config {
             "GRAPH_API_URL",
             &get("GRAPH_API_URL").unwrap_or_else(|| "https://graph.microsoft.com/v1.0".to_owned()),
         )?;
+        let watch = watch::read(&get)?;
         let presence_expiration = get("PRESENCE_EXPIRATION")
             .map(|raw| expiration(&raw))
             .transpose()?;
@@ -155,12 +169,13 @@ impl Config {
                 &get("AZURE_LOGIN_URL")
                     .unwrap_or_else(|| "https://login.microsoftonline.com".to_owned()),
             )?,
-            mapping: mapping(get("PRESENCE_MAPPING").unwrap_or_default())?,
+            mapping: mapping(get("PRESENCE_MAPPING").unwrap_or_default(), watch.mode)?,
             presence_expiration: presence_expiration.clone(),
             settings: settings(&get)?,
             http: HttpTimeouts::default(),
             metrics_namespace: metrics_namespace(get("METRICS_NAMESPACE"))?,
             reconcile: reconcile::read(&get, presence_expiration.as_deref())?,
+            watch,
             reserved_concurrency: get("RESERVED_CONCURRENCY")
                 .map(|raw| reconcile::number_of(&raw, "RESERVED_CONCURRENCY", 1..=1_000))
                 .transpose()?,
@@ -179,9 +194,13 @@ fn metrics_namespace(raw: Option<String>) -> Result<String, ConfigError> {
     Ok(namespace)
 }
 
-/// PRESENCE_MAPPING, with the start-up validation (also `presencectl mapping check`).
-pub fn mapping(raw: String) -> Result<PresenceMapping, ConfigError> {
-    PresenceMapping::from_json(&raw).map_err(|e| {
+/// PRESENCE_MAPPING in `mode`, with the start-up validation (also `presencectl mapping
+/// check`).
+pub fn mapping(
+    raw: String,
+    mode: crate::domain::watch::PresenceMode,
+) -> Result<PresenceMapping, ConfigError> {
+    mode.mapping(&raw).map_err(|e| {
         // The mapping's own messages start with the variable's name; the error names it
         // already.
         let message = e.to_string();

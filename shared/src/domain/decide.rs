@@ -183,12 +183,14 @@ pub fn after_claim(
     let state = match after.target(mapping).0 {
         Target::Keep(KeepReason::Ignored) => return no_call(SkipReason::Ignored),
         Target::Keep(KeepReason::Unmapped) => return no_call(SkipReason::Unmapped),
-        Target::Keep(KeepReason::NoPresenceYet) => return no_call(own_reason(observation)),
+        Target::Keep(KeepReason::NoPresenceYet) => {
+            return no_call(own_reason(observation, after));
+        }
         Target::Teams(state) => state,
     };
     let uncertain = before.dirty();
     if !claimed || (!uncertain && state == before.applied()) {
-        return no_call(own_reason(observation));
+        return no_call(own_reason(observation, after));
     }
     AfterClaim::Call {
         state,
@@ -202,9 +204,16 @@ pub fn after_claim(
     }
 }
 
-/// The reason an event that needs no Teams change is skipped: `unmapped` for a routing status
-/// outside the five, otherwise `unchanged`.
-fn own_reason(observation: &Observation) -> SkipReason {
+/// The reason an event that needs no Teams change is skipped: `echo` for the watcher's own
+/// Genesys write coming back, `unmapped` for a routing status outside the five, otherwise
+/// `unchanged`.
+fn own_reason(observation: &Observation, after: &UserState) -> SkipReason {
+    let ours = |p: &crate::domain::event::Stamped<crate::domain::event::PresenceValue>| {
+        after.watch.as_ref().is_some_and(|mark| mark.set_this(p))
+    };
+    if observation.presence.as_ref().is_some_and(ours) {
+        return SkipReason::Echo;
+    }
     match (&observation.presence, &observation.routing) {
         (None, Some(r)) if matches!(r.value, Observed::Unknown(_)) => SkipReason::Unmapped,
         _ => SkipReason::Unchanged,

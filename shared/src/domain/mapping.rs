@@ -47,6 +47,8 @@ pub enum MatchedKey {
     None,
     /// Not the mapping: the sync let the user go, so what we set is cleared.
     Left(LeftReason),
+    /// The watcher set the recorded presence: the key of the presence it replaced decided.
+    Watched(Box<MatchedKey>),
 }
 
 impl fmt::Display for MatchedKey {
@@ -57,6 +59,7 @@ impl fmt::Display for MatchedKey {
             MatchedKey::System(s) => f.write_str(s),
             MatchedKey::None => f.write_str("none"),
             MatchedKey::Left(reason) => write!(f, "left ({reason})"),
+            MatchedKey::Watched(replaced) => write!(f, "watch (as {replaced})"),
         }
     }
 }
@@ -88,6 +91,10 @@ pub enum MappingError {
         "PRESENCE_MAPPING entry {key:?}: value must be {{\"availability\":\"…\",\"activity\":\"…\"}}, \"clear\" or \"ignore\", found {found}"
     )]
     BadValue { key: String, found: String },
+    #[error(
+        "PRESENCE_MAPPING entry {key:?} must be \"clear\" in PRESENCE_MODE=two-way: a preferred presence set or kept there hides the agent's own Teams calls and meetings from presence-watch (or use PRESENCE_MODE=one-way)"
+    )]
+    MasksTeams { key: String },
 }
 
 fn list<'a>(items: impl Iterator<Item = &'a str>) -> String {
@@ -130,7 +137,12 @@ impl PresenceMapping {
     /// The default table with the operator's overrides from `PRESENCE_MAPPING` applied.
     /// An empty or whitespace-only value means "defaults only".
     pub fn from_json(raw: &str) -> Result<Self, MappingError> {
-        let mut mapping = PresenceMapping::default();
+        Self::from_json_over(PresenceMapping::default(), raw)
+    }
+
+    /// `base` with the operator's overrides from `PRESENCE_MAPPING` applied.
+    pub fn from_json_over(base: PresenceMapping, raw: &str) -> Result<Self, MappingError> {
+        let mut mapping = base;
         if raw.trim().is_empty() {
             return Ok(mapping);
         }
@@ -159,6 +171,17 @@ impl PresenceMapping {
             }
         }
         Ok(mapping)
+    }
+
+    /// This mapping with `presence` mapped to `rule`.
+    pub fn with_system(mut self, presence: SystemPresence, rule: Rule) -> Self {
+        self.system.insert(presence, rule);
+        self
+    }
+
+    /// The rule for a system presence, when the mapping has one.
+    pub fn system_rule(&self, presence: SystemPresence) -> Option<Rule> {
+        self.system.get(&presence).copied()
     }
 
     /// Whether any routing status is mapped, i.e. whether routing status can change Teams.

@@ -15,3 +15,4 @@ pub mod state;
 pub mod step;
 pub mod teams;
 pub mod version;
+pub mod watch;

@@ -43,6 +43,9 @@ pub enum SkipReason {
     Superseded,
     /// The sync let the user go (`departed`): what we set was cleared, nothing more is written.
     Left(LeftReason),
+    /// The watcher's own Genesys write coming back as an event: recognised by the record's
+    /// provenance mark and not mirrored into Teams.
+    Echo,
 }
 
 impl SkipReason {
@@ -58,6 +61,7 @@ impl SkipReason {
             SkipReason::TeamsIdClaimed => "teams-id-claimed",
             SkipReason::Superseded => "superseded",
             SkipReason::Left(reason) => reason.as_str(),
+            SkipReason::Echo => "echo",
         }
     }
 }

@@ -9,6 +9,7 @@ use super::presence::{Observed, RoutingStatus};
 use super::scope::ExceptionMark;
 use super::teams::TeamsState;
 use super::version::Version;
+use super::watch::WatchMark;
 
 /// What an event tells us: the newest presence and/or routing status it carries.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -85,6 +86,8 @@ pub struct UserState {
     pub left: Option<Left>,
     /// An operator's scope exception for the user ([`super::scope`]): it wins over the scope.
     pub exception: Option<ExceptionMark>,
+    /// What the watcher set in Genesys for the user, and will restore ([`super::watch`]).
+    pub watch: Option<WatchMark>,
 }
 
 impl UserState {
@@ -124,7 +127,9 @@ impl UserState {
     }
 
     /// The Teams state this record maps to: for a user the sync let go, `Cleared` (what we
-    /// set is cleared, and a user we never touched stays untouched, as with Offline).
+    /// set is cleared, and a user we never touched stays untouched, as with Offline). A
+    /// presence the watcher set maps as the presence it replaced: our own Genesys write is
+    /// never mirrored into Teams (which would hide the Teams activity that caused it).
     pub fn target(&self, mapping: &PresenceMapping) -> (Target, MatchedKey) {
         if let Some(left) = self.left {
             return (
@@ -132,10 +137,18 @@ impl UserState {
                 MatchedKey::Left(left.reason),
             );
         }
-        mapping.resolve(
-            self.presence.as_ref().map(|p| &p.value),
-            self.routing.as_ref().map(|r| &r.value),
-        )
+        let routing = self.routing.as_ref().map(|r| &r.value);
+        if let Some(restore_to) = self.watched() {
+            let (target, key) = mapping.resolve(Some(restore_to), routing);
+            return (target, MatchedKey::Watched(Box::new(key)));
+        }
+        mapping.resolve(self.presence.as_ref().map(|p| &p.value), routing)
+    }
+
+    /// When the recorded presence is the one the watcher set: the presence it replaced.
+    pub fn watched(&self) -> Option<&PresenceValue> {
+        let (mark, presence) = (self.watch.as_ref()?, self.presence.as_ref()?);
+        mark.set_this(presence).then_some(&mark.restore_to)
     }
 
     /// This record after a successful conditional write of `observation`.
@@ -282,6 +295,22 @@ impl UserState {
                 Finish::Abandoned => {}
             }
             next.lease = None;
+            next.rev += 1;
+            next
+        })
+    }
+
+    /// Setting (or removing) the watcher's mark, on the record as it was at `expected_rev`
+    /// with nobody in the middle of changing Teams.
+    pub fn after_set_watch(
+        &self,
+        expected_rev: u64,
+        mark: Option<&WatchMark>,
+        now_ms: i64,
+    ) -> Option<UserState> {
+        (self.rev == expected_rev && self.may_claim(Intent::Pending, now_ms)).then(|| {
+            let mut next = self.clone();
+            next.watch = mark.cloned();
             next.rev += 1;
             next
         })

@@ -8,6 +8,10 @@ use super::reconciler::{
     USERS_SCANNED,
 };
 use super::remote::{REMOTE_CALLS, REMOTE_LATENCY, RETRIES, THROTTLE_WAIT, THROTTLES};
+use super::watcher::{
+    ECHOES_SUPPRESSED, GENESYS_SET, TEAMS_CHANGES, WATCH_FAILURES, WATCH_LAG, WATCH_OVERRIDDEN,
+    WATCH_POLLS, WATCH_SKIPPED,
+};
 
 /// The CloudWatch namespace when none is configured.
 pub const DEFAULT_NAMESPACE: &str = "PresenceSync";
@@ -75,6 +79,8 @@ pub enum Emitter {
     /// Both: the event function for its events, the reconciler for the changes it applied
     /// before their event arrived.
     Both,
+    /// The watcher (`presence-watch`, the reverse direction).
+    Watcher,
 }
 
 /// One declared metric.
@@ -108,7 +114,7 @@ macro_rules! metric {
 }
 
 /// Every metric the project emits.
-pub static ALL: [&Metric; 22] = [
+pub static ALL: [&Metric; 30] = [
     &EVENTS,
     &END_TO_END_LAG,
     &DELIVERY_LAG,
@@ -131,6 +137,14 @@ pub static ALL: [&Metric; 22] = [
     &AGENTS_LET_GO,
     &AGENTS_REJOINED,
     &BULK_READ_FAILURES,
+    &TEAMS_CHANGES,
+    &GENESYS_SET,
+    &WATCH_SKIPPED,
+    &WATCH_OVERRIDDEN,
+    &WATCH_FAILURES,
+    &WATCH_LAG,
+    &WATCH_POLLS,
+    &ECHOES_SUPPRESSED,
 ];
 
 /// The declared metric of this name.

@@ -41,6 +41,7 @@ mod events;
 mod flush;
 mod reconciler;
 mod remote;
+mod watcher;
 
 pub use batch::{Batch, MAX_VALUES};
 pub use declared::{
@@ -64,6 +65,11 @@ pub use remote::{
 };
 #[cfg(feature = "adapters")]
 pub use remote::{sdk_status, time_sdk};
+pub use watcher::{
+    ECHOES_SUPPRESSED, GENESYS_SET, GenesysSet, TEAMS_CHANGES, WATCH_FAILURES, WATCH_LAG,
+    WATCH_OVERRIDDEN, WATCH_POLLS, WATCH_SKIPPED, echo_suppressed, genesys_set, teams_changes,
+    watch_failed, watch_overridden, watch_poll, watch_skipped,
+};
 
 #[cfg(test)]
 mod tests;

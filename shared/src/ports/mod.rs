@@ -6,6 +6,7 @@ use crate::domain::left::LeftReason;
 use crate::domain::scope::{ExceptionMark, Membership};
 use crate::domain::state::{Intent, Lease, Observation, UserState};
 use crate::domain::teams::TeamsPresence;
+use crate::domain::watch::WatchMark;
 use std::collections::HashMap;
 use std::future::Future;
 use tokio::time::Instant;
@@ -122,6 +123,17 @@ pub trait StateStore: Send + Sync {
         read: &UserState,
         current: &Observation,
         event_id: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+
+    /// Sets (or, with `None`, removes) the watcher's mark ([`UserState::after_set_watch`]) on
+    /// the record as it was when `read`: refused when it changed since or someone is
+    /// changing Teams.
+    fn set_watch(
+        &self,
+        user: &GenesysUserId,
+        read: &UserState,
+        mark: Option<&WatchMark>,
         now_ms: i64,
     ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
 
@@ -372,3 +384,7 @@ pub use reconcile::{
     Account, DirectoryPage, GenesysBulk, GenesysNow, PassLedger, PassState, PresenceReader,
     QueueMembersPage, ReadTally, RecordPage, RecordScan, RunClaim, TeamsNow,
 };
+
+mod watch;
+
+pub use watch::{GenesysPresence, PresenceChange};

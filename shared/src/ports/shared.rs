@@ -65,6 +65,15 @@ impl<T: StateStore> StateStore for std::sync::Arc<T> {
     ) -> impl Future<Output = Result<Recorded, StoreError>> + Send {
         (**self).rejoin(user, read, current, event_id, now_ms)
     }
+    fn set_watch(
+        &self,
+        user: &GenesysUserId,
+        read: &UserState,
+        mark: Option<&WatchMark>,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send {
+        (**self).set_watch(user, read, mark, now_ms)
+    }
     fn set_exception(
         &self,
         user: &GenesysUserId,

@@ -2,7 +2,7 @@
 //! how far its versions may run ahead of the clock.
 
 use super::{PresenceSync, SyncError};
-use crate::domain::event::{EventError, GenesysEvent, Horizon, is_genesys_source};
+use crate::domain::event::{Envelope, EventError, GenesysEvent, Horizon, is_genesys_source};
 use crate::domain::excerpt::excerpt;
 use crate::domain::version::Version;
 use crate::ports::{PresenceWriter, StateStore, TeamsDirectory, TeamsIdCache};
@@ -29,6 +29,22 @@ fn json_size(value: &serde_json::Value) -> usize {
     count.0
 }
 
+/// The envelope of a raw event of a size EventBridge carries.
+pub(super) fn envelope_of(raw: serde_json::Value) -> Result<Envelope, SyncError> {
+    too_large(json_size(&raw))?;
+    Ok(Envelope::from_json(raw)?)
+}
+
+/// An event larger than EventBridge carries did not come from the bus.
+fn too_large(size: usize) -> Result<(), SyncError> {
+    if size > MAX_EVENT_BYTES {
+        return Err(SyncError::Event(EventError::Shape(format!(
+            "the event is {size} bytes, more than the {MAX_EVENT_BYTES} bytes an EventBridge event can carry"
+        ))));
+    }
+    Ok(())
+}
+
 impl<S, C, D, W> PresenceSync<S, C, D, W>
 where
     S: StateStore,
@@ -39,17 +55,17 @@ where
     /// Parses the event and checks that it comes from where it may, as the event function
     /// does before anything else (a dry run explains a rejected event with this error).
     pub fn admit(&self, raw: serde_json::Value) -> Result<GenesysEvent, SyncError> {
-        let size = json_size(&raw);
-        if size > MAX_EVENT_BYTES {
-            return Err(SyncError::Event(EventError::Shape(format!(
-                "the event is {size} bytes, more than the {MAX_EVENT_BYTES} bytes an EventBridge event can carry"
-            ))));
-        }
+        self.admit_envelope(envelope_of(raw)?)
+    }
+
+    /// [`PresenceSync::admit`] of an envelope the function's edge has read.
+    pub fn admit_envelope(&self, envelope: Envelope) -> Result<GenesysEvent, SyncError> {
+        too_large(json_size(&envelope.detail))?;
         let horizon = Horizon {
             now: Version::from_millis(self.now_ms()),
             max_skew: self.settings.max_clock_skew,
         };
-        let event = GenesysEvent::parse_at(raw, horizon)?;
+        let event = GenesysEvent::from_envelope(envelope, Some(horizon))?;
         let expected = match &self.settings.allowed_source {
             Some(allowed) if event.source != *allowed => {
                 Some(format!("ALLOWED_SOURCE is exactly {allowed:?}"))

@@ -14,6 +14,7 @@ mod run;
 mod scope;
 mod settle;
 pub mod teams_ids;
+pub mod watch;
 
 pub use error::SyncError;
 pub use exceptions::ExceptionChange;
@@ -21,7 +22,7 @@ pub use explain::Explanation;
 pub use limits::now_ms;
 pub use settle::Settlement;
 
-use crate::domain::event::GenesysEvent;
+use crate::domain::event::{Envelope, GenesysEvent};
 use crate::domain::left::LeftReason;
 use crate::domain::mapping::PresenceMapping;
 use crate::domain::outcome::{Outcome, Report, SkipReason};
@@ -141,10 +142,33 @@ where
         invocation: &Invocation,
     ) -> Result<Report, SyncError> {
         let started = std::time::Instant::now();
+        match admit::envelope_of(raw) {
+            // Boxed: the sync nests the scope, the lease, the Teams-id lookup and the HTTP
+            // retries, deeper than the compiler's layout depth limit allows inline.
+            Ok(envelope) => Box::pin(self.handle_from(envelope, invocation, started)).await,
+            Err(error) => Err(rejected(error, invocation, started)),
+        }
+    }
+
+    /// [`PresenceSync::handle`] of an envelope the function's edge has read.
+    pub async fn handle_envelope(
+        &self,
+        envelope: Envelope,
+        invocation: &Invocation,
+    ) -> Result<Report, SyncError> {
+        Box::pin(self.handle_from(envelope, invocation, std::time::Instant::now())).await
+    }
+
+    async fn handle_from(
+        &self,
+        envelope: Envelope,
+        invocation: &Invocation,
+        started: std::time::Instant,
+    ) -> Result<Report, SyncError> {
         let started_ms = self.now_ms();
         // The envelope's `time`, read before `admit` takes the event.
-        let sent_ms = sent_ms(&raw);
-        let event = match self.admit(raw) {
+        let sent_ms = envelope.time.map(|time| time.timestamp_millis());
+        let event = match self.admit_envelope(envelope) {
             Ok(event) => event,
             Err(error) => return Err(rejected(error, invocation, started)),
         };
@@ -198,6 +222,9 @@ where
             Err(error) => return metrics::event_outcome(metrics::FAILED, error.kind()),
         };
         metrics::event_outcome(outcome.kind(), outcome.reason());
+        if matches!(outcome, Outcome::Skipped(SkipReason::Echo)) {
+            metrics::echo_suppressed();
+        }
         if delivery == Delivery::Late {
             return metrics::late_event();
         }
@@ -287,13 +314,6 @@ fn rejected(error: SyncError, invocation: &Invocation, started: std::time::Insta
 
 /// The envelope's `time` in ms since the epoch, when it is one (bounded: the subtraction it
 /// meets saturates).
-fn sent_ms(raw: &serde_json::Value) -> Option<i64> {
-    raw.get("time")
-        .and_then(serde_json::Value::as_str)
-        .and_then(|time| chrono::DateTime::parse_from_rfc3339(time).ok())
-        .map(|time| time.timestamp_millis())
-}
-
 /// The lease an invocation takes: its request id (plus a random part, since Lambda reuses
 /// none but a test may), until one second after its deadline.
 pub(super) fn lease_for(invocation: &Invocation) -> Lease {

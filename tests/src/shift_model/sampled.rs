@@ -101,6 +101,15 @@ impl<K: Clock> StateStore for Sampled<K> {
     ) -> Result<HashMap<GenesysUserId, UserState>, StoreError> {
         self.store.read_many(users).await
     }
+    async fn set_watch(
+        &self,
+        user: &GenesysUserId,
+        read: &UserState,
+        mark: Option<&presence_core::domain::watch::WatchMark>,
+        now_ms: i64,
+    ) -> Result<Recorded, StoreError> {
+        self.store.set_watch(user, read, mark, now_ms).await
+    }
     async fn set_exception(
         &self,
         user: &GenesysUserId,

@@ -88,6 +88,7 @@ impl Record {
             applied_to: None,
             left: None,
             exception: None,
+            watch: None,
         }
     }
 

@@ -36,3 +36,4 @@ mod sync;
 mod sync_concurrency;
 mod sync_failures;
 mod template;
+mod watch;

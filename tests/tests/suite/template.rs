@@ -102,13 +102,18 @@ fn as_list(value: &Value) -> Vec<Value> {
     }
 }
 
-/// The event function and the scheduled reconciler: the template's resource name and the
-/// package that builds it.
+/// The event function, the scheduled reconciler and the watcher (the reverse direction, a
+/// conditional resource): the template's resource name and the package that builds it.
 const SYNC: &str = "PresenceSyncFunction";
 const RECONCILE: &str = "PresenceReconcileFunction";
-const FUNCTIONS: [(&str, &str); 2] = [(SYNC, "presence-sync"), (RECONCILE, "presence-reconcile")];
+const WATCH: &str = "PresenceWatchFunction";
+const FUNCTIONS: [(&str, &str); 3] = [
+    (SYNC, "presence-sync"),
+    (RECONCILE, "presence-reconcile"),
+    (WATCH, "presence-watch"),
+];
 
-/// The template's `AWS::Serverless::Function`s: exactly the two of [`FUNCTIONS`].
+/// The template's `AWS::Serverless::Function`s: exactly the three of [`FUNCTIONS`].
 fn functions(template: &Value) -> Vec<(String, Value)> {
     let functions: Vec<_> = template["Resources"]
         .as_object()
@@ -277,10 +282,11 @@ fn no_variable_is_set_that_the_functions_do_not_read() {
 }
 
 #[test]
-fn both_functions_share_the_table_secrets_and_settings() {
+fn the_functions_share_the_table_secrets_and_settings() {
     let template = template();
     let sync = variables(&template);
     let reconcile = variables_of(&resource(&template, RECONCILE).clone());
+    let watch = variables_of(&resource(&template, WATCH).clone());
     for name in [
         "STATE_TABLE",
         "AZURE_SECRET_ID",
@@ -289,9 +295,66 @@ fn both_functions_share_the_table_secrets_and_settings() {
         "PRESENCE_MAPPING",
         "PRESENCE_EXPIRATION",
         "METRICS_NAMESPACE",
+        "SYNC_SCOPE",
+        "PRESENCE_MODE",
     ] {
         assert_eq!(sync.get(name), reconcile.get(name), "{name}");
     }
+    for name in [
+        "STATE_TABLE",
+        "AZURE_SECRET_ID",
+        "GENESYS_SECRET_ID",
+        "GENESYS_ENVIRONMENT",
+        "PRESENCE_MAPPING",
+        "METRICS_NAMESPACE",
+        "SYNC_SCOPE",
+    ] {
+        assert_eq!(sync.get(name), watch.get(name), "{name}");
+    }
+    // One switch: TeamsToGenesys on runs the watcher and makes the other two two-way.
+    assert_eq!(
+        sync["PRESENCE_MODE"],
+        json!({"Fn::If": ["WatchOn", "two-way", "one-way"]})
+    );
+    assert_eq!(watch["PRESENCE_MODE"], "two-way");
+}
+
+#[test]
+fn the_watcher_is_off_by_default_and_runs_alone_every_minute() {
+    let template = template();
+    assert_eq!(template["Parameters"]["TeamsToGenesys"]["Default"], "off");
+    assert_eq!(
+        template["Conditions"]["WatchOn"],
+        json!({"Fn::Equals": [{"Ref": "TeamsToGenesys"}, "on"]})
+    );
+    for name in [
+        WATCH,
+        "PresenceWatchRole",
+        "WatchLogGroup",
+        "WatcherFailingAlarm",
+        "WatcherStalledAlarm",
+    ] {
+        assert_eq!(resource(&template, name)["Condition"], "WatchOn", "{name}");
+    }
+    let props = &resource(&template, WATCH)["Properties"];
+    assert_eq!(props["ReservedConcurrentExecutions"], 1);
+    assert_eq!(props["EventInvokeConfig"]["MaximumRetryAttempts"], 0);
+    assert_eq!(
+        props["Events"]["Every"]["Properties"]["Schedule"],
+        "rate(1 minute)"
+    );
+    let timeout = props["Timeout"].as_u64().unwrap();
+    assert!(
+        timeout < 60,
+        "Timeout {timeout} s: a run must end before the next one starts"
+    );
+    let vars = variables_of(&resource(&template, WATCH).clone());
+    assert_eq!(vars["ON_QUEUE_POLICY"], json!({"Ref": "OnQueuePolicy"}));
+    assert_eq!(
+        template["Parameters"]["OnQueuePolicy"]["AllowedValues"],
+        json!(["leave", "take-off"])
+    );
+    assert_eq!(template["Parameters"]["OnQueuePolicy"]["Default"], "leave");
 }
 
 #[test]
@@ -919,6 +982,7 @@ use std::collections::BTreeMap;
 const NAMESPACE: &str = "<namespace>";
 const FUNCTION_NAME: &str = "<function>";
 const RECONCILER_NAME: &str = "<reconciler>";
+const WATCHER_NAME: &str = "<watcher>";
 
 /// The dashboard body as JSON, with the template's `${...}` references filled in: the
 /// namespace and function as placeholders, parameters with their defaults, queues by name.
@@ -943,6 +1007,7 @@ fn dashboard_body(template: &Value) -> Value {
             "MetricsNamespace" => NAMESPACE.to_owned(),
             "PresenceSyncFunction" => FUNCTION_NAME.to_owned(),
             "PresenceReconcileFunction" => RECONCILER_NAME.to_owned(),
+            "PresenceWatchFunction" => WATCHER_NAME.to_owned(),
             "AWS::Region" => "eu-west-1".to_owned(),
             "AWS::StackName" => "stack".to_owned(),
             parameter if template["Parameters"].get(parameter).is_some() => {
@@ -1089,6 +1154,7 @@ fn check_declared(at: &str, name: &str, dims: &BTreeMap<String, Option<String>>)
                 emitted::Emitter::Sync => value == FUNCTION_NAME,
                 emitted::Emitter::Reconciler => value == RECONCILER_NAME,
                 emitted::Emitter::Both => value == FUNCTION_NAME || value == RECONCILER_NAME,
+                emitted::Emitter::Watcher => value == WATCHER_NAME,
             },
             "outcome" => emitted::OUTCOMES.contains(&value.as_str()),
             "service" => services().contains(&value.as_str()),

@@ -58,7 +58,7 @@ pub(super) fn rejoin(
 }
 
 /// The record is still at the revision read, and nobody is changing Teams for the user.
-fn unchanged_since(read: &UserState, now_ms: i64) -> Expression {
+pub(super) fn unchanged_since(read: &UserState, now_ms: i64) -> Expression {
     let mut e = Expression::default();
     let rev = e.value("rev", n(read.rev));
     e.conditions.push(format!("rev = {rev}"));

@@ -25,6 +25,7 @@ mod memberships;
 mod records;
 mod scan;
 mod teams_ids;
+mod watch;
 
 pub use records::user_state;
 

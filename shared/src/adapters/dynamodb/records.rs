@@ -12,6 +12,7 @@ use crate::domain::scope::{Exception, ExceptionMark};
 use crate::domain::state::{Intent, Lease, Observation, UserState};
 use crate::domain::teams::TeamsState;
 use crate::domain::version::Version;
+use crate::domain::watch::WatchMark;
 use crate::ports::{Finish, Recorded, StateStore, StoreError};
 use std::collections::HashMap;
 
@@ -77,6 +78,7 @@ pub fn user_state(item: Option<&Item>) -> Result<UserState, StoreError> {
         applied_to: decoded(item, "applied_to", TeamsUserId::parse)?,
         left: left_of(item)?,
         exception: exception_of(item)?,
+        watch: super::watch::watch_of(item)?,
     })
 }
 
@@ -258,6 +260,18 @@ impl StateStore for DynamoStateStore {
         now_ms: i64,
     ) -> Result<Recorded, StoreError> {
         let e = super::left::rejoin(read, current, event_id, now_ms);
+        self.conditional(e.apply(self.update(user_key(user)), now_ms))
+            .await
+    }
+
+    async fn set_watch(
+        &self,
+        user: &GenesysUserId,
+        read: &UserState,
+        mark: Option<&WatchMark>,
+        now_ms: i64,
+    ) -> Result<Recorded, StoreError> {
+        let e = super::watch::set_watch(read, mark, now_ms);
         self.conditional(e.apply(self.update(user_key(user)), now_ms))
             .await
     }

@@ -36,6 +36,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 mod directory;
+mod presence;
 mod scope;
 mod users_api;
 

@@ -22,7 +22,7 @@ const MAX_ENUM_LEN: usize = 64;
 type Skip = String;
 
 /// The user's presence stamped with `presence.modifiedDate`, `None` when there is none.
-fn presence_of(user: &Value) -> Result<Option<Stamped<PresenceValue>>, Skip> {
+pub(super) fn presence_of(user: &Value) -> Result<Option<Stamped<PresenceValue>>, Skip> {
     let Some(presence) = user.get("presence").filter(|p| !p.is_null()) else {
         return Ok(None);
     };

@@ -96,6 +96,8 @@ pub struct MemoryGenesys {
     calls: Mutex<usize>,
     /// Bulk reads still to fail (Genesys unavailable).
     failing_reads: Mutex<usize>,
+    /// The reverse direction's writes and what they may choose from (`genesys_presence`).
+    pub(super) presence: super::genesys_presence::PresenceSide,
 }
 
 impl MemoryGenesys {
@@ -104,6 +106,26 @@ impl MemoryGenesys {
 
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A user's current state (as a bulk read reports it).
+    pub fn now(&self, user: &GenesysUserId) -> Option<Observation> {
+        lock(&self.users).get(user).map(|(_, now)| now.clone())
+    }
+
+    /// Changes a user's current state with `change`, when the user is known.
+    pub(super) fn change(
+        &self,
+        user: &GenesysUserId,
+        change: impl FnOnce(&mut Observation),
+    ) -> bool {
+        match lock(&self.users).get_mut(user) {
+            Some((_, now)) => {
+                change(now);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Sets a user's Teams id and current state (as Genesys would report them now).

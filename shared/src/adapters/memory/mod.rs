@@ -12,11 +12,13 @@
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 mod genesys;
+mod genesys_presence;
 pub mod graph_presence;
 mod store;
 mod teams;
 
 pub use genesys::{MemoryDirectory, MemoryGenesys};
+pub use genesys_presence::{PresenceWritten, SYSTEM_DEFINITIONS, definition_of};
 pub use store::MemoryStore;
 pub use teams::{Failure, MemoryTeams, Write};
 

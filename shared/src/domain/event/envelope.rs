@@ -10,19 +10,21 @@ use serde::{Deserialize, Serialize};
 
 /// The EventBridge envelope, as much of it as the sync reads (the other fields, `version`,
 /// `region` and `resources`, are ignored). Our own type rather than the `aws_lambda_events`
-/// one, so the domain depends on no AWS crate; the function's edge hands over plain JSON.
-#[derive(Deserialize)]
+/// one, so the domain depends on no AWS crate: the function's edge reads the event as
+/// `aws_lambda_events`' `EventBridgeEvent` and hands over these fields.
+#[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-struct Envelope {
+pub struct Envelope {
     #[serde(default)]
-    id: Option<String>,
-    detail_type: String,
-    source: String,
+    pub id: Option<String>,
+    pub detail_type: String,
+    pub source: String,
     #[serde(default)]
-    account: Option<String>,
+    pub account: Option<String>,
     #[serde(default)]
-    time: Option<chrono::DateTime<chrono::Utc>>,
-    detail: Detail,
+    pub time: Option<chrono::DateTime<chrono::Utc>>,
+    /// The Genesys part (`topicName`, `timestamp`, `eventBody`), parsed by the domain.
+    pub detail: serde_json::Value,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -32,6 +34,13 @@ struct Detail {
     #[serde(default)]
     timestamp: Option<String>,
     event_body: serde_json::Value,
+}
+
+impl Envelope {
+    /// Reads the envelope of a raw event; an error names the field and what was wrong.
+    pub fn from_json(raw: serde_json::Value) -> Result<Self, EventError> {
+        deserialize(raw, "")
+    }
 }
 
 impl GenesysEvent {
@@ -50,17 +59,23 @@ impl GenesysEvent {
     }
 
     fn parse_within(raw: serde_json::Value, horizon: Option<Horizon>) -> Result<Self, EventError> {
-        let envelope: Envelope = deserialize(raw, "")?;
+        Self::from_envelope(deserialize(raw, "")?, horizon)
+    }
+
+    /// Parses and validates the Genesys event an EventBridge envelope carries (see
+    /// [`GenesysEvent::parse_at`] for `horizon`).
+    pub fn from_envelope(envelope: Envelope, horizon: Option<Horizon>) -> Result<Self, EventError> {
+        let detail: Detail = deserialize(envelope.detail, "detail")?;
         let topic = Topic::from_pattern(&envelope.detail_type)
             .ok_or_else(|| EventError::UnsupportedTopic(excerpt(&envelope.detail_type)))?;
-        let user = user_from_topic_name(topic, &envelope.detail_type, &envelope.detail.topic_name)?;
+        let user = user_from_topic_name(topic, &envelope.detail_type, &detail.topic_name)?;
         let event_id = event_id(envelope.id)?;
         let fallback = Fallback {
-            detail_timestamp: envelope.detail.timestamp.as_deref(),
+            detail_timestamp: detail.timestamp.as_deref(),
             time: envelope_time(envelope.time)?,
             horizon,
         };
-        let read = bodies(topic, envelope.detail.event_body, &fallback)?;
+        let read = bodies(topic, detail.event_body, &fallback)?;
         let (presence, routing) = (read.presence, read.routing);
         if let Some(body_id) = read.id
             && !body_id.eq_ignore_ascii_case(user.as_str())

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 mod body;
 mod envelope;
+pub use envelope::Envelope;
 
 /// The Genesys notification topics this function consumes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

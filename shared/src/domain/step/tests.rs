@@ -71,6 +71,7 @@ fn record(
         applied_to: None,
         left: None,
         exception: None,
+        watch: None,
     }
 }
 

@@ -19,11 +19,13 @@ mod ledger;
 mod records;
 mod teams_ids;
 mod walk;
+mod watch;
 
 pub use ledger::*;
 pub use records::*;
 pub use teams_ids::*;
 pub use walk::*;
+pub use watch::*;
 
 /// What a hand edit in the DynamoDB console can leave in a user record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,6 +83,8 @@ macro_rules! state_table_contract {
             reclaim_and_replace_insist_on_the_revision,
             letting_go_and_rejoining_insist_on_the_revision_and_read_back,
             a_scope_exception_is_kept_on_the_record_and_removed,
+            a_watch_mark_insists_on_the_revision_reads_back_and_is_removed,
+            a_watch_mark_waits_for_whoever_is_changing_teams,
             an_unreadable_record_fails_its_read_naming_it,
             read_many_reads_every_user_in_batches_and_leaves_unreadable_records_out,
             a_walk_meets_every_user_once_among_the_other_items,

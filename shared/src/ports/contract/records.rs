@@ -10,9 +10,9 @@ use crate::domain::state::{Intent, Lease, UserState};
 use crate::domain::teams::{TeamsPresence, TeamsState};
 use crate::ports::{Finish, Recorded, StateStore};
 
-const NOW: i64 = 1_900_000_000_000;
+pub(super) const NOW: i64 = 1_900_000_000_000;
 
-fn lease(owner: &str) -> Lease {
+pub(super) fn lease(owner: &str) -> Lease {
     Lease {
         owner: owner.to_owned(),
         until_ms: NOW + 10_000,
@@ -20,7 +20,7 @@ fn lease(owner: &str) -> Lease {
 }
 
 /// Records Genesys reporting `system` at `ms` for `u`, claiming the lease with `claim`.
-async fn record<T: StateStore>(
+pub(super) async fn record<T: StateStore>(
     table: &T,
     u: &GenesysUserId,
     event: &str,
@@ -35,14 +35,14 @@ async fn record<T: StateStore>(
         .unwrap()
 }
 
-fn accepted(answer: Recorded) -> UserState {
+pub(super) fn accepted(answer: Recorded) -> UserState {
     match answer {
         Recorded::Accepted { before } => before,
         refused => panic!("expected the write to be accepted: {refused:?}"),
     }
 }
 
-fn refused(answer: Recorded) -> UserState {
+pub(super) fn refused(answer: Recorded) -> UserState {
     match answer {
         Recorded::Refused { current } => current,
         accepted => panic!("expected the write to be refused: {accepted:?}"),

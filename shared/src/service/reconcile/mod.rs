@@ -64,8 +64,7 @@ fn burst(records: &[(GenesysUserId, UserState)], now_ms: i64) -> bool {
                 .is_some_and(|at| now_ms.saturating_sub(at) < window)
         })
         .count();
-    records.len() >= crate::policy::RECONCILE_BURST_SAMPLE
-        && recent * 100 > records.len() * crate::policy::RECONCILE_BURST_PERCENT
+    crate::policy::is_burst(records.len(), recent)
 }
 
 /// Whether a walk, a sweep or a page got to its end in this run.

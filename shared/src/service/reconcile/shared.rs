@@ -45,6 +45,15 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// Hints of its own over paces another part owns (the watcher's Teams-id lookups).
+    pub fn with_paces(graph: Arc<Pace>, genesys: Arc<Pace>) -> Self {
+        Shared {
+            hints: DirectoryHints::default(),
+            graph,
+            genesys,
+        }
+    }
+
     pub fn new(settings: &ReconcileSettings) -> Self {
         Shared {
             hints: DirectoryHints::default(),
@@ -112,7 +121,7 @@ fn no_slot(service: Service, wait: std::time::Duration) -> RemoteError {
         service,
         retry_after_secs: Some(wait.as_secs().max(1)),
         detail: format!(
-            "not sent: the reconciler's share of the Genesys client's limit has no slot for {} s, past this action's time",
+            "not sent: this function's share of the Genesys client's limit has no slot for {} s, past this action's time",
             wait.as_secs()
         ),
         may_have_landed: false,

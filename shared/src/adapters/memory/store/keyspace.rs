@@ -12,7 +12,7 @@ use std::ops::Bound;
 /// One item of the table, by kind.
 #[derive(Clone, Debug)]
 pub(super) enum Item {
-    User(UserState),
+    User(Box<UserState>),
     TeamsId(CachedTeamsId),
     /// A user's cached memberships (division, groups, queues).
     Membership(CachedMembership),

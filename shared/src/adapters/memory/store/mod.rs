@@ -11,6 +11,7 @@ use crate::domain::ids::GenesysUserId;
 use crate::domain::left::LeftReason;
 use crate::domain::scope::ExceptionMark;
 use crate::domain::state::{Intent, Lease, Observation, UserState};
+use crate::domain::watch::WatchMark;
 use crate::ports::{Finish, RecordPage, RecordScan, Recorded, StateStore, StoreError};
 use keyspace::{Item, Keyspace};
 use std::collections::HashMap;
@@ -42,7 +43,7 @@ fn unreadable(key: &str, why: &str) -> StoreError {
 fn user_record(key: &str, item: Option<&Item>) -> Result<UserState, StoreError> {
     match item {
         None => Ok(UserState::default()),
-        Some(Item::User(record)) => Ok(record.clone()),
+        Some(Item::User(record)) => Ok((**record).clone()),
         Some(Item::Unreadable(why)) => Err(unreadable(key, why)),
         Some(_) => Err(unreadable(key, "it is not a user record")),
     }
@@ -61,7 +62,7 @@ impl MemoryStore {
 
     /// Replaces a user's record, as a test's setup or an operator's edit would.
     pub fn put_record(&self, user: &GenesysUserId, state: UserState) {
-        lock(&self.table).insert(&user_key(user), Item::User(state));
+        lock(&self.table).insert(&user_key(user), Item::User(Box::new(state)));
     }
 
     /// Replaces the item at `key` with one that does not parse (`why` says what is wrong), as
@@ -80,7 +81,7 @@ impl MemoryStore {
         let mut records: Vec<_> = lock(&self.table)
             .iter()
             .filter_map(|(key, item)| match item {
-                Item::User(record) => Some((user_of(key).ok()?, record.clone())),
+                Item::User(record) => Some((user_of(key).ok()?, (**record).clone())),
                 _ => None,
             })
             .collect();
@@ -117,7 +118,7 @@ impl MemoryStore {
         let current = user_record(&key, table.get(&key))?;
         Ok(match write(&current) {
             Some(next) => {
-                table.insert(&key, Item::User(next));
+                table.insert(&key, Item::User(Box::new(next)));
                 Recorded::Accepted { before: current }
             }
             None => Recorded::Refused { current },
@@ -227,6 +228,19 @@ impl StateStore for MemoryStore {
         })
     }
 
+    async fn set_watch(
+        &self,
+        user: &GenesysUserId,
+        read: &UserState,
+        mark: Option<&WatchMark>,
+        now_ms: i64,
+    ) -> Result<Recorded, StoreError> {
+        self.call().await;
+        self.conditional(user, |current| {
+            current.after_set_watch(read.rev, mark, now_ms)
+        })
+    }
+
     async fn set_exception(
         &self,
         user: &GenesysUserId,
@@ -305,10 +319,10 @@ impl crate::ports::contract::Table for MemoryStore {
     async fn put_user_item(&self, key: &str, edit: crate::ports::contract::HandEdit) {
         use crate::ports::contract::HandEdit;
         let item = match edit {
-            HandEdit::None => Item::User(UserState {
+            HandEdit::None => Item::User(Box::new(UserState {
                 rev: 1,
                 ..UserState::default()
-            }),
+            })),
             HandEdit::WrongType => Item::Unreadable("attribute rev is not a number".to_owned()),
             HandEdit::UnknownValue => {
                 Item::Unreadable("attribute applied holds an unknown value".to_owned())

@@ -21,6 +21,10 @@ use aws_config::timeout::TimeoutConfig;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod watcher;
+
+pub use watcher::{WatchSync, Watcher};
+
 /// The presence sync wired to DynamoDB, Secrets Manager, Genesys Cloud and Microsoft Graph.
 pub type ProductionSync = PresenceSync<
     DynamoStateStore,
@@ -200,7 +204,9 @@ impl Reconciler {
 
     /// One run (see [`PresenceSync::reconcile`]).
     pub async fn run(&self, invocation: &Invocation) -> Result<PassOutcome, ReconcileError> {
-        self.run_watched(invocation, &|_| {}).await
+        // Boxed: the pass nests the walk, the actions, the sync's steps and the HTTP retries,
+        // deeper than the compiler's layout depth limit allows inline.
+        Box::pin(self.run_watched(invocation, &|_| {})).await
     }
 
     /// One run, telling `progress` the run's report after every page (an operator's tool).

@@ -1,0 +1,208 @@
+//! A closer look at the agents a poll picked: their records and Genesys state read in bulk
+//! (at the watcher's Genesys pace), each decided, and the decision carried out: the
+//! provenance mark written before every Genesys write, so that the event the write causes is
+//! recognised as ours.
+
+use super::Run;
+use super::poll::Candidate;
+use super::shared::lock;
+use crate::domain::ids::GenesysUserId;
+use crate::domain::state::{Recorded, UserState};
+use crate::domain::teams::TeamsState;
+use crate::domain::watch::look::Looked;
+use crate::domain::watch::{Action, Phase, Policy, Situation, TeamsHeld, WatchMark, decide};
+use crate::metrics;
+use crate::ports::{
+    GenesysBulk, GenesysNow, GenesysPresence, PresenceReader, PresenceWriter, RecordScan,
+    StateStore, TeamsDirectory, TeamsIdCache,
+};
+use crate::service::PresenceSync;
+use std::collections::HashMap;
+use tracing::{info, warn};
+
+impl<S, C, D, W> PresenceSync<S, C, D, W>
+where
+    S: StateStore + RecordScan,
+    C: TeamsIdCache,
+    D: TeamsDirectory,
+    W: PresenceWriter,
+{
+    /// Reads the candidates' records and Genesys state, decides for each, and acts.
+    pub(super) async fn look_at<G, R>(
+        &self,
+        run: &mut Run<'_, G, R>,
+        candidates: Vec<Candidate>,
+        seen_at: i64,
+    ) where
+        G: GenesysBulk + GenesysPresence,
+        R: PresenceReader,
+    {
+        let users: Vec<GenesysUserId> = candidates.iter().map(|(u, _, _)| u.clone()).collect();
+        let records = match tokio::time::timeout_at(run.until, self.store.read_many(&users)).await {
+            Ok(Ok(records)) => records,
+            _ => {
+                run.report.failed += 1;
+                return metrics::watch_failed("store");
+            }
+        };
+        let mut genesys: HashMap<GenesysUserId, GenesysNow> = HashMap::new();
+        for chunk in users.chunks(G::MAX_USERS.max(1)) {
+            if run.shared.genesys.ready_before(run.until).await.is_err() {
+                return;
+            }
+            match run.genesys.current(chunk, run.call_budget()).await {
+                Ok(found) => genesys.extend(found.into_iter().map(|g| (g.user.clone(), g))),
+                Err(error) => return run.read_failed(&error, "genesys-read"),
+            }
+        }
+        let Some(concrete) = run.shared.concrete() else {
+            return;
+        };
+        for (user, activity, steady) in candidates {
+            let (Some(record), Some(now)) = (records.get(&user), genesys.get(&user)) else {
+                continue;
+            };
+            if !now.account.is_active() || record.left.is_some() {
+                continue;
+            }
+            let situation = Situation {
+                teams: &activity,
+                held: held(record),
+                genesys: &now.observation,
+                mark: record.watch.as_ref(),
+                steady,
+                now_ms: self.now_ms(),
+            };
+            let policy = Policy {
+                on_queue: run.settings.on_queue,
+                rules: &concrete.rules,
+                in_flight_ms: crate::policy::WATCH_IN_FLIGHT.as_millis() as i64,
+            };
+            let action = decide(&situation, &policy);
+            run.report.looked += 1;
+            let rev = self.watch_act(run, &user, record, action, seen_at).await;
+            lock(&run.shared.looked).insert(
+                user,
+                Looked {
+                    activity,
+                    steady,
+                    rev,
+                },
+            );
+        }
+    }
+
+    /// Carries out one decision; the record's revision after it (a write of ours that was
+    /// refused leaves the revision unknown: 0, so that the agent is looked at again).
+    async fn watch_act<G, R>(
+        &self,
+        run: &mut Run<'_, G, R>,
+        user: &GenesysUserId,
+        record: &UserState,
+        action: Action,
+        seen_at: i64,
+    ) -> u64
+    where
+        G: GenesysBulk + GenesysPresence,
+        R: PresenceReader,
+    {
+        let now = self.now_ms();
+        let mark = record.watch.as_ref();
+        let next = match action {
+            Action::TakeOff {
+                activity,
+                to,
+                restore_to,
+            } => {
+                let mark = WatchMark {
+                    activity,
+                    set_definition: to.definition_id.clone(),
+                    message: to.message.clone(),
+                    restore_to,
+                    phase: Phase::Taking { at_ms: now },
+                };
+                return self.take_off(run, user, record, mark, seen_at).await;
+            }
+            Action::Restore(_) => return self.restore(run, user, record, seen_at).await,
+            Action::Confirm(version) => {
+                run.report.confirmed += 1;
+                mark.map(|m| {
+                    m.with_phase(Phase::Held {
+                        at_ms: now,
+                        version,
+                    })
+                })
+            }
+            Action::Overridden => {
+                run.report.overridden += 1;
+                metrics::watch_overridden();
+                info!(genesysUserId = %user, "the agent's Genesys presence changed while the watcher held it: theirs wins, nothing is restored");
+                mark.and_then(|m| {
+                    Some(m.with_phase(Phase::Overridden {
+                        at_ms: now,
+                        version: m.phase.version()?,
+                    }))
+                })
+            }
+            Action::Forget => {
+                run.report.forgotten += 1;
+                None
+            }
+            Action::Hold => return record.rev,
+            Action::Skip(skip) => {
+                if skip != crate::domain::watch::Skip::NoActivity {
+                    *run.report.skipped.entry(skip.as_str()).or_default() += 1;
+                    metrics::watch_skipped(skip.as_str());
+                }
+                return record.rev;
+            }
+        };
+        self.set_mark(run, user, record, next.as_ref())
+            .await
+            .map_or(0, |r| r.rev)
+    }
+
+    /// Writes `mark` on the record as read; the record after, or `None` when it changed
+    /// since (the agent is looked at again next poll).
+    pub(super) async fn set_mark<G, R>(
+        &self,
+        run: &mut Run<'_, G, R>,
+        user: &GenesysUserId,
+        read: &UserState,
+        mark: Option<&WatchMark>,
+    ) -> Option<UserState> {
+        let now = self.now_ms();
+        let write = self.store.set_watch(user, read, mark, now);
+        match tokio::time::timeout_at(run.until, write).await {
+            Ok(Ok(Recorded::Accepted { before })) => {
+                let after = before.after_set_watch(before.rev, mark, now);
+                if let Some(after) = &after {
+                    let mut roster = lock(&run.shared.roster);
+                    if let Some(member) = roster.members.get_mut(user) {
+                        member.rev = after.rev;
+                        member.mark = after.watch.clone();
+                    }
+                }
+                after
+            }
+            Ok(Ok(Recorded::Refused { .. })) => None,
+            Ok(Err(error)) => {
+                warn!(genesysUserId = %user, error = %error, "the watcher could not write its mark");
+                run.report.failed += 1;
+                metrics::watch_failed("store");
+                None
+            }
+            Err(_) => None,
+        }
+    }
+}
+
+/// Whether Teams shows something of ours for the agent: a preferred presence we hold, or a
+/// write of ours that may be in flight.
+fn held(record: &UserState) -> TeamsHeld {
+    if record.applied() != TeamsState::Cleared || record.dirty() {
+        TeamsHeld::Ours
+    } else {
+        TeamsHeld::Nothing
+    }
+}

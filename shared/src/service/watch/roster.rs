@@ -1,0 +1,167 @@
+//! The roster: the agents the watcher watches, found by walking the user records (every
+//! recorded agent the sync has not let go: in scope and active) and given their Teams id
+//! through the same layered lookup as the event path (memory, the table's cache, the claim,
+//! Genesys at the watcher's pace). The walk and the lookups take at most
+//! [`crate::policy::WATCH_ROSTER_TIME`] of a run; a cold start goes on in the next run.
+
+use super::shared::{Member, lock};
+use super::{Run, WatchError};
+use crate::domain::ids::{GenesysUserId, TeamsUserId};
+use crate::domain::state::UserState;
+use crate::ports::{
+    Budget, GenesysBulk, PresenceWriter, RecordScan, StateStore, TeamsDirectory, TeamsIdCache,
+    TeamsIdEntry,
+};
+use crate::service::PresenceSync;
+use crate::service::teams_ids::TeamsIds;
+use futures_util::StreamExt;
+use std::collections::HashSet;
+use tokio::time::Instant;
+use tracing::warn;
+
+/// Records per page of the walk.
+const PAGE: u32 = 100;
+/// Teams-id lookups in flight at once (most are answered by the memory or the table).
+const LOOKUPS_AT_ONCE: usize = 8;
+/// Missing Teams ids from which the org's directory is read in pages (100 users a request)
+/// rather than one Genesys request each: a page's worth.
+const DIRECTORY_FROM: usize = 100;
+
+impl<S, C, D, W> PresenceSync<S, C, D, W>
+where
+    S: StateStore + RecordScan,
+    C: TeamsIdCache,
+    D: TeamsDirectory,
+    W: PresenceWriter,
+{
+    /// Walks the records from where the last run stopped, then looks up the Teams ids the
+    /// roster lacks, within the roster's share of the run.
+    pub(super) async fn refresh_roster<G: GenesysBulk, R>(
+        &self,
+        run: &mut Run<'_, G, R>,
+    ) -> Result<(), WatchError> {
+        let stop = run
+            .until
+            .min(Instant::now() + crate::policy::WATCH_ROSTER_TIME);
+        let shared = run.shared;
+        let mut cursor = lock(&shared.roster).cursor.clone();
+        let (mut sampled, mut recent) = (0usize, 0usize);
+        let window = crate::policy::RECONCILE_BURST_WINDOW.as_millis() as i64;
+        let now_ms = self.now_ms();
+        while Instant::now() < stop {
+            let Ok(page) =
+                tokio::time::timeout_at(stop, self.store.scan(cursor.as_deref(), PAGE)).await
+            else {
+                break;
+            };
+            let page = page?;
+            let mut roster = lock(&shared.roster);
+            for (user, record) in page.records {
+                sampled += 1;
+                if record
+                    .applied_at_ms
+                    .is_some_and(|at| now_ms.saturating_sub(at) < window)
+                {
+                    recent += 1;
+                }
+                merge(&mut roster.members, user, &record);
+            }
+            roster.cursor = page.next.clone();
+            if page.next.is_none() {
+                roster.complete = true;
+                break;
+            }
+            cursor = page.next;
+        }
+        run.report.roster_complete = lock(&shared.roster).complete;
+        // The event path needs all of Graph's limit now (a shift start): this run yields.
+        run.report.yielded = crate::policy::is_burst(sampled, recent);
+        self.hint_from_directory(run, stop).await;
+        self.look_up_teams_ids(run, stop).await;
+        Ok(())
+    }
+
+    /// Many Teams ids missing (a cold start in two-way mode, where the event path looks up
+    /// none for agents On Queue or Available, as it writes nothing for them): the org's
+    /// directory read in pages at the watcher's Genesys pace, its answers left as hints for
+    /// the lookups below (which still cache and claim them). 20,000 agents cost 200 requests,
+    /// not 20,000.
+    async fn hint_from_directory<G: GenesysBulk, R>(&self, run: &mut Run<'_, G, R>, stop: Instant) {
+        let mut missing: HashSet<GenesysUserId> = (lock(&run.shared.roster).members.iter())
+            .filter(|(_, m)| m.teams.is_none())
+            .map(|(user, _)| user.clone())
+            .collect();
+        loop {
+            // A walk begins for many missing ids and, once begun, goes on while any is.
+            let cursor = lock(&run.shared.roster).directory.clone();
+            if missing.is_empty() || (cursor.is_none() && missing.len() < DIRECTORY_FROM) {
+                return;
+            }
+            if run.shared.genesys.ready_before(stop).await.is_err() {
+                return;
+            }
+            let budget = Budget { until: stop };
+            let page = match run.genesys.directory_page(cursor.as_deref(), budget).await {
+                Ok(page) => page,
+                Err(error) => return run.read_failed(&error, "directory"),
+            };
+            for (user, answer) in page.users {
+                if missing.remove(&user) {
+                    run.shared.hints.put(user, answer);
+                }
+            }
+            lock(&run.shared.roster).directory = page.next.clone();
+            if page.next.is_none() {
+                return;
+            }
+        }
+    }
+
+    /// Teams ids for the members without one, several at once, until `stop`.
+    async fn look_up_teams_ids<G, R>(&self, run: &mut Run<'_, G, R>, stop: Instant) {
+        let missing: Vec<GenesysUserId> = (lock(&run.shared.roster).members.iter())
+            .filter(|(_, m)| m.teams.is_none())
+            .map(|(user, _)| user.clone())
+            .collect();
+        let budget = Budget { until: stop };
+        let now = self.now_ms() / 1000;
+        let lookups = futures_util::stream::iter(missing).map(|user| async move {
+            let found = self.teams_ids.resolve(&user, budget, now).await;
+            (user, found)
+        });
+        let mut answers = lookups.buffer_unordered(LOOKUPS_AT_ONCE);
+        while let Ok(Some((user, found))) = tokio::time::timeout_at(stop, answers.next()).await {
+            let teams: Option<TeamsUserId> = match found {
+                Ok(cached) => match cached.entry {
+                    TeamsIdEntry::Teams(teams) => Some(teams),
+                    TeamsIdEntry::NoTeamsId | TeamsIdEntry::ClaimedBy { .. } => None,
+                },
+                Err(error) => {
+                    warn!(genesysUserId = %user, error = %error, "the watcher could not look up a Teams id; the agent is not watched until it can");
+                    run.report.failed += 1;
+                    crate::metrics::watch_failed("teams-id");
+                    None
+                }
+            };
+            if let Some(member) = lock(&run.shared.roster).members.get_mut(&user) {
+                member.teams = teams;
+            }
+        }
+    }
+}
+
+/// One walked record into the roster: a let-go agent leaves it; the others keep their Teams id
+/// and take the record's revision and mark.
+fn merge(
+    members: &mut std::collections::BTreeMap<GenesysUserId, Member>,
+    user: GenesysUserId,
+    record: &UserState,
+) {
+    if record.left.is_some() {
+        members.remove(&user);
+        return;
+    }
+    let member = members.entry(user).or_default();
+    member.rev = record.rev;
+    member.mark = record.watch.clone();
+}
