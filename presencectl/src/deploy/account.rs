@@ -6,7 +6,8 @@
 //! rolled back and leaves the stack in ROLLBACK_COMPLETE, from which CloudFormation lets a stack
 //! only be deleted: every later deploy fails with "is in ROLLBACK_COMPLETE state and can not be
 //! updated" (aws-sam-cli #1865, #4230). The stack step deletes such a stack first. The event
-//! function reserves `ReservedConcurrency` instances and the reconciler 1, and Lambda keeps at
+//! function reserves `ReservedConcurrency` instances, the reconciler 1 and the watcher (with
+//! `TeamsToGenesys=on`) 1, and Lambda keeps at
 //! least 100 of the account's concurrency unreserved (Lambda Developer Guide, "Configuring
 //! reserved concurrency"; GetAccountSettings' `UnreservedConcurrentExecutions`): a new account
 //! at a low default quota fails the stack's creation, so it is checked here.
@@ -15,13 +16,57 @@ use super::Problem;
 use crate::aws_error;
 
 /// template.yaml's `ReservedConcurrency` default.
-pub const DEFAULT_RESERVED_CONCURRENCY: u32 = 50;
-/// What template.yaml reserves besides `ReservedConcurrency`: the reconciler's 1.
-const OTHER_RESERVED: u32 = 1;
+const DEFAULT_RESERVED_CONCURRENCY: u32 = 50;
+/// What template.yaml's reconciler reserves.
+const RECONCILER_RESERVED: u32 = 1;
+/// What template.yaml's watcher reserves (it exists with `TeamsToGenesys=on` only).
+const WATCHER_RESERVED: u32 = 1;
 /// Lambda's floor of unreserved concurrency per account and region.
 const UNRESERVED_MINIMUM: i64 = 100;
 /// The stack state whose stack can only be deleted.
 const ROLLED_BACK: &str = "ROLLBACK_COMPLETE";
+
+/// What the stack's functions reserve, from its parameters (`ReservedConcurrency`,
+/// `TeamsToGenesys`; the template's defaults for those not given).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reservations {
+    /// The event function's `ReservedConcurrency`.
+    pub event: u32,
+    /// Whether the watcher exists (`TeamsToGenesys=on`).
+    pub watcher: bool,
+}
+
+impl Reservations {
+    /// From the stack's parameters, `parameter` giving a parameter's value by its name.
+    pub fn from_parameters(parameter: impl Fn(&str) -> Option<String>) -> Reservations {
+        Reservations {
+            event: parameter("ReservedConcurrency")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(DEFAULT_RESERVED_CONCURRENCY),
+            watcher: parameter("TeamsToGenesys").is_some_and(|v| v.trim() == "on"),
+        }
+    }
+
+    /// Every function's reservation together.
+    pub fn total(self) -> u32 {
+        let watcher = if self.watcher { WATCHER_RESERVED } else { 0 };
+        self.event
+            .saturating_add(RECONCILER_RESERVED)
+            .saturating_add(watcher)
+    }
+
+    fn spelled(self) -> String {
+        let watcher = if self.watcher {
+            format!(" + the watcher's {WATCHER_RESERVED}")
+        } else {
+            String::new()
+        };
+        format!(
+            "ReservedConcurrency {} + the reconciler's {RECONCILER_RESERVED}{watcher}",
+            self.event
+        )
+    }
+}
 
 /// The stack as CloudFormation has it, before this run changes anything.
 #[derive(Clone, Debug, Default)]
@@ -68,19 +113,16 @@ pub async fn stack(aws: &aws_config::SdkConfig, name: &str) -> Result<StackSoFar
     let working = status
         .as_deref()
         .is_some_and(|s| s.ends_with("_COMPLETE") && s != ROLLED_BACK && !s.starts_with("DELETE"));
-    let reserved = found
-        .parameters()
-        .iter()
-        .find(|p| p.parameter_key() == Some("ReservedConcurrency"))
-        .and_then(|p| p.parameter_value()?.parse().ok())
-        .unwrap_or(DEFAULT_RESERVED_CONCURRENCY);
+    let reserved = Reservations::from_parameters(|name| {
+        found
+            .parameters()
+            .iter()
+            .find(|p| p.parameter_key() == Some(name))
+            .and_then(|p| p.parameter_value().map(str::to_owned))
+    });
     Ok(StackSoFar {
         status,
-        held: if working {
-            reserved + OTHER_RESERVED
-        } else {
-            0
-        },
+        held: if working { reserved.total() } else { 0 },
     })
 }
 
@@ -116,15 +158,15 @@ pub fn judge_stack(name: &str, so_far: &StackSoFar) -> Result<String, Problem> {
     })
 }
 
-/// Whether Lambda leaves at least 100 unreserved once the functions reserve
-/// `reserved_concurrency` + 1 (what the stack holds now counts as free for it). A principal
+/// Whether Lambda leaves at least 100 unreserved once the functions reserve `reserved` (what
+/// the stack holds now counts as free for it). A principal
 /// that may not read the account's settings is not stopped: the check says what to look at.
 pub async fn concurrency(
     aws: &aws_config::SdkConfig,
-    reserved_concurrency: u32,
+    reserved: Reservations,
     so_far: &StackSoFar,
 ) -> Result<String, Problem> {
-    let needed = reserved_concurrency + OTHER_RESERVED;
+    let (needed, spelled) = (reserved.total(), reserved.spelled());
     let answer = aws_sdk_lambda::Client::new(aws)
         .get_account_settings()
         .send()
@@ -153,7 +195,7 @@ pub async fn concurrency(
     }
     Err(Problem {
         what: format!(
-            "the account has {unreserved} unreserved concurrent executions of {total}: the functions reserve {needed} (ReservedConcurrency {reserved_concurrency} + the reconciler's {OTHER_RESERVED}), which would leave {left}, and Lambda keeps at least {UNRESERVED_MINIMUM} unreserved"
+            "the account has {unreserved} unreserved concurrent executions of {total}: the functions reserve {needed} ({spelled}), which would leave {left}, and Lambda keeps at least {UNRESERVED_MINIMUM} unreserved"
         ),
         fix: format!(
             "ask for more (Service Quotas → AWS Lambda → Concurrent executions: {} or more), or deploy with fewer: make deploy DEPLOY_ARGS=\"--parameter ReservedConcurrency=<n>\"",
@@ -184,13 +226,34 @@ mod tests {
             .find_map(|l| l.trim().strip_prefix("Default: "))
             .expect("its default");
         assert_eq!(default, DEFAULT_RESERVED_CONCURRENCY.to_string());
-        // Every other function's reservation is a number written in the template.
-        let literal: u32 = template
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("ReservedConcurrentExecutions: "))
-            .filter_map(|v| v.parse::<u32>().ok())
-            .sum();
-        assert_eq!(literal, OTHER_RESERVED);
+        // Every other function's reservation is a number written in the template: the
+        // reconciler's always, the watcher's under the condition `WatchOn`.
+        let (mut always, mut watch_on) = (0, 0);
+        let mut condition = None;
+        for line in template.lines() {
+            let resource = line.starts_with("  ") && !line.starts_with("   ");
+            if resource && line.trim_end().ends_with(':') {
+                condition = None;
+            }
+            if let Some(c) = line.strip_prefix("    Condition: ") {
+                condition = Some(c.trim().to_owned());
+            }
+            let Some(n) = line.trim().strip_prefix("ReservedConcurrentExecutions: ") else {
+                continue;
+            };
+            let Ok(n) = n.parse::<u32>() else { continue };
+            match condition.as_deref() {
+                None => always += n,
+                Some("WatchOn") => watch_on += n,
+                Some(other) => panic!("a reservation under the condition {other}"),
+            }
+        }
+        assert_eq!(always, RECONCILER_RESERVED);
+        assert_eq!(watch_on, WATCHER_RESERVED);
+        let on = Reservations::from_parameters(|p| (p == "TeamsToGenesys").then(|| "on".into()));
+        assert_eq!(on.total(), 52);
+        let off = Reservations::from_parameters(|_| None);
+        assert_eq!(off.total(), 51);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! deployment client's id and secret in the environment.
 
 use super::Problem;
-use super::account::{self, StackSoFar};
+use super::account::{self, Reservations, StackSoFar};
 use super::command::Runner;
 use crate::aws_error;
 
@@ -42,9 +42,9 @@ pub struct AwsIdentity {
 /// functions' reserved concurrency.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Purpose {
-    /// `ReservedConcurrency` as this run will deploy it.
+    /// What the functions reserve as this run will deploy them.
     Deploy {
-        reserved_concurrency: u32,
+        reserved: Reservations,
     },
     Destroy,
 }
@@ -96,16 +96,14 @@ pub async fn check(
     ];
     let mut so_far = None;
     match purpose {
-        Purpose::Deploy {
-            reserved_concurrency,
-        } if identity.is_ok() => {
+        Purpose::Deploy { reserved } if identity.is_ok() => {
             let read = account::stack(aws, stack).await;
             let judged = read
                 .as_ref()
                 .map_err(Clone::clone)
                 .and_then(|s| account::judge_stack(stack, s));
             let room = match &read {
-                Ok(s) => account::concurrency(aws, reserved_concurrency, s).await,
+                Ok(s) => account::concurrency(aws, reserved, s).await,
                 Err(problem) => Err(problem.clone()),
             };
             let (stack_found, room_found) = (

@@ -2,7 +2,7 @@
 //! under it, and `✓ <step>` with its time; a failure prints the step, what failed, its fix and
 //! the command that resumes. Steps before `--from` only read what they made.
 
-use super::account::{DEFAULT_RESERVED_CONCURRENCY, StackSoFar};
+use super::account::{Reservations, StackSoFar};
 use super::command::Runner;
 use super::genesys_grant::{GenesysAdmin, Grant};
 use super::prerequisites::{self, AwsIdentity, Purpose};
@@ -132,7 +132,7 @@ async fn steps(
 ) -> Result<(Settings, Verdict), (Step, Problem)> {
     let total = Step::ALL.len();
     let purpose = Purpose::Deploy {
-        reserved_concurrency: reserved_concurrency(context, args),
+        reserved: Reservations::from_parameters(|name| parameter(context, args, name)),
     };
     let (identity, so_far) = context
         .step(
@@ -186,23 +186,21 @@ async fn steps(
     Ok((settings, verdict))
 }
 
-/// `ReservedConcurrency` as this run deploys it: given, else remembered, else the template's.
-fn reserved_concurrency(context: &Context, args: &DeployArgs) -> u32 {
+/// A stack parameter as this run deploys it: given (`--parameter`), else remembered, else none
+/// (the template's default).
+fn parameter(context: &Context, args: &DeployArgs, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
     let given = args
         .parameters
         .iter()
         .rev()
-        .find_map(|p| p.strip_prefix("ReservedConcurrency=").map(str::to_owned));
-    let remembered = || {
+        .find_map(|p| p.strip_prefix(&prefix).map(str::to_owned));
+    given.or_else(|| {
         Settings::load(&context.state_dir, &context.stack)
             .ok()
             .flatten()
-            .and_then(|s| s.parameters.get("ReservedConcurrency").cloned())
-    };
-    given
-        .or_else(remembered)
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(DEFAULT_RESERVED_CONCURRENCY)
+            .and_then(|s| s.parameters.get(name).cloned())
+    })
 }
 
 pub(super) async fn check_prerequisites(
