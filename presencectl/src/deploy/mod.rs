@@ -7,6 +7,7 @@
 mod account;
 mod command;
 mod destroy;
+mod function_env;
 mod genesys_grant;
 mod prerequisites;
 mod run;

@@ -4,6 +4,7 @@
 
 use super::account::{Reservations, StackSoFar};
 use super::command::Runner;
+use super::function_env;
 use super::genesys_grant::{GenesysAdmin, Grant};
 use super::prerequisites::{self, AwsIdentity, Purpose};
 use super::settings::{self, Given, Settings};
@@ -310,6 +311,16 @@ pub(super) fn genesys_module<'a>(context: &'a Context, settings: &Settings) -> T
             ("role_name", role_name(settings)),
             ("oauth_client_name", stack.clone()),
             ("integration_name", integration_name(settings)),
+            // What the functions do with Genesys beyond reading users, as the stack's
+            // parameters say: the role grows with them (infra/genesys/main.tf).
+            (
+                "read_queues",
+                function_env::reads_queues(&settings.parameters).to_string(),
+            ),
+            (
+                "two_way",
+                function_env::two_way(&settings.parameters).to_string(),
+            ),
         ],
     }
 }

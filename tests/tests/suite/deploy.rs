@@ -467,6 +467,9 @@ async fn deploy_from_zero_then_again_changes_nothing_and_no_secret_reaches_outpu
             presence_sync_tests::aws::MOTO_ACCOUNT_ID,
         ),
         ("TF_VAR_aws_region", presence_sync_tests::aws::TEST_REGION),
+        // One-way, every agent: the role reads users and nothing more.
+        ("TF_VAR_two_way", "false"),
+        ("TF_VAR_read_queues", "false"),
     ] {
         assert!(
             genesys_vars.contains(&(name.to_owned(), value.to_owned())),
@@ -987,4 +990,80 @@ async fn an_account_without_the_concurrency_the_functions_reserve_is_refused_fir
         "nothing made: {:#?}",
         drive.records()
     );
+}
+
+/// The `TF_VAR_*` of the last full (untargeted) apply of infra/genesys.
+fn genesys_apply_vars(records: &[Record]) -> Vec<(String, String)> {
+    records
+        .iter()
+        .rev()
+        .find(|r| {
+            r.tool == "terraform"
+                && r.args.iter().any(|a| a == "-chdir=infra/genesys")
+                && r.args.iter().any(|a| a == "apply")
+                && !r.args.iter().any(|a| a.starts_with("-target="))
+        })
+        .map(|r| r.tf_vars.clone())
+        .unwrap_or_else(|| panic!("no full apply of infra/genesys in {records:#?}"))
+}
+
+fn has_var(vars: &[(String, String)], name: &str, value: &str) -> bool {
+    vars.iter().any(|(n, v)| n == name && v == value)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scoped_two_way_deployment_is_checked_and_granted_as_the_stack_will_run() {
+    let drive = Drive::start().await;
+    let args = [
+        "deploy",
+        "--genesys-region",
+        "eu-west-1",
+        "--parameter",
+        "SyncScope=queue:3c1b9e0e-5a4f-4e2b-9d7a-0f1e2d3c4b5a",
+        "--parameter",
+        "TeamsToGenesys=on",
+    ];
+    // The queue does not exist in Genesys: the credentials step, which checks the
+    // configuration the stack will run, says so before the stack is deployed (at once: no
+    // wait for new credentials to spread).
+    let first = drive.run(&[&args[..], &["--credentials-wait", "0"]].concat(), &[]);
+    assert_eq!(first.code, 1, "{}", first.out);
+    assert!(
+        first.out.contains("✗ step 5 (credentials) failed"),
+        "{}",
+        first.out
+    );
+    assert!(
+        first
+            .out
+            .contains("Genesys knows no queue:3c1b9e0e-5a4f-4e2b-9d7a-0f1e2d3c4b5a"),
+        "{}",
+        first.out
+    );
+    assert!(
+        drive
+            .records()
+            .iter()
+            .all(|r| !(r.tool == "sam" && r.args.iter().any(|a| a == "deploy"))),
+        "no stack before the credentials pass"
+    );
+    // The role reads queues and writes presences: Terraform was told so.
+    let vars = genesys_apply_vars(&drive.records());
+    assert!(has_var(&vars, "TF_VAR_read_queues", "true"), "{vars:?}");
+    assert!(has_var(&vars, "TF_VAR_two_way", "true"), "{vars:?}");
+
+    drive.world.genesys.add_scope_entity(
+        "queue",
+        "3c1b9e0e-5a4f-4e2b-9d7a-0f1e2d3c4b5a",
+        "Support",
+    );
+    let again = drive.run(&["deploy"], &[]);
+    assert_eq!(again.code, 0, "{}", again.out);
+    assert!(
+        again.out.contains("1 entries, each found in Genesys"),
+        "{}",
+        again.out
+    );
+    let vars = genesys_apply_vars(&drive.records());
+    assert!(has_var(&vars, "TF_VAR_two_way", "true"), "{vars:?}");
 }
