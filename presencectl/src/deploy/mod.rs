@@ -10,6 +10,7 @@ mod destroy;
 mod function_env;
 mod genesys_grant;
 mod prerequisites;
+mod rule;
 mod run;
 mod settings;
 mod stack;

@@ -7,6 +7,7 @@ use super::command::Runner;
 use super::function_env;
 use super::genesys_grant::{GenesysAdmin, Grant};
 use super::prerequisites::{self, AwsIdentity, Purpose};
+use super::rule;
 use super::settings::{self, Given, Settings};
 use super::stack::{self, Made, Until};
 use super::terraform::{Module, Terraform};
@@ -424,6 +425,10 @@ async fn deploy_stack(
     println!("   {found}");
     let parameters = stack::parameters(settings, made);
     stack::deploy(&context.runner, settings, &parameters).await?;
+    // A rule paused by hand is a change CloudFormation does not see.
+    if let Some(said) = rule::enable(&context.aws, &settings.stack).await? {
+        println!("   {said}");
+    }
     Ok((
         (),
         format!(

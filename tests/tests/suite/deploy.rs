@@ -295,6 +295,26 @@ impl Drive {
             .unwrap_or_default()
     }
 
+    /// Pauses the rule as infra/README.md says (`aws events disable-rule`).
+    async fn pause_rule(&self) {
+        let outputs = self.outputs().await;
+        let events = aws_sdk_eventbridge::Client::new(&self.sdk().await);
+        let rules = events
+            .list_rule_names_by_target()
+            .target_arn(&outputs["FunctionArn"])
+            .event_bus_name(&outputs["EventBusName"])
+            .send()
+            .await
+            .expect("ListRuleNamesByTarget");
+        events
+            .disable_rule()
+            .name(&rules.rule_names()[0])
+            .event_bus_name(&outputs["EventBusName"])
+            .send()
+            .await
+            .expect("DisableRule");
+    }
+
     /// Versions of a secret (a write adds one).
     async fn secret_versions(&self, arn: &str) -> usize {
         aws_sdk_secretsmanager::Client::new(&self.sdk().await)
@@ -1066,4 +1086,23 @@ async fn a_scoped_two_way_deployment_is_checked_and_granted_as_the_stack_will_ru
     );
     let vars = genesys_apply_vars(&drive.records());
     assert!(has_var(&vars, "TF_VAR_two_way", "true"), "{vars:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_paused_by_hand_is_enabled_by_the_next_deploy() {
+    let drive = Drive::start().await;
+    let first = drive.run(&["deploy", "--genesys-region", "eu-west-1"], &[]);
+    assert_eq!(first.code, 0, "{}", first.out);
+    drive.pause_rule().await;
+    assert_eq!(drive.rule_state().await, "DISABLED");
+    // The same parameters: CloudFormation sees no change; the driver enables the rule.
+    let again = drive.run(&["deploy"], &[]);
+    assert_eq!(again.code, 0, "{}", again.out);
+    assert_eq!(drive.rule_state().await, "ENABLED");
+    assert!(again.out.contains("enabled again"), "{}", again.out);
+    assert!(
+        again.out.contains("doctor says it is syncing"),
+        "{}",
+        again.out
+    );
 }
