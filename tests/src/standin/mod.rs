@@ -50,7 +50,15 @@ pub struct Record {
     pub tf_vars: Vec<(String, String)>,
     /// Whether it changed anything (an apply that added, a deploy with changes, …).
     pub changed: bool,
+    /// Which of the operator's secret variables ([`OPERATOR_SECRETS`]) its environment held
+    /// (names only).
+    #[serde(default)]
+    pub operator_secrets: Vec<String>,
 }
+
+/// The operator's secrets the driver's environment may hold: the Genesys deployment client's
+/// and an Azure service principal's. Only Terraform's providers read them.
+pub const OPERATOR_SECRETS: [&str; 2] = ["GENESYSCLOUD_OAUTHCLIENT_SECRET", "ARM_CLIENT_SECRET"];
 
 /// A directory of links named after [`TOOLS`], each to the stand-in binary: put it first on
 /// the driver's `PATH`.
@@ -196,6 +204,11 @@ fn record(tool: &str, args: &[String], changed: bool) {
         args: args.to_vec(),
         tf_vars,
         changed,
+        operator_secrets: OPERATOR_SECRETS
+            .iter()
+            .filter(|name| std::env::var_os(name).is_some())
+            .map(|name| (*name).to_owned())
+            .collect(),
     };
     let line = serde_json::to_string(&record).expect("a record") + "\n";
     let mut file = std::fs::OpenOptions::new()

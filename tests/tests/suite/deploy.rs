@@ -1091,8 +1091,24 @@ async fn a_scoped_two_way_deployment_is_checked_and_granted_as_the_stack_will_ru
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rule_paused_by_hand_is_enabled_by_the_next_deploy() {
     let drive = Drive::start().await;
-    let first = drive.run(&["deploy", "--genesys-region", "eu-west-1"], &[]);
+    // Signed in to Azure as a service principal: its secret is in the environment too.
+    let principal = [
+        ("ARM_TENANT_ID", TENANT),
+        ("ARM_CLIENT_ID", "0f1e2d3c-0000-4000-8000-00000000a12e"),
+        ("ARM_CLIENT_SECRET", "arm-principal-secret-not-for-sam"),
+    ];
+    let first = drive.run(&["deploy", "--genesys-region", "eu-west-1"], &principal);
     assert_eq!(first.code, 0, "{}", first.out);
+    // Only Terraform's providers read the operator's secrets: no other tool gets them.
+    let records = drive.records();
+    for record in &records {
+        let expected: &[&str] = match record.tool.as_str() {
+            "terraform" => &["GENESYSCLOUD_OAUTHCLIENT_SECRET", "ARM_CLIENT_SECRET"],
+            _ => &[],
+        };
+        assert_eq!(record.operator_secrets, expected, "{record:?}");
+    }
+    assert!(records.iter().any(|r| r.tool == "sam"), "{records:#?}");
     drive.pause_rule().await;
     assert_eq!(drive.rule_state().await, "DISABLED");
     // The same parameters: CloudFormation sees no change; the driver enables the rule.
