@@ -1122,3 +1122,74 @@ async fn a_rule_paused_by_hand_is_enabled_by_the_next_deploy() {
         again.out
     );
 }
+
+impl Drive {
+    /// What an administrator does in Genesys's admin UI (Admin → OAuth → the deployment
+    /// client → Roles): the deployment client's grant of `role` moved from all divisions
+    /// (`*`) to `division`, through the same API the UI calls.
+    async fn move_admin_grant(&self, role: &str, division: &str) {
+        let http = reqwest::Client::new();
+        let token: Value = http
+            .post(format!("{}/oauth/token", self.world.genesys.login_url()))
+            .basic_auth(ADMIN_ID, Some(ADMIN_SECRET))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .expect("a token")
+            .json()
+            .await
+            .expect("a token's JSON");
+        let token = token["access_token"].as_str().expect("access_token");
+        let path = |division: &str| {
+            format!(
+                "{}/api/v2/authorization/subjects/{ADMIN_ID}/divisions/{division}/roles/{role}?subjectType=PC_OAUTH_CLIENT",
+                self.world.genesys.api_url()
+            )
+        };
+        let revoked = http
+            .delete(path("*"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("DELETE");
+        assert!(revoked.status().is_success(), "{revoked:?}");
+        let granted = http
+            .post(path(division))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("POST");
+        assert!(granted.status().is_success(), "{granted:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_the_operator_added_by_hand_in_another_division_is_granted_once_and_taken_back() {
+    let drive = Drive::start().await;
+    let first = drive.run(&["deploy", "--genesys-region", "eu-west-1"], &[]);
+    assert_eq!(first.code, 0, "{}", first.out);
+    let roles = drive.world.genesys.admin_client_roles(ADMIN_ID);
+    assert_eq!(roles.len(), 1, "{roles:?}");
+    // As the fallback tells the operator to do where Genesys refuses the grant: the role
+    // added by hand, which the UI puts in the Home division unless told otherwise.
+    let home = "5a1c0c1e-0000-4000-8000-00000000e0e0";
+    drive.move_admin_grant(&roles[0].0, home).await;
+    let grants = drive.grants();
+    let again = drive.run(&["deploy"], &[]);
+    assert_eq!(again.code, 0, "{}", again.out);
+    // Held in Home only: granted in all divisions once (the function's client has it
+    // there), and not again.
+    assert_eq!(drive.grants(), grants + 1);
+    let third = drive.run(&["deploy"], &[]);
+    assert_eq!(third.code, 0, "{}", third.out);
+    assert_eq!(drive.grants(), grants + 1, "no grant asked for again");
+    // destroy takes the role back in every division the deployment client holds it in,
+    // then deletes it.
+    let destroyed = drive.run(&["destroy"], &[]);
+    assert_eq!(destroyed.code, 0, "{}", destroyed.out);
+    assert!(
+        drive.world.genesys.admin_client_roles(ADMIN_ID).is_empty(),
+        "{:?}",
+        drive.world.genesys.admin_client_roles(ADMIN_ID)
+    );
+}
