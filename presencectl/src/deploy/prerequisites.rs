@@ -194,7 +194,7 @@ async fn azure(runner: &Runner) -> Result<String, Problem> {
     {
         return Ok("a service principal (ARM_TENANT_ID, ARM_CLIENT_ID, ARM_CLIENT_SECRET)".into());
     }
-    let fix = "install the Azure CLI if it is missing (https://learn.microsoft.com/cli/azure/install-azure-cli), then sign in with az login --tenant <tenant id> as a Global Administrator or a Privileged Role Administrator (admin consent needs one of them)";
+    let fix = "install the Azure CLI if it is missing (https://learn.microsoft.com/cli/azure/install-azure-cli), then sign in with az login --tenant <tenant id> --allow-no-subscriptions (a Teams-only tenant has no Azure subscription, which plain az login refuses) as a Global Administrator, or a Privileged Role Administrator who may also register applications (infra/README.md, manual action 1)";
     let answer = runner
         .capture(
             "az",

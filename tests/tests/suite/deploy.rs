@@ -611,7 +611,9 @@ async fn missing_prerequisites_are_listed_with_their_fixes_before_anything_is_ma
     assert_eq!(run.code, 1, "{}", run.out);
     assert!(run.out.contains("✗ Azure sign-in"), "{}", run.out);
     assert!(
-        run.out.contains("then sign in with az login"),
+        // A Teams-only tenant has no Azure subscription: plain az login refuses it.
+        run.out
+            .contains("then sign in with az login --tenant <tenant id> --allow-no-subscriptions"),
         "{}",
         run.out
     );
