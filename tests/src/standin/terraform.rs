@@ -138,6 +138,9 @@ async fn apply(call: &Call<'_>) -> Ended {
         "genesys" => super::tf_modules::apply_genesys(call, &mut state, &mut counts).await,
         other => Err(failed(&format!("stand-in terraform: no module {other}"))),
     };
+    if applied.is_ok() {
+        variables_applied(call, &mut state, &mut counts);
+    }
     write_state(&call.state_name(), &state);
     match applied {
         Ok(()) => {
@@ -150,6 +153,31 @@ async fn apply(call: &Call<'_>) -> Ended {
             ok(counts.added + counts.changed + counts.destroyed > 0)
         }
         Err(ended) => ended,
+    }
+}
+
+/// The `TF_VAR_*` of this call (name, value), sorted.
+fn given_variables() -> Value {
+    let mut given: Vec<(String, String)> = std::env::vars()
+        .filter(|(name, _)| name.starts_with("TF_VAR_"))
+        .collect();
+    given.sort();
+    json!(given)
+}
+
+/// Another value for a variable is a change Terraform applies in place to the resources that
+/// use it (a role's permissions, a name): counted as one changed resource, as the real plan
+/// would show at least one. The variables of a full apply are kept for the next; a targeted
+/// apply (the role alone) is compared but keeps nothing, so the full apply after it compares
+/// with the last full one too.
+fn variables_applied(call: &Call<'_>, state: &mut Value, counts: &mut Counts) {
+    let given = given_variables();
+    let before = &state["variables"];
+    if !before.is_null() && *before != given {
+        counts.changed += 1;
+    }
+    if call.targets().is_empty() {
+        state["variables"] = given;
     }
 }
 

@@ -534,6 +534,18 @@ async fn deploy_from_zero_then_again_changes_nothing_and_no_secret_reaches_outpu
         "the second run changed something: {again:#?}"
     );
     assert_eq!(parameters(calls(again, "sam", &["deploy"])[0]), sent);
+    // Terraform was given the same variables, apply for apply (the stand-in reports another
+    // value as a change, as a plan would).
+    let applies = |records: &[Record]| -> Vec<Record> {
+        calls(records, "terraform", &["apply"])
+            .into_iter()
+            .map(|r| Record {
+                changed: false,
+                ..r.clone()
+            })
+            .collect()
+    };
+    assert_eq!(applies(again), applies(&records[..before]));
     assert_eq!(drive.grants(), 1, "no second grant");
     assert_eq!(
         (
@@ -1193,5 +1205,25 @@ async fn a_role_the_operator_added_by_hand_in_another_division_is_granted_once_a
         drive.world.genesys.admin_client_roles(ADMIN_ID).is_empty(),
         "{:?}",
         drive.world.genesys.admin_client_roles(ADMIN_ID)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_value_for_a_terraform_variable_is_applied_as_a_change() {
+    let drive = Drive::start().await;
+    let first = drive.run(&["deploy", "--genesys-region", "eu-west-1"], &[]);
+    assert_eq!(first.code, 0, "{}", first.out);
+    let before = drive.records().len();
+    // The reverse direction switched on: the role grows (two_way), Terraform changes it.
+    let again = drive.run(&["deploy", "--parameter", "TeamsToGenesys=on"], &[]);
+    assert_eq!(again.code, 0, "{}", again.out);
+    let records = &drive.records()[before..];
+    let genesys = calls(records, "terraform", &["-chdir=infra/genesys", "apply"]);
+    assert!(genesys.iter().any(|r| r.changed), "{records:#?}");
+    assert!(
+        calls(records, "terraform", &["-chdir=infra/azure", "apply"])
+            .iter()
+            .all(|r| !r.changed),
+        "{records:#?}"
     );
 }
