@@ -97,7 +97,7 @@ async fn secret_check(
     id: &str,
     fields: &[&str],
 ) -> Check {
-    let fix = "make deploy writes it (Terraform stores the client's current secret there); by hand: aws secretsmanager put-secret-value (infra/README.md, \"By hand\")";
+    let fix = "make deploy writes it (Terraform stores the client's current secret there); without make deploy, terraform apply of infra/azure or infra/genesys in the stack's workspace does (infra/README.md, \"By hand\")";
     let secret = match secrets.fetch(id).await {
         Ok(secret) => secret,
         Err(error) => {
