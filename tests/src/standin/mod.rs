@@ -30,6 +30,7 @@ macro_rules! say {
 
 mod module;
 mod sam;
+mod sam_flags;
 pub use sam::parse_overrides;
 mod terraform;
 mod tf_modules;

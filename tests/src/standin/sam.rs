@@ -4,7 +4,8 @@
 //! nothing, another rule state or e-mail is applied in place) and `delete`. A creation that
 //! fails (the partner event source missing, or `STANDIN_STACK_FAILS`) leaves the stack in
 //! ROLLBACK_COMPLETE, which refuses every deploy until it is deleted, as CloudFormation does;
-//! a failed update leaves the stack as it was.
+//! a failed update leaves the stack as it was. Both refuse what would make the real CLI ask
+//! a question or fail (sam_flags.rs).
 
 use super::{Ended, endpoint, failed, ok, read_state, write_state};
 use crate::aws;
@@ -103,6 +104,9 @@ async fn deploy(args: &[String]) -> Ended {
     let Some(stack) = flag(args, "--stack-name") else {
         return failed("Error: Missing option '--stack-name'");
     };
+    if let Err(ended) = super::sam_flags::deploy(args) {
+        return ended;
+    }
     let parameters = parse_overrides(flag(args, "--parameter-overrides").unwrap_or_default());
     let name = format!("sam.{stack}.json");
     let state = read_state(&name);
@@ -208,6 +212,9 @@ async fn delete(args: &[String]) -> Ended {
     let Some(stack) = flag(args, "--stack-name") else {
         return failed("Error: Missing option '--stack-name'");
     };
+    if let Err(ended) = super::sam_flags::delete(args) {
+        return ended;
+    }
     let name = format!("sam.{stack}.json");
     let state = read_state(&name);
     let deployed: Option<TestDeployment> = serde_json::from_value(state["deployment"].clone()).ok();

@@ -168,9 +168,16 @@ impl Drive {
         let mut child = self
             .command(args, &[])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("presencectl runs");
+        // Its error output too, for the secret scan (read aside: a full pipe would stall it).
+        let mut stderr = child.stderr.take().unwrap();
+        let errors = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+            text
+        });
         let mut seen = String::new();
         let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
         for line in stdout.lines().map_while(Result::ok) {
@@ -182,11 +189,12 @@ impl Drive {
             }
         }
         let _ = child.wait();
+        let errors = errors.join().unwrap_or_default();
         assert!(
             seen.contains(&format!("✓ {step} ")),
             "never reached {step}:\n{seen}"
         );
-        self.assert_no_secret(&seen);
+        self.assert_no_secret(&format!("{seen}{errors}"));
         seen
     }
 
