@@ -37,7 +37,13 @@ pub async fn destroy(stack: Option<&str>, account: &Account, args: DestroyArgs) 
             false
         }
         Err((step, problem)) => {
-            report_failure(step, &problem, "make destroy (every step is idempotent)");
+            let resume = match context.stack.as_str() {
+                super::DEFAULT_STACK => "make destroy (every step is idempotent)".to_owned(),
+                other => format!(
+                    "make destroy DEPLOY_ARGS=\"--stack {other}\" (every step is idempotent)"
+                ),
+            };
+            report_failure(step, &problem, &resume);
             true
         }
     }

@@ -7,7 +7,7 @@
 mod account;
 mod command;
 mod destroy;
-mod function_env;
+pub(crate) mod function_env;
 mod genesys_grant;
 mod prerequisites;
 mod rule;

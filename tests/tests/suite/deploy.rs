@@ -810,6 +810,18 @@ async fn destroy_removes_what_deploy_made_in_order_and_says_what_is_left() {
         );
     std::fs::write(&path, azure_state.to_string()).unwrap();
 
+    // A failed destroy of a stack not named presence-sync resumes with that name.
+    let failed = drive.run(&["destroy"], &[("STANDIN_FAIL", "sam delete")]);
+    assert_eq!(failed.code, 1, "{}", failed.out);
+    assert!(
+        failed.out.contains(&format!(
+            "then resume: make destroy DEPLOY_ARGS=\"--stack {}\"",
+            drive.stack
+        )),
+        "{}",
+        failed.out
+    );
+
     let destroyed = drive.run(&["destroy"], &[]);
     assert_eq!(destroyed.code, 0, "{}", destroyed.out);
     // Microsoft Graph's service principal is read, never managed: forgotten from the old
