@@ -172,12 +172,14 @@ async fn genesys(context: &Context, settings: &Settings) -> Result<((), String),
 fn left_behind(settings: &Settings) -> String {
     let stack = &settings.stack;
     format!(
-        "Removed: the stack {stack}, the Genesys integration, role and OAuth client, the Entra ID app registration.\n\
+        "Removed: the stack {stack} (its log groups with it: the template deletes them, so the functions' logs are gone), the Genesys integration, role and OAuth client, the Entra ID app registration.\n\
          Left in place:\n\
+         \x20 - the Entra ID app registration, soft-deleted: Entra keeps a deleted application restorable for 30 days (Entra admin center → App registrations → Deleted applications), then deletes it;\n\
          \x20 - the Genesys deployment client you created (delete it in Admin → Integrations → OAuth once nothing else uses it);\n\
          \x20 - the two secrets, scheduled for deletion after Secrets Manager's 7-day recovery window (aws secretsmanager list-secrets --include-planned-deletion);\n\
          \x20 - SAM's artifact bucket stack aws-sam-cli-managed-default, shared by every SAM deployment of account {account} in {region};\n\
-         \x20 - the Terraform state of workspace {stack} in infra/azure and infra/genesys (terraform.tfstate.d/{stack}, no resources left in it) and the tools' logs in .deploy/{stack}/logs.",
+         \x20 - the Terraform state of workspace {stack} in infra/azure and infra/genesys (terraform.tfstate.d/{stack}, no resources left in it) and the tools' logs in .deploy/{stack}/logs;\n\
+         \x20 - the build's artifacts in the clone: .aws-sam/ and target/deploy-arm64 (rm -rf them to reclaim the space).",
         account = settings.aws_account,
         region = settings.aws_region,
     )
