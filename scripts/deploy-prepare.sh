@@ -9,12 +9,14 @@
 #      ARM_CLIENT_SECRET; the Genesys deployment client's GENESYSCLOUD_OAUTHCLIENT_ID and
 #      GENESYSCLOUD_OAUTHCLIENT_SECRET; an AWS region (AWS_REGION, AWS_DEFAULT_REGION,
 #      --region in DEPLOY_ARGS, or the profile's region in ~/.aws/config); some AWS
-#      credentials (the variables, a profile, ~/.aws); for a deployment python3 and
-#      cargo (rustup). Each missing one is printed with its fix. The driver checks them all
+#      credentials (the variables, a profile, ~/.aws); for a deployment python3, cargo
+#      (rustup) and a C compiler. Each missing one is printed with its fix. The driver checks them all
 #      again, properly (the Azure sign-in, STS, the stack, Lambda's concurrency);
 #   1. the Python environments: .venv (Cargo Lambda and the zig it cross-links with) and
 #      .venv/tools/sam (the SAM CLI), pinned (scripts/setup-venv.sh --all; idempotent: seconds
-#      once they exist);
+#      once they exist). --all also installs checkov (.venv/tools/checkov), which only
+#      `make test` uses: setup-venv.sh has no option for the SAM CLI alone. Its progress goes
+#      to the terminal (stderr); only the path it prints is dropped;
 #   2. for a deployment, the Rust target aarch64-unknown-linux-gnu (the Lambda functions are
 #      arm64), added with rustup after saying so, as `make test` does.
 #
@@ -67,6 +69,8 @@ if [ "$what" = deploy ]; then
         need "python3" "install Python 3 with its venv module (Debian/Ubuntu: python3-venv)"
     command -v cargo >/dev/null 2>&1 ||
         need "cargo" "install a stable Rust toolchain with rustup (https://rustup.rs)"
+    command -v cc >/dev/null 2>&1 ||
+        need "a C compiler (cc)" "install one (Debian/Ubuntu: build-essential; macOS: xcode-select --install): the TLS library is built from source"
 fi
 if [ ${#missing[@]} -gt 0 ]; then
     echo "✗ make $what cannot start; nothing was installed, built or made. Missing:"
