@@ -5,10 +5,9 @@
 //! Entra ID app — and what is left, said at the end.
 
 use super::genesys_grant::{GenesysAdmin, Grant};
+use super::modules::{azure_module, genesys_module, role_name};
 use super::prerequisites::Purpose;
-use super::run::{
-    Context, azure_module, check_prerequisites, genesys_module, report_failure, role_name, took,
-};
+use super::run::{Context, check_prerequisites, report_failure, took};
 use super::settings::Settings;
 use super::stack;
 use super::verify;

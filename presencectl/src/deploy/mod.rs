@@ -9,6 +9,7 @@ mod command;
 mod destroy;
 pub(crate) mod function_env;
 mod genesys_grant;
+mod modules;
 mod prerequisites;
 mod rule;
 mod run;
