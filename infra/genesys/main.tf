@@ -33,9 +33,12 @@ resource "genesyscloud_integration" "eventbridge" {
 # directory:user:view (or directory:user:edit); view is the least of the two. The rest only
 # when the stack needs it (the deploy driver sets the variables from the stack's parameters):
 # - read_queues (SyncScope names a queue:<id>): routing:queue:view, which GET
-#   /api/v2/users/{userId}/queues and GET /api/v2/routing/queues/{queueId}/members require
-#   (Genesys platform SDK, UsersApi.getUserQueues and RoutingApi.getRoutingQueueMembers:
-#   "Requires ANY permissions: routing:queue:view, …");
+#   /api/v2/users/{userId}/queues, GET /api/v2/routing/queues/{queueId}/members and GET
+#   /api/v2/routing/queues/{queueId} require (Genesys platform SDK, UsersApi.getUserQueues,
+#   RoutingApi.getRoutingQueueMembers and getRoutingQueue). Division and group scopes need
+#   nothing more: GET /api/v2/authorization/divisions/{id} and GET /api/v2/groups/{id}
+#   "Require NO permissions" (AuthorizationApi.getAuthorizationDivision, GroupsApi.getGroup),
+#   and a user's division and groups come with GET /api/v2/users/{id} (directory:user:view);
 # - two_way (TeamsToGenesys=on: presence-watch sets agents' Genesys presence):
 #   presence:userPresence:edit, to set another user's presence (PresenceApi.putUsersPresencesBulk:
 #   "Requires ANY permissions: presence:userPresence:edit"; the SDK lists none for PATCH
