@@ -81,7 +81,7 @@ impl Step {
             Step::Credentials => {
                 "doctor's checks of the two secrets: Entra ID token with the Graph permission, Genesys token and SCIM read"
             }
-            Step::Build => "both functions for arm64, release (sam build, Cargo Lambda)",
+            Step::Build => "the functions for arm64, release (sam build, Cargo Lambda)",
             Step::Stack => {
                 "the stack, rule enabled (sam deploy, every parameter from the Terraform outputs)"
             }

@@ -333,10 +333,7 @@ async fn build(context: &Context) -> Result<((), String), Problem> {
         return Ok(((), "skipped (--from)".into()));
     }
     stack::build(&context.runner).await?;
-    Ok((
-        (),
-        "presence-sync and presence-reconcile built for arm64 (.aws-sam/build)".into(),
-    ))
+    Ok(((), "the functions built for arm64 (.aws-sam/build)".into()))
 }
 
 /// The stack, its rule enabled: this step runs only after the credentials step passed.

@@ -1,4 +1,4 @@
-//! The AWS side: both functions built for arm64 (`sam build`, Cargo Lambda), the stack
+//! The AWS side: the functions built for arm64 (`sam build`, Cargo Lambda), the stack
 //! deployed without a question (`sam deploy`, every parameter from the Terraform outputs and
 //! the settings: no `--guided`, no edit of samconfig.toml), the partner event source waited
 //! for until Active, and the stack deleted (`sam delete`).
@@ -40,7 +40,7 @@ fn failed(failure: &ToolFailure, fix: &str) -> Problem {
     }
 }
 
-/// `sam build`: both functions' `bootstrap`, release, arm64, cross-linked with zig.
+/// `sam build`: every function's `bootstrap`, release, arm64, cross-linked with zig.
 pub async fn build(runner: &Runner) -> Result<(), Problem> {
     let mut env = sam_env();
     let target = runner.repo.join(ARM64_TARGET_DIR);
