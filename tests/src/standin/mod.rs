@@ -115,8 +115,12 @@ pub async fn run(tool: &str, args: Vec<String>) -> u8 {
         ("terraform", _) => terraform::run(&args).await,
         ("sam", _) => sam::run(&args).await,
         ("az", "account") => az_account(),
+        // The installed targets (`STANDIN_RUST_TARGETS`, comma-separated, for a toolchain
+        // without the arm64 one).
         ("rustup", "target") => {
-            say!("x86_64-unknown-linux-gnu\naarch64-unknown-linux-gnu");
+            let targets = std::env::var("STANDIN_RUST_TARGETS")
+                .unwrap_or_else(|_| "x86_64-unknown-linux-gnu,aarch64-unknown-linux-gnu".into());
+            say!("{}", targets.replace(',', "\n"));
             ok(false)
         }
         ("cargo-lambda", _) => {

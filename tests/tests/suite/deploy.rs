@@ -1247,3 +1247,56 @@ async fn another_value_for_a_terraform_variable_is_applied_as_a_change() {
         "{records:#?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_tools_and_aws_credentials_are_listed_with_their_fixes() {
+    let drive = Drive::start().await;
+    // A machine without Terraform, the SAM CLI or Cargo Lambda, a toolchain without the
+    // arm64 target, and no AWS credentials anywhere (no variables, no ~/.aws, no instance
+    // metadata).
+    for tool in ["terraform", "sam", "cargo-lambda"] {
+        std::fs::remove_file(drive.root.join("bin").join(tool)).expect("a stand-in link");
+    }
+    let run = drive.run(
+        &["deploy", "--genesys-region", "eu-west-1"],
+        &[
+            ("STANDIN_RUST_TARGETS", "x86_64-unknown-linux-gnu"),
+            ("AWS_ACCESS_KEY_ID", ""),
+            ("AWS_SECRET_ACCESS_KEY", ""),
+            ("AWS_SESSION_TOKEN", ""),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.out);
+    for (check, fix) in [
+        ("terraform", "install Terraform 1.5 or later"),
+        ("AWS credentials", "sign in to AWS (aws sso login"),
+        ("SAM CLI", "bash scripts/setup-venv.sh --all"),
+        (
+            "Cargo Lambda",
+            "make setup (Cargo Lambda and zig into .venv)",
+        ),
+        (
+            "Rust arm64 target",
+            "rustup target add aarch64-unknown-linux-gnu",
+        ),
+    ] {
+        assert!(
+            run.out.contains(&format!("✗ {check}")),
+            "{check}: {}",
+            run.out
+        );
+        assert!(run.out.contains(fix), "{check}'s fix: {}", run.out);
+    }
+    // Without credentials, neither the stack nor Lambda's concurrency can be read: not
+    // listed as passed.
+    assert!(!run.out.contains("✓ AWS stack"), "{}", run.out);
+    assert!(
+        drive
+            .records()
+            .iter()
+            .all(|r| r.tool == "rustup" || r.tool == "az"),
+        "only looked, with the tools that are there: {:#?}",
+        drive.records()
+    );
+}
