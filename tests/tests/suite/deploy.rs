@@ -165,6 +165,12 @@ impl Drive {
 
     /// Runs `presencectl … <args>` and kills it (SIGKILL) as soon as it says `step` is done.
     fn run_killed(&self, args: &[&str], step: &str) -> String {
+        self.run_killed_when(args, &format!("✓ {step} "))
+    }
+
+    /// Runs `presencectl … <args>` and kills it (SIGKILL) as soon as a line of its output
+    /// starts with `said` (leading spaces ignored): inside a step, at a line it prints.
+    fn run_killed_when(&self, args: &[&str], said: &str) -> String {
         let mut child = self
             .command(args, &[])
             .stdout(Stdio::piped())
@@ -183,17 +189,14 @@ impl Drive {
         for line in stdout.lines().map_while(Result::ok) {
             seen.push_str(&line);
             seen.push('\n');
-            if line.starts_with(&format!("✓ {step} ")) {
+            if line.trim_start().starts_with(said) {
                 child.kill().expect("kill");
                 break;
             }
         }
         let _ = child.wait();
         let errors = errors.join().unwrap_or_default();
-        assert!(
-            seen.contains(&format!("✓ {step} ")),
-            "never reached {step}:\n{seen}"
-        );
+        assert!(seen.contains(said), "never said {said:?}:\n{seen}");
         self.assert_no_secret(&format!("{seen}{errors}"));
         seen
     }
@@ -1298,5 +1301,36 @@ async fn missing_tools_and_aws_credentials_are_listed_with_their_fixes() {
             .all(|r| r.tool == "rustup" || r.tool == "az"),
         "only looked, with the tools that are there: {:#?}",
         drive.records()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_killed_inside_the_genesys_step_finishes_with_one_grant() {
+    let drive = Drive::start().await;
+    // Killed between the grant and the rest of infra/genesys (the role exists and is
+    // granted; the function's client does not), then killed again as the next run starts
+    // the role's targeted apply (the stand-in Terraform, orphaned, may finish it or not).
+    drive.run_killed_when(
+        &["deploy", "--genesys-region", "eu-west-1"],
+        "granted the role",
+    );
+    drive.run_killed_when(&["deploy"], "$ terraform -chdir=infra/genesys apply");
+    let last = drive.run(&["deploy"], &[]);
+    assert_eq!(last.code, 0, "{}", last.out);
+    assert!(
+        last.out.contains("doctor says it is syncing"),
+        "{}",
+        last.out
+    );
+    assert_eq!(drive.grants(), 1, "the role granted once");
+    assert_eq!(drive.world.genesys.admin_client_roles(ADMIN_ID).len(), 1);
+    let records = drive.records();
+    let genesys_creates = calls(&records, "terraform", &["-chdir=infra/genesys", "apply"])
+        .into_iter()
+        .filter(|r| r.changed)
+        .count();
+    assert_eq!(
+        genesys_creates, 2,
+        "the role once, the rest once: {records:#?}"
     );
 }
