@@ -26,12 +26,12 @@ test: ## the whole test suite, as CI runs it (scripts/test.sh, README "Tests")
 	bash scripts/test.sh
 
 deploy: ## deploy Entra ID, Genesys Cloud and AWS, or upgrade in place (presencectl deploy; infra/README.md)
-	bash scripts/deploy-prepare.sh deploy
+	bash scripts/deploy-prepare.sh deploy $(DEPLOY_ARGS)
 	$(BUILD)
 	target/debug/presencectl deploy $(DEPLOY_ARGS)
 
 destroy: ## remove what make deploy made, in order, and say what is left (presencectl destroy)
-	bash scripts/deploy-prepare.sh destroy
+	bash scripts/deploy-prepare.sh destroy $(DEPLOY_ARGS)
 	$(BUILD)
 	target/debug/presencectl destroy $(DEPLOY_ARGS)
 

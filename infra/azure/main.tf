@@ -13,11 +13,18 @@ data "azuread_client_config" "current" {}
 
 data "azuread_application_published_app_ids" "well_known" {}
 
-# Microsoft Graph's service principal in the tenant (it always exists).
-resource "azuread_service_principal" "msgraph" {
-  client_id    = data.azuread_application_published_app_ids.well_known.result["MicrosoftGraph"]
-  use_existing = true
+# Microsoft Graph's service principal in the tenant (it always exists): read, never managed.
+# As a resource (`use_existing = true`) Terraform would adopt it, and `terraform destroy`
+# would delete the tenant's own Graph principal (hashicorp/terraform-provider-azuread#538,
+# #1141; pulumi/pulumi-azuread#2045 reports a first-party principal actually deleted).
+data "azuread_service_principal" "msgraph" {
+  client_id = data.azuread_application_published_app_ids.well_known.result["MicrosoftGraph"]
 }
+
+# A state written while this was a resource (type azuread_service_principal, same name)
+# still holds it: `make deploy` and `make destroy` forget it with `terraform state rm` (never
+# a destroy) before anything else (presencectl/src/deploy/terraform.rs); by hand, do that
+# first (infra/README.md, "By hand").
 
 resource "azuread_application" "presence_sync" {
   display_name     = var.display_name
@@ -44,7 +51,7 @@ resource "azuread_service_principal" "presence_sync" {
 resource "azuread_app_role_assignment" "presence_readwrite_all" {
   app_role_id         = local.presence_readwrite_all
   principal_object_id = azuread_service_principal.presence_sync.object_id
-  resource_object_id  = azuread_service_principal.msgraph.object_id
+  resource_object_id  = data.azuread_service_principal.msgraph.object_id
 }
 
 resource "time_rotating" "client_secret" {

@@ -18,7 +18,8 @@ terraform {
 }
 
 # Credentials come from the environment, never from this directory: sign in with
-# `az login` as an Application Administrator (or Global Administrator) of the tenant, or
+# `az login --tenant <id> --allow-no-subscriptions` as a Global Administrator, or a Privileged
+# Role Administrator who may also register applications (infra/README.md), or
 # set ARM_TENANT_ID / ARM_CLIENT_ID / ARM_CLIENT_SECRET for a service principal with
 # Application.ReadWrite.All and AppRoleAssignment.ReadWrite.All.
 provider "azuread" {

@@ -30,15 +30,57 @@ resource "genesyscloud_integration" "eventbridge" {
 }
 
 # GET /api/v2/scim/users/{userId} (and /api/v2/scim/v2/users/{userId}) requires
-# directory:user:view (or directory:user:edit); view is the least of the two.
+# directory:user:view (or directory:user:edit); view is the least of the two. The rest only
+# when the stack needs it (the deploy driver sets the variables from the stack's parameters):
+# - read_queues (SyncScope names a queue:<id>): routing:queue:view, which GET
+#   /api/v2/users/{userId}/queues, GET /api/v2/routing/queues/{queueId}/members and GET
+#   /api/v2/routing/queues/{queueId} require (Genesys platform SDK, UsersApi.getUserQueues,
+#   RoutingApi.getRoutingQueueMembers and getRoutingQueue). Division and group scopes need
+#   nothing more: GET /api/v2/authorization/divisions/{id} and GET /api/v2/groups/{id}
+#   "Require NO permissions" (AuthorizationApi.getAuthorizationDivision, GroupsApi.getGroup),
+#   and a user's division and groups come with GET /api/v2/users/{id} (directory:user:view);
+# - two_way (TeamsToGenesys=on: presence-watch sets agents' Genesys presence):
+#   presence:userPresence:edit, to set another user's presence (PresenceApi.putUsersPresencesBulk:
+#   "Requires ANY permissions: presence:userPresence:edit"; the SDK lists none for PATCH
+#   /api/v2/users/{userId}/presences/purecloud, a user's own; that the same permission covers
+#   that PATCH for another user is unverified), and presence:presenceDefinition:view, to read
+#   the org's presence definitions (PresenceApi.getPresenceDefinitions0, GET
+#   /api/v2/presence/definitions: "Requires ALL permissions: presence:presenceDefinition:view").
 resource "genesyscloud_auth_role" "scim_reader" {
   name        = var.role_name
-  description = "presence-sync: read users (their Microsoft Teams external id) through SCIM. Managed by Terraform (infra/genesys)."
+  description = var.two_way ? "presence-sync: read users (their Microsoft Teams external id) through SCIM, and set agents' presence from Teams (TeamsToGenesys). Managed by Terraform (infra/genesys)." : "presence-sync: read users (their Microsoft Teams external id) through SCIM. Managed by Terraform (infra/genesys)."
 
   permission_policies {
     domain      = "directory"
     entity_name = "user"
     action_set  = ["view"]
+  }
+
+  dynamic "permission_policies" {
+    for_each = var.read_queues ? ["routing:queue:view"] : []
+    content {
+      domain      = "routing"
+      entity_name = "queue"
+      action_set  = ["view"]
+    }
+  }
+
+  dynamic "permission_policies" {
+    for_each = var.two_way ? ["presence:userPresence:edit"] : []
+    content {
+      domain      = "presence"
+      entity_name = "userPresence"
+      action_set  = ["edit"]
+    }
+  }
+
+  dynamic "permission_policies" {
+    for_each = var.two_way ? ["presence:presenceDefinition:view"] : []
+    content {
+      domain      = "presence"
+      entity_name = "presenceDefinition"
+      action_set  = ["view"]
+    }
   }
 }
 

@@ -71,6 +71,18 @@ variable "role_division_id" {
   default     = "*"
 }
 
+variable "read_queues" {
+  description = "Whether the function's role may read queues and their members (routing:queue:view): needed when the stack's SyncScope names a queue:<id>. make deploy sets it from SyncScope."
+  type        = bool
+  default     = false
+}
+
+variable "two_way" {
+  description = "Whether the function's role may set agents' Genesys presence (presence:userPresence:edit) and read the org's presence definitions (presence:presenceDefinition:view): needed when the stack runs presence-watch (TeamsToGenesys=on). make deploy sets it from TeamsToGenesys."
+  type        = bool
+  default     = false
+}
+
 variable "oauth_client_name" {
   description = "Name of the OAuth client (client credentials) the function uses for SCIM."
   type        = string

@@ -2,12 +2,14 @@ terraform {
   required_version = ">= 1.5.0"
 
   required_providers {
-    # Genesys Cloud CX as Code. A 1.x release with `expose_client_secret` on
-    # genesyscloud_oauth_client is needed (Genesys stopped returning client secrets from
-    # its API after creation; the provider keeps the one it created in the state).
+    # Genesys Cloud CX as Code. `expose_client_secret` on genesyscloud_oauth_client is
+    # needed (Genesys stopped returning client secrets from its API after creation; the
+    # provider keeps the one it created in the state): it arrived in v1.68.5
+    # (MyPureCloud/terraform-provider-genesyscloud #1885, released with #1888; v1.68.4's
+    # tree has no such attribute).
     genesyscloud = {
       source  = "mypurecloud/genesyscloud"
-      version = "~> 1.0"
+      version = ">= 1.68.5, < 2.0.0"
     }
     aws = {
       source  = "hashicorp/aws"

@@ -57,15 +57,20 @@ fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     bounded(&parts.join(": "))
 }
 
-/// A known cause named first: the rest is the SDK's wording.
+/// Where the SDK's own wording of a known cause goes: the debug log (`describe` logs the
+/// whole error there), not the operator's line, where it would name the last source the
+/// chain tried (the instance metadata service, IMDS, on a laptop).
+const SDK_DETAIL: &str = "PRESENCECTL_LOG=debug shows the SDK's detail";
+
+/// A known cause named, the SDK's wording left to the debug log; otherwise the SDK's wording.
 fn classify(chain: &str) -> String {
     let lower = chain.to_ascii_lowercase();
     if lower.contains("credentials") {
         format!(
-            "{NO_CREDENTIALS}: the standard chain (environment, profile, SSO, instance role) found none ({chain})"
+            "{NO_CREDENTIALS}: the standard chain (environment, profile, SSO, instance role) found none ({SDK_DETAIL})"
         )
     } else if lower.contains("region") {
-        format!("{NO_REGION} ({chain})")
+        format!("{NO_REGION} ({SDK_DETAIL})")
     } else if lower.contains("connect") || lower.contains("dns") || lower.contains("io error") {
         format!("{NO_CONNECTION} ({chain})")
     } else {
@@ -97,6 +102,8 @@ mod tests {
             "{credentials}"
         );
         assert!(fix_for(&credentials).unwrap().contains("--profile"));
+        // The last source the chain tried is the SDK's detail, not the operator's.
+        assert!(!credentials.contains("IMDS"), "{credentials}");
         let region = classify("failed to construct request: no region was set");
         assert!(fix_for(&region).unwrap().contains("--region"));
         assert_eq!(

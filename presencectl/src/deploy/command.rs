@@ -12,6 +12,14 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The operator's secrets the driver's environment may hold: the Genesys deployment client's
+/// (the Genesys provider reads it) and an Azure service principal's (the azuread and azurerm
+/// providers). Only Terraform gets them: sam, cargo and its build scripts, az and rustup run
+/// without them.
+const OPERATOR_SECRETS: [&str; 2] = ["GENESYSCLOUD_OAUTHCLIENT_SECRET", "ARM_CLIENT_SECRET"];
+/// The one tool that reads them.
+const READS_OPERATOR_SECRETS: &str = "terraform";
+
 /// How long a tool may stay silent before the driver says it is still running.
 const HEARTBEAT: Duration = Duration::from_secs(60);
 /// The lines of a failed run's log shown with its failure.
@@ -93,6 +101,11 @@ impl Runner {
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null());
+        if program != READS_OPERATOR_SECRETS {
+            for secret in OPERATOR_SECRETS {
+                command.env_remove(secret);
+            }
+        }
         command
     }
 

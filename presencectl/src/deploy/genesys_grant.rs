@@ -8,7 +8,7 @@
 //! subjects divisions roles create`), after reading the client's `roleDivisions`
 //! (`GET /api/v2/oauth/clients/{clientId}`, `oauth:client:view`) so that a re-run grants
 //! nothing. `destroy` takes the grant back (`DELETE` of the same path,
-//! `authorization:grant:delete`) before the role is deleted.
+//! `authorization:grant:delete`) once the function's client is deleted, before the role is.
 
 use super::Problem;
 use super::prerequisites::{GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET};
@@ -20,6 +20,11 @@ use presence_core::domain::excerpt::excerpt;
 use presence_core::ports::{RemoteError, SecretSource, Service};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
+
+/// Whether `text` looks like a Genesys id (a UUID: hex digits and hyphens, bounded).
+fn is_id(text: &str) -> bool {
+    (1..=64).contains(&text.len()) && text.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
 
 /// The deployment client's credentials, from the environment the operator exported, in the
 /// shape of a Genesys secret (they never leave this process).
@@ -44,6 +49,8 @@ pub struct GenesysAdmin {
 pub struct Grant<'a> {
     pub role_id: &'a str,
     pub division_id: &'a str,
+    /// As the operator sees it in Genesys's admin UI (`<stack> SCIM reader`).
+    pub role_name: &'a str,
 }
 
 impl GenesysAdmin {
@@ -82,51 +89,79 @@ impl GenesysAdmin {
         })
     }
 
-    /// Grants the role to the deployment client unless it holds it already; whether it did.
+    /// Grants the role to the deployment client unless it holds it in the grant's division;
+    /// whether it granted. A refusal says where the client holds the role instead: one added
+    /// by hand in Genesys's admin UI lands in the Home division unless all divisions are
+    /// chosen, and the function's client gets it in the grant's (`*`: all).
     pub async fn ensure_held(&self, grant: &Grant<'_>) -> Result<bool, Problem> {
-        if self.holds(grant).await? {
+        let held = self.divisions_held(grant).await?;
+        if held.iter().any(|d| d == grant.division_id) {
             return Ok(false);
         }
-        let (status, body) = self.call(Method::POST, &self.grant_path(grant)).await?;
+        let (status, body) = self
+            .call(Method::POST, &self.grant_path(grant, grant.division_id))
+            .await?;
         if status.is_success() {
             return Ok(true);
         }
+        let (name, division) = (grant.role_name, grant.division_id);
+        let elsewhere = match held.is_empty() {
+            true => String::new(),
+            false => format!(
+                "; it holds the role only in division(s) {}, not in {division:?} (\"*\": all divisions), where the function's client gets it",
+                held.join(", ")
+            ),
+        };
         Err(Problem {
             what: format!(
-                "Genesys refused to grant the role {} to the deployment client {}: {status} {}",
-                grant.role_id, self.client_id, excerpt(&body)
+                "Genesys refused to grant the role {name:?} ({}) to the deployment client {} in division {division:?}: {status} {}{elsewhere}",
+                grant.role_id,
+                self.client_id,
+                excerpt(&body)
             ),
-            fix: "give the deployment client a role with authorization:grant:add (infra/README.md, manual action 2), or add the role presence-sync SCIM reader to it by hand (Admin → OAuth → the client → Roles), then make deploy again".into(),
+            fix: format!(
+                "give the deployment client a role with authorization:grant:add (infra/README.md, manual action 2), or add the role {name:?} to it by hand with all divisions (Admin → Integrations → OAuth → the deployment client → Roles, then the role's divisions), then make deploy again"
+            ),
         })
     }
 
-    /// Takes the grant back (nothing to do when it is not held).
+    /// Takes the grant back, in every division the deployment client holds the role in
+    /// (nothing to do when it holds none); whether it took any back.
     pub async fn revoke(&self, grant: &Grant<'_>) -> Result<bool, Problem> {
-        if !self.holds(grant).await? {
-            return Ok(false);
+        let held = self.divisions_held(grant).await?;
+        for division in &held {
+            let (status, body) = self
+                .call(Method::DELETE, &self.grant_path(grant, division))
+                .await?;
+            if !status.is_success() && status != StatusCode::NOT_FOUND {
+                return Err(Problem {
+                    what: format!(
+                        "Genesys refused to take the role {:?} ({}) in division {division:?} back from the deployment client: {status} {}",
+                        grant.role_name,
+                        grant.role_id,
+                        excerpt(&body)
+                    ),
+                    fix: format!(
+                        "the function's OAuth client is deleted already, so nothing needs the grant: remove the role {:?} from the deployment client by hand (Admin → Integrations → OAuth → the deployment client → Roles), then make destroy again (it deletes the role)",
+                        grant.role_name
+                    ),
+                });
+            }
         }
-        let (status, body) = self.call(Method::DELETE, &self.grant_path(grant)).await?;
-        if status.is_success() || status == StatusCode::NOT_FOUND {
-            return Ok(true);
-        }
-        Err(Problem {
-            what: format!(
-                "Genesys refused to take the role {} back from the deployment client: {status} {}",
-                grant.role_id, excerpt(&body)
-            ),
-            fix: "remove the role presence-sync SCIM reader from the deployment client by hand (Admin → OAuth → the client → Roles), then make destroy again".into(),
-        })
+        Ok(!held.is_empty())
     }
 
-    fn grant_path(&self, grant: &Grant<'_>) -> String {
+    /// The grant's path. `*` (all divisions) as a path segment is what Genesys's platform CLI
+    /// sends for an all-divisions grant; that the API takes it there is unverified.
+    fn grant_path(&self, grant: &Grant<'_>, division_id: &str) -> String {
         format!(
-            "/api/v2/authorization/subjects/{}/divisions/{}/roles/{}?subjectType=PC_OAUTH_CLIENT",
-            self.client_id, grant.division_id, grant.role_id
+            "/api/v2/authorization/subjects/{}/divisions/{division_id}/roles/{}?subjectType=PC_OAUTH_CLIENT",
+            self.client_id, grant.role_id
         )
     }
 
-    /// Whether the client's `roleDivisions` hold the role in the division.
-    async fn holds(&self, grant: &Grant<'_>) -> Result<bool, Problem> {
+    /// The divisions in which the client's `roleDivisions` hold the role.
+    async fn divisions_held(&self, grant: &Grant<'_>) -> Result<Vec<String>, Problem> {
         let path = format!("/api/v2/oauth/clients/{}", self.client_id);
         let (status, body) = self.call(Method::GET, &path).await?;
         if !status.is_success() {
@@ -136,12 +171,16 @@ impl GenesysAdmin {
             });
         }
         let client: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-        let held = client["roleDivisions"].as_array().is_some_and(|grants| {
-            grants.iter().any(|g| {
-                g["roleId"].as_str() == Some(grant.role_id)
-                    && g["divisionId"].as_str() == Some(grant.division_id)
-            })
-        });
+        let held = client["roleDivisions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|g| g["roleId"].as_str() == Some(grant.role_id))
+            .filter_map(|g| g["divisionId"].as_str())
+            // A division id is a UUID or `*`: anything else is not put in a path.
+            .filter(|d| *d == "*" || is_id(d))
+            .map(str::to_owned)
+            .collect();
         Ok(held)
     }
 

@@ -4,10 +4,14 @@
 //! upgrades in place and resumes after a failure; a failed step says which it was, what failed
 //! and the command to resume. The steps are in `run.rs`, the tools they drive beside it.
 
+mod account;
 mod command;
 mod destroy;
+pub(crate) mod function_env;
 mod genesys_grant;
+mod modules;
 mod prerequisites;
+mod rule;
 mod run;
 mod settings;
 mod stack;
@@ -77,7 +81,7 @@ impl Step {
             Step::Credentials => {
                 "doctor's checks of the two secrets: Entra ID token with the Graph permission, Genesys token and SCIM read"
             }
-            Step::Build => "both functions for arm64, release (sam build, Cargo Lambda)",
+            Step::Build => "the functions for arm64, release (sam build, Cargo Lambda)",
             Step::Stack => {
                 "the stack, rule enabled (sam deploy, every parameter from the Terraform outputs)"
             }

@@ -1,9 +1,11 @@
 //! Everything the deployment needs, checked before anything is created, each with its fix:
 //! the repository's deployment code, Terraform, a signed-in Azure CLI (or a service
-//! principal), AWS credentials and a region, the SAM CLI, Cargo Lambda, the Rust arm64 target,
-//! and the Genesys deployment client's id and secret in the environment.
+//! principal), AWS credentials and a region, the stack's state and Lambda's concurrency
+//! (account.rs), the SAM CLI, Cargo Lambda, the Rust arm64 target, and the Genesys
+//! deployment client's id and secret in the environment.
 
 use super::Problem;
+use super::account::{self, Reservations, StackSoFar};
 use super::command::Runner;
 use crate::aws_error;
 
@@ -36,19 +38,32 @@ pub struct AwsIdentity {
     pub region: String,
 }
 
-/// What the prerequisites are for: a removal needs no build tools.
+/// What the prerequisites are for: a removal needs no build tools, nor room for the
+/// functions' reserved concurrency.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Purpose {
-    Deploy,
+    /// What the functions reserve as this run will deploy them.
+    Deploy {
+        reserved: Reservations,
+    },
     Destroy,
+}
+
+/// What the checks found: each prerequisite, who the AWS credentials are, and the stack so
+/// far (for a deployment).
+pub struct Checked {
+    pub found: Vec<Found>,
+    pub identity: Option<AwsIdentity>,
+    pub stack: Option<StackSoFar>,
 }
 
 /// Every prerequisite, in order (none stops the others from being checked).
 pub async fn check(
     runner: &Runner,
     aws: &aws_config::SdkConfig,
+    stack: &str,
     purpose: Purpose,
-) -> (Vec<Found>, Option<AwsIdentity>) {
+) -> Checked {
     let identity = aws_identity(aws).await;
     let aws_found = match &identity {
         Ok(identity) => Ok(format!(
@@ -79,10 +94,42 @@ pub async fn check(
         found("Rust arm64 target", arm64_target(runner).await),
         found("Genesys deployment client", genesys_client()),
     ];
-    if purpose == Purpose::Destroy {
-        found.retain(|f| !matches!(f.name, "Cargo Lambda" | "Rust arm64 target"));
+    let mut so_far = None;
+    match purpose {
+        Purpose::Deploy { reserved } if identity.is_ok() => {
+            let read = account::stack(aws, stack).await;
+            let judged = read
+                .as_ref()
+                .map_err(Clone::clone)
+                .and_then(|s| account::judge_stack(stack, s));
+            let room = match &read {
+                Ok(s) => account::concurrency(aws, reserved, s).await,
+                Err(problem) => Err(problem.clone()),
+            };
+            let (stack_found, room_found) = (
+                Found {
+                    name: "AWS stack",
+                    result: judged,
+                },
+                Found {
+                    name: "Lambda concurrency",
+                    result: room,
+                },
+            );
+            found.insert(4, stack_found);
+            found.insert(5, room_found);
+            so_far = read.ok();
+        }
+        Purpose::Deploy { .. } => {}
+        Purpose::Destroy => {
+            found.retain(|f| !matches!(f.name, "Cargo Lambda" | "Rust arm64 target"));
+        }
     }
-    (found, identity.ok())
+    Checked {
+        found,
+        identity: identity.ok(),
+        stack: so_far,
+    }
 }
 
 fn repository(runner: &Runner) -> Result<String, Problem> {
@@ -130,7 +177,10 @@ async fn terraform(runner: &Runner) -> Result<String, Problem> {
         Ok(format!("Terraform {version}"))
     } else {
         Err(Problem {
-            what: format!("Terraform {version:?} is older than 1.5"),
+            what: format!(
+                "Terraform {version:?} is older than {}.{}",
+                TERRAFORM_MIN.0, TERRAFORM_MIN.1
+            ),
             fix: fix.into(),
         })
     }
@@ -144,7 +194,7 @@ async fn azure(runner: &Runner) -> Result<String, Problem> {
     {
         return Ok("a service principal (ARM_TENANT_ID, ARM_CLIENT_ID, ARM_CLIENT_SECRET)".into());
     }
-    let fix = "install the Azure CLI if it is missing (https://learn.microsoft.com/cli/azure/install-azure-cli), then sign in with az login --tenant <tenant id> as a Global Administrator or a Privileged Role Administrator (admin consent needs one of them)";
+    let fix = "install the Azure CLI if it is missing (https://learn.microsoft.com/cli/azure/install-azure-cli), then sign in with az login --tenant <tenant id> --allow-no-subscriptions (a Teams-only tenant has no Azure subscription, which plain az login refuses) as a Global Administrator, or a Privileged Role Administrator who may also register applications (infra/README.md, manual action 1)";
     let answer = runner
         .capture(
             "az",

@@ -2,12 +2,14 @@
 //! under it, and `✓ <step>` with its time; a failure prints the step, what failed, its fix and
 //! the command that resumes. Steps before `--from` only read what they made.
 
+use super::account::{Reservations, StackSoFar};
 use super::command::Runner;
 use super::genesys_grant::{GenesysAdmin, Grant};
+use super::modules::{azure_module, genesys_module, integration_name, role_name};
 use super::prerequisites::{self, AwsIdentity, Purpose};
+use super::rule;
 use super::settings::{self, Given, Settings};
-use super::stack::{self, Made};
-use super::terraform::{Module, Terraform};
+use super::stack::{self, Made, Until};
 use super::verify::{self, Verdict};
 use super::{DEFAULT_STACK, DeployArgs, Problem, Step};
 use crate::deployment::{Account, load_aws};
@@ -24,6 +26,8 @@ pub(super) struct Context {
     pub state_dir: PathBuf,
     /// Steps before this one only read what they made.
     pub from: Step,
+    /// The stack as the prerequisites step found it (a deployment only).
+    pub stack_so_far: Option<StackSoFar>,
 }
 
 impl Context {
@@ -51,6 +55,7 @@ impl Context {
             aws,
             state_dir: state_dir.to_owned(),
             from: Step::Prerequisites,
+            stack_so_far: None,
         }
     }
 
@@ -127,13 +132,17 @@ async fn steps(
     args: &DeployArgs,
 ) -> Result<(Settings, Verdict), (Step, Problem)> {
     let total = Step::ALL.len();
-    let identity = context
+    let purpose = Purpose::Deploy {
+        reserved: Reservations::from_parameters(|name| parameter(context, args, name)),
+    };
+    let (identity, so_far) = context
         .step(
             Step::Prerequisites,
             total,
-            check_prerequisites(context, Purpose::Deploy),
+            check_prerequisites(context, purpose),
         )
         .await?;
+    context.stack_so_far = so_far;
     let settings = context
         .step(Step::Settings, total, settle(context, &identity, args))
         .await?;
@@ -160,10 +169,10 @@ async fn steps(
     context
         .step(Step::Stack, total, deploy_stack(context, &settings, &made))
         .await?;
-    let source = &made.event_source_name;
+    let (source, integration) = (&made.event_source_name, integration_name(&settings));
     context
         .step(Step::EventSource, total, async {
-            stack::wait_for_source(&context.aws, source)
+            stack::wait_for_source(&context.aws, source, &integration, Until::Active)
                 .await
                 .map(|said| ((), said))
         })
@@ -178,11 +187,30 @@ async fn steps(
     Ok((settings, verdict))
 }
 
+/// A stack parameter as this run deploys it: given (`--parameter`), else remembered, else none
+/// (the template's default).
+fn parameter(context: &Context, args: &DeployArgs, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
+    let given = args
+        .parameters
+        .iter()
+        .rev()
+        .find_map(|p| p.strip_prefix(&prefix).map(str::to_owned));
+    given.or_else(|| {
+        Settings::load(&context.state_dir, &context.stack)
+            .ok()
+            .flatten()
+            .and_then(|s| s.parameters.get(name).cloned())
+    })
+}
+
 pub(super) async fn check_prerequisites(
     context: &Context,
     purpose: Purpose,
-) -> Result<(AwsIdentity, String), Problem> {
-    let (found, identity) = prerequisites::check(&context.runner, &context.aws, purpose).await;
+) -> Result<((AwsIdentity, Option<StackSoFar>), String), Problem> {
+    let checked =
+        prerequisites::check(&context.runner, &context.aws, &context.stack, purpose).await;
+    let found = checked.found;
     let width = found.iter().map(|f| f.name.len()).max().unwrap_or(0);
     let mut missing = Vec::new();
     for check in &found {
@@ -197,8 +225,10 @@ pub(super) async fn check_prerequisites(
             }
         }
     }
-    match identity {
-        Some(identity) if missing.is_empty() => Ok((identity, "everything is in place".into())),
+    match checked.identity {
+        Some(identity) if missing.is_empty() => {
+            Ok(((identity, checked.stack), "everything is in place".into()))
+        }
         _ => Err(Problem {
             what: format!("missing: {}", missing.join(", ")),
             fix: "each ✗ line above says its fix; nothing was created".into(),
@@ -237,44 +267,6 @@ async fn settle(
     Ok((settings, said))
 }
 
-pub(super) fn azure_module<'a>(context: &'a Context, settings: &Settings) -> Terraform<'a> {
-    Terraform {
-        runner: &context.runner,
-        module: Module::Azure,
-        workspace: &context.stack,
-        variables: vec![
-            ("aws_region", settings.aws_region.clone()),
-            ("secret_name_prefix", format!("{}-azure-", settings.stack)),
-            (
-                "display_name",
-                format!("{} (Genesys Cloud presence to Teams)", settings.stack),
-            ),
-        ],
-    }
-}
-
-pub(super) fn genesys_module<'a>(context: &'a Context, settings: &Settings) -> Terraform<'a> {
-    let stack = &settings.stack;
-    Terraform {
-        runner: &context.runner,
-        module: Module::Genesys,
-        workspace: &context.stack,
-        variables: vec![
-            (
-                "genesys_org_region",
-                settings.genesys().aws_region.to_owned(),
-            ),
-            ("aws_account_id", settings.aws_account.clone()),
-            ("aws_region", settings.aws_region.clone()),
-            ("event_source_suffix", stack.clone()),
-            ("secret_name_prefix", format!("{stack}-genesys-")),
-            ("role_name", format!("{stack} SCIM reader")),
-            ("oauth_client_name", stack.clone()),
-            ("integration_name", format!("{stack} (Amazon EventBridge)")),
-        ],
-    }
-}
-
 async fn azure(context: &Context, settings: &Settings) -> Result<(String, String), Problem> {
     let module = azure_module(context, settings);
     if !context.reads_only(Step::Azure) {
@@ -306,6 +298,7 @@ async fn genesys(
             .ensure_held(&Grant {
                 role_id: &role_id,
                 division_id: &division_id,
+                role_name: &role_name(settings),
             })
             .await?;
         if granted {
@@ -340,10 +333,7 @@ async fn build(context: &Context) -> Result<((), String), Problem> {
         return Ok(((), "skipped (--from)".into()));
     }
     stack::build(&context.runner).await?;
-    Ok((
-        (),
-        "presence-sync and presence-reconcile built for arm64 (.aws-sam/build)".into(),
-    ))
+    Ok(((), "the functions built for arm64 (.aws-sam/build)".into()))
 }
 
 /// The stack, its rule enabled: this step runs only after the credentials step passed.
@@ -355,8 +345,28 @@ async fn deploy_stack(
     if context.reads_only(Step::Stack) {
         return Ok(((), "skipped (--from)".into()));
     }
+    if context
+        .stack_so_far
+        .as_ref()
+        .is_some_and(StackSoFar::rolled_back)
+    {
+        println!(
+            "   {} is ROLLBACK_COMPLETE (its first creation failed; CloudFormation lets such a stack only be deleted): deleting it, then creating it",
+            settings.stack
+        );
+        stack::delete(&context.runner, settings).await?;
+    }
+    let source = &made.event_source_name;
+    let integration = integration_name(settings);
+    // The stack's event bus names the source: a stack made before Genesys makes it fails.
+    let found = stack::wait_for_source(&context.aws, source, &integration, Until::Exists).await?;
+    println!("   {found}");
     let parameters = stack::parameters(settings, made);
     stack::deploy(&context.runner, settings, &parameters).await?;
+    // A rule paused by hand is a change CloudFormation does not see.
+    if let Some(said) = rule::enable(&context.aws, &settings.stack).await? {
+        println!("   {said}");
+    }
     Ok((
         (),
         format!(

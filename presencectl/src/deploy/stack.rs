@@ -1,4 +1,4 @@
-//! The AWS side: both functions built for arm64 (`sam build`, Cargo Lambda), the stack
+//! The AWS side: the functions built for arm64 (`sam build`, Cargo Lambda), the stack
 //! deployed without a question (`sam deploy`, every parameter from the Terraform outputs and
 //! the settings: no `--guided`, no edit of samconfig.toml), the partner event source waited
 //! for until Active, and the stack deleted (`sam delete`).
@@ -40,7 +40,7 @@ fn failed(failure: &ToolFailure, fix: &str) -> Problem {
     }
 }
 
-/// `sam build`: both functions' `bootstrap`, release, arm64, cross-linked with zig.
+/// `sam build`: every function's `bootstrap`, release, arm64, cross-linked with zig.
 pub async fn build(runner: &Runner) -> Result<(), Problem> {
     let mut env = sam_env();
     let target = runner.repo.join(ARM64_TARGET_DIR);
@@ -131,7 +131,7 @@ pub async fn deploy(
     runner.run("stack", "sam", &args, &sam_env()).await.map_err(|failure| {
         failed(
             &failure,
-            "read the CloudFormation events in the log; once fixed, make deploy again (a failed update rolls back to the stack before it)",
+            "read the CloudFormation events in the log; once fixed, make deploy again: a failed update rolls back to the stack before it, and a failed first creation leaves the stack ROLLBACK_COMPLETE, which the next make deploy deletes before creating it again",
         )
     })
 }
@@ -153,12 +153,27 @@ pub async fn delete(runner: &Runner, settings: &Settings) -> Result<(), Problem>
     })
 }
 
-/// Waits until the partner event source is Active (the stack's bus of its name associates
-/// it); says so every half minute.
-pub async fn wait_for_source(aws: &aws_config::SdkConfig, name: &str) -> Result<String, Problem> {
+/// What [`wait_for_source`] waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Until {
+    /// The source exists (any state): Genesys makes it in its own time after the integration
+    /// is created, and a stack deployed before it fails to create (its event bus names it).
+    Exists,
+    /// Active: the stack's bus of the source's name associates it.
+    Active,
+}
+
+/// Waits until the partner event source exists or is Active, saying so at once and every
+/// half minute.
+pub async fn wait_for_source(
+    aws: &aws_config::SdkConfig,
+    name: &str,
+    integration: &str,
+    until: Until,
+) -> Result<String, Problem> {
     let events = aws_sdk_eventbridge::Client::new(aws);
     let started = Instant::now();
-    let mut said = Instant::now();
+    let mut said: Option<Instant> = None;
     loop {
         let state = match events.describe_event_source().name(name).send().await {
             Ok(out) => out
@@ -169,7 +184,7 @@ pub async fn wait_for_source(aws: &aws_config::SdkConfig, name: &str) -> Result<
                 if e.as_service_error()
                     .is_some_and(|s| s.is_resource_not_found_exception()) =>
             {
-                "not found".to_owned()
+                NOT_FOUND.to_owned()
             }
             Err(e) => {
                 return Err(Problem {
@@ -180,28 +195,45 @@ pub async fn wait_for_source(aws: &aws_config::SdkConfig, name: &str) -> Result<
                 });
             }
         };
-        if state == "ACTIVE" {
-            return Ok(format!(
-                "{name} is Active after {} s",
-                started.elapsed().as_secs()
-            ));
+        let done = match until {
+            Until::Exists => state != NOT_FOUND,
+            Until::Active => state == "ACTIVE",
+        };
+        let waited = started.elapsed().as_secs();
+        if done {
+            return Ok(match until {
+                Until::Exists => format!("{name} exists ({state})"),
+                Until::Active => format!("{name} is Active after {waited} s"),
+            });
         }
         if started.elapsed() >= PARTNER_SOURCE_WAIT {
             return Err(Problem {
-                what: format!("{name} is still {state} after {} min", PARTNER_SOURCE_WAIT.as_secs() / 60),
-                fix: "check the Genesys integration presence-sync (Admin → Integrations) is Active and names this account and region, then make deploy again".into(),
+                what: format!(
+                    "{name} is still {state} after {} min",
+                    PARTNER_SOURCE_WAIT.as_secs() / 60
+                ),
+                fix: format!(
+                    "check that the Genesys integration {integration:?} (Admin → Integrations) is Active and names this AWS account and region, then make deploy again"
+                ),
             });
         }
-        if said.elapsed() >= std::time::Duration::from_secs(30) {
-            println!(
-                "   {name} is {state}; waiting for Active ({} s so far)",
-                started.elapsed().as_secs()
-            );
-            said = Instant::now();
+        if said.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(30)) {
+            match until {
+                Until::Exists => println!(
+                    "   {name} does not exist yet: waiting for Genesys to create it ({waited} s so far)"
+                ),
+                Until::Active => {
+                    println!("   {name} is {state}; waiting for Active ({waited} s so far)")
+                }
+            }
+            said = Some(Instant::now());
         }
         tokio::time::sleep(PARTNER_SOURCE_POLL).await;
     }
 }
+
+/// How [`wait_for_source`] names a source EventBridge does not know.
+const NOT_FOUND: &str = "not found";
 
 #[cfg(test)]
 mod tests {

@@ -27,6 +27,16 @@ impl Module {
             Module::Genesys => "genesys",
         }
     }
+
+    /// Resources an older version of the module managed and this one only reads: forgotten
+    /// from the state, never destroyed. Microsoft Graph's own service principal, once adopted
+    /// with `use_existing`, which `terraform destroy` would delete (infra/azure/main.tf).
+    fn forgotten(self) -> &'static [&'static str] {
+        match self {
+            Module::Azure => &["azuread_service_principal.msgraph"],
+            Module::Genesys => &[],
+        }
+    }
 }
 
 /// A module with the variables of this deployment, in the stack's workspace.
@@ -87,7 +97,8 @@ impl Terraform<'_> {
         }
     }
 
-    /// `init` and the stack's workspace (created on the first run).
+    /// `init`, the stack's workspace (created on the first run), and the state rid of what
+    /// the module no longer manages ([`Module::forgotten`]).
     pub async fn prepare(&self) -> Result<(), Problem> {
         let name = self.module.name();
         self.run(
@@ -99,7 +110,35 @@ impl Terraform<'_> {
             &format!("{name}-workspace"),
             &["workspace", "select", "-or-create=true", self.workspace],
         )
-        .await
+        .await?;
+        self.forget().await
+    }
+
+    /// `terraform state rm` of each [`Module::forgotten`] resource the state still holds
+    /// (`state list` first: `state rm` of an address not in the state is an error).
+    async fn forget(&self) -> Result<(), Problem> {
+        let forgotten = self.module.forgotten();
+        if forgotten.is_empty() {
+            return Ok(());
+        }
+        let args = vec![self.chdir(), "state".into(), "list".into()];
+        // No state yet (a first run) lists nothing, or fails: nothing to forget either way.
+        let listed = self
+            .runner
+            .capture("terraform", &args, &self.env(true))
+            .await
+            .unwrap_or_default();
+        for address in forgotten {
+            if listed.lines().any(|line| line.trim() == *address) {
+                println!(
+                    "   forgetting {address} (an older infra/{} managed it; it is never destroyed)",
+                    self.module.name()
+                );
+                let log = format!("{}-state-rm", self.module.name());
+                self.run(&log, &["state", "rm", address]).await?;
+            }
+        }
+        Ok(())
     }
 
     /// `apply -auto-approve`, of everything or of one resource (`-target`).
@@ -114,14 +153,16 @@ impl Terraform<'_> {
         self.run(&log, &args).await
     }
 
-    /// `destroy -auto-approve`.
-    pub async fn destroy(&self) -> Result<(), Problem> {
-        let log = format!("{}-destroy", self.module.name());
-        self.run(
-            &log,
-            &["destroy", "-input=false", "-auto-approve", "-no-color"],
-        )
-        .await
+    /// `destroy -auto-approve`: of everything, or of the `targets` and what depends on them.
+    pub async fn destroy(&self, targets: &[&str]) -> Result<(), Problem> {
+        let targets: Vec<String> = targets.iter().map(|t| format!("-target={t}")).collect();
+        let mut args = vec!["destroy", "-input=false", "-auto-approve", "-no-color"];
+        args.extend(targets.iter().map(String::as_str));
+        let log = match targets.is_empty() {
+            true => format!("{}-destroy", self.module.name()),
+            false => format!("{}-destroy-target", self.module.name()),
+        };
+        self.run(&log, &args).await
     }
 
     /// One output, which must not be sensitive (the driver never reads a secret).

@@ -3,6 +3,7 @@
 //! it, and the operator's summary (the dashboard, the one optional action left).
 
 use super::Problem;
+use super::function_env;
 use super::settings::Settings;
 use crate::deployment::{Account, Deployment};
 use crate::doctor::{self, Check, Checklist, Status};
@@ -25,7 +26,8 @@ const URL_VARIABLES: [&str; 4] = [
 /// The doctor check that is the operator's to finish (confirming an e-mail), not a failure.
 const OPTIONAL_CHECK: &str = "alarm e-mail";
 
-/// The functions' configuration as the stack will set it, for the checks before it exists.
+/// The functions' configuration as the stack will set it, for the checks before it exists:
+/// the stack's parameters as template.yaml maps them to the functions' variables.
 pub fn function_config(
     settings: &Settings,
     azure_secret: &str,
@@ -39,11 +41,16 @@ pub fn function_config(
         "GENESYS_SECRET_ID" => Some(genesys_secret.into()),
         "GENESYS_ENVIRONMENT" => Some(host.into()),
         other if URL_VARIABLES.contains(&other) => std::env::var(other).ok(),
-        _ => None,
+        other => function_env::variable(&settings.parameters, other),
     })
     .map_err(|error| Problem {
         what: error.to_string(),
-        fix: format!("unset {} or give it a valid URL", error.variable),
+        fix: match function_env::parameter_of(error.variable) {
+            Some(parameter) => format!(
+                "give {parameter} a valid value: make deploy DEPLOY_ARGS=\"--parameter {parameter}=<value>\" (template.yaml describes it)"
+            ),
+            None => format!("unset {} or give it a valid URL", error.variable),
+        },
     })
 }
 

@@ -97,7 +97,7 @@ async fn secret_check(
     id: &str,
     fields: &[&str],
 ) -> Check {
-    let fix = "make deploy writes it (Terraform stores the client's current secret there); by hand: aws secretsmanager put-secret-value (infra/README.md, \"By hand\")";
+    let fix = "make deploy writes it (Terraform stores the client's current secret there); without make deploy, terraform apply of infra/azure or infra/genesys in the stack's workspace does (infra/README.md, \"By hand\")";
     let secret = match secrets.fetch(id).await {
         Ok(secret) => secret,
         Err(error) => {
@@ -186,7 +186,7 @@ pub fn roles(token: &SecretString) -> Option<Vec<String>> {
 
 /// Whether the token's roles include the Graph permission (admin consent granted).
 pub fn judge_roles(name: &'static str, roles: Option<Vec<String>>) -> Check {
-    let consent = "grant admin consent for Presence.ReadWrite.All (Application) to the app registration: make deploy does, signed in (az login) as a Global Administrator or Privileged Role Administrator";
+    let consent = "grant admin consent for Presence.ReadWrite.All (Application) to the app registration: make deploy does, signed in (az login --tenant <tenant id> --allow-no-subscriptions) as a Global Administrator, or a Privileged Role Administrator who may also register applications (infra/README.md, manual action 1)";
     match roles {
         Some(roles) if roles.iter().any(|r| r == GRAPH_ROLE) => pass(
             name,

@@ -150,10 +150,18 @@ fn config_check(deployment: &Deployment) -> Check {
             "configuration",
             error.to_string(),
             match &deployment.stack {
-                Some(stack) => format!(
-                    "correct the stack parameter that sets {} (make deploy --parameter …; stack {})",
-                    error.variable, stack.name
-                ),
+                Some(stack) => {
+                    let parameter = crate::deploy::function_env::parameter_of(error.variable)
+                        .unwrap_or("<the stack parameter that sets it>");
+                    let named = match stack.name.as_str() {
+                        crate::deploy::DEFAULT_STACK => String::new(),
+                        other => format!("--stack {other} "),
+                    };
+                    format!(
+                        "correct the stack parameter that sets {}: make deploy DEPLOY_ARGS=\"{named}--parameter {parameter}=<value>\"",
+                        error.variable
+                    )
+                }
                 None => format!(
                     "give --stack (the deployment's stack: presence-sync unless you named it), or set {} and the functions' other variables",
                     error.variable

@@ -24,7 +24,7 @@ pub(super) async fn check(config: &Config, users: &GenesysUsers<SecretsManager>)
                 return fail(
                     NAME,
                     format!("could not look up {entry}: {error}"),
-                    "the OAuth client's role needs to view divisions, groups and (for queues) routing:queue:view; retry if Genesys was unavailable",
+                    "a queue scope needs routing:queue:view in the function's Genesys role (make deploy grants it when SyncScope names a queue: infra/genesys, read_queues; division and group lookups need no permission); retry if Genesys was unavailable",
                 );
             }
         }

@@ -198,7 +198,7 @@ pub fn judge_rule(bus: &str, rules: &[(String, String)]) -> Check {
         None => fail(
             name,
             format!("{} is disabled", rules[0].0),
-            "make deploy (it deploys with EventRuleState=ENABLED once the credentials pass its checks)",
+            "paused on purpose (aws events disable-rule)? make deploy resumes it: once the credentials pass its checks it deploys with EventRuleState=ENABLED and enables a rule paused by hand",
         ),
     }
 }

@@ -18,9 +18,22 @@
 //! and tests/infra/check_terraform.py look at them), that CloudFormation accepts
 //! template.yaml (cfn-lint and the SAM translation do), or that Genesys allows the grant.
 
+/// `println!` that survives a closed pipe: when the driver is killed mid-step (a test
+/// interrupting it), the tool it started runs on, as the real one would, and must still
+/// finish its work and its record instead of panicking on the first line it prints.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+mod module;
 mod sam;
+mod sam_flags;
 pub use sam::parse_overrides;
 mod terraform;
+mod tf_modules;
 
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -38,7 +51,15 @@ pub struct Record {
     pub tf_vars: Vec<(String, String)>,
     /// Whether it changed anything (an apply that added, a deploy with changes, …).
     pub changed: bool,
+    /// Which of the operator's secret variables ([`OPERATOR_SECRETS`]) its environment held
+    /// (names only).
+    #[serde(default)]
+    pub operator_secrets: Vec<String>,
 }
+
+/// The operator's secrets the driver's environment may hold: the Genesys deployment client's
+/// and an Azure service principal's. Only Terraform's providers read them.
+pub const OPERATOR_SECRETS: [&str; 2] = ["GENESYSCLOUD_OAUTHCLIENT_SECRET", "ARM_CLIENT_SECRET"];
 
 /// A directory of links named after [`TOOLS`], each to the stand-in binary: put it first on
 /// the driver's `PATH`.
@@ -73,7 +94,10 @@ pub(crate) fn ok(changed: bool) -> Ended {
 }
 
 pub(crate) fn failed(message: &str) -> Ended {
-    eprintln!("{message}");
+    {
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "{message}");
+    }
     Ended {
         status: 1,
         changed: false,
@@ -82,17 +106,25 @@ pub(crate) fn failed(message: &str) -> Ended {
 
 /// The stand-in's `main`: plays `tool` with `args`; the exit status.
 pub async fn run(tool: &str, args: Vec<String>) -> u8 {
+    // Not a call of the driver's: the stand-in's own later work (not recorded).
+    if args.first().map(String::as_str) == Some(tf_modules::LATER) {
+        return tf_modules::create_later(&args).await.status;
+    }
     let ended = match (tool, first(&args)) {
         _ if forced_failure(tool, &args) => failed(&format!("Error: {tool} failed (STANDIN_FAIL)")),
         ("terraform", _) => terraform::run(&args).await,
         ("sam", _) => sam::run(&args).await,
         ("az", "account") => az_account(),
+        // The installed targets (`STANDIN_RUST_TARGETS`, comma-separated, for a toolchain
+        // without the arm64 one).
         ("rustup", "target") => {
-            println!("x86_64-unknown-linux-gnu\naarch64-unknown-linux-gnu");
+            let targets = std::env::var("STANDIN_RUST_TARGETS")
+                .unwrap_or_else(|_| "x86_64-unknown-linux-gnu,aarch64-unknown-linux-gnu".into());
+            say!("{}", targets.replace(',', "\n"));
             ok(false)
         }
         ("cargo-lambda", _) => {
-            println!("cargo-lambda 1.8.5 (stand-in)");
+            say!("cargo-lambda 1.8.5 (stand-in)");
             ok(false)
         }
         _ => failed(&format!("stand-in {tool}: {args:?} is not played")),
@@ -122,7 +154,7 @@ fn az_account() -> Ended {
         return failed("ERROR: Please run 'az login' to setup account.");
     }
     let tenant = secret_input("STANDIN_AZURE_SECRET")["tenant_id"].clone();
-    println!(
+    say!(
         "{}",
         serde_json::json!({"tenantId": tenant, "user": {"name": "admin@example.com", "type": "user"}})
     );
@@ -177,6 +209,11 @@ fn record(tool: &str, args: &[String], changed: bool) {
         args: args.to_vec(),
         tf_vars,
         changed,
+        operator_secrets: OPERATOR_SECRETS
+            .iter()
+            .filter(|name| std::env::var_os(name).is_some())
+            .map(|name| (*name).to_owned())
+            .collect(),
     };
     let line = serde_json::to_string(&record).expect("a record") + "\n";
     let mut file = std::fs::OpenOptions::new()

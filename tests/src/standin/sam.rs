@@ -1,7 +1,11 @@
 //! The stand-in `sam`: `--version`, `build` (writes `.aws-sam/build/template.yaml`, as the real
 //! one does), `deploy` (the stack's resources in moto from its `--parameter-overrides`,
 //! through [`crate::deployment::create_from`]; a re-deploy with the same parameters changes
-//! nothing, another rule state or e-mail is applied in place) and `delete`.
+//! nothing, another rule state or e-mail is applied in place) and `delete`. A creation that
+//! fails (the partner event source missing, or `STANDIN_STACK_FAILS`) leaves the stack in
+//! ROLLBACK_COMPLETE, which refuses every deploy until it is deleted, as CloudFormation does;
+//! a failed update leaves the stack as it was. Both refuse what would make the real CLI ask
+//! a question or fail (sam_flags.rs).
 
 use super::{Ended, endpoint, failed, ok, read_state, write_state};
 use crate::aws;
@@ -12,7 +16,7 @@ use std::collections::BTreeMap;
 pub(super) async fn run(args: &[String]) -> Ended {
     match args.first().map(String::as_str) {
         Some("--version") => {
-            println!("SAM CLI, version 1.150.0 (stand-in)");
+            say!("SAM CLI, version 1.150.0 (stand-in)");
             ok(false)
         }
         Some("build") => build(),
@@ -36,7 +40,7 @@ fn build() -> Ended {
     match written {
         // Local artifacts only: nothing of the deployment changes.
         Ok(()) => {
-            println!("Build Succeeded");
+            say!("Build Succeeded");
             ok(false)
         }
         Err(error) => failed(&format!("Error: {error}")),
@@ -72,52 +76,78 @@ pub fn parse_overrides(text: &str) -> BTreeMap<String, String> {
     }
 }
 
-async fn deploy(args: &[String]) -> Ended {
-    let Some(stack) = flag(args, "--stack-name") else {
-        return failed("Error: Missing option '--stack-name'");
-    };
-    let parameters = parse_overrides(flag(args, "--parameter-overrides").unwrap_or_default());
+/// CloudFormation's answer to any change of a stack whose creation failed: it "can only be
+/// deleted" (the state is ROLLBACK_COMPLETE; aws-sam-cli #1865, #4230; moto's
+/// `update_stack` refuses the same way).
+const ROLLED_BACK: &str = "ROLLBACK_COMPLETE";
+
+/// Why the stack's resources cannot be made, as CloudFormation would say it: the partner
+/// event source does not exist yet (Genesys creates it after the integration, in its own
+/// time), or a failure the test plants (`STANDIN_STACK_FAILS`, e.g. Lambda's concurrency
+/// quota).
+async fn cannot_make(parameters: &BTreeMap<String, String>) -> Option<String> {
+    if let Ok(reason) = std::env::var("STANDIN_STACK_FAILS") {
+        return Some(reason);
+    }
     let source = parameters
         .get("GenesysEventSourceName")
         .cloned()
         .unwrap_or_default();
     let events = aws_sdk_eventbridge::Client::new(&aws::sdk_config(&endpoint()).await);
-    if events
-        .describe_event_source()
-        .name(&source)
-        .send()
-        .await
-        .is_err()
-    {
-        return failed(&format!(
-            "Error: Failed to create/update the stack: {stack}, Resource handler returned message: \"Event source {source} does not exist.\""
-        ));
+    match events.describe_event_source().name(&source).send().await {
+        Ok(_) => None,
+        Err(_) => Some(format!("Event source {source} does not exist.")),
     }
+}
+
+async fn deploy(args: &[String]) -> Ended {
+    let Some(stack) = flag(args, "--stack-name") else {
+        return failed("Error: Missing option '--stack-name'");
+    };
+    if let Err(ended) = super::sam_flags::deploy(args) {
+        return ended;
+    }
+    let parameters = parse_overrides(flag(args, "--parameter-overrides").unwrap_or_default());
     let name = format!("sam.{stack}.json");
     let state = read_state(&name);
+    if state["status"] == json!(ROLLED_BACK) {
+        return failed(&format!(
+            "Error: Failed to create changeset for the stack: {stack}, An error occurred (ValidationError) when calling the CreateChangeSet operation: Stack:arn:aws:cloudformation:us-east-1:123456789012:stack/{stack}/1 is in {ROLLED_BACK} state and can not be updated."
+        ));
+    }
     let deployed: Option<TestDeployment> = serde_json::from_value(state["deployment"].clone()).ok();
+    if let Some(reason) = cannot_make(&parameters).await {
+        // A failed creation leaves the rolled-back stack; a failed update rolls back to the
+        // stack before it (the state is left as it was).
+        if deployed.is_none() {
+            write_state(&name, &json!({"status": ROLLED_BACK}));
+        }
+        return failed(&format!(
+            "Error: Failed to create/update the stack: {stack}, Resource handler returned message: \"{reason}\""
+        ));
+    }
     let parameters = json!(parameters);
     match deployed {
         None => {
             let deployment = deployment::create_from(&endpoint(), spec(stack, &parameters)).await;
             write_state(
                 &name,
-                &json!({"parameters": parameters, "deployment": deployment}),
+                &json!({"status": "CREATE_COMPLETE", "parameters": parameters, "deployment": deployment}),
             );
-            println!("Successfully created/updated stack - {stack}");
+            say!("Successfully created/updated stack - {stack}");
             ok(true)
         }
         Some(_) if state["parameters"] == parameters => {
-            println!("No changes to deploy. Stack {stack} is up to date");
+            say!("No changes to deploy. Stack {stack} is up to date");
             ok(false)
         }
         Some(deployment) => {
             update(&deployment, &state["parameters"], &parameters).await;
             write_state(
                 &name,
-                &json!({"parameters": parameters, "deployment": deployment}),
+                &json!({"status": "UPDATE_COMPLETE", "parameters": parameters, "deployment": deployment}),
             );
-            println!("Successfully created/updated stack - {stack}");
+            say!("Successfully created/updated stack - {stack}");
             ok(true)
         }
     }
@@ -182,18 +212,27 @@ async fn delete(args: &[String]) -> Ended {
     let Some(stack) = flag(args, "--stack-name") else {
         return failed("Error: Missing option '--stack-name'");
     };
+    if let Err(ended) = super::sam_flags::delete(args) {
+        return ended;
+    }
     let name = format!("sam.{stack}.json");
-    let deployed: Option<TestDeployment> =
-        serde_json::from_value(read_state(&name)["deployment"].clone()).ok();
+    let state = read_state(&name);
+    let deployed: Option<TestDeployment> = serde_json::from_value(state["deployment"].clone()).ok();
     match deployed {
         Some(deployment) => {
             deployment::delete(&endpoint(), &deployment).await;
             write_state(&name, &json!({}));
-            println!("Deleted successfully");
+            say!("Deleted successfully");
+            ok(true)
+        }
+        // A rolled-back creation holds no resource: only the stack goes.
+        None if state["status"] == json!(ROLLED_BACK) => {
+            write_state(&name, &json!({}));
+            say!("Deleted successfully");
             ok(true)
         }
         None => {
-            println!("Error: The input stack {stack} does not exist on Cloudformation");
+            say!("Error: The input stack {stack} does not exist on Cloudformation");
             ok(false)
         }
     }

@@ -1,13 +1,23 @@
 //! The stand-in `terraform` for infra/azure and infra/genesys: `version`, `init`,
-//! `workspace select -or-create=true`, `apply [-target=…]`, `output -raw`, `destroy`. The
-//! state is a JSON file per module and workspace; the AWS resources (the secrets, the partner
+//! `workspace select -or-create=true`, `apply [-target=…]`, `output -raw`, `state list`,
+//! `state rm`, `destroy [-target=…]`. The state is a JSON file per module and workspace: the
+//! managed resources (read from the module's `.tf` files, tests/src/standin/module.rs), the
+//! outputs and the `TF_VAR_*` of the last apply. The AWS resources (the secrets, the partner
 //! event source) are made in moto, the rest is pretended. An apply with nothing to do says so,
-//! as Terraform does ("0 added"). `output -raw` of a sensitive output is refused: the driver
-//! must never read one.
+//! as Terraform does ("0 added, 0 changed"). `output -raw` of a sensitive output is refused:
+//! the driver must never read one.
+//!
+//! Held to what the real tools do where it matters to the driver: a resource removed from the
+//! module is destroyed by the next apply unless a `removed` block forgets it; a destroy deletes
+//! every resource in the state, an adopted one (`use_existing`) included, which the stand-in
+//! refuses to play (it would delete Microsoft Graph's own service principal); `-target`
+//! takes the resources that depend on the target with it.
 
-use super::{Ended, endpoint, failed, ok, read_state, secret_input, write_state};
+use super::module::{self, Module};
+use super::{Ended, endpoint, failed, ok, read_state, write_state};
 use crate::aws;
 use serde_json::{Value, json};
+use std::collections::BTreeSet;
 
 /// The outputs of infra/*/outputs.tf that are `sensitive` (none left since the secrets go to
 /// Secrets Manager inside Terraform; the names of the old ones are refused all the same).
@@ -17,11 +27,9 @@ const SENSITIVE: [&str; 4] = [
     "oauth_client_secret",
     "genesys_secret_json",
 ];
-/// The role a targeted apply creates first.
-const ROLE: &str = "genesyscloud_auth_role.scim_reader";
 
-struct Call<'a> {
-    module: String,
+pub(super) struct Call<'a> {
+    pub module: String,
     args: &'a [String],
 }
 
@@ -35,7 +43,7 @@ impl Call<'_> {
         })
     }
 
-    fn state_name(&self) -> String {
+    pub fn state_name(&self) -> String {
         format!("{}.{}.json", self.module, self.workspace())
     }
 
@@ -43,8 +51,16 @@ impl Call<'_> {
         self.args.iter().any(|a| a == flag)
     }
 
-    fn target(&self) -> Option<&str> {
-        self.args.iter().find_map(|a| a.strip_prefix("-target="))
+    pub fn targets(&self) -> Vec<&str> {
+        self.args
+            .iter()
+            .filter_map(|a| a.strip_prefix("-target="))
+            .collect()
+    }
+
+    /// The module's `.tf` files, as Terraform reads them (`-chdir`, from the repository).
+    pub fn module(&self) -> Module {
+        module::read(&std::path::Path::new("infra").join(&self.module))
     }
 }
 
@@ -62,16 +78,18 @@ pub(super) async fn run(args: &[String]) -> Ended {
         .collect();
     match command.as_slice() {
         ["version"] => {
-            println!("{}", json!({"terraform_version": "1.9.8"}));
+            say!("{}", json!({"terraform_version": "1.9.8"}));
             ok(false)
         }
         ["init"] => {
-            println!("Terraform has been successfully initialized!");
+            say!("Terraform has been successfully initialized!");
             ok(false)
         }
         ["workspace", "select", name] => select_workspace(&call, name),
         ["apply"] => apply(&call).await,
         ["output", name] if call.has("-raw") => output(&call, name),
+        ["state", "list"] => state_list(&call),
+        ["state", "rm", addresses @ ..] => state_rm(&call, addresses),
         ["destroy"] => destroy(&call).await,
         _ => failed(&format!("stand-in terraform: {args:?} is not played")),
     }
@@ -92,171 +110,128 @@ fn select_workspace(call: &Call<'_>, name: &str) -> Ended {
         &format!("{}.workspace", call.module),
         &json!({"name": name}),
     );
-    println!("Switched to workspace \"{name}\".");
+    say!("Switched to workspace \"{name}\".");
     ok(false)
 }
 
-fn var(name: &str) -> Result<String, Ended> {
+pub(super) fn var(name: &str) -> Result<String, Ended> {
     std::env::var(format!("TF_VAR_{name}"))
         .map_err(|_| failed(&format!("Error: No value for required variable {name}")))
 }
 
+/// What an apply or a destroy did, as Terraform counts it.
+#[derive(Default)]
+pub(super) struct Counts {
+    pub added: usize,
+    pub changed: usize,
+    pub destroyed: usize,
+}
+
 async fn apply(call: &Call<'_>) -> Ended {
+    let mut state = read_state(&call.state_name());
+    let mut counts = Counts::default();
+    if let Err(ended) = settle_removed(call, &mut state, &mut counts).await {
+        return ended;
+    }
     let applied = match call.module.as_str() {
-        "azure" => apply_azure(call).await,
-        "genesys" => apply_genesys(call).await,
+        "azure" => super::tf_modules::apply_azure(call, &mut state, &mut counts).await,
+        "genesys" => super::tf_modules::apply_genesys(call, &mut state, &mut counts).await,
         other => Err(failed(&format!("stand-in terraform: no module {other}"))),
     };
+    if applied.is_ok() {
+        variables_applied(call, &mut state, &mut counts);
+    }
+    write_state(&call.state_name(), &state);
     match applied {
-        Ok(added) => {
-            println!("Apply complete! Resources: {added} added, 0 changed, 0 destroyed.");
-            ok(added > 0)
+        Ok(()) => {
+            say!(
+                "Apply complete! Resources: {} added, {} changed, {} destroyed.",
+                counts.added,
+                counts.changed,
+                counts.destroyed
+            );
+            ok(counts.added + counts.changed + counts.destroyed > 0)
         }
         Err(ended) => ended,
     }
 }
 
-/// The secret in moto (created unless the state names one that still exists); whether it
-/// was created.
-async fn ensure_secret(state: &mut Value, prefix: &str, value: Value) -> bool {
-    let client = aws::secrets_client(&endpoint()).await;
-    if let Some(arn) = state["outputs"]["secret_arn"].as_str()
-        && client.describe_secret().secret_id(arn).send().await.is_ok()
-    {
+/// The `TF_VAR_*` of this call (name, value), sorted.
+fn given_variables() -> Value {
+    let mut given: Vec<(String, String)> = std::env::vars()
+        .filter(|(name, _)| name.starts_with("TF_VAR_"))
+        .collect();
+    given.sort();
+    json!(given)
+}
+
+/// Another value for a variable is a change Terraform applies in place to the resources that
+/// use it (a role's permissions, a name): counted as one changed resource, as the real plan
+/// would show at least one. The variables of a full apply are kept for the next; a targeted
+/// apply (the role alone) is compared but keeps nothing, so the full apply after it compares
+/// with the last full one too.
+fn variables_applied(call: &Call<'_>, state: &mut Value, counts: &mut Counts) {
+    let given = given_variables();
+    let before = &state["variables"];
+    if !before.is_null() && *before != given {
+        counts.changed += 1;
+    }
+    if call.targets().is_empty() {
+        state["variables"] = given;
+    }
+}
+
+/// The addresses in the state.
+pub(super) fn addresses(state: &Value) -> Vec<String> {
+    state["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["address"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Adds a resource to the state unless it is there; whether it was added.
+pub(super) fn add(state: &mut Value, resource: &module::Resource) -> bool {
+    if addresses(state).contains(&resource.address) {
         return false;
     }
-    let name = format!(
-        "{prefix}{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..20]
-    );
-    let arn = aws::put_secret(&client, &name, &value).await;
-    state["outputs"]["secret_arn"] = json!(arn);
+    let entry = json!({"address": resource.address, "adopted": resource.adopts_existing});
+    match state["resources"].as_array_mut() {
+        Some(list) => list.push(entry),
+        None => state["resources"] = json!([entry]),
+    }
     true
 }
 
-async fn apply_azure(call: &Call<'_>) -> Result<usize, Ended> {
-    let (_region, prefix) = (var("aws_region")?, var("secret_name_prefix")?);
-    let mut state = read_state(&call.state_name());
-    let mut secret = secret_input("STANDIN_AZURE_SECRET");
-    secret["client_secret_expires_at"] = json!("2027-06-01T00:00:00Z");
-    let created = ensure_secret(&mut state, &prefix, secret.clone()).await;
-    state["outputs"]["client_id"] = secret["client_id"].clone();
-    state["outputs"]["tenant_id"] = secret["tenant_id"].clone();
-    state["outputs"]["client_secret_expires"] = json!("2027-06-01T00:00:00Z");
-    write_state(&call.state_name(), &state);
-    // The app, its service principal, the consent, the password, the secret and its version.
-    Ok(if created { 6 } else { 0 })
-}
-
-async fn apply_genesys(call: &Call<'_>) -> Result<usize, Ended> {
-    let mut state = read_state(&call.state_name());
-    let mut added = 0;
-    if state["outputs"]["scim_reader_role_id"].is_null() {
-        state["outputs"]["scim_reader_role_id"] = json!(uuid::Uuid::new_v4().to_string());
-        added += 1;
-    }
-    let division = std::env::var("TF_VAR_role_division_id").unwrap_or_else(|_| "*".into());
-    state["outputs"]["role_division_id"] = json!(division);
-    write_state(&call.state_name(), &state);
-    if call.target() == Some(ROLE) {
-        return Ok(added);
-    }
-    let role = state["outputs"]["scim_reader_role_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    deployment_client_holds(&role, &division).await?;
-    added += ensure_partner_source(&mut state).await?;
-    let prefix = var("secret_name_prefix")?;
-    let secret = secret_input("STANDIN_GENESYS_SECRET");
-    if ensure_secret(&mut state, &prefix, secret.clone()).await {
-        // The client, the integration, the secret and its version.
-        added += 4;
-    }
-    state["outputs"]["oauth_client_id"] = secret["client_id"].clone();
-    state["outputs"]["integration_id"] = json!("integration-1");
-    write_state(&call.state_name(), &state);
-    Ok(added)
-}
-
-/// Genesys's rule, played against the fake: an OAuth client may be given only roles the
-/// client Terraform runs as holds (`genesyscloud_oauth_client`, `roles`).
-async fn deployment_client_holds(role: &str, division: &str) -> Result<(), Ended> {
-    let fail = |why: String| {
-        failed(&format!(
-            "Error: Failed to create oauth client presence-sync error: {why}"
-        ))
-    };
-    let id = std::env::var("GENESYSCLOUD_OAUTHCLIENT_ID")
-        .map_err(|_| fail("no GENESYSCLOUD_OAUTHCLIENT_ID".into()))?;
-    let secret = std::env::var("GENESYSCLOUD_OAUTHCLIENT_SECRET")
-        .map_err(|_| fail("no GENESYSCLOUD_OAUTHCLIENT_SECRET".into()))?;
-    let login = std::env::var("GENESYS_LOGIN_URL").unwrap_or_default();
-    let api = std::env::var("GENESYS_API_URL").unwrap_or_default();
-    let http = reqwest::Client::new();
-    let token: Value = http
-        .post(format!("{login}/oauth/token"))
-        .basic_auth(&id, Some(&secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .map_err(|e| fail(e.to_string()))?
-        .json()
-        .await
-        .map_err(|e| fail(e.to_string()))?;
-    let client: Value = http
-        .get(format!("{api}/api/v2/oauth/clients/{id}"))
-        .bearer_auth(token["access_token"].as_str().unwrap_or_default())
-        .send()
-        .await
-        .map_err(|e| fail(e.to_string()))?
-        .json()
-        .await
-        .map_err(|e| fail(e.to_string()))?;
-    let held = client["roleDivisions"].as_array().is_some_and(|grants| {
-        grants
-            .iter()
-            .any(|g| g["roleId"] == json!(role) && g["divisionId"] == json!(division))
-    });
-    if held {
-        Ok(())
-    } else {
-        Err(fail(format!(
-            "[403] the role {role} is not assigned to the OAuth client running Terraform"
-        )))
+fn remove(state: &mut Value, address: &str) {
+    if let Some(list) = state["resources"].as_array_mut() {
+        list.retain(|r| r["address"] != json!(address));
     }
 }
 
-/// The partner event source the integration makes in the AWS account; how many resources
-/// that added.
-async fn ensure_partner_source(state: &mut Value) -> Result<usize, Ended> {
-    let (account, suffix) = (var("aws_account_id")?, var("event_source_suffix")?);
-    let events = aws_sdk_eventbridge::Client::new(&aws::sdk_config(&endpoint()).await);
-    if let Some(name) = state["outputs"]["event_source_name"].as_str()
-        && events
-            .describe_event_source()
-            .name(name)
-            .send()
-            .await
-            .is_ok()
-    {
-        return Ok(0);
+/// Resources in the state the module no longer declares: forgotten when a `removed` block
+/// says so, destroyed otherwise (as `terraform apply` plans them).
+async fn settle_removed(
+    call: &Call<'_>,
+    state: &mut Value,
+    counts: &mut Counts,
+) -> Result<(), Ended> {
+    let module = call.module();
+    let declared: BTreeSet<String> = module.resources.iter().map(|r| r.address.clone()).collect();
+    let gone: Vec<String> = addresses(state)
+        .into_iter()
+        .filter(|a| !declared.contains(a))
+        .collect();
+    let (forget, destroy): (Vec<String>, Vec<String>) =
+        gone.into_iter().partition(|a| module.forgotten.contains(a));
+    for address in forget {
+        say!("{address}: Removing from state (removed block, destroy = false)");
+        remove(state, &address);
     }
-    let org = state["org_id"]
-        .as_str()
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let name = format!("aws.partner/genesys.com/cloud/{org}/{suffix}");
-    events
-        .create_partner_event_source()
-        .name(&name)
-        .account(&account)
-        .send()
-        .await
-        .map_err(|e| failed(&format!("Error: creating the integration: {e:?}")))?;
-    state["org_id"] = json!(org);
-    state["outputs"]["event_source_name"] = json!(name);
-    Ok(1)
+    destroy_each(state, &destroy).await?;
+    counts.destroyed += destroy.len();
+    Ok(())
 }
 
 fn output(call: &Call<'_>, name: &str) -> Ended {
@@ -267,47 +242,110 @@ fn output(call: &Call<'_>, name: &str) -> Ended {
     }
     match read_state(&call.state_name())["outputs"][name].as_str() {
         Some(value) => {
-            print!("{value}");
+            {
+                use std::io::Write as _;
+                let _ = write!(std::io::stdout(), "{value}");
+            }
             ok(false)
         }
         None => failed(&format!("Error: Output \"{name}\" not found")),
     }
 }
 
+fn state_list(call: &Call<'_>) -> Ended {
+    for address in addresses(&read_state(&call.state_name())) {
+        say!("{address}");
+    }
+    ok(false)
+}
+
+/// `terraform state rm`: forgets, destroys nothing; an address not in the state is an error.
+fn state_rm(call: &Call<'_>, wanted: &[&str]) -> Ended {
+    let mut state = read_state(&call.state_name());
+    let present = addresses(&state);
+    if let Some(missing) = wanted.iter().find(|a| !present.iter().any(|p| p == *a)) {
+        return failed(&format!(
+            "Error: Invalid target address\n\nNo matching objects found for {missing}."
+        ));
+    }
+    for address in wanted {
+        remove(&mut state, address);
+        say!("Removed {address}");
+    }
+    write_state(&call.state_name(), &state);
+    say!(
+        "Successfully removed {} resource instance(s).",
+        wanted.len()
+    );
+    ok(true)
+}
+
+/// `destroy`: everything in the state, or the targets and what depends on them.
 async fn destroy(call: &Call<'_>) -> Ended {
-    let state = read_state(&call.state_name());
-    let sdk = aws::sdk_config(&endpoint()).await;
-    let mut destroyed = 0;
-    if let Some(arn) = state["outputs"]["secret_arn"].as_str() {
-        let client = aws_sdk_secretsmanager::Client::new(&sdk);
-        if client
-            .delete_secret()
-            .secret_id(arn)
-            .recovery_window_in_days(7)
-            .send()
-            .await
-            .is_ok()
-        {
-            destroyed += 1;
+    let mut state = read_state(&call.state_name());
+    let all = addresses(&state);
+    let targets = call.targets();
+    let doomed: Vec<String> = if targets.is_empty() {
+        all
+    } else {
+        let with_dependents = dependents_of(&call.module(), &targets);
+        all.into_iter()
+            .filter(|a| with_dependents.contains(a))
+            .collect()
+    };
+    let result = destroy_each(&mut state, &doomed).await;
+    if targets.is_empty() && result.is_ok() {
+        state = json!({});
+    }
+    write_state(&call.state_name(), &state);
+    if let Err(ended) = result {
+        return ended;
+    }
+    say!("Destroy complete! Resources: {} destroyed.", doomed.len());
+    ok(!doomed.is_empty())
+}
+
+/// The targets and every resource whose block refers to one of them, again and again.
+fn dependents_of(module: &Module, targets: &[&str]) -> BTreeSet<String> {
+    let mut found: BTreeSet<String> = targets.iter().map(|t| (*t).to_owned()).collect();
+    loop {
+        let before = found.len();
+        for resource in &module.resources {
+            if found.iter().any(|f| resource.refers_to(f)) {
+                found.insert(resource.address.clone());
+            }
+        }
+        if found.len() == before {
+            return found;
         }
     }
-    if let (Some(name), Ok(account)) = (
-        state["outputs"]["event_source_name"].as_str(),
-        var("aws_account_id"),
-    ) {
-        let events = aws_sdk_eventbridge::Client::new(&sdk);
-        if events
-            .delete_partner_event_source()
-            .name(name)
-            .account(account)
-            .send()
-            .await
-            .is_ok()
-        {
-            destroyed += 1;
-        }
+}
+
+/// Destroys each address (dependents first: the reverse of the state's order), refusing an
+/// adopted object before touching anything.
+async fn destroy_each(state: &mut Value, doomed: &[String]) -> Result<(), Ended> {
+    let adopted: Vec<String> = state["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["adopted"] == json!(true))
+        .filter_map(|r| r["address"].as_str().map(str::to_owned))
+        .filter(|a| doomed.contains(a))
+        .collect();
+    if let Some(address) = adopted.first() {
+        return Err(failed(&format!(
+            "Error: deleting {address}: stand-in terraform refuses to destroy an object that existed before Terraform adopted it (use_existing = true): the real provider deletes it, and for azuread_service_principal that is the tenant's own service principal of the application (Microsoft Graph)"
+        )));
     }
-    write_state(&call.state_name(), &json!({}));
-    println!("Destroy complete! Resources: {destroyed} destroyed.");
-    ok(destroyed > 0)
+    for address in doomed.iter().rev() {
+        super::tf_modules::destroy_resource(state, address).await?;
+        say!("{address}: Destruction complete");
+        remove(state, address);
+    }
+    Ok(())
+}
+
+/// The endpoint-bound clients the modules' AWS resources live in.
+pub(super) async fn sdk() -> aws_config::SdkConfig {
+    aws::sdk_config(&endpoint()).await
 }

@@ -44,15 +44,21 @@ impl Drive {
         world.genesys.register_admin_client(ADMIN_ID, ADMIN_SECRET);
         let root = std::env::temp_dir().join(format!("deploy-{}", uuid::Uuid::new_v4().simple()));
         let repo = presence_sync_tests::moto::repo_root();
-        for file in [
-            "template.yaml",
-            "samconfig.toml",
-            "infra/azure/main.tf",
-            "infra/genesys/main.tf",
-        ] {
-            let to = root.join("repo").join(file);
+        let modules = ["infra/azure", "infra/genesys"]
+            .into_iter()
+            .flat_map(|dir| {
+                std::fs::read_dir(repo.join(dir))
+                    .unwrap()
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "tf"))
+                    .map(move |p| format!("{dir}/{}", p.file_name().unwrap().to_string_lossy()))
+            });
+        let files = ["template.yaml".to_owned(), "samconfig.toml".to_owned()];
+        for file in files.into_iter().chain(modules) {
+            let to = root.join("repo").join(&file);
             std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-            std::fs::copy(repo.join(file), &to).unwrap();
+            std::fs::copy(repo.join(&file), &to).unwrap();
         }
         standin::install(&root.join("bin"));
         let stack = presence_sync_tests::aws::unique_name("ps");
@@ -96,6 +102,22 @@ impl Drive {
             .map(|(k, v)| (k.to_owned(), v)),
         );
         env
+    }
+
+    /// The whole output of one tool run, as the driver logged it (`<log>.log`).
+    fn tool_log(&self, log: &str) -> String {
+        let path = self.root.join("state").join(&self.stack).join("logs");
+        std::fs::read_to_string(path.join(format!("{log}.log"))).unwrap_or_default()
+    }
+
+    /// The stand-in Terraform's state of one module in the stack's workspace.
+    fn module_state(&self, module: &str) -> (PathBuf, Value) {
+        let path = self
+            .root
+            .join("standin-state")
+            .join(format!("{module}.{}.json", self.stack));
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        (path, serde_json::from_str(&text).unwrap_or(json!({})))
     }
 
     fn records_path(&self) -> PathBuf {
@@ -143,28 +165,39 @@ impl Drive {
 
     /// Runs `presencectl … <args>` and kills it (SIGKILL) as soon as it says `step` is done.
     fn run_killed(&self, args: &[&str], step: &str) -> String {
+        self.run_killed_when(args, &format!("✓ {step} "))
+    }
+
+    /// Runs `presencectl … <args>` and kills it (SIGKILL) as soon as a line of its output
+    /// starts with `said` (leading spaces ignored): inside a step, at a line it prints.
+    fn run_killed_when(&self, args: &[&str], said: &str) -> String {
         let mut child = self
             .command(args, &[])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("presencectl runs");
+        // Its error output too, for the secret scan (read aside: a full pipe would stall it).
+        let mut stderr = child.stderr.take().unwrap();
+        let errors = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+            text
+        });
         let mut seen = String::new();
         let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
         for line in stdout.lines().map_while(Result::ok) {
             seen.push_str(&line);
             seen.push('\n');
-            if line.starts_with(&format!("✓ {step} ")) {
+            if line.trim_start().starts_with(said) {
                 child.kill().expect("kill");
                 break;
             }
         }
         let _ = child.wait();
-        assert!(
-            seen.contains(&format!("✓ {step} ")),
-            "never reached {step}:\n{seen}"
-        );
-        self.assert_no_secret(&seen);
+        let errors = errors.join().unwrap_or_default();
+        assert!(seen.contains(said), "never said {said:?}:\n{seen}");
+        self.assert_no_secret(&format!("{seen}{errors}"));
         seen
     }
 
@@ -273,6 +306,26 @@ impl Drive {
             .unwrap_or_default()
     }
 
+    /// Pauses the rule as infra/README.md says (`aws events disable-rule`).
+    async fn pause_rule(&self) {
+        let outputs = self.outputs().await;
+        let events = aws_sdk_eventbridge::Client::new(&self.sdk().await);
+        let rules = events
+            .list_rule_names_by_target()
+            .target_arn(&outputs["FunctionArn"])
+            .event_bus_name(&outputs["EventBusName"])
+            .send()
+            .await
+            .expect("ListRuleNamesByTarget");
+        events
+            .disable_rule()
+            .name(&rules.rule_names()[0])
+            .event_bus_name(&outputs["EventBusName"])
+            .send()
+            .await
+            .expect("DisableRule");
+    }
+
     /// Versions of a secret (a write adds one).
     async fn secret_versions(&self, arn: &str) -> usize {
         aws_sdk_secretsmanager::Client::new(&self.sdk().await)
@@ -330,13 +383,22 @@ fn parameters(record: &Record) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_from_zero_then_again_changes_nothing_and_no_secret_reaches_output_logs_or_tools() {
     let drive = Drive::start().await;
-    // The partner event source answers Pending once: the driver waits for Active.
     drive.proxy.answer_once(
-        "DescribeEventSource",
+        "account-settings",
         200,
-        "application/x-amz-json-1.1",
-        &json!({"Name": "aws.partner/genesys.com/cloud/x/y", "State": "PENDING"}).to_string(),
+        "application/json",
+        &account_settings(1000, 1000),
     );
+    // The partner event source answers Pending twice: before the stack step (it exists, so
+    // the stack may name it) and after it (the driver waits for Active).
+    for _ in 0..2 {
+        drive.proxy.answer_once(
+            "DescribeEventSource",
+            200,
+            "application/x-amz-json-1.1",
+            &json!({"Name": "aws.partner/genesys.com/cloud/x/y", "State": "PENDING"}).to_string(),
+        );
+    }
     let first = drive.run(
         &[
             "deploy",
@@ -365,7 +427,16 @@ async fn deploy_from_zero_then_again_changes_nothing_and_no_secret_reaches_outpu
             first.out
         );
     }
+    assert!(first.out.contains("exists (PENDING)"), "{}", first.out);
+    assert!(first.out.contains("waiting for Active"), "{}", first.out);
     assert!(first.out.contains("is Active after"), "{}", first.out);
+    assert!(
+        first
+            .out
+            .contains("1000 unreserved of 1000; the functions reserve 51, leaving 949"),
+        "{}",
+        first.out
+    );
     assert!(
         first
             .out
@@ -427,6 +498,9 @@ async fn deploy_from_zero_then_again_changes_nothing_and_no_secret_reaches_outpu
             presence_sync_tests::aws::MOTO_ACCOUNT_ID,
         ),
         ("TF_VAR_aws_region", presence_sync_tests::aws::TEST_REGION),
+        // One-way, every agent: the role reads users and nothing more.
+        ("TF_VAR_two_way", "false"),
+        ("TF_VAR_read_queues", "false"),
     ] {
         assert!(
             genesys_vars.contains(&(name.to_owned(), value.to_owned())),
@@ -471,6 +545,18 @@ async fn deploy_from_zero_then_again_changes_nothing_and_no_secret_reaches_outpu
         "the second run changed something: {again:#?}"
     );
     assert_eq!(parameters(calls(again, "sam", &["deploy"])[0]), sent);
+    // Terraform was given the same variables, apply for apply (the stand-in reports another
+    // value as a change, as a plan would).
+    let applies = |records: &[Record]| -> Vec<Record> {
+        calls(records, "terraform", &["apply"])
+            .into_iter()
+            .map(|r| Record {
+                changed: false,
+                ..r.clone()
+            })
+            .collect()
+    };
+    assert_eq!(applies(again), applies(&records[..before]));
     assert_eq!(drive.grants(), 1, "no second grant");
     assert_eq!(
         (
@@ -548,7 +634,9 @@ async fn missing_prerequisites_are_listed_with_their_fixes_before_anything_is_ma
     assert_eq!(run.code, 1, "{}", run.out);
     assert!(run.out.contains("✗ Azure sign-in"), "{}", run.out);
     assert!(
-        run.out.contains("then sign in with az login"),
+        // A Teams-only tenant has no Azure subscription: plain az login refuses it.
+        run.out
+            .contains("then sign in with az login --tenant <tenant id> --allow-no-subscriptions"),
         "{}",
         run.out
     );
@@ -712,9 +800,53 @@ async fn destroy_removes_what_deploy_made_in_order_and_says_what_is_left() {
     assert!(deployed.out.contains("left to do   confirm the alarm subscription from the e-mail AWS Notifications sent to ops@example.com"), "{}", deployed.out);
     let outputs = drive.outputs().await;
     let before = drive.records().len();
+    // A deployment made while infra/azure declared Microsoft Graph's service principal as a
+    // resource with use_existing = true holds it in its state as adopted: a destroy would
+    // delete the tenant's own Graph principal (hashicorp/terraform-provider-azuread#1141).
+    let (path, mut azure_state) = drive.module_state("azure");
+    azure_state["resources"]
+        .as_array_mut()
+        .expect("the Azure module's resources")
+        .insert(
+            0,
+            json!({"address": "azuread_service_principal.msgraph", "adopted": true}),
+        );
+    std::fs::write(&path, azure_state.to_string()).unwrap();
+
+    // A failed destroy of a stack not named presence-sync resumes with that name.
+    let failed = drive.run(&["destroy"], &[("STANDIN_FAIL", "sam delete")]);
+    assert_eq!(failed.code, 1, "{}", failed.out);
+    assert!(
+        failed.out.contains(&format!(
+            "then resume: make destroy DEPLOY_ARGS=\"--stack {}\"",
+            drive.stack
+        )),
+        "{}",
+        failed.out
+    );
 
     let destroyed = drive.run(&["destroy"], &[]);
     assert_eq!(destroyed.code, 0, "{}", destroyed.out);
+    // Microsoft Graph's service principal is read, never managed: forgotten from the old
+    // state, never destroyed; the app registration is.
+    let azure_log = drive.tool_log("azure-destroy");
+    assert!(
+        azure_log.contains("azuread_application.presence_sync: Destruction complete"),
+        "{azure_log}"
+    );
+    assert!(
+        !azure_log.contains("azuread_service_principal.msgraph"),
+        "{azure_log}"
+    );
+    assert!(
+        !calls(
+            &drive.records()[before..],
+            "terraform",
+            &["state", "rm", "azuread_service_principal.msgraph"]
+        )
+        .is_empty(),
+        "the adopted principal forgotten from the old state"
+    );
     let records = &drive.records()[before..];
     let stack = position(records, "sam", &["delete"]);
     let genesys = position(records, "terraform", &["-chdir=infra/genesys", "destroy"]);
@@ -776,4 +908,429 @@ fn pending_subscription() -> String {
   <ResponseMetadata><RequestId>1f3c6bd4-0000-4000-8000-000000000001</RequestId></ResponseMetadata>
 </ListSubscriptionsByTopicResponse>"#
         .to_owned()
+}
+
+/// Lambda's `GetAccountSettings` answer for an account with `limit` concurrent executions,
+/// `unreserved` of them not reserved by any function (Lambda API Reference,
+/// GetAccountSettings: `AccountLimit.ConcurrentExecutions`, `UnreservedConcurrentExecutions`).
+/// moto does not implement it (404): the proxy answers as Lambda would.
+fn account_settings(limit: u32, unreserved: u32) -> String {
+    json!({
+        "AccountLimit": {
+            "TotalCodeSize": 80530636800u64,
+            "CodeSizeUnzipped": 262144000,
+            "CodeSizeZipped": 52428800,
+            "ConcurrentExecutions": limit,
+            "UnreservedConcurrentExecutions": unreserved
+        },
+        "AccountUsage": {"TotalCodeSize": 0, "FunctionCount": 0}
+    })
+    .to_string()
+}
+
+/// CloudFormation's `DescribeStacks` answer for a stack whose creation failed and was rolled
+/// back: ROLLBACK_COMPLETE, from which a stack can only be deleted. moto never rolls a
+/// creation back (its stacks end CREATE_COMPLETE): the proxy answers as CloudFormation would.
+fn rolled_back_stack(stack: &str) -> String {
+    format!(
+        r#"<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+  <DescribeStacksResult>
+    <Stacks>
+      <member>
+        <StackName>{stack}</StackName>
+        <StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/{stack}/5b8d2f4e-0000-4000-8000-000000000001</StackId>
+        <CreationTime>2026-12-07T10:00:00Z</CreationTime>
+        <StackStatus>ROLLBACK_COMPLETE</StackStatus>
+        <StackStatusReason>The following resource(s) failed to create: [PresenceSyncFunction].</StackStatusReason>
+      </member>
+    </Stacks>
+  </DescribeStacksResult>
+  <ResponseMetadata><RequestId>1f3c6bd4-0000-4000-8000-000000000002</RequestId></ResponseMetadata>
+</DescribeStacksResponse>"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_stack_whose_creation_failed_is_deleted_then_created_again() {
+    let drive = Drive::start().await;
+    // The creation fails (Lambda's concurrency quota, one of the usual causes) and
+    // CloudFormation rolls it back: the stack stays, in ROLLBACK_COMPLETE.
+    let quota = "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [100].";
+    let failed = drive.run(
+        &["deploy", "--genesys-region", "eu-west-1"],
+        &[("STANDIN_STACK_FAILS", quota)],
+    );
+    assert_eq!(failed.code, 1, "{}", failed.out);
+    assert!(
+        failed.out.contains("✗ step 7 (stack) failed"),
+        "{}",
+        failed.out
+    );
+    assert!(failed.out.contains("ROLLBACK_COMPLETE"), "{}", failed.out);
+
+    // The next run finds it so, deletes it, and creates the stack.
+    drive.proxy.answer_once(
+        "DescribeStacks",
+        200,
+        "text/xml",
+        &rolled_back_stack(&drive.stack),
+    );
+    let before = drive.records().len();
+    let again = drive.run(&["deploy"], &[]);
+    assert_eq!(again.code, 0, "{}", again.out);
+    assert_eq!(
+        drive.proxy.pending_answers(),
+        0,
+        "the stack's state was read"
+    );
+    let records = &drive.records()[before..];
+    let delete = position(records, "sam", &["delete", &drive.stack]);
+    let deploy = position(records, "sam", &["deploy", &drive.stack]);
+    assert!(delete < deploy, "{records:#?}");
+    assert!(again.out.contains("ROLLBACK_COMPLETE"), "{}", again.out);
+    assert_eq!(drive.rule_state().await, "ENABLED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stack_waits_for_the_partner_event_source_genesys_makes_in_its_own_time() {
+    let drive = Drive::start().await;
+    // Genesys creates the partner event source some seconds after the integration: a stack
+    // deployed before it exists fails to create (and is left in ROLLBACK_COMPLETE). The
+    // stand-in makes it 4 s after the apply; the driver's first look comes before that.
+    // EventBridge answers a source it does not know with ResourceNotFoundException (API
+    // Reference, DescribeEventSource, Errors); moto fails with a 500 instead (a KeyError in
+    // its `describe_event_source`): the proxy answers that first look as EventBridge does.
+    let source_missing = drive.proxy.answer_once(
+        "DescribeEventSource",
+        400,
+        "application/x-amz-json-1.1",
+        &json!({
+            "__type": "ResourceNotFoundException",
+            "message": "Event source aws.partner/genesys.com/cloud/x/y does not exist."
+        })
+        .to_string(),
+    );
+    let run = drive.run(
+        &["deploy", "--genesys-region", "mypurecloud.de"],
+        &[("STANDIN_SOURCE_DELAY_MS", "4000")],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    assert!(source_missing.answered());
+    assert!(
+        run.out.contains("waiting for Genesys to create it"),
+        "{}",
+        run.out
+    );
+    assert!(run.out.contains("doctor says it is syncing"), "{}", run.out);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_without_the_concurrency_the_functions_reserve_is_refused_first() {
+    let drive = Drive::start().await;
+    // A new account's low default quota: 10 concurrent executions, none reserved.
+    drive.proxy.answer_once(
+        "account-settings",
+        200,
+        "application/json",
+        &account_settings(10, 10),
+    );
+    let run = drive.run(&["deploy", "--genesys-region", "eu-west-1"], &[]);
+    assert_eq!(run.code, 1, "{}", run.out);
+    assert!(run.out.contains("✗ Lambda concurrency"), "{}", run.out);
+    assert!(run.out.contains("Service Quotas"), "{}", run.out);
+    assert!(run.out.contains("ReservedConcurrency"), "{}", run.out);
+    assert!(
+        drive
+            .records()
+            .iter()
+            .all(|r| !r.args.iter().any(|a| a == "apply" || a == "deploy")),
+        "nothing made: {:#?}",
+        drive.records()
+    );
+}
+
+/// The `TF_VAR_*` of the last full (untargeted) apply of infra/genesys.
+fn genesys_apply_vars(records: &[Record]) -> Vec<(String, String)> {
+    records
+        .iter()
+        .rev()
+        .find(|r| {
+            r.tool == "terraform"
+                && r.args.iter().any(|a| a == "-chdir=infra/genesys")
+                && r.args.iter().any(|a| a == "apply")
+                && !r.args.iter().any(|a| a.starts_with("-target="))
+        })
+        .map(|r| r.tf_vars.clone())
+        .unwrap_or_else(|| panic!("no full apply of infra/genesys in {records:#?}"))
+}
+
+fn has_var(vars: &[(String, String)], name: &str, value: &str) -> bool {
+    vars.iter().any(|(n, v)| n == name && v == value)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scoped_two_way_deployment_is_checked_and_granted_as_the_stack_will_run() {
+    let drive = Drive::start().await;
+    let args = [
+        "deploy",
+        "--genesys-region",
+        "eu-west-1",
+        "--parameter",
+        "SyncScope=queue:3c1b9e0e-5a4f-4e2b-9d7a-0f1e2d3c4b5a",
+        "--parameter",
+        "TeamsToGenesys=on",
+    ];
+    // The queue does not exist in Genesys: the credentials step, which checks the
+    // configuration the stack will run, says so before the stack is deployed (at once: no
+    // wait for new credentials to spread).
+    let first = drive.run(&[&args[..], &["--credentials-wait", "0"]].concat(), &[]);
+    assert_eq!(first.code, 1, "{}", first.out);
+    assert!(
+        first.out.contains("✗ step 5 (credentials) failed"),
+        "{}",
+        first.out
+    );
+    assert!(
+        first
+            .out
+            .contains("Genesys knows no queue:3c1b9e0e-5a4f-4e2b-9d7a-0f1e2d3c4b5a"),
+        "{}",
+        first.out
+    );
+    assert!(
+        drive
+            .records()
+            .iter()
+            .all(|r| !(r.tool == "sam" && r.args.iter().any(|a| a == "deploy"))),
+        "no stack before the credentials pass"
+    );
+    // The role reads queues and writes presences: Terraform was told so.
+    let vars = genesys_apply_vars(&drive.records());
+    assert!(has_var(&vars, "TF_VAR_read_queues", "true"), "{vars:?}");
+    assert!(has_var(&vars, "TF_VAR_two_way", "true"), "{vars:?}");
+
+    drive.world.genesys.add_scope_entity(
+        "queue",
+        "3c1b9e0e-5a4f-4e2b-9d7a-0f1e2d3c4b5a",
+        "Support",
+    );
+    let again = drive.run(&["deploy"], &[]);
+    assert_eq!(again.code, 0, "{}", again.out);
+    assert!(
+        again.out.contains("1 entries, each found in Genesys"),
+        "{}",
+        again.out
+    );
+    let vars = genesys_apply_vars(&drive.records());
+    assert!(has_var(&vars, "TF_VAR_two_way", "true"), "{vars:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_paused_by_hand_is_enabled_by_the_next_deploy() {
+    let drive = Drive::start().await;
+    // Signed in to Azure as a service principal: its secret is in the environment too.
+    let principal = [
+        ("ARM_TENANT_ID", TENANT),
+        ("ARM_CLIENT_ID", "0f1e2d3c-0000-4000-8000-00000000a12e"),
+        ("ARM_CLIENT_SECRET", "arm-principal-secret-not-for-sam"),
+    ];
+    let first = drive.run(&["deploy", "--genesys-region", "eu-west-1"], &principal);
+    assert_eq!(first.code, 0, "{}", first.out);
+    // Only Terraform's providers read the operator's secrets: no other tool gets them.
+    let records = drive.records();
+    for record in &records {
+        let expected: &[&str] = match record.tool.as_str() {
+            "terraform" => &["GENESYSCLOUD_OAUTHCLIENT_SECRET", "ARM_CLIENT_SECRET"],
+            _ => &[],
+        };
+        assert_eq!(record.operator_secrets, expected, "{record:?}");
+    }
+    assert!(records.iter().any(|r| r.tool == "sam"), "{records:#?}");
+    drive.pause_rule().await;
+    assert_eq!(drive.rule_state().await, "DISABLED");
+    // The same parameters: CloudFormation sees no change; the driver enables the rule.
+    let again = drive.run(&["deploy"], &[]);
+    assert_eq!(again.code, 0, "{}", again.out);
+    assert_eq!(drive.rule_state().await, "ENABLED");
+    assert!(again.out.contains("enabled again"), "{}", again.out);
+    assert!(
+        again.out.contains("doctor says it is syncing"),
+        "{}",
+        again.out
+    );
+}
+
+impl Drive {
+    /// What an administrator does in Genesys's admin UI (Admin → OAuth → the deployment
+    /// client → Roles): the deployment client's grant of `role` moved from all divisions
+    /// (`*`) to `division`, through the same API the UI calls.
+    async fn move_admin_grant(&self, role: &str, division: &str) {
+        let http = reqwest::Client::new();
+        let token: Value = http
+            .post(format!("{}/oauth/token", self.world.genesys.login_url()))
+            .basic_auth(ADMIN_ID, Some(ADMIN_SECRET))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .expect("a token")
+            .json()
+            .await
+            .expect("a token's JSON");
+        let token = token["access_token"].as_str().expect("access_token");
+        let path = |division: &str| {
+            format!(
+                "{}/api/v2/authorization/subjects/{ADMIN_ID}/divisions/{division}/roles/{role}?subjectType=PC_OAUTH_CLIENT",
+                self.world.genesys.api_url()
+            )
+        };
+        let revoked = http
+            .delete(path("*"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("DELETE");
+        assert!(revoked.status().is_success(), "{revoked:?}");
+        let granted = http
+            .post(path(division))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("POST");
+        assert!(granted.status().is_success(), "{granted:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_the_operator_added_by_hand_in_another_division_is_granted_once_and_taken_back() {
+    let drive = Drive::start().await;
+    let first = drive.run(&["deploy", "--genesys-region", "eu-west-1"], &[]);
+    assert_eq!(first.code, 0, "{}", first.out);
+    let roles = drive.world.genesys.admin_client_roles(ADMIN_ID);
+    assert_eq!(roles.len(), 1, "{roles:?}");
+    // As the fallback tells the operator to do where Genesys refuses the grant: the role
+    // added by hand, which the UI puts in the Home division unless told otherwise.
+    let home = "5a1c0c1e-0000-4000-8000-00000000e0e0";
+    drive.move_admin_grant(&roles[0].0, home).await;
+    let grants = drive.grants();
+    let again = drive.run(&["deploy"], &[]);
+    assert_eq!(again.code, 0, "{}", again.out);
+    // Held in Home only: granted in all divisions once (the function's client has it
+    // there), and not again.
+    assert_eq!(drive.grants(), grants + 1);
+    let third = drive.run(&["deploy"], &[]);
+    assert_eq!(third.code, 0, "{}", third.out);
+    assert_eq!(drive.grants(), grants + 1, "no grant asked for again");
+    // destroy takes the role back in every division the deployment client holds it in,
+    // then deletes it.
+    let destroyed = drive.run(&["destroy"], &[]);
+    assert_eq!(destroyed.code, 0, "{}", destroyed.out);
+    assert!(
+        drive.world.genesys.admin_client_roles(ADMIN_ID).is_empty(),
+        "{:?}",
+        drive.world.genesys.admin_client_roles(ADMIN_ID)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_value_for_a_terraform_variable_is_applied_as_a_change() {
+    let drive = Drive::start().await;
+    let first = drive.run(&["deploy", "--genesys-region", "eu-west-1"], &[]);
+    assert_eq!(first.code, 0, "{}", first.out);
+    let before = drive.records().len();
+    // The reverse direction switched on: the role grows (two_way), Terraform changes it.
+    let again = drive.run(&["deploy", "--parameter", "TeamsToGenesys=on"], &[]);
+    assert_eq!(again.code, 0, "{}", again.out);
+    let records = &drive.records()[before..];
+    let genesys = calls(records, "terraform", &["-chdir=infra/genesys", "apply"]);
+    assert!(genesys.iter().any(|r| r.changed), "{records:#?}");
+    assert!(
+        calls(records, "terraform", &["-chdir=infra/azure", "apply"])
+            .iter()
+            .all(|r| !r.changed),
+        "{records:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_tools_and_aws_credentials_are_listed_with_their_fixes() {
+    let drive = Drive::start().await;
+    // A machine without Terraform, the SAM CLI or Cargo Lambda, a toolchain without the
+    // arm64 target, and no AWS credentials anywhere (no variables, no ~/.aws, no instance
+    // metadata).
+    for tool in ["terraform", "sam", "cargo-lambda"] {
+        std::fs::remove_file(drive.root.join("bin").join(tool)).expect("a stand-in link");
+    }
+    let run = drive.run(
+        &["deploy", "--genesys-region", "eu-west-1"],
+        &[
+            ("STANDIN_RUST_TARGETS", "x86_64-unknown-linux-gnu"),
+            ("AWS_ACCESS_KEY_ID", ""),
+            ("AWS_SECRET_ACCESS_KEY", ""),
+            ("AWS_SESSION_TOKEN", ""),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.out);
+    for (check, fix) in [
+        ("terraform", "install Terraform 1.5 or later"),
+        ("AWS credentials", "sign in to AWS (aws sso login"),
+        ("SAM CLI", "bash scripts/setup-venv.sh --all"),
+        (
+            "Cargo Lambda",
+            "make setup (Cargo Lambda and zig into .venv)",
+        ),
+        (
+            "Rust arm64 target",
+            "rustup target add aarch64-unknown-linux-gnu",
+        ),
+    ] {
+        assert!(
+            run.out.contains(&format!("✗ {check}")),
+            "{check}: {}",
+            run.out
+        );
+        assert!(run.out.contains(fix), "{check}'s fix: {}", run.out);
+    }
+    // Without credentials, neither the stack nor Lambda's concurrency can be read: not
+    // listed as passed.
+    assert!(!run.out.contains("✓ AWS stack"), "{}", run.out);
+    assert!(
+        drive
+            .records()
+            .iter()
+            .all(|r| r.tool == "rustup" || r.tool == "az"),
+        "only looked, with the tools that are there: {:#?}",
+        drive.records()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_killed_inside_the_genesys_step_finishes_with_one_grant() {
+    let drive = Drive::start().await;
+    // Killed between the grant and the rest of infra/genesys (the role exists and is
+    // granted; the function's client does not), then killed again as the next run starts
+    // the role's targeted apply (the stand-in Terraform, orphaned, may finish it or not).
+    drive.run_killed_when(
+        &["deploy", "--genesys-region", "eu-west-1"],
+        "granted the role",
+    );
+    drive.run_killed_when(&["deploy"], "$ terraform -chdir=infra/genesys apply");
+    let last = drive.run(&["deploy"], &[]);
+    assert_eq!(last.code, 0, "{}", last.out);
+    assert!(
+        last.out.contains("doctor says it is syncing"),
+        "{}",
+        last.out
+    );
+    assert_eq!(drive.grants(), 1, "the role granted once");
+    assert_eq!(drive.world.genesys.admin_client_roles(ADMIN_ID).len(), 1);
+    let records = drive.records();
+    let genesys_creates = calls(&records, "terraform", &["-chdir=infra/genesys", "apply"])
+        .into_iter()
+        .filter(|r| r.changed)
+        .count();
+    assert_eq!(
+        genesys_creates, 2,
+        "the role once, the rest once: {records:#?}"
+    );
 }
