@@ -24,6 +24,7 @@ mod hostile;
 mod log_scan;
 mod metrics;
 mod parse_properties;
+mod presence_contract;
 mod presencectl;
 mod reconcile;
 mod scope;
