@@ -1136,7 +1136,7 @@ async fn status_shows_what_the_watcher_set_and_what_it_restores() {
     let watcher = presence_core::app::Watcher::build_with(&config, ctl.sdk()).expect("valid");
     let invocation = presence_core::service::Invocation {
         request_id: presence_sync_tests::events::event_id(),
-        deadline: std::time::SystemTime::now() + std::time::Duration::from_secs(3),
+        deadline: std::time::SystemTime::now() + std::time::Duration::from_secs(5),
     };
     let report = watcher.run(&invocation).await.expect("the run works");
     assert_eq!(report.taken_off, 1, "{report:?}");

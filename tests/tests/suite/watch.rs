@@ -42,13 +42,14 @@ async fn reconcile(world: &World) -> presence_core::service::reconcile::PassRepo
     }
 }
 
-/// One watcher run with a 3-second deadline (its work ends 1.5 s before): one poll.
+/// One watcher run with a 5-second deadline (its work ends 1.5 s before: room for the secret,
+/// the token and the reads on a loaded machine): one poll.
 async fn watch(world: &World, extra: &[(&str, &str)]) -> WatchReport {
     let mut vars = vec![TWO_WAY, ROOMY];
     vars.extend_from_slice(extra);
     let watcher = presence_core::app::Watcher::build_with(&world.config(&vars), &world.sdk)
         .expect("the watcher's configuration is valid");
-    let invocation = invocation(3);
+    let invocation = invocation(5);
     watcher.run(&invocation).await.expect("the run works")
 }
 
@@ -245,7 +246,7 @@ async fn a_mapping_to_a_presence_the_org_lacks_fails_the_run_naming_the_entry() 
     let rules = format!(r#"{{"InAMeeting": {{"presence": "{missing}"}}}}"#);
     let config = world.config(&[TWO_WAY, ROOMY, TAKE_OFF, ("TEAMS_TO_GENESYS", &rules)]);
     let watcher = presence_core::app::Watcher::build_with(&config, &world.sdk).unwrap();
-    let invocation = invocation(3);
+    let invocation = invocation(20);
     let error = watcher.run(&invocation).await.expect_err("refused");
     let text = error.to_string();
     assert_eq!(error.kind(), "ConfigurationError", "{text}");
@@ -341,10 +342,10 @@ async fn teams_ids_beyond_the_genesys_share_are_deferred_to_later_runs_not_faile
         agents.push(agent_in(&world, &sync, "ON_QUEUE", "IDLE").await);
     }
     // The default limits: one Genesys request a second for the watcher, 20 ids to learn one
-    // by one (fewer than a directory page's worth), a run with 1.5 s of work.
+    // by one (fewer than a directory page's worth), a run with 3.5 s of work.
     let watcher = presence_core::app::Watcher::build_with(&world.config(&[TWO_WAY]), &world.sdk)
         .expect("valid");
-    let report = watcher.run(&invocation(3)).await.expect("the run works");
+    let report = watcher.run(&invocation(5)).await.expect("the run works");
     assert_eq!(report.failed, 0, "nothing failed: {report:?}");
     assert!(report.deferred > 0, "{report:?}");
     assert_eq!(report.watched + report.deferred, 20, "{report:?}");
