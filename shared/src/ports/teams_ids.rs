@@ -156,6 +156,15 @@ pub trait TeamsIdCache: Send + Sync {
         user: &GenesysUserId,
         now: i64,
     ) -> impl Future<Output = Result<Option<CachedMembership>, StoreError>> + Send;
+    /// The cached memberships of `users` that have not expired at `now`, read in batches
+    /// (the reconciler's look at which fall due); one that cannot be read is left out.
+    fn get_memberships(
+        &self,
+        users: &[GenesysUserId],
+        now: i64,
+    ) -> impl Future<
+        Output = Result<std::collections::HashMap<GenesysUserId, CachedMembership>, StoreError>,
+    > + Send;
     /// Caches the memberships of `user` (replacing what was cached).
     fn put_membership(
         &self,

@@ -1,5 +1,6 @@
 //! Many users' records in batches (`BatchGetItem`, 100 keys a request, as DynamoDB allows),
-//! the keys DynamoDB leaves unprocessed asked again after a backoff: the sweep's reads.
+//! the keys DynamoDB leaves unprocessed asked again after a backoff: the sweep's reads (and
+//! the walk's of cached memberships).
 
 use super::{DynamoStateStore, Item, Timed, s, user_key, user_state};
 use crate::adapters::record_walk::skipped_unreadable;
@@ -11,7 +12,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use std::collections::{BTreeSet, HashMap};
 
 /// The most keys one `BatchGetItem` request takes.
-const KEYS_PER_REQUEST: usize = 100;
+pub(super) const KEYS_PER_REQUEST: usize = 100;
 
 impl DynamoStateStore {
     /// The records of `users` ([`crate::ports::StateStore::read_many`]), eventually
@@ -29,7 +30,8 @@ impl DynamoStateStore {
         let mut unreadable = Vec::new();
         for chunk in unique.chunks(KEYS_PER_REQUEST) {
             let mut found: HashMap<String, Item> = HashMap::new();
-            for item in self.batch_items(chunk).await? {
+            let keys: Vec<String> = chunk.iter().map(|user| user_key(user)).collect();
+            for item in self.batch_items(&keys).await? {
                 if let Some(AttributeValue::S(key)) = item.get("pk") {
                     found.insert(key.clone(), item);
                 }
@@ -48,17 +50,17 @@ impl DynamoStateStore {
         Ok(records)
     }
 
-    /// The items of up to 100 users, asking again for the keys left unprocessed.
-    async fn batch_items(&self, users: &[&GenesysUserId]) -> Result<Vec<Item>, StoreError> {
-        let keys: Vec<Item> = users
+    /// The items of up to 100 keys, asking again for the keys left unprocessed.
+    pub(super) async fn batch_items(&self, keys: &[String]) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::with_capacity(keys.len());
+        let keys: Vec<Item> = keys
             .iter()
-            .map(|user| HashMap::from([("pk".to_owned(), s(user_key(user)))]))
+            .map(|key| HashMap::from([("pk".to_owned(), s(key))]))
             .collect();
         let mut wanted = KeysAndAttributes::builder()
             .set_keys(Some(keys))
             .build()
             .map_err(|e| StoreError(format!("BatchGetItem request: {e}")))?;
-        let mut items = Vec::with_capacity(users.len());
         let mut backoff = BATCH_READ_BACKOFF_FIRST;
         for attempt in 0..=BATCH_READ_RETRIES {
             if attempt > 0 {

@@ -8,7 +8,9 @@ use crate::domain::excerpt::excerpt;
 use crate::domain::ids::GenesysUserId;
 use crate::domain::scope::{Membership, ScopeId};
 use crate::ports::{CachedMembership, StoreError};
+use super::batch_read::KEYS_PER_REQUEST;
 use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::{BTreeSet, HashMap};
 
 /// A list of ids (`L` of `S`): an empty list is a known "none", which a string set cannot
 /// hold.
@@ -59,7 +61,7 @@ pub(super) fn cached_membership(item: &Item) -> Result<CachedMembership, StoreEr
 }
 
 impl DynamoStateStore {
-    pub(super) async fn membership_of(
+    pub(super) async fn one_membership_of(
         &self,
         user: &GenesysUserId,
         now: i64,
@@ -78,6 +80,37 @@ impl DynamoStateStore {
         };
         let cached = cached_membership(&item)?;
         Ok((cached.expires_at > now).then_some(cached))
+    }
+
+    /// The unexpired cached memberships of `users`, in batches; an item that does not parse
+    /// is left out (so it falls due, and its rewrite replaces it).
+    pub(super) async fn memberships_of(
+        &self,
+        users: &[GenesysUserId],
+        now: i64,
+    ) -> Result<HashMap<GenesysUserId, CachedMembership>, StoreError> {
+        let unique: BTreeSet<&GenesysUserId> = users.iter().collect();
+        let unique: Vec<&GenesysUserId> = unique.into_iter().collect();
+        let mut found = HashMap::with_capacity(unique.len());
+        for chunk in unique.chunks(KEYS_PER_REQUEST) {
+            let by_key: HashMap<String, &GenesysUserId> = chunk
+                .iter()
+                .map(|user| (membership_key(user), *user))
+                .collect();
+            let keys: Vec<String> = by_key.keys().cloned().collect();
+            for item in self.batch_items(&keys).await? {
+                let user = match item.get("pk") {
+                    Some(AttributeValue::S(key)) => by_key.get(key),
+                    _ => None,
+                };
+                if let (Some(user), Ok(cached)) = (user, cached_membership(&item))
+                    && cached.expires_at > now
+                {
+                    found.insert((*user).clone(), cached);
+                }
+            }
+        }
+        Ok(found)
     }
 
     pub(super) async fn cache_membership(

@@ -15,6 +15,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use std::collections::HashMap;
 
 /// A Teams id or Genesys user id attribute; an error when it is not one (a hand edit).
 fn id<T>(item: &Item, name: &str, parse: fn(&str) -> Option<T>) -> Result<Option<T>, StoreError> {
@@ -234,7 +235,15 @@ impl TeamsIdCache for DynamoStateStore {
         user: &GenesysUserId,
         now: i64,
     ) -> Result<Option<CachedMembership>, StoreError> {
-        self.membership_of(user, now).await
+        self.one_membership_of(user, now).await
+    }
+
+    async fn get_memberships(
+        &self,
+        users: &[GenesysUserId],
+        now: i64,
+    ) -> Result<HashMap<GenesysUserId, CachedMembership>, StoreError> {
+        self.memberships_of(users, now).await
     }
 
     async fn put_membership(

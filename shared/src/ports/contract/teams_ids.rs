@@ -172,3 +172,40 @@ pub async fn memberships_are_kept_with_what_is_known_until_they_expire<T: Table>
     table.put_membership(&u, &unknown).await.unwrap();
     assert_eq!(table.get_membership(&u, NOW).await.unwrap(), Some(unknown));
 }
+
+pub async fn memberships_are_read_many_at_once_leaving_out_the_expired_and_missing<T: Table>(
+    table: &T,
+) {
+    use crate::adapters::keys::membership_key;
+    use crate::ports::CachedMembership;
+    // More users than one BatchGetItem request takes (100).
+    let users: Vec<_> = (1..=150).map(user).collect();
+    for (k, u) in users.iter().enumerate() {
+        let cached = CachedMembership {
+            membership: Default::default(),
+            // Every third one expired; the others at different times.
+            expires_at: if k % 3 == 0 { NOW } else { NOW + k as i64 },
+        };
+        if k % 5 != 4 {
+            table.put_membership(u, &cached).await.unwrap();
+        }
+    }
+    // An item that is not a user's memberships, under one's key, is left out.
+    let odd = user(151);
+    table.put_other(&membership_key(&odd)).await;
+    let mut asked = users.clone();
+    asked.push(odd);
+    asked.push(users[1].clone());
+    let found = table.get_memberships(&asked, NOW).await.unwrap();
+    let expected: std::collections::HashMap<_, _> = users
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| k % 3 != 0 && k % 5 != 4)
+        .map(|(k, u)| (u.clone(), NOW + k as i64))
+        .collect();
+    let read: std::collections::HashMap<_, _> = found
+        .into_iter()
+        .map(|(u, cached)| (u, cached.expires_at))
+        .collect();
+    assert_eq!(read, expected);
+}

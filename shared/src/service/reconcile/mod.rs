@@ -25,6 +25,7 @@ mod report;
 mod scope;
 mod shared;
 mod under_way;
+mod warm;
 
 pub use page::view;
 pub use report::{PassOutcome, PassReport, ReconcileError};

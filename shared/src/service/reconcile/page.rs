@@ -55,6 +55,7 @@ where
         let Some(genesys) = self.read_genesys(run, &users).await else {
             return Progress::Cut;
         };
+        self.warm_memberships(run, &genesys).await;
         let applied_to: Vec<TeamsUserId> = records
             .iter()
             .filter(|(_, r)| matches!(r.applied(), TeamsState::Preferred(_)) && r.left.is_none())
@@ -130,6 +131,7 @@ where
         let Some(genesys) = self.read_genesys(run, &ids).await else {
             return Ok(Progress::Cut);
         };
+        self.warm_memberships(run, &genesys).await;
         let mut under_way = UnderWay::new();
         let mut progress = Progress::Done;
         for (user, record) in unseen {

@@ -25,6 +25,9 @@ pub struct PassReport {
     pub let_go: u64,
     /// Users let go earlier and taken back (active again).
     pub rejoined: u64,
+    /// Users whose memberships (`SYNC_SCOPE`'s) the walk cached for the event path, from its
+    /// bulk read, because the table's answer was missing or due to expire.
+    pub memberships_cached: u64,
     /// Users whose action failed (their record stays as it was, for the next pass).
     pub failed: u64,
     /// This run's bulk reads of Genesys and Teams, made and failed.

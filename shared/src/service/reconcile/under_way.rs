@@ -204,6 +204,7 @@ fn add(report: &mut PassReport, counted: PassReport) {
         poisoned_left,
         let_go,
         rejoined,
+        memberships_cached,
         failed,
         reads,
         walk_completed,
@@ -224,6 +225,7 @@ fn add(report: &mut PassReport, counted: PassReport) {
     report.poisoned_left += poisoned_left;
     report.let_go += let_go;
     report.rejoined += rejoined;
+    report.memberships_cached += memberships_cached;
     report.failed += failed;
     report.reads = report.reads.plus(reads);
     report.walk_completed |= walk_completed;

@@ -6,7 +6,8 @@
 use super::{Claiming, Directory, MemoryCached, TableCached};
 use crate::domain::ids::GenesysUserId;
 use crate::domain::scope::Membership;
-use crate::ports::{Budget, CachedMembership, TeamsDirectory, TeamsIdCache};
+use crate::ports::{Budget, CachedMembership, StoreError, TeamsDirectory, TeamsIdCache};
+use std::collections::HashMap;
 use crate::service::error::SyncError;
 use crate::service::limits::bounded;
 use std::future::Future;
@@ -34,6 +35,14 @@ pub trait Memberships: Send + Sync {
     ) -> impl Future<Output = Result<CachedMembership, SyncError>> + Send {
         self.membership(user, queues, budget, now)
     }
+
+    /// The shared answers (the table's) of `users` that have not expired at `now`: what the
+    /// reconciler's walk looks at before caching again. Past every instance's memory.
+    fn shared_many(
+        &self,
+        users: &[GenesysUserId],
+        now: i64,
+    ) -> impl Future<Output = Result<HashMap<GenesysUserId, CachedMembership>, StoreError>> + Send;
 
     /// Keeps memberships read elsewhere (the reconciler's bulk read), so that the event path
     /// agrees with what the reconciler decided on them.
@@ -82,6 +91,15 @@ impl<L: Memberships> Memberships for MemoryCached<L> {
         Ok(cached)
     }
 
+    fn shared_many(
+        &self,
+        users: &[GenesysUserId],
+        now: i64,
+    ) -> impl Future<Output = Result<HashMap<GenesysUserId, CachedMembership>, StoreError>> + Send
+    {
+        self.next.shared_many(users, now)
+    }
+
     async fn remember(&self, user: &GenesysUserId, cached: &CachedMembership, budget: Budget) {
         self.memberships.insert(user.clone(), cached.clone());
         self.next.remember(user, cached, budget).await;
@@ -111,6 +129,15 @@ impl<C: TeamsIdCache, L: Memberships> Memberships for TableCached<C, L> {
         Ok(cached)
     }
 
+    fn shared_many(
+        &self,
+        users: &[GenesysUserId],
+        now: i64,
+    ) -> impl Future<Output = Result<HashMap<GenesysUserId, CachedMembership>, StoreError>> + Send
+    {
+        self.table.get_memberships(users, now)
+    }
+
     async fn remember(&self, user: &GenesysUserId, cached: &CachedMembership, budget: Budget) {
         let put = self.table.put_membership(user, cached);
         if let Err(error) = bounded(budget, "caching the memberships", user, put).await {
@@ -128,6 +155,15 @@ impl<C: Send + Sync, L: Memberships> Memberships for Claiming<C, L> {
         now: i64,
     ) -> impl Future<Output = Result<CachedMembership, SyncError>> + Send {
         self.next.membership(user, queues, budget, now)
+    }
+
+    fn shared_many(
+        &self,
+        users: &[GenesysUserId],
+        now: i64,
+    ) -> impl Future<Output = Result<HashMap<GenesysUserId, CachedMembership>, StoreError>> + Send
+    {
+        self.next.shared_many(users, now)
     }
 
     fn remember(
@@ -161,6 +197,15 @@ impl<D: TeamsDirectory> Memberships for Directory<D> {
             membership,
             expires_at: now.saturating_add(lifetime),
         })
+    }
+
+    /// The directory keeps no answers: none are shared.
+    async fn shared_many(
+        &self,
+        _users: &[GenesysUserId],
+        _now: i64,
+    ) -> Result<HashMap<GenesysUserId, CachedMembership>, StoreError> {
+        Ok(HashMap::new())
     }
 
     async fn remember(&self, _user: &GenesysUserId, _cached: &CachedMembership, _budget: Budget) {}

@@ -98,6 +98,17 @@ impl TeamsIdCache for Interleaved {
         self.store.get_membership(user, now).await
     }
 
+    async fn get_memberships(
+        &self,
+        users: &[GenesysUserId],
+        now: i64,
+    ) -> Result<
+        std::collections::HashMap<GenesysUserId, crate::ports::CachedMembership>,
+        StoreError,
+    > {
+        self.store.get_memberships(users, now).await
+    }
+
     async fn put_membership(
         &self,
         user: &GenesysUserId,

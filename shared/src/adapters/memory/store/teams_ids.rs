@@ -137,6 +137,24 @@ impl TeamsIdCache for MemoryStore {
         }
     }
 
+    async fn get_memberships(
+        &self,
+        users: &[GenesysUserId],
+        now: i64,
+    ) -> Result<std::collections::HashMap<GenesysUserId, CachedMembership>, StoreError> {
+        self.call().await;
+        let table = lock(&self.table);
+        let found = users.iter().filter_map(|user| {
+            match table.get(&membership_key(user)) {
+                Some(Item::Membership(cached)) if cached.expires_at > now => {
+                    Some((user.clone(), cached.clone()))
+                }
+                _ => None,
+            }
+        });
+        Ok(found.collect())
+    }
+
     async fn put_membership(
         &self,
         user: &GenesysUserId,

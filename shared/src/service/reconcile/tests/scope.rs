@@ -107,3 +107,75 @@ async fn an_operators_exclusion_lets_a_member_go_and_nothing_brings_them_back() 
     assert_eq!((report.let_go, report.rejoined), (0, 0), "{report:?}");
     assert_eq!(org.shown(1), TeamsState::Cleared, "excluded stays out");
 }
+
+/// What the table caches of `n`'s memberships now (expired entries included: `expires_at`).
+async fn cached(org: &Org, n: u8) -> Option<crate::ports::CachedMembership> {
+    use crate::ports::TeamsIdCache;
+    org.store.get_membership(&user(n), 0).await.unwrap()
+}
+
+fn epoch_s() -> i64 {
+    crate::service::limits::now_ms() / 1000
+}
+
+#[tokio::test]
+async fn the_walk_caches_memberships_before_they_expire_so_a_shift_start_looks_up_none() {
+    use crate::ports::{CachedMembership, TeamsIdCache};
+    let org = Org::new(3).with_scope(&format!("division:{IN}"));
+    for n in 1..=3 {
+        place(&org, n, IN, &[]);
+        org.event(n, "ON_QUEUE", 1_000).await;
+    }
+    let now = epoch_s();
+    let day = 24 * 3600;
+    let keep = |n: u8, expires_at: i64| {
+        let membership = Membership {
+            division: Some(id(IN)),
+            groups: Some(vec![]),
+            queues: None,
+        };
+        let store = org.store.clone();
+        async move {
+            let cached = CachedMembership {
+                membership,
+                expires_at,
+            };
+            store.put_membership(&user(n), &cached).await.unwrap();
+        }
+    };
+    // Agent 1's answer expired (yesterday's lookup), agent 2's expires within the hour,
+    // agent 3's was looked up two hours ago.
+    keep(1, now - 60).await;
+    keep(2, now + 3_000).await;
+    keep(3, now + day - 7_200).await;
+    let report = org.run(DriftPolicy::Report).await;
+    assert_eq!(report.memberships_cached, 2, "{report:?}");
+    for n in 1..=2 {
+        let expires_at = cached(&org, n).await.unwrap().expires_at;
+        assert!(expires_at >= now + day - 60, "agent {n}: {expires_at} vs {now}");
+    }
+    assert_eq!(
+        cached(&org, 3).await.unwrap().expires_at,
+        now + day - 7_200,
+        "not due: left as it was (no write)"
+    );
+    // The shift starts on new instances (nothing in memory): the agents' events ask Genesys
+    // for no membership.
+    let org = org.with_scope(&format!("division:{IN}"));
+    let lookups = org.directory.membership_lookups();
+    for n in 1..=3 {
+        org.outcome(n, "AVAILABLE", 5_000 + i64::from(n)).await.unwrap();
+    }
+    assert_eq!(org.directory.membership_lookups(), lookups);
+}
+
+#[tokio::test]
+async fn with_every_agent_in_scope_the_walk_caches_no_memberships() {
+    let org = Org::new(2).with_scope("all");
+    for n in 1..=2 {
+        org.event(n, "ON_QUEUE", 1_000).await;
+    }
+    let report = org.run(DriftPolicy::Report).await;
+    assert_eq!(report.memberships_cached, 0, "{report:?}");
+    assert!(cached(&org, 1).await.is_none());
+}
