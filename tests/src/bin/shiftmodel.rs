@@ -13,9 +13,10 @@
 //! | `--max-age S` | 900 | maximum event age, seconds |
 //! | `--routing-rules` | off | the mapping with routing rules (every interaction two Teams writes) |
 //! | `--reconciler` | off | the production reconciler on its schedule (every 5 min, 290 s, 20 % of Graph's and Genesys's limits, `PRESENCE_EXPIRATION` = `--expiry`), on the floor of `--prior-away` |
+//! | `--last-sweep MIN` | 30 | with `--reconciler`: minutes since the last directory sweep at 07:50 (`SWEEP_EVERY_MINUTES` is 60: with 60 or more the first run sweeps) |
 //! | `--prior-away` | off | every agent recorded Away (its Teams id cached) and Teams showing it, applied at a time uniform over the 50 minutes before 07:50 (the expiry less two reconcile periods); without it the floor is unseen |
 //! | `--scope N` | — | `SYNC_SCOPE` names a division holding the first N agents (issue 21); the floor before the hour holds only them; each Genesys lookup takes 250 ms |
-//! | `--memberships M` | cold | with `--scope`: `cold` (each agent's division looked up at their first event) or `cached` (in the table until after the hour) |
+//! | `--memberships M` | cold | with `--scope`: `cold` (each agent's division looked up at their first event), `cached` (in the table until after the hour) or `expiring` (the day after: yesterday's answers expire over 07:50–08:20, the agents out of scope let go yesterday) |
 //! | `--watcher` | off | the watcher (`presence-watch`, Teams → Genesys) on its schedule (a run a minute, `WATCH_PERIOD_SECONDS` 10, 10 % of Graph's limit, 20 % of Genesys's, `ON_QUEUE_POLICY=take-off`), the function in `PRESENCE_MODE=two-way`; `--meetings S` of the agents join a meeting or take a call once in the hour |
 //! | `--meetings S` | 0.2 | with `--watcher`: the share of agents with a meeting or call |
 //! | `--teams-ids T` | cached | with `--watcher`: `cached` (every Teams id in the table at 07:50) or `cold` (looked up as needed: the first day) |
@@ -64,6 +65,7 @@ fn options() -> Options {
     let mut concurrency = vec![25];
     let mut base = Params::new(0, 0);
     let (mut reconciler, mut prior_away) = (false, false);
+    let mut last_sweep = None;
     let (mut in_scope, mut memberships) = (None, Memberships::Cold);
     let (mut watcher, mut meetings, mut teams_ids) = (false, None, TeamsIds::Cached);
     let mut args = std::env::args().skip(1);
@@ -81,6 +83,7 @@ fn options() -> Options {
             "--routing-rules" => base.mapping = Mapping::RoutingRules,
             "--reconciler" => reconciler = true,
             "--prior-away" => prior_away = true,
+            "--last-sweep" => last_sweep = Some(Duration::from_secs(one(value()) * 60)),
             "--watcher" => watcher = true,
             "--teams-ids" => match value().as_str() {
                 "cached" => teams_ids = TeamsIds::Cached,
@@ -98,7 +101,10 @@ fn options() -> Options {
             "--memberships" => match value().as_str() {
                 "cold" => memberships = Memberships::Cold,
                 "cached" => memberships = Memberships::Cached,
-                other => usage(&format!("--memberships takes cold or cached, not {other}")),
+                "expiring" => memberships = Memberships::Expiring,
+                other => usage(&format!(
+                    "--memberships takes cold, cached or expiring, not {other}"
+                )),
             },
             "--expiry" => match one(value()) {
                 minutes @ 11..=1440 => base.expiry = Duration::from_secs(60 * minutes),
@@ -114,6 +120,9 @@ fn options() -> Options {
     }
     if reconciler {
         base = base.with_reconciler();
+        if let (Some(ago), Some(params)) = (last_sweep, base.reconciler.as_mut()) {
+            params.last_sweep = ago;
+        }
     } else if prior_away {
         base = base.prior_away();
     }

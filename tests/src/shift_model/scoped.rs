@@ -6,14 +6,16 @@
 //! the Genesys client's requests per minute against its limit and each function's share, the
 //! lookups made for agents out of scope, and the Graph requests naming them.
 
+use super::clock::ZERO_EPOCH_MS;
 use super::genesys::FloorGenesys;
 use super::genesys_calls::{GenesysCalls, Request};
 use super::graph::{Caller, GraphTenant};
 use super::workload::Workload;
 use presence_core::adapters::memory::{MemoryDirectory, MemoryStore};
 use presence_core::domain::ids::{GenesysUserId, TeamsUserId};
+use presence_core::domain::left::LeftReason;
 use presence_core::domain::scope::{Membership, Scope, ScopeId};
-use presence_core::ports::{CachedMembership, TeamsIdCache};
+use presence_core::ports::{CachedMembership, StateStore, TeamsIdCache};
 use std::collections::HashSet;
 
 /// A scoped org.
@@ -33,7 +35,15 @@ pub enum Memberships {
     Cold,
     /// Every agent's division cached in the table until after the hour (no lookup needed).
     Cached,
+    /// The day after: every agent's division cached by yesterday's shift start, so each answer
+    /// expires at a moment of the burst's first half hour (07:50–08:20, spread evenly), and
+    /// the agents out of scope recorded as let go (their first event yesterday). Whatever
+    /// the reconciler's walk caches again before an agent's first event saves a lookup.
+    Expiring,
 }
+
+/// [`Memberships::Expiring`]'s answers expire over this many seconds from 07:50.
+const EXPIRING_OVER_S: i64 = 30 * 60;
 
 /// The division in scope, and the others'.
 const IN: &str = "5c0e5f7e-0000-4000-8000-00000000d1a1";
@@ -64,19 +74,30 @@ impl Scoped {
         store: &MemoryStore,
         until_s: i64,
     ) {
+        let agents = workload.agents.len().max(1) as i64;
         for (agent, ids) in workload.agents.iter().enumerate() {
             let user = GenesysUserId::parse(&ids.genesys).expect("a UUID");
             let membership = self.membership(agent);
             directory.set_membership(&user, membership.clone());
-            if self.memberships == Memberships::Cached {
-                let cached = CachedMembership {
-                    membership,
-                    expires_at: until_s,
-                };
-                store
-                    .put_membership(&user, &cached)
-                    .await
-                    .expect("in memory");
+            let expires_at = match self.memberships {
+                Memberships::Cold => continue,
+                Memberships::Cached => until_s,
+                // Spread evenly, in an order unrelated to the walk's (a stride prime to 1800).
+                Memberships::Expiring => {
+                    let k = (agent as i64).wrapping_mul(7_919) % agents;
+                    ZERO_EPOCH_MS / 1000 + k * EXPIRING_OVER_S / agents
+                }
+            };
+            let cached = CachedMembership {
+                membership,
+                expires_at,
+            };
+            store
+                .put_membership(&user, &cached)
+                .await
+                .expect("in memory");
+            if self.memberships == Memberships::Expiring && agent >= self.in_scope {
+                let_go_yesterday(store, &user).await;
             }
         }
     }
@@ -88,6 +109,16 @@ impl Scoped {
             genesys.set_membership(&user, self.membership(agent));
         }
     }
+}
+
+/// An agent out of scope as yesterday's first event of theirs left them: let go.
+async fn let_go_yesterday(store: &MemoryStore, user: &GenesysUserId) {
+    let read = store.read(user).await.expect("in memory");
+    let yesterday = ZERO_EPOCH_MS - 24 * 3600 * 1000;
+    store
+        .let_go(user, &read, LeftReason::OutOfScope, yesterday)
+        .await
+        .expect("in memory");
 }
 
 /// What the scoped case measured.

@@ -2,13 +2,13 @@
 //! and `queues` (each absent when not known, a list of ids when known, empty included) and
 //! `expires_at` (the table's TTL attribute, checked here too).
 
+use super::batch_read::KEYS_PER_REQUEST;
 use super::{DynamoStateStore, Item, Timed, get_n, get_s, n, s};
 use crate::adapters::keys::membership_key;
 use crate::domain::excerpt::excerpt;
 use crate::domain::ids::GenesysUserId;
 use crate::domain::scope::{Membership, ScopeId};
 use crate::ports::{CachedMembership, StoreError};
-use super::batch_read::KEYS_PER_REQUEST;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::{BTreeSet, HashMap};
 

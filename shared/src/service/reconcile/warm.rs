@@ -6,9 +6,7 @@
 use super::Run;
 use crate::domain::ids::GenesysUserId;
 use crate::domain::scope::Scope;
-use crate::ports::{
-    Budget, GenesysNow, PresenceWriter, StateStore, TeamsDirectory, TeamsIdCache,
-};
+use crate::ports::{Budget, GenesysNow, PresenceWriter, StateStore, TeamsDirectory, TeamsIdCache};
 use crate::service::PresenceSync;
 use crate::service::teams_ids::Memberships;
 use futures_util::StreamExt;

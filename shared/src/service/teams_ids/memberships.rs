@@ -7,9 +7,9 @@ use super::{Claiming, Directory, MemoryCached, TableCached};
 use crate::domain::ids::GenesysUserId;
 use crate::domain::scope::Membership;
 use crate::ports::{Budget, CachedMembership, StoreError, TeamsDirectory, TeamsIdCache};
-use std::collections::HashMap;
 use crate::service::error::SyncError;
 use crate::service::limits::bounded;
+use std::collections::HashMap;
 use std::future::Future;
 use tracing::warn;
 

@@ -102,10 +102,8 @@ impl TeamsIdCache for Interleaved {
         &self,
         users: &[GenesysUserId],
         now: i64,
-    ) -> Result<
-        std::collections::HashMap<GenesysUserId, crate::ports::CachedMembership>,
-        StoreError,
-    > {
+    ) -> Result<std::collections::HashMap<GenesysUserId, crate::ports::CachedMembership>, StoreError>
+    {
         self.store.get_memberships(users, now).await
     }
 

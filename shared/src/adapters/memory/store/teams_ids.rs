@@ -144,14 +144,14 @@ impl TeamsIdCache for MemoryStore {
     ) -> Result<std::collections::HashMap<GenesysUserId, CachedMembership>, StoreError> {
         self.call().await;
         let table = lock(&self.table);
-        let found = users.iter().filter_map(|user| {
-            match table.get(&membership_key(user)) {
+        let found = users
+            .iter()
+            .filter_map(|user| match table.get(&membership_key(user)) {
                 Some(Item::Membership(cached)) if cached.expires_at > now => {
                     Some((user.clone(), cached.clone()))
                 }
                 _ => None,
-            }
-        });
+            });
         Ok(found.collect())
     }
 

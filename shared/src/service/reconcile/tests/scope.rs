@@ -152,7 +152,10 @@ async fn the_walk_caches_memberships_before_they_expire_so_a_shift_start_looks_u
     assert_eq!(report.memberships_cached, 2, "{report:?}");
     for n in 1..=2 {
         let expires_at = cached(&org, n).await.unwrap().expires_at;
-        assert!(expires_at >= now + day - 60, "agent {n}: {expires_at} vs {now}");
+        assert!(
+            expires_at >= now + day - 60,
+            "agent {n}: {expires_at} vs {now}"
+        );
     }
     assert_eq!(
         cached(&org, 3).await.unwrap().expires_at,
@@ -164,7 +167,9 @@ async fn the_walk_caches_memberships_before_they_expire_so_a_shift_start_looks_u
     let org = org.with_scope(&format!("division:{IN}"));
     let lookups = org.directory.membership_lookups();
     for n in 1..=3 {
-        org.outcome(n, "AVAILABLE", 5_000 + i64::from(n)).await.unwrap();
+        org.outcome(n, "AVAILABLE", 5_000 + i64::from(n))
+            .await
+            .unwrap();
     }
     assert_eq!(org.directory.membership_lookups(), lookups);
 }
