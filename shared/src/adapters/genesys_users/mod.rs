@@ -94,41 +94,13 @@ impl<S: SecretSource> GenesysUsers<S> {
         budget: Budget,
     ) -> Result<Option<Map<String, Value>>, RemoteError> {
         let service = Service::GenesysUsers;
-        self.tokens
-            .authorized(service, &self.gate, budget, |token| async move {
-                let request = self
-                    .http
-                    .client
-                    .get(url)
-                    .timeout(self.http.attempt_timeout(budget))
-                    .bearer_auth(token.expose_secret());
-                let response = http::send(service, operation, request)
-                    .await
-                    .map_err(|e| Failure::transport(&e, what))?;
-                let status = response.status();
-                if http::is_transient(status) {
-                    let headers = response.headers().clone();
-                    return Err(Failure::transient_status(status, &headers, what));
-                }
-                let path = response.url().path().to_owned();
-                let body = read_capped_to(response, service, what, MAX_BULK_BODY_BYTES).await?;
-                if status.is_success() {
-                    let object = http::json_object(&body, service, what, "a JSON object")?;
-                    return Ok(Authorized::Done(Some(object)));
-                }
-                if status == reqwest::StatusCode::NOT_FOUND && is_not_found(&body) {
-                    return Ok(Authorized::Done(None));
-                }
-                refusal(
-                    service,
-                    what,
-                    status,
-                    &error_text(&body),
-                    &path,
-                    denied_hint,
-                )
-            })
-            .await
+        let ask = Ask {
+            service,
+            what,
+            operation,
+            denied_hint,
+        };
+        self.get_json(ask, url, budget, Absent::IsNone).await
     }
 
     /// GETs `url` and returns its JSON object, with the token, retries and classification of
@@ -142,6 +114,31 @@ impl<S: SecretSource> GenesysUsers<S> {
         url: &str,
         budget: Budget,
     ) -> Result<Map<String, Value>, RemoteError> {
+        let ask = Ask {
+            service,
+            what,
+            operation,
+            denied_hint,
+        };
+        let object = self.get_json(ask, url, budget, Absent::IsRefused).await?;
+        // `Absent::IsRefused` answers a 404 as a refusal: an object, or an error.
+        Ok(object.unwrap_or_default())
+    }
+
+    /// The one GET of a JSON object: `absent` says what Genesys's "not found" answer is.
+    async fn get_json(
+        &self,
+        ask: Ask,
+        url: &str,
+        budget: Budget,
+        absent: Absent,
+    ) -> Result<Option<Map<String, Value>>, RemoteError> {
+        let Ask {
+            service,
+            what,
+            operation,
+            denied_hint,
+        } = ask;
         self.tokens
             .authorized(service, &self.gate, budget, |token| async move {
                 // Built when the attempt starts, after any Retry-After wait.
@@ -164,7 +161,13 @@ impl<S: SecretSource> GenesysUsers<S> {
                 let body = read_capped_to(response, service, what, MAX_BULK_BODY_BYTES).await?;
                 if status.is_success() {
                     let object = http::json_object(&body, service, what, "a JSON object")?;
-                    return Ok(Authorized::Done(object));
+                    return Ok(Authorized::Done(Some(object)));
+                }
+                if absent == Absent::IsNone
+                    && status == reqwest::StatusCode::NOT_FOUND
+                    && is_not_found(&body)
+                {
+                    return Ok(Authorized::Done(None));
                 }
                 refusal(
                     service,
@@ -177,6 +180,24 @@ impl<S: SecretSource> GenesysUsers<S> {
             })
             .await
     }
+}
+
+/// What one GET is, for its errors and metrics.
+#[derive(Clone, Copy)]
+struct Ask {
+    service: Service,
+    what: &'static str,
+    operation: &'static str,
+    denied_hint: &'static str,
+}
+
+/// What Genesys's "not found" answer (a 404 with its not-found code) means to the caller.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Absent {
+    /// Nothing there: `None`.
+    IsNone,
+    /// A refusal like any other 4xx: an error naming it.
+    IsRefused,
 }
 
 /// `field` of `object` as a string, if it is one.
