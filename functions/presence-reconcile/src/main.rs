@@ -17,20 +17,14 @@ use std::time::{Duration, UNIX_EPOCH};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let config = match presence_core::app::start(
+    let started = presence_core::app::start_scheduled(
         "presence-reconcile",
         lambda_runtime::tracing::init_default_subscriber,
-    ) {
-        Ok(config) => config,
-        Err(not_started) => return not_started.exit_code(),
-    };
-    let aws = presence_core::app::load_aws(config.http.connect).await;
-    let reconciler = match Reconciler::build_with(&config, &aws) {
+        Reconciler::build_with,
+    );
+    let reconciler = match started.await {
         Ok(reconciler) => reconciler,
-        Err(error) => {
-            tracing::error!(error = %error, variable = error.variable, "cannot start");
-            return ExitCode::FAILURE;
-        }
+        Err(not_started) => return not_started.exit_code(),
     };
     let served = Box::pin(lambda_runtime::run(service_fn(|event| {
         handler(&reconciler, event)

@@ -270,3 +270,19 @@ pub fn start(function: &str, init_logs: impl FnOnce()) -> Result<Config, NotStar
     });
     Ok(config)
 }
+
+/// What a scheduled function (the reconciler, the watcher) does before it serves: [`start`],
+/// AWS's configuration loaded, and its parts built once by `build` (a configuration it cannot
+/// use is logged once, naming the variable).
+pub async fn start_scheduled<T>(
+    function: &str,
+    init_logs: impl FnOnce(),
+    build: impl FnOnce(&Config, &aws_config::SdkConfig) -> Result<T, ConfigError>,
+) -> Result<T, NotStarted> {
+    let config = start(function, init_logs)?;
+    let aws = load_aws(config.http.connect).await;
+    build(&config, &aws).map_err(|error| {
+        tracing::error!(error = %error, variable = error.variable, "cannot start");
+        NotStarted::Configuration
+    })
+}
