@@ -3,7 +3,7 @@
 //! `expires_at` (the table's TTL attribute, checked here too).
 
 use super::batch_read::KEYS_PER_REQUEST;
-use super::{DynamoStateStore, Item, Timed, get_n, get_s, n, s};
+use super::{DynamoStateStore, Item, Read, Timed, get_n, get_s, n, s};
 use crate::adapters::keys::membership_key;
 use crate::domain::excerpt::excerpt;
 use crate::domain::ids::GenesysUserId;
@@ -66,16 +66,7 @@ impl DynamoStateStore {
         user: &GenesysUserId,
         now: i64,
     ) -> Result<Option<CachedMembership>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(membership_key(user)))
-            .send()
-            .timed("GetItem")
-            .await
-            .map_err(|e| self.error("GetItem", &e))?;
-        let Some(item) = output.item else {
+        let Some(item) = self.item(membership_key(user), Read::Eventual).await? else {
             return Ok(None);
         };
         let cached = cached_membership(&item)?;

@@ -127,12 +127,35 @@ impl DynamoStateStore {
         }
     }
 
+    /// The item at `pk`, if there is one (one `GetItem`).
+    async fn item(&self, pk: String, read: Read) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk))
+            .consistent_read(read == Read::Strong)
+            .send()
+            .timed("GetItem")
+            .await
+            .map_err(|e| self.error("GetItem", &e))?;
+        Ok(output.item)
+    }
+
     fn update(&self, pk: String) -> UpdateItemFluentBuilder {
         self.client
             .update_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(pk))
     }
+}
+
+/// How a `GetItem` reads: a record or a claim must be the latest (it guards a conditional
+/// write); a cached answer may be a moment old, for half the read units.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Read {
+    Eventual,
+    Strong,
 }
 
 fn n(value: impl ToString) -> AttributeValue {

@@ -2,7 +2,7 @@
 //! written with the conditional updates of `domain::state` (see `expression`).
 
 use super::expression::Expression;
-use super::{DynamoStateStore, Item, Timed, get_n, get_s, n, s, user_key};
+use super::{DynamoStateStore, Item, Read, Timed, get_n, get_s, n, s, user_key};
 use crate::domain::event::{PresenceValue, Stamped};
 use crate::domain::excerpt::excerpt;
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
@@ -105,17 +105,8 @@ fn left_of(item: &Item) -> Result<Option<Left>, StoreError> {
 
 impl StateStore for DynamoStateStore {
     async fn read(&self, user: &GenesysUserId) -> Result<UserState, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(user_key(user)))
-            .consistent_read(true)
-            .send()
-            .timed("GetItem")
-            .await
-            .map_err(|e| self.error("GetItem", &e))?;
-        user_state(output.item.as_ref())
+        let item = self.item(user_key(user), Read::Strong).await?;
+        user_state(item.as_ref())
             .map_err(|e| StoreError(format!("the record of user {user} does not parse: {}", e.0)))
     }
 

@@ -3,7 +3,7 @@
 //! (`pk = "teams-owner#<teamsId>"`: which Genesys user holds it, until when, and `rev`, bumped
 //! by every grant so that a release can insist on the claim it read).
 
-use super::{DynamoStateStore, Item, Timed, get_n, get_s, n, owner_key, s, teams_key};
+use super::{DynamoStateStore, Item, Read, Timed, get_n, get_s, n, owner_key, s, teams_key};
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::ports::{
     CachePut, CachedMembership, CachedTeamsId, Claim, HeldClaim, StoreError, TeamsIdCache,
@@ -65,16 +65,7 @@ impl TeamsIdCache for DynamoStateStore {
         user: &GenesysUserId,
         now: i64,
     ) -> Result<Option<CachedTeamsId>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(teams_key(user)))
-            .send()
-            .timed("GetItem")
-            .await
-            .map_err(|e| self.error("GetItem", &e))?;
-        let Some(item) = output.item else {
+        let Some(item) = self.item(teams_key(user), Read::Eventual).await? else {
             return Ok(None);
         };
         let cached = cached_teams_id(&item)?;
@@ -187,17 +178,8 @@ impl TeamsIdCache for DynamoStateStore {
     }
 
     async fn read_claim(&self, teams: &TeamsUserId) -> Result<Option<HeldClaim>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(owner_key(teams)))
-            .consistent_read(true)
-            .send()
-            .timed("GetItem")
-            .await
-            .map_err(|e| self.error("GetItem", &e))?;
-        output.item.as_ref().map(held_claim).transpose()
+        let item = self.item(owner_key(teams), Read::Strong).await?;
+        item.as_ref().map(held_claim).transpose()
     }
 
     async fn release_claim(
