@@ -169,12 +169,14 @@ pub const WATCH_CALL_TIME: Duration = Duration::from_secs(5);
 /// this, for one table read per user and instance per period.
 pub const TEAMS_ID_MEMORY_LIFETIME: Duration = Duration::from_secs(10 * 60);
 
-/// The reconciler's walk caches a user's memberships again (from its bulk read, no Genesys
-/// request of its own) when the table's answer is missing or expires within this (at most a
-/// quarter of the answers' lifetime): yesterday's shift-start lookups would otherwise expire as
-/// today's shift starts, and every first event ask Genesys again (`docs/performance.md`, "A
-/// scoped deployment"). About one write per user per 18 hours with the 24-h lifetime.
-pub const MEMBERSHIP_REFRESH_BEFORE: Duration = Duration::from_secs(6 * 3600);
+/// The reconciler renews a user's shared answers (their memberships, from the walk's bulk read;
+/// their Teams id, from the sweep's directory page: no Genesys request of its own) when the
+/// table's answer is missing or expires within this (at most a quarter of the answers'
+/// lifetime): yesterday's shift-start lookups would otherwise expire as today's shift starts,
+/// and every first event ask Genesys again (`docs/performance.md`, "A scoped deployment" and
+/// "Teams ids the day after"). About one write per user and answer per 18 hours with the 24-h
+/// lifetime.
+pub const CACHE_RENEW_BEFORE: Duration = Duration::from_secs(6 * 3600);
 
 /// How long an operator's Teams-id override is kept (then Genesys is asked again).
 pub const TEAMS_ID_OVERRIDE_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);

@@ -149,6 +149,15 @@ impl<T: TeamsIdCache> TeamsIdCache for std::sync::Arc<T> {
     ) -> impl Future<Output = Result<Option<CachedMembership>, StoreError>> + Send {
         (**self).get_membership(user, now)
     }
+    fn get_many(
+        &self,
+        users: &[GenesysUserId],
+        now: i64,
+    ) -> impl Future<
+        Output = Result<std::collections::HashMap<GenesysUserId, CachedTeamsId>, StoreError>,
+    > + Send {
+        (**self).get_many(users, now)
+    }
     fn get_memberships(
         &self,
         users: &[GenesysUserId],

@@ -118,6 +118,15 @@ pub trait TeamsIdCache: Send + Sync {
         user: &GenesysUserId,
         now: i64,
     ) -> impl Future<Output = Result<Option<CachedTeamsId>, StoreError>> + Send;
+    /// The cached answers of `users` that have not expired at `now`, read in batches (the
+    /// sweep's look at which fall due); one that cannot be read is left out.
+    fn get_many(
+        &self,
+        users: &[GenesysUserId],
+        now: i64,
+    ) -> impl Future<
+        Output = Result<std::collections::HashMap<GenesysUserId, CachedTeamsId>, StoreError>,
+    > + Send;
     /// Caches an answer. An override (origin [`TeamsIdOrigin::Override`]) replaces whatever
     /// is cached; a lookup's answer replaces anything but an override that has not expired at
     /// `now` (epoch seconds), checked in the same write.

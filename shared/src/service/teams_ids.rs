@@ -183,6 +183,36 @@ impl<C: TeamsIdCache, L: TeamsIds> TeamsIds for TableCached<C, L> {
             using_override(user, &cached);
             return Ok(cached);
         }
+        self.look_up_and_cache(user, budget, now).await
+    }
+
+    async fn forget(&self, user: &GenesysUserId, budget: Budget) {
+        let forget = self.table.forget(user);
+        if let Err(error) = bounded(budget, "dropping the cached Teams id", user, forget).await {
+            warn!(genesysUserId = %user, error = %error, "could not drop the cached Teams id");
+        }
+        self.next.forget(user, budget).await;
+    }
+
+    async fn let_go(&self, user: &GenesysUserId, budget: Budget, now: i64) {
+        let release = overrides::drop_cached(&self.table, user, now);
+        let doing = "dropping the Teams id of a user let go";
+        if let Err(error) = bounded(budget, doing, user, release).await {
+            warn!(genesysUserId = %user, error = %error, "could not drop the Teams id of a user let go; its claim ends on its own");
+        }
+        self.next.let_go(user, budget, now).await;
+    }
+}
+
+impl<C: TeamsIdCache, L: TeamsIds> TableCached<C, L> {
+    /// Asks the next layer and shares its answer through the table (an operator's override
+    /// set meanwhile wins; a changed Teams id is noticed): what a miss does, and a renewal.
+    async fn look_up_and_cache(
+        &self,
+        user: &GenesysUserId,
+        budget: Budget,
+        now: i64,
+    ) -> Result<CachedTeamsId, SyncError> {
         let cached = self.next.resolve(user, budget, now).await?;
         let put = self.table.put(user, &cached, now);
         match bounded(budget, "caching the Teams id", user, put).await {
@@ -208,23 +238,6 @@ impl<C: TeamsIdCache, L: TeamsIds> TeamsIds for TableCached<C, L> {
             }
         }
         Ok(cached)
-    }
-
-    async fn forget(&self, user: &GenesysUserId, budget: Budget) {
-        let forget = self.table.forget(user);
-        if let Err(error) = bounded(budget, "dropping the cached Teams id", user, forget).await {
-            warn!(genesysUserId = %user, error = %error, "could not drop the cached Teams id");
-        }
-        self.next.forget(user, budget).await;
-    }
-
-    async fn let_go(&self, user: &GenesysUserId, budget: Budget, now: i64) {
-        let release = overrides::drop_cached(&self.table, user, now);
-        let doing = "dropping the Teams id of a user let go";
-        if let Err(error) = bounded(budget, doing, user, release).await {
-            warn!(genesysUserId = %user, error = %error, "could not drop the Teams id of a user let go; its claim ends on its own");
-        }
-        self.next.let_go(user, budget, now).await;
     }
 }
 
@@ -376,7 +389,9 @@ pub fn layered<C: TeamsIdCache + Clone, D>(
 }
 
 mod memberships;
+mod renew;
 pub use memberships::Memberships;
+pub use renew::Renew;
 
 #[cfg(test)]
 mod races;

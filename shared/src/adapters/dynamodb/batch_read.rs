@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use std::collections::{BTreeSet, HashMap};
 
 /// The most keys one `BatchGetItem` request takes.
-pub(super) const KEYS_PER_REQUEST: usize = 100;
+const KEYS_PER_REQUEST: usize = 100;
 
 impl DynamoStateStore {
     /// The records of `users` ([`crate::ports::StateStore::read_many`]), eventually
@@ -50,8 +50,31 @@ impl DynamoStateStore {
         Ok(records)
     }
 
+    /// The items of many users' keys (`(key, user)` pairs; a user named twice is read once),
+    /// in batches of 100, each with its user: the items that exist.
+    pub(super) async fn items_of<'u>(
+        &self,
+        keys: impl IntoIterator<Item = (String, &'u GenesysUserId)>,
+    ) -> Result<Vec<(GenesysUserId, Item)>, StoreError> {
+        let by_key: HashMap<String, &GenesysUserId> = keys.into_iter().collect();
+        let keys: Vec<String> = by_key.keys().cloned().collect();
+        let mut found = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(KEYS_PER_REQUEST) {
+            for item in self.batch_items(chunk).await? {
+                let user = match item.get("pk") {
+                    Some(AttributeValue::S(key)) => by_key.get(key),
+                    _ => None,
+                };
+                if let Some(user) = user {
+                    found.push(((*user).clone(), item));
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// The items of up to 100 keys, asking again for the keys left unprocessed.
-    pub(super) async fn batch_items(&self, keys: &[String]) -> Result<Vec<Item>, StoreError> {
+    async fn batch_items(&self, keys: &[String]) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::with_capacity(keys.len());
         let keys: Vec<Item> = keys
             .iter()

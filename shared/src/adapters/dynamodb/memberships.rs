@@ -2,7 +2,6 @@
 //! and `queues` (each absent when not known, a list of ids when known, empty included) and
 //! `expires_at` (the table's TTL attribute, checked here too).
 
-use super::batch_read::KEYS_PER_REQUEST;
 use super::{DynamoStateStore, Item, Read, Timed, get_n, get_s, n, s};
 use crate::adapters::keys::membership_key;
 use crate::domain::excerpt::excerpt;
@@ -10,7 +9,7 @@ use crate::domain::ids::GenesysUserId;
 use crate::domain::scope::{Membership, ScopeId};
 use crate::ports::{CachedMembership, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 /// A list of ids (`L` of `S`): an empty list is a known "none", which a string set cannot
 /// hold.
@@ -80,28 +79,13 @@ impl DynamoStateStore {
         users: &[GenesysUserId],
         now: i64,
     ) -> Result<HashMap<GenesysUserId, CachedMembership>, StoreError> {
-        let unique: BTreeSet<&GenesysUserId> = users.iter().collect();
-        let unique: Vec<&GenesysUserId> = unique.into_iter().collect();
-        let mut found = HashMap::with_capacity(unique.len());
-        for chunk in unique.chunks(KEYS_PER_REQUEST) {
-            let by_key: HashMap<String, &GenesysUserId> = chunk
-                .iter()
-                .map(|user| (membership_key(user), *user))
-                .collect();
-            let keys: Vec<String> = by_key.keys().cloned().collect();
-            for item in self.batch_items(&keys).await? {
-                let user = match item.get("pk") {
-                    Some(AttributeValue::S(key)) => by_key.get(key),
-                    _ => None,
-                };
-                if let (Some(user), Ok(cached)) = (user, cached_membership(&item))
-                    && cached.expires_at > now
-                {
-                    found.insert((*user).clone(), cached);
-                }
-            }
-        }
-        Ok(found)
+        let keys = users.iter().map(|user| (membership_key(user), user));
+        let items = self.items_of(keys).await?;
+        let found = items.into_iter().filter_map(|(user, item)| {
+            let cached = cached_membership(&item).ok()?;
+            (cached.expires_at > now).then_some((user, cached))
+        });
+        Ok(found.collect())
     }
 
     pub(super) async fn cache_membership(

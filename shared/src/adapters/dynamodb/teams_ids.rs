@@ -72,6 +72,20 @@ impl TeamsIdCache for DynamoStateStore {
         Ok((cached.expires_at > now).then_some(cached))
     }
 
+    async fn get_many(
+        &self,
+        users: &[GenesysUserId],
+        now: i64,
+    ) -> Result<HashMap<GenesysUserId, CachedTeamsId>, StoreError> {
+        let keys = users.iter().map(|user| (teams_key(user), user));
+        let items = self.items_of(keys).await?;
+        let found = items.into_iter().filter_map(|(user, item)| {
+            let cached = cached_teams_id(&item).ok()?;
+            (cached.expires_at > now).then_some((user, cached))
+        });
+        Ok(found.collect())
+    }
+
     async fn put(
         &self,
         user: &GenesysUserId,

@@ -101,6 +101,7 @@ macro_rules! state_table_contract {
             a_claim_is_released_only_as_it_was_read,
             memberships_are_kept_with_what_is_known_until_they_expire,
             memberships_are_read_many_at_once_leaving_out_the_expired_and_missing,
+            answers_are_read_many_at_once_leaving_out_the_expired_and_missing,
         );
     };
     (@cases $table:expr; $($case:ident,)*) => {

@@ -209,3 +209,40 @@ pub async fn memberships_are_read_many_at_once_leaving_out_the_expired_and_missi
         .collect();
     assert_eq!(read, expected);
 }
+
+pub async fn answers_are_read_many_at_once_leaving_out_the_expired_and_missing<T: Table>(
+    table: &T,
+) {
+    use crate::adapters::keys::teams_key;
+    // More users than one BatchGetItem request takes (100), an operator's answer among them.
+    let users: Vec<_> = (1..=120).map(user).collect();
+    for (k, u) in users.iter().enumerate() {
+        let expires_at = if k % 3 == 0 { NOW } else { NOW + k as i64 };
+        let cached = match k {
+            7 => overridden(k as u32, expires_at),
+            _ => looked_up(k as u32, expires_at),
+        };
+        if k % 5 != 4 {
+            table.put(u, &cached, NOW).await.unwrap();
+        }
+    }
+    // An item that is not a cached answer, under one's key, is left out.
+    let odd = user(121);
+    table.put_other(&teams_key(&odd)).await;
+    let mut asked = users.clone();
+    asked.push(odd);
+    let found = table.get_many(&asked, NOW).await.unwrap();
+    let expected: std::collections::HashMap<_, _> = users
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| k % 3 != 0 && k % 5 != 4)
+        .map(|(k, u)| (u.clone(), NOW + k as i64))
+        .collect();
+    let read: std::collections::HashMap<_, _> = found
+        .iter()
+        .map(|(u, cached)| (u.clone(), cached.expires_at))
+        .collect();
+    assert_eq!(read, expected);
+    assert_eq!(found[&users[7]], overridden(7, NOW + 7), "as it was cached");
+    assert_eq!(found[&users[8]], looked_up(8, NOW + 8));
+}

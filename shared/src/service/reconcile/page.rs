@@ -120,13 +120,18 @@ where
             .collect();
         let ids: Vec<GenesysUserId> = users.iter().map(|(u, _)| u.clone()).collect();
         let mut records = self.store.read_many(&ids).await?;
-        let mut unseen = Vec::new();
+        let (mut unseen, mut seen) = (Vec::new(), Vec::new());
         for (user, answer) in users {
-            if let Some(record) = records.remove(&user).filter(|r| r.rev == 0) {
-                hints.put(user.clone(), answer);
-                unseen.push((user, record));
+            match records.remove(&user) {
+                Some(record) if record.rev == 0 => {
+                    hints.put(user.clone(), answer);
+                    unseen.push((user, record));
+                }
+                Some(record) if record.left.is_none() => seen.push((user, answer)),
+                _ => {}
             }
         }
+        self.renew_teams_ids(run, seen).await;
         let ids: Vec<GenesysUserId> = unseen.iter().map(|(u, _)| u.clone()).collect();
         let Some(genesys) = self.read_genesys(run, &ids).await else {
             return Ok(Progress::Cut);

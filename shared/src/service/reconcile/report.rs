@@ -28,6 +28,9 @@ pub struct PassReport {
     /// Users whose memberships (`SYNC_SCOPE`'s) the walk cached for the event path, from its
     /// bulk read, because the table's answer was missing or due to expire.
     pub memberships_cached: u64,
+    /// Users whose cached Teams id the sweep renewed from its directory page, because the
+    /// table's answer was missing or due to expire (an operator's override is never renewed).
+    pub teams_ids_renewed: u64,
     /// Users whose action failed (their record stays as it was, for the next pass).
     pub failed: u64,
     /// This run's bulk reads of Genesys and Teams, made and failed.

@@ -577,5 +577,6 @@ async fn a_watcher_is_told_the_report_after_every_page() {
 mod actions;
 mod departed;
 mod limits;
+mod renew;
 mod scope;
 mod shares;

@@ -205,6 +205,7 @@ fn add(report: &mut PassReport, counted: PassReport) {
         let_go,
         rejoined,
         memberships_cached,
+        teams_ids_renewed,
         failed,
         reads,
         walk_completed,
@@ -226,6 +227,7 @@ fn add(report: &mut PassReport, counted: PassReport) {
     report.let_go += let_go;
     report.rejoined += rejoined;
     report.memberships_cached += memberships_cached;
+    report.teams_ids_renewed += teams_ids_renewed;
     report.failed += failed;
     report.reads = report.reads.plus(reads);
     report.walk_completed |= walk_completed;

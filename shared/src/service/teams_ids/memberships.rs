@@ -38,7 +38,7 @@ pub trait Memberships: Send + Sync {
 
     /// The shared answers (the table's) of `users` that have not expired at `now`: what the
     /// reconciler's walk looks at before caching again. Past every instance's memory.
-    fn shared_many(
+    fn shared_memberships(
         &self,
         users: &[GenesysUserId],
         now: i64,
@@ -91,13 +91,13 @@ impl<L: Memberships> Memberships for MemoryCached<L> {
         Ok(cached)
     }
 
-    fn shared_many(
+    fn shared_memberships(
         &self,
         users: &[GenesysUserId],
         now: i64,
     ) -> impl Future<Output = Result<HashMap<GenesysUserId, CachedMembership>, StoreError>> + Send
     {
-        self.next.shared_many(users, now)
+        self.next.shared_memberships(users, now)
     }
 
     async fn remember(&self, user: &GenesysUserId, cached: &CachedMembership, budget: Budget) {
@@ -129,7 +129,7 @@ impl<C: TeamsIdCache, L: Memberships> Memberships for TableCached<C, L> {
         Ok(cached)
     }
 
-    fn shared_many(
+    fn shared_memberships(
         &self,
         users: &[GenesysUserId],
         now: i64,
@@ -157,13 +157,13 @@ impl<C: Send + Sync, L: Memberships> Memberships for Claiming<C, L> {
         self.next.membership(user, queues, budget, now)
     }
 
-    fn shared_many(
+    fn shared_memberships(
         &self,
         users: &[GenesysUserId],
         now: i64,
     ) -> impl Future<Output = Result<HashMap<GenesysUserId, CachedMembership>, StoreError>> + Send
     {
-        self.next.shared_many(users, now)
+        self.next.shared_memberships(users, now)
     }
 
     fn remember(
@@ -200,7 +200,7 @@ impl<D: TeamsDirectory> Memberships for Directory<D> {
     }
 
     /// The directory keeps no answers: none are shared.
-    async fn shared_many(
+    async fn shared_memberships(
         &self,
         _users: &[GenesysUserId],
         _now: i64,

@@ -98,6 +98,14 @@ impl TeamsIdCache for Interleaved {
         self.store.get_membership(user, now).await
     }
 
+    async fn get_many(
+        &self,
+        users: &[GenesysUserId],
+        now: i64,
+    ) -> Result<std::collections::HashMap<GenesysUserId, CachedTeamsId>, StoreError> {
+        self.store.get_many(users, now).await
+    }
+
     async fn get_memberships(
         &self,
         users: &[GenesysUserId],

@@ -47,6 +47,21 @@ impl TeamsIdCache for MemoryStore {
         Ok(found.filter(|cached| cached.expires_at > now))
     }
 
+    async fn get_many(
+        &self,
+        users: &[GenesysUserId],
+        now: i64,
+    ) -> Result<std::collections::HashMap<GenesysUserId, CachedTeamsId>, StoreError> {
+        self.call().await;
+        let table = lock(&self.table);
+        let found = users.iter().filter_map(|user| {
+            let key = teams_key(user);
+            let cached = cached(&key, table.get(&key)).ok().flatten()?;
+            (cached.expires_at > now).then(|| (user.clone(), cached))
+        });
+        Ok(found.collect())
+    }
+
     async fn put(
         &self,
         user: &GenesysUserId,
