@@ -14,6 +14,7 @@
 //! | `--routing-rules` | off | the mapping with routing rules (every interaction two Teams writes) |
 //! | `--reconciler` | off | the production reconciler on its schedule (every 5 min, 290 s, 20 % of Graph's and Genesys's limits, `PRESENCE_EXPIRATION` = `--expiry`), on the floor of `--prior-away` |
 //! | `--last-sweep MIN` | 30 | with `--reconciler`: minutes since the last directory sweep at 07:50 (`SWEEP_EVERY_MINUTES` is 60: with 60 or more the first run sweeps) |
+//! | `--teams-ids-expiring` | off | with `--prior-away` or `--reconciler`: the day after, the Teams ids cached before the hour expire over 07:50–08:20 (yesterday's shift-start lookups); each Genesys lookup takes 250 ms |
 //! | `--prior-away` | off | every agent recorded Away (its Teams id cached) and Teams showing it, applied at a time uniform over the 50 minutes before 07:50 (the expiry less two reconcile periods); without it the floor is unseen |
 //! | `--scope N` | — | `SYNC_SCOPE` names a division holding the first N agents (issue 21); the floor before the hour holds only them; each Genesys lookup takes 250 ms |
 //! | `--memberships M` | cold | with `--scope`: `cold` (each agent's division looked up at their first event), `cached` (in the table until after the hour) or `expiring` (the day after: yesterday's answers expire over 07:50–08:20, the agents out of scope let go yesterday) |
@@ -83,6 +84,7 @@ fn options() -> Options {
             "--routing-rules" => base.mapping = Mapping::RoutingRules,
             "--reconciler" => reconciler = true,
             "--prior-away" => prior_away = true,
+            "--teams-ids-expiring" => base.teams_ids_expiring = true,
             "--last-sweep" => last_sweep = Some(Duration::from_secs(one(value()) * 60)),
             "--watcher" => watcher = true,
             "--teams-ids" => match value().as_str() {
@@ -136,6 +138,9 @@ fn options() -> Options {
             w.share = meetings.unwrap_or(w.share);
             w.teams_ids = teams_ids;
         }
+    }
+    if base.teams_ids_expiring {
+        base.lookup_latency = ReconcilerParams::default().genesys_latency;
     }
     if let Some(n) = in_scope {
         base = base.scoped(n, memberships);

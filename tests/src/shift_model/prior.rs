@@ -142,3 +142,28 @@ async fn away(
     tenant.show(teams, SHOWN);
     observation
 }
+
+/// The Teams ids of the first `seeded` agents cached until a moment of the burst's first half
+/// hour (07:50–08:20, spread evenly in an order unrelated to the records'), as yesterday's
+/// shift-start lookups leave them the day after.
+pub async fn expiring_teams_ids(workload: &Workload, seeded: usize, store: &MemoryStore) {
+    let agents = workload.agents.len().max(1) as i64;
+    for (k, agent) in workload.agents[..seeded.min(workload.agents.len())]
+        .iter()
+        .enumerate()
+    {
+        let user = GenesysUserId::parse(&agent.genesys).expect("a UUID");
+        let teams = TeamsUserId::parse(&agent.teams).expect("a UUID");
+        let spread = (k as i64).wrapping_mul(7_919) % agents;
+        let cached = CachedTeamsId {
+            entry: TeamsIdEntry::Teams(teams),
+            expires_at: ZERO_EPOCH_MS / 1000 + spread * 1_800 / agents,
+            origin: Default::default(),
+        };
+        let yesterday = ZERO_EPOCH_MS / 1000 - 86_400;
+        store
+            .put(&user, &cached, yesterday)
+            .await
+            .expect("in memory");
+    }
+}

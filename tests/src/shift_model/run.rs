@@ -53,6 +53,9 @@ pub struct Params {
     /// The watcher (Teams → Genesys) on its schedule, the function in two-way mode; `None`:
     /// not running.
     pub watcher: Option<WatcherParams>,
+    /// The day after: the Teams ids the floor before the hour cached expire during the burst
+    /// (over 07:50–08:20, spread evenly), as yesterday's shift-start lookups do.
+    pub teams_ids_expiring: bool,
 }
 
 /// How long after the hour the reconciler keeps running and lapsed presences are counted:
@@ -85,6 +88,7 @@ impl Params {
             scope: None,
             lookup_latency: Duration::ZERO,
             watcher: None,
+            teams_ids_expiring: false,
         }
     }
 
@@ -189,6 +193,9 @@ impl Adapters {
         let before = before.await;
         if let Some(reconciler) = params.reconciler {
             Reconciler::before_the_hour(&store, reconciler).await;
+        }
+        if params.teams_ids_expiring {
+            prior::expiring_teams_ids(workload, seeded, &store).await;
         }
         let directory = Arc::new(MemoryDirectory::new());
         for agent in &workload.agents {
