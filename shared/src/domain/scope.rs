@@ -128,6 +128,20 @@ impl Scope {
             .map(|e| &e.id)
     }
 
+    /// The scope written one way only (`all`, or its entries sorted, kinds in lower case), so
+    /// that the same scope written otherwise compares equal: what the reconciler keeps of the
+    /// scope its last sweep read the directory under.
+    pub fn canonical(&self) -> String {
+        match self {
+            Scope::All => "all".to_owned(),
+            Scope::Members(entries) => {
+                let mut sorted: Vec<String> = entries.iter().map(ToString::to_string).collect();
+                sorted.sort();
+                sorted.join(",")
+            }
+        }
+    }
+
     /// Whether deciding needs a user's division and groups (looked up, then cached).
     pub fn needs_membership(&self) -> bool {
         self.of(ScopeKind::Division).next().is_some() || self.of(ScopeKind::Group).next().is_some()
@@ -284,6 +298,39 @@ pub fn decide(scope: &Scope, exception: Option<Exception>, known: &Membership) -
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_scope_written_otherwise_is_the_same_scope_and_another_is_not() {
+        let d = "0a0a0a0a-0000-4000-8000-00000000000a";
+        let q = "0c0c0c0c-0000-4000-8000-00000000000c";
+        let canonical = |raw: &str| super::Scope::parse(raw).unwrap().canonical();
+        let cases = [
+            ("all", " ALL ", true),
+            (
+                &format!("division:{d},queue:{q}")[..],
+                &format!(" Queue:{q} , DIVISION:{d}")[..],
+                true,
+            ),
+            (
+                &format!("division:{d}")[..],
+                &format!("group:{d}")[..],
+                false,
+            ),
+            (
+                &format!("division:{d}")[..],
+                &format!("division:{d},queue:{q}")[..],
+                false,
+            ),
+            ("all", &format!("division:{d}")[..], false),
+        ];
+        for (one, other, same) in cases {
+            assert_eq!(canonical(one) == canonical(other), same, "{one} vs {other}");
+        }
+        assert_eq!(
+            canonical(&format!("queue:{q},division:{d}")),
+            format!("division:{d},queue:{q}")
+        );
+    }
+
     use super::*;
 
     const A: &str = "0a0a0a0a-0000-4000-8000-00000000000a";

@@ -149,6 +149,10 @@ pub struct PassState {
     pub sweeping: bool,
     /// When the last sweep ended (ms since the epoch); `None`: never, so the first run sweeps.
     pub last_sweep_ms: Option<i64>,
+    /// The scope (`SYNC_SCOPE`, [`crate::domain::scope::Scope::canonical`]) the last sweep
+    /// started under; `None`: unknown. Another scope makes a sweep due at once: its joiners
+    /// backfilled and everyone's memberships cached before the next hour.
+    pub sweep_scope: Option<String>,
     /// When the last walk over every record ended (ms since the epoch).
     pub last_pass_ms: Option<i64>,
     /// When the walk under way started (ms since the epoch): a pass lasts from here to its end,

@@ -157,14 +157,17 @@ impl Reconciler {
 
 impl Reconciler {
     /// The pass's position as a reconciler running before the hour left it: the last walk
-    /// ended at model time zero (a new one starts), the last sweep `last_sweep` before.
-    pub async fn before_the_hour(store: &MemoryStore, params: ReconcilerParams) {
+    /// ended at model time zero (a new one starts), the last sweep `last_sweep` before, under
+    /// `scope` (`SYNC_SCOPE`'s canonical form: the scope in force, so that no sweep is due
+    /// for a new scope).
+    pub async fn before_the_hour(store: &MemoryStore, params: ReconcilerParams, scope: String) {
         let owner = "before-the-hour";
         let until = ZERO_EPOCH_MS - 1;
         let claim = store.begin(owner, until, until - 1).await;
         assert!(matches!(claim, Ok(RunClaim::Granted(_))), "{claim:?}");
         let state = PassState {
             last_sweep_ms: Some(ZERO_EPOCH_MS - params.last_sweep.as_millis() as i64),
+            sweep_scope: Some(scope),
             last_pass_ms: Some(ZERO_EPOCH_MS),
             ..PassState::default()
         };

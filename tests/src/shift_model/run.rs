@@ -192,7 +192,8 @@ impl Adapters {
         let before = prior::seed(params.prior, workload, seeded, &store, &tenant, params.seed);
         let before = before.await;
         if let Some(reconciler) = params.reconciler {
-            Reconciler::before_the_hour(&store, reconciler).await;
+            let scope = params.scope.map_or(Scope::All, |s| s.scope());
+            Reconciler::before_the_hour(&store, reconciler, scope.canonical()).await;
         }
         if params.teams_ids_expiring {
             prior::expiring_teams_ids(workload, seeded, &store).await;

@@ -19,6 +19,7 @@ fn pass_state(item: Option<&Item>) -> Result<PassState, StoreError> {
         sweep_cursor: get_s(item, "sweep_cursor")?.map(str::to_owned),
         sweeping: matches!(item.get("sweeping"), Some(AttributeValue::Bool(true))),
         last_sweep_ms: get_n(item, "last_sweep_ms")?,
+        sweep_scope: get_s(item, "sweep_scope")?.map(str::to_owned),
         last_pass_ms: get_n(item, "last_pass_ms")?,
         walk_started_ms: get_n(item, "walk_started_ms")?,
         walk_reads: ReadTally {
@@ -53,6 +54,7 @@ fn write_state(
     put("sweep_cursor", state.sweep_cursor.as_deref().map(s));
     put("sweeping", Some(AttributeValue::Bool(state.sweeping)));
     put("last_sweep_ms", state.last_sweep_ms.map(n));
+    put("sweep_scope", state.sweep_scope.as_deref().map(s));
     put("last_pass_ms", state.last_pass_ms.map(n));
     put("walk_started_ms", state.walk_started_ms.map(n));
     let reads = state.walk_reads;

@@ -13,6 +13,7 @@ pub async fn one_run_holds_the_lease_and_only_it_saves_the_pass<T: Table>(table:
         sweep_cursor: Some("100".to_owned()),
         sweeping: true,
         last_sweep_ms: Some(900),
+        sweep_scope: Some("division:0a0a0a0a-0000-4000-8000-00000000000a".to_owned()),
         last_pass_ms: None,
         walk_started_ms: Some(800),
         walk_reads: ReadTally {

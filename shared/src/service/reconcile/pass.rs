@@ -34,11 +34,14 @@ where
         if self.walk(run, state, owner).await? == Progress::Cut {
             return Ok(());
         }
-        let due = state.last_sweep_ms.is_none_or(|at| {
-            self.now_ms().saturating_sub(at) >= run.settings.sweep_every.as_millis() as i64
-        });
+        let scope = self.settings.scope.canonical();
+        let due = state.sweep_scope.as_deref() != Some(scope.as_str())
+            || state.last_sweep_ms.is_none_or(|at| {
+                self.now_ms().saturating_sub(at) >= run.settings.sweep_every.as_millis() as i64
+            });
         if due && !run.report.sweep_completed {
             state.sweeping = true;
+            state.sweep_scope = Some(scope);
             self.sweep(run, state, owner).await?;
         }
         Ok(())

@@ -184,3 +184,31 @@ async fn with_every_agent_in_scope_the_walk_caches_no_memberships() {
     assert_eq!(report.memberships_cached, 0, "{report:?}");
     assert!(cached(&org, 1).await.is_none());
 }
+
+#[tokio::test]
+async fn a_changed_scope_sweeps_at_the_next_run_not_at_the_next_hour() {
+    let org = Org::new(3).with_scope(&format!("division:{IN}"));
+    place(&org, 1, IN, &[]);
+    place(&org, 2, OUT, &[]);
+    place(&org, 3, OUT, &[]);
+    let report = org.run(DriftPolicy::Report).await;
+    assert!(report.sweep_completed, "the first run sweeps: {report:?}");
+    assert_eq!(report.backfilled, 1, "{report:?}");
+    let report = org.run(DriftPolicy::Report).await;
+    assert!(
+        !report.sweep_completed,
+        "not due within the hour: {report:?}"
+    );
+    // The operator widens the scope: its joiners are backfilled at the next run, and the
+    // memberships of everyone the sweep reads are cached for the event path.
+    let org = org.with_scope(&format!("division:{IN},division:{OUT}"));
+    let report = org.run(DriftPolicy::Report).await;
+    assert!(report.sweep_completed, "a new scope sweeps: {report:?}");
+    assert_eq!(report.backfilled, 2, "{report:?}");
+    let report = org.run(DriftPolicy::Report).await;
+    assert!(!report.sweep_completed, "then not again: {report:?}");
+    // The same scope written otherwise (order, case) is the same scope.
+    let org = org.with_scope(&format!("DIVISION:{OUT}, division:{IN}"));
+    let report = org.run(DriftPolicy::Report).await;
+    assert!(!report.sweep_completed, "{report:?}");
+}
