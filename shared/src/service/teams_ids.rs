@@ -375,6 +375,7 @@ pub fn layered<C: TeamsIdCache + Clone, D>(
     )
 }
 
+mod known;
 mod memberships;
 pub use memberships::Memberships;
 

@@ -4,6 +4,7 @@
 //! at what changed).
 
 use super::WatchSettings;
+use super::schedule::Schedule;
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::domain::presence::{Observed, SystemPresence};
 use crate::domain::watch::look::Looked;
@@ -12,6 +13,7 @@ use crate::pace::Pace;
 use crate::ports::{Budget, GenesysPresence, RemoteError};
 use crate::service::reconcile::DirectoryHints;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -69,6 +71,10 @@ pub struct WatchShared {
     pub(super) looked: Mutex<HashMap<GenesysUserId, Looked>>,
     /// Teams ids read from the directory in bulk, for the Teams-id lookups to take.
     pub(super) hints: DirectoryHints,
+    /// The poll schedule, anchored at the process's first poll.
+    pub(super) schedule: Mutex<Option<Schedule>>,
+    /// Set by a run's roster when the event path is in a burst: the run's polls stop.
+    yielding: AtomicBool,
 }
 
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -88,6 +94,8 @@ impl WatchShared {
             seen: Mutex::new(HashMap::new()),
             looked: Mutex::new(HashMap::new()),
             hints: DirectoryHints::default(),
+            schedule: Mutex::new(None),
+            yielding: AtomicBool::new(false),
         }
     }
 
@@ -138,6 +146,21 @@ impl WatchShared {
     /// The resolved rules (after [`WatchShared::resolve`]).
     pub(super) fn concrete(&self) -> Option<Arc<Concrete>> {
         lock(&self.concrete).clone()
+    }
+
+    /// Whether this run yields Graph to the event path (set by its roster).
+    pub(super) fn yielding(&self) -> bool {
+        self.yielding.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn set_yielding(&self, yielding: bool) {
+        self.yielding.store(yielding, Ordering::Relaxed);
+    }
+
+    /// Whether a walk of the records reached the end once: the roster is known, and a run
+    /// polls at once while its roster is brought up to date beside the polls.
+    pub(super) fn roster_known(&self) -> bool {
+        lock(&self.roster).complete
     }
 
     /// The watched agents with a Teams id, in user order.
