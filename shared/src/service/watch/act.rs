@@ -1,11 +1,12 @@
-//! A closer look at the agents a poll picked: their records and Genesys state read in bulk
-//! (at the watcher's Genesys pace), each decided, and the decision carried out: the
+//! A closer look at the agents the polls picked: their records and Genesys state read in
+//! bulk (at the watcher's Genesys pace, [`super::looks`]), each decided, and the decision carried out: the
 //! provenance mark written before every Genesys write, so that the event the write causes is
 //! recognised as ours.
 
 use super::Run;
-use super::poll::Candidate;
+use super::looks::Candidate;
 use super::shared::lock;
+use super::write::Acted;
 use crate::domain::ids::GenesysUserId;
 use crate::domain::state::{Recorded, UserState};
 use crate::domain::teams::TeamsState;
@@ -27,17 +28,15 @@ where
     D: TeamsDirectory,
     W: PresenceWriter,
 {
-    /// Reads the candidates' records and Genesys state, decides for each, and acts.
-    pub(super) async fn look_at<G, R>(
-        &self,
-        run: &mut Run<'_, G, R>,
-        candidates: Vec<Candidate>,
-        seen_at: i64,
-    ) where
+    /// Reads the candidates' records and Genesys state (one bulk read, at most
+    /// [`GenesysBulk::MAX_USERS`], its slot of the Genesys share taken by the caller),
+    /// decides for each, and acts.
+    pub(super) async fn look_at<G, R>(&self, run: &mut Run<'_, G, R>, candidates: Vec<Candidate>)
+    where
         G: GenesysBulk + GenesysPresence,
         R: PresenceReader,
     {
-        let users: Vec<GenesysUserId> = candidates.iter().map(|(u, _, _)| u.clone()).collect();
+        let users: Vec<GenesysUserId> = candidates.iter().map(|c| c.user.clone()).collect();
         let records = match tokio::time::timeout_at(run.until, self.store.read_many(&users)).await {
             Ok(Ok(records)) => records,
             _ => {
@@ -45,20 +44,22 @@ where
                 return metrics::watch_failed("store");
             }
         };
-        let mut genesys: HashMap<GenesysUserId, GenesysNow> = HashMap::new();
-        for chunk in users.chunks(G::MAX_USERS.max(1)) {
-            if run.shared.genesys.ready_before(run.until).await.is_err() {
-                return;
-            }
-            match run.genesys.current(chunk, run.call_budget()).await {
-                Ok(found) => genesys.extend(found.into_iter().map(|g| (g.user.clone(), g))),
+        note_records(run, &records);
+        let genesys: HashMap<GenesysUserId, GenesysNow> =
+            match run.genesys.current(&users, run.call_budget()).await {
+                Ok(found) => found.into_iter().map(|g| (g.user.clone(), g)).collect(),
                 Err(error) => return run.read_failed(&error, "genesys-read"),
-            }
-        }
+            };
         let Some(concrete) = run.shared.concrete() else {
             return;
         };
-        for (user, activity, steady) in candidates {
+        for candidate in candidates {
+            let Candidate {
+                user,
+                activity,
+                steady,
+                seen_at,
+            } = candidate;
             let (Some(record), Some(now)) = (records.get(&user), genesys.get(&user)) else {
                 continue;
             };
@@ -80,7 +81,19 @@ where
             };
             let action = decide(&situation, &policy);
             run.report.looked += 1;
-            let rev = self.watch_act(run, &user, record, action, seen_at).await;
+            let rev = match self.watch_act(run, &user, record, action, seen_at).await {
+                Acted::Rev(rev) => rev,
+                Acted::NoSlot => {
+                    let candidate = Candidate {
+                        user,
+                        activity,
+                        steady,
+                        seen_at,
+                    };
+                    run.shared.looks.put_back(candidate);
+                    continue;
+                }
+            };
             lock(&run.shared.looked).insert(
                 user,
                 Looked {
@@ -93,7 +106,8 @@ where
     }
 
     /// Carries out one decision; the record's revision after it (a write of ours that was
-    /// refused leaves the revision unknown: 0, so that the agent is looked at again).
+    /// refused leaves the revision unknown: 0, so that the agent is looked at again), or no
+    /// Genesys slot within the run.
     async fn watch_act<G, R>(
         &self,
         run: &mut Run<'_, G, R>,
@@ -101,7 +115,7 @@ where
         record: &UserState,
         action: Action,
         seen_at: i64,
-    ) -> u64
+    ) -> Acted
     where
         G: GenesysBulk + GenesysPresence,
         R: PresenceReader,
@@ -148,18 +162,17 @@ where
                 run.report.forgotten += 1;
                 None
             }
-            Action::Hold => return record.rev,
+            Action::Hold => return Acted::Rev(record.rev),
             Action::Skip(skip) => {
                 if skip != crate::domain::watch::Skip::NoActivity {
                     *run.report.skipped.entry(skip.as_str()).or_default() += 1;
                     metrics::watch_skipped(skip.as_str());
                 }
-                return record.rev;
+                return Acted::Rev(record.rev);
             }
         };
-        self.set_mark(run, user, record, next.as_ref())
-            .await
-            .map_or(0, |r| r.rev)
+        let after = self.set_mark(run, user, record, next.as_ref()).await;
+        Acted::Rev(after.map_or(0, |r| r.rev))
     }
 
     /// Writes `mark` on the record as read; the record after, or `None` when it changed
@@ -193,6 +206,19 @@ where
                 None
             }
             Err(_) => None,
+        }
+    }
+}
+
+/// The records as read into the roster, so that the polls compare what they look at with
+/// them (not with the last walk's: a record the event path changed since would otherwise
+/// be looked at again every poll until the next walk).
+fn note_records<G, R>(run: &Run<'_, G, R>, records: &HashMap<GenesysUserId, UserState>) {
+    let mut roster = lock(&run.shared.roster);
+    for (user, record) in records {
+        if let Some(member) = roster.members.get_mut(user) {
+            member.rev = record.rev;
+            member.mark = record.watch.clone();
         }
     }
 }

@@ -7,6 +7,7 @@
 //! docs/design.md, "The reverse direction" and "Why the two directions cannot loop".
 
 mod act;
+mod looks;
 mod poll;
 mod roster;
 mod schedule;
@@ -138,22 +139,38 @@ where
             .resolve(genesys, &settings.rules, limits.work)
             .await?;
         shared.set_yielding(false);
+        shared.looks.start();
+        let mut looker = Run::new(genesys, teams, shared, settings, until);
         if shared.roster_known() {
             let mut roster = Run::new(genesys, teams, shared, settings, until);
             let (walked, ()) = tokio::join!(
                 self.refresh_roster(&mut roster),
-                self.poll_until_done(&mut run)
+                self.poll_and_look(&mut run, &mut looker)
             );
             run.report.absorb(roster.report);
             walked?;
         } else {
             self.refresh_roster(&mut run).await?;
             if !run.report.yielded {
-                self.poll_until_done(&mut run).await;
+                self.poll_and_look(&mut run, &mut looker).await;
             }
         }
+        run.report.absorb_looks(looker.report);
         info!(report = ?run.report, "watch run done");
         Ok(run.report)
+    }
+
+    /// The polls, and beside them the looks at the agents they pick.
+    async fn poll_and_look<G, R>(&self, polls: &mut Run<'_, G, R>, looker: &mut Run<'_, G, R>)
+    where
+        G: GenesysBulk + GenesysPresence,
+        R: PresenceReader,
+    {
+        let polling = async {
+            self.poll_until_done(polls).await;
+            polls.shared.looks.polls_over();
+        };
+        tokio::join!(polling, self.look_until_done(looker));
     }
 }
 
@@ -183,6 +200,20 @@ impl WatchReport {
         self.yielded = roster.yielded;
         self.failed += roster.failed;
         self.deferred += roster.deferred;
+    }
+
+    /// Adds what the looks beside the polls did.
+    fn absorb_looks(&mut self, looks: WatchReport) {
+        self.looked += looks.looked;
+        self.taken_off += looks.taken_off;
+        self.restored += looks.restored;
+        self.confirmed += looks.confirmed;
+        self.overridden += looks.overridden;
+        self.forgotten += looks.forgotten;
+        for (rule, n) in looks.skipped {
+            *self.skipped.entry(rule).or_default() += n;
+        }
+        self.failed += looks.failed;
     }
 }
 

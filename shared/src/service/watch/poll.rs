@@ -1,9 +1,10 @@
 //! The polls of one run: the roster's Teams ids in batches of Graph's largest bulk read,
 //! spread evenly over the poll period on the process's schedule (each agent read once a
 //! period, across runs too; the Graph share spent evenly), each batch glanced at and the
-//! agents whose activity or record changed looked at.
+//! agents whose activity or record changed queued for a closer look ([`super::looks`]).
 
 use super::Run;
+use super::looks::Candidate;
 use super::schedule::Schedule;
 use super::shared::{Seen, lock};
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
@@ -19,9 +20,6 @@ use crate::service::PresenceSync;
 use std::collections::HashMap;
 use tokio::time::Instant;
 use tracing::warn;
-
-/// An agent a poll decided to look at: what Teams showed, whether it lasted the debounce.
-pub(super) type Candidate = (GenesysUserId, Observed<TeamsActivity>, Steady);
 
 impl<S, C, D, W> PresenceSync<S, C, D, W>
 where
@@ -92,9 +90,7 @@ where
                 run.glance(user, activity, seen_at)
             })
             .collect();
-        if !candidates.is_empty() {
-            self.look_at(run, candidates, seen_at).await;
-        }
+        run.shared.looks.add(candidates);
     }
 }
 
@@ -182,6 +178,11 @@ impl<G, R> Run<'_, G, R> {
             rev: member.rev,
             mark: member.mark.as_ref(),
         };
-        needs_look(&glance, looked.get(&user)).then(|| (user.clone(), activity.clone(), steady))
+        needs_look(&glance, looked.get(&user)).then(|| Candidate {
+            user: user.clone(),
+            activity: activity.clone(),
+            steady,
+            seen_at: now_ms,
+        })
     }
 }

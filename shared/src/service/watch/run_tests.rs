@@ -10,7 +10,11 @@ use crate::ports::{CachedTeamsId, Clock, TeamsIdEntry};
 /// Every agent recorded On Queue and idle, their Teams id in the table's cache (an earlier
 /// day's lookups), signed in to Teams.
 async fn floor_on_queue(agents: u16) -> Floor {
-    let floor = Floor::new(agents, settings(OnQueuePolicy::TakeOff, "", 0));
+    on_queue_with(agents, settings(OnQueuePolicy::TakeOff, "", 0)).await
+}
+
+async fn on_queue_with(agents: u16, settings: WatchSettings) -> Floor {
+    let floor = Floor::new(agents, settings);
     let now_s = floor.clock.now_ms() / 1000;
     for n in 1..=agents {
         floor.teams(n, ClientEvent::SignIn);
@@ -72,5 +76,39 @@ async fn a_teams_change_between_two_runs_of_a_warm_process_is_acted_on_within_th
     assert!(
         lag <= Duration::from_secs(13),
         "Teams → Genesys lag {lag:?}: more than the period and 3 s"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn agents_picked_by_several_batches_within_the_window_cost_one_genesys_bulk_read() {
+    // Three batches of Graph's 650 read a third of a second apart (a period of 1 s), an agent
+    // joining a meeting in each: one look reads all three in Genesys.
+    let mut fast = settings(OnQueuePolicy::TakeOff, "", 0);
+    fast.period = Duration::from_secs(1);
+    let floor = on_queue_with(1_301, fast).await;
+    for n in [1, 651, 1_301] {
+        floor.teams(n, ClientEvent::JoinMeeting);
+    }
+    let report = floor.watch_for(10).await;
+    assert_eq!(report.taken_off, 3, "{report:?}");
+    assert_eq!(floor.genesys.calls(), 1, "one bulk read, not one per batch");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_take_off_with_no_genesys_slot_left_in_its_run_is_made_by_the_next_run() {
+    // Three Genesys requests a minute: the org's definitions take the slot at 0 s, the bulk
+    // read the one at 20 s, and the next (40 s) falls after the first run's work (28.5 s).
+    let mut scarce = settings(OnQueuePolicy::TakeOff, "", 0);
+    scarce.genesys_per_minute = 3;
+    let floor = on_queue_with(1, scarce).await;
+    floor.teams(1, ClientEvent::JoinMeeting);
+    let first = floor.watch_for(30).await;
+    assert_eq!((first.looked, first.taken_off), (1, 0), "{first:?}");
+    assert_eq!(floor.mark(1).await, None, "nothing marked without a slot");
+    let second = floor.watch_for(60).await;
+    assert_eq!(second.taken_off, 1, "{second:?}");
+    assert_eq!(
+        floor.genesys_now(1),
+        Some(Observed::Known(SystemPresence::Meeting))
     );
 }

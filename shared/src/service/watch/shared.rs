@@ -4,6 +4,7 @@
 //! at what changed).
 
 use super::WatchSettings;
+use super::looks::Looks;
 use super::schedule::Schedule;
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::domain::presence::{Observed, SystemPresence};
@@ -73,6 +74,8 @@ pub struct WatchShared {
     pub(super) hints: DirectoryHints,
     /// The poll schedule, anchored at the process's first poll.
     pub(super) schedule: Mutex<Option<Schedule>>,
+    /// The agents the polls picked, waiting for a closer look.
+    pub(super) looks: Looks,
     /// Set by a run's roster when the event path is in a burst: the run's polls stop.
     yielding: AtomicBool,
 }
@@ -95,6 +98,7 @@ impl WatchShared {
             looked: Mutex::new(HashMap::new()),
             hints: DirectoryHints::default(),
             schedule: Mutex::new(None),
+            looks: Looks::default(),
             yielding: AtomicBool::new(false),
         }
     }
