@@ -18,8 +18,13 @@ use crate::ports::{
     StateStore, TeamsDirectory, TeamsIdCache,
 };
 use crate::service::PresenceSync;
+use futures_util::StreamExt;
 use std::collections::HashMap;
 use tracing::{info, warn};
+
+/// Decisions carried out at once: their store and Genesys calls overlap, so that the
+/// watcher's Genesys share, not the calls' latency, sets its pace.
+const ACTS_AT_ONCE: usize = 8;
 
 impl<S, C, D, W> PresenceSync<S, C, D, W>
 where
@@ -53,25 +58,22 @@ where
         let Some(concrete) = run.shared.concrete() else {
             return;
         };
+        let mut decided = Vec::new();
         for candidate in candidates {
-            let Candidate {
-                user,
-                activity,
-                steady,
-                seen_at,
-            } = candidate;
-            let (Some(record), Some(now)) = (records.get(&user), genesys.get(&user)) else {
+            let (Some(record), Some(now)) =
+                (records.get(&candidate.user), genesys.get(&candidate.user))
+            else {
                 continue;
             };
             if !now.account.is_active() || record.left.is_some() {
                 continue;
             }
             let situation = Situation {
-                teams: &activity,
+                teams: &candidate.activity,
                 held: held(record),
                 genesys: &now.observation,
                 mark: record.watch.as_ref(),
-                steady,
+                steady: candidate.steady,
                 now_ms: self.now_ms(),
             };
             let policy = Policy {
@@ -79,29 +81,49 @@ where
                 rules: &concrete.rules,
                 in_flight_ms: crate::policy::WATCH_IN_FLIGHT.as_millis() as i64,
             };
-            let action = decide(&situation, &policy);
-            run.report.looked += 1;
-            let rev = match self.watch_act(run, &user, record, action, seen_at).await {
+            decided.push((decide(&situation, &policy), candidate, record));
+        }
+        run.report.looked += decided.len() as u64;
+        self.act_on(run, decided).await;
+    }
+
+    /// Carries out the decisions, [`ACTS_AT_ONCE`] at a time (their Genesys writes still
+    /// one per slot of the share), and notes each agent as looked at.
+    async fn act_on<G, R>(
+        &self,
+        run: &mut Run<'_, G, R>,
+        decided: Vec<(Action, Candidate, &UserState)>,
+    ) where
+        G: GenesysBulk + GenesysPresence,
+        R: PresenceReader,
+    {
+        let base: &Run<'_, G, R> = run;
+        let acts = futures_util::stream::iter(decided).map(|(action, candidate, record)| {
+            let mut fork = base.fork();
+            async move {
+                let (user, seen_at) = (&candidate.user, candidate.seen_at);
+                let acted = self
+                    .watch_act(&mut fork, user, record, action, seen_at)
+                    .await;
+                (candidate, acted, fork.report)
+            }
+        });
+        let done: Vec<_> = acts.buffer_unordered(ACTS_AT_ONCE).collect().await;
+        for (candidate, acted, report) in done {
+            run.report.absorb_looks(report);
+            let rev = match acted {
                 Acted::Rev(rev) => rev,
                 Acted::NoSlot => {
-                    let candidate = Candidate {
-                        user,
-                        activity,
-                        steady,
-                        seen_at,
-                    };
                     run.shared.looks.put_back(candidate);
                     continue;
                 }
             };
-            lock(&run.shared.looked).insert(
-                user,
-                Looked {
-                    activity,
-                    steady,
-                    rev,
-                },
-            );
+            let looked = Looked {
+                activity: candidate.activity,
+                steady: candidate.steady,
+                rev,
+            };
+            lock(&run.shared.looked).insert(candidate.user, looked);
         }
     }
 

@@ -109,10 +109,16 @@ impl Looks {
         lock(&self.waiting).since
     }
 
-    /// Up to `limit` waiting candidates, in user order.
+    /// Up to `limit` waiting candidates, those seen first first.
     fn take(&self, limit: usize) -> Vec<Candidate> {
         let mut waiting = lock(&self.waiting);
-        let users: Vec<GenesysUserId> = waiting.candidates.keys().take(limit).cloned().collect();
+        let mut oldest: Vec<(i64, &GenesysUserId)> = (waiting.candidates.values())
+            .map(|c| (c.seen_at, &c.user))
+            .collect();
+        oldest.sort_unstable();
+        let users: Vec<GenesysUserId> = (oldest.into_iter().take(limit))
+            .map(|(_, user)| user.clone())
+            .collect();
         let taken: Vec<Candidate> = (users.iter())
             .filter_map(|user| waiting.candidates.remove(user))
             .collect();

@@ -175,6 +175,17 @@ where
 }
 
 impl<'a, G, R> Run<'a, G, R> {
+    /// A run of the same invocation with a report of its own (for work done beside it).
+    fn fork(&self) -> Self {
+        Run::new(
+            self.genesys,
+            self.teams,
+            self.shared,
+            self.settings,
+            self.until,
+        )
+    }
+
     fn new(
         genesys: &'a G,
         teams: &'a R,
