@@ -1,7 +1,7 @@
 //! The agents the polls picked for a closer look, gathered across batches: one Genesys bulk
 //! read (up to its id limit) serves every agent picked while the last look was carried out
 //! or the Genesys share had no slot, and within [`crate::policy::WATCH_LOOK_WINDOW`] of the
-//! first. The polls never wait for Genesys: they keep their schedule while the looks queue.
+//! first; Teams changes are looked at before the records a walk found changed. The polls never wait for Genesys: they keep their schedule while the looks queue.
 
 use super::Run;
 use super::shared::lock;
@@ -19,14 +19,24 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-/// An agent a poll picked: what Teams showed, whether it lasted the debounce, and when the
-/// poll saw it (ms since the epoch).
+/// An agent a poll picked: what Teams showed, whether it lasted the debounce, when the poll
+/// saw it (ms since the epoch), and why it is looked at.
 #[derive(Clone, Debug)]
 pub(super) struct Candidate {
     pub user: GenesysUserId,
     pub activity: Observed<TeamsActivity>,
     pub steady: Steady,
     pub seen_at: i64,
+    pub cause: Cause,
+}
+
+/// Why an agent is looked at, in the order they are looked at: a Teams change first (its lag
+/// is the watcher's target), then what a walk of the records found changed (a minute's
+/// worth of Genesys changes at once, which would otherwise hold the Teams changes back).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Cause {
+    TeamsChange,
+    RecordChange,
 }
 
 /// The candidates waiting for a look, one per agent (the latest glance), and whether the
@@ -79,12 +89,15 @@ impl Looks {
             if waiting.acting.get(&candidate.user) == Some(&picked) {
                 continue;
             }
-            let seen_at = match waiting.candidates.get(&candidate.user) {
-                Some(before) if before.activity == candidate.activity => before.seen_at,
-                _ => candidate.seen_at,
+            let (seen_at, cause) = match waiting.candidates.get(&candidate.user) {
+                Some(before) if before.activity == candidate.activity => {
+                    (before.seen_at, before.cause.min(candidate.cause))
+                }
+                _ => (candidate.seen_at, candidate.cause),
             };
             let candidate = Candidate {
                 seen_at,
+                cause,
                 ..candidate
             };
             waiting.candidates.insert(candidate.user.clone(), candidate);
@@ -109,15 +122,15 @@ impl Looks {
         lock(&self.waiting).since
     }
 
-    /// Up to `limit` waiting candidates, those seen first first.
+    /// Up to `limit` waiting candidates: Teams changes first, each kind the oldest first.
     fn take(&self, limit: usize) -> Vec<Candidate> {
         let mut waiting = lock(&self.waiting);
-        let mut oldest: Vec<(i64, &GenesysUserId)> = (waiting.candidates.values())
-            .map(|c| (c.seen_at, &c.user))
+        let mut oldest: Vec<(Cause, i64, &GenesysUserId)> = (waiting.candidates.values())
+            .map(|c| (c.cause, c.seen_at, &c.user))
             .collect();
         oldest.sort_unstable();
         let users: Vec<GenesysUserId> = (oldest.into_iter().take(limit))
-            .map(|(_, user)| user.clone())
+            .map(|(_, _, user)| user.clone())
             .collect();
         let taken: Vec<Candidate> = (users.iter())
             .filter_map(|user| waiting.candidates.remove(user))
@@ -170,5 +183,37 @@ where
             }
             looks.looked();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidate(n: u8, cause: Cause, seen_at: i64) -> Candidate {
+        let raw = format!("3f9e6a2b-5d4c-4b1a-8e7f-1122334455{n:02}");
+        Candidate {
+            user: GenesysUserId::parse(&raw).unwrap(),
+            activity: Observed::Known(TeamsActivity::InAMeeting),
+            steady: Steady::Yes,
+            seen_at,
+            cause,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn teams_changes_are_looked_at_before_records_the_walk_found_changed() {
+        let looks = Looks::default();
+        looks.add(vec![
+            candidate(1, Cause::RecordChange, 100),
+            candidate(2, Cause::RecordChange, 200),
+            candidate(3, Cause::TeamsChange, 300),
+            candidate(4, Cause::TeamsChange, 250),
+        ]);
+        let order =
+            |taken: Vec<Candidate>| -> Vec<i64> { taken.iter().map(|c| c.seen_at).collect() };
+        assert_eq!(order(looks.take(3)), [250, 300, 100]);
+        assert_eq!(order(looks.take(3)), [200]);
+        assert_eq!(looks.first_since(), None);
     }
 }

@@ -4,7 +4,7 @@
 //! agents whose activity or record changed queued for a closer look ([`super::looks`]).
 
 use super::Run;
-use super::looks::Candidate;
+use super::looks::{Candidate, Cause};
 use super::schedule::Schedule;
 use super::shared::{Seen, lock};
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
@@ -178,11 +178,19 @@ impl<G, R> Run<'_, G, R> {
             rev: member.rev,
             mark: member.mark.as_ref(),
         };
-        needs_look(&glance, looked.get(&user)).then(|| Candidate {
+        let last = looked.get(&user);
+        let same = last.is_some_and(|l| l.activity == activity && l.steady == steady);
+        let cause = if same {
+            Cause::RecordChange
+        } else {
+            Cause::TeamsChange
+        };
+        needs_look(&glance, last).then(|| Candidate {
             user: user.clone(),
             activity: activity.clone(),
             steady,
             seen_at: now_ms,
+            cause,
         })
     }
 }
