@@ -186,10 +186,7 @@ where
             }
             Action::Hold => return Acted::Rev(record.rev),
             Action::Skip(skip) => {
-                if skip != crate::domain::watch::Skip::NoActivity {
-                    *run.report.skipped.entry(skip.as_str()).or_default() += 1;
-                    metrics::watch_skipped(skip.as_str());
-                }
+                run.skipped(skip);
                 return Acted::Rev(record.rev);
             }
         };
@@ -228,6 +225,16 @@ where
                 None
             }
             Err(_) => None,
+        }
+    }
+}
+
+impl<G, R> Run<'_, G, R> {
+    /// An agent left alone by a rule (counted by rule; `no-activity` is not counted).
+    fn skipped(&mut self, skip: crate::domain::watch::Skip) {
+        if skip != crate::domain::watch::Skip::NoActivity {
+            *self.report.skipped.entry(skip.as_str()).or_default() += 1;
+            metrics::watch_skipped(skip.as_str());
         }
     }
 }
