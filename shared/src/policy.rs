@@ -161,6 +161,10 @@ pub const WATCH_ROSTER_TIME: Duration = Duration::from_secs(15);
 /// How long after its mark a Genesys write of the watcher may still be in flight (a
 /// take-off or restore not yet shown by Genesys is then sent again or given up).
 pub const WATCH_IN_FLIGHT: Duration = Duration::from_secs(30);
+/// How long the watcher gathers the agents its polls pick before one Genesys bulk read looks
+/// at them all (when its Genesys share has a slot sooner): at most this much lag, for one
+/// request instead of one per poll batch with a change.
+pub const WATCH_LOOK_WINDOW: Duration = Duration::from_secs(1);
 /// The deadline of one watcher read or write (a Graph bulk read, a Genesys read or write).
 pub const WATCH_CALL_TIME: Duration = Duration::from_secs(5);
 

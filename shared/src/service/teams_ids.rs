@@ -388,6 +388,7 @@ pub fn layered<C: TeamsIdCache + Clone, D>(
     )
 }
 
+mod known;
 mod memberships;
 mod renew;
 pub use memberships::Memberships;

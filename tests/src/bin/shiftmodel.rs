@@ -20,6 +20,8 @@
 //! | `--memberships M` | cold | with `--scope`: `cold` (each agent's division looked up at their first event), `cached` (in the table until after the hour) or `expiring` (the day after: yesterday's answers expire over 07:50–08:20, the agents out of scope let go yesterday) |
 //! | `--watcher` | off | the watcher (`presence-watch`, Teams → Genesys) on its schedule (a run a minute, `WATCH_PERIOD_SECONDS` 10, 10 % of Graph's limit, 20 % of Genesys's, `ON_QUEUE_POLICY=take-off`), the function in `PRESENCE_MODE=two-way`; `--meetings S` of the agents join a meeting or take a call once in the hour |
 //! | `--meetings S` | 0.2 | with `--watcher`: the share of agents with a meeting or call |
+//! | `--watch-genesys-share P` | 20 | with `--watcher`: `WATCH_GENESYS_SHARE_PERCENT`, its share of the Genesys client's 300 a minute |
+//! | `--watch-graph-share P` | 10 | with `--watcher`: `WATCH_GRAPH_SHARE_PERCENT`, its share of Graph's limit |
 //! | `--teams-ids T` | cached | with `--watcher`: `cached` (every Teams id in the table at 07:50) or `cold` (looked up as needed: the first day) |
 //! | `--expiry MIN` | 60 | `PRESENCE_EXPIRATION` in minutes (keep-alive, lapses) |
 //! | `--dynamo-ms MS` | 6 | latency of each DynamoDB call |
@@ -53,6 +55,14 @@ fn numbers(raw: &str) -> Vec<u64> {
         .collect()
 }
 
+/// A share of a limit, 1 to 100 per cent (as the configuration takes it).
+fn percent(raw: &str) -> u32 {
+    match raw.trim().parse::<u32>() {
+        Ok(p @ 1..=100) => p,
+        _ => usage(&format!("a share takes 1 to 100 (per cent), not {raw}")),
+    }
+}
+
 /// The options: agent counts, concurrencies, and the rest of the parameters.
 struct Options {
     agents: Vec<u64>,
@@ -69,6 +79,7 @@ fn options() -> Options {
     let mut last_sweep = None;
     let (mut in_scope, mut memberships) = (None, Memberships::Cold);
     let (mut watcher, mut meetings, mut teams_ids) = (false, None, TeamsIds::Cached);
+    let (mut genesys_share, mut graph_share) = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || {
@@ -92,6 +103,8 @@ fn options() -> Options {
                 "cold" => teams_ids = TeamsIds::Cold,
                 other => usage(&format!("--teams-ids takes cached or cold, not {other}")),
             },
+            "--watch-genesys-share" => genesys_share = Some(percent(&value())),
+            "--watch-graph-share" => graph_share = Some(percent(&value())),
             "--meetings" => {
                 let raw = value();
                 match raw.trim().parse::<f64>() {
@@ -137,6 +150,8 @@ fn options() -> Options {
         if let Some(w) = base.watcher.as_mut() {
             w.share = meetings.unwrap_or(w.share);
             w.teams_ids = teams_ids;
+            w.genesys_share_percent = genesys_share.unwrap_or(w.genesys_share_percent);
+            w.graph_share_percent = graph_share.unwrap_or(w.graph_share_percent);
         }
     }
     if base.teams_ids_expiring {

@@ -1,14 +1,16 @@
 //! The reverse direction, Teams → Genesys: one scheduled run polls the Teams presence of the
 //! agents it watches (every recorded, in-scope agent with a Teams id), batch by batch spread
-//! over the poll period, and for an agent whose Teams activity (or record) changed reads
+//! over the poll period on a schedule kept across the runs of a process, and for an agent whose Teams activity (or record) changed reads
 //! Genesys and decides ([`crate::domain::watch::decide`]): take them off to the mapped
 //! presence, restore what it replaced, or leave them. Every Genesys write is preceded by the
 //! provenance mark on the agent's record, so the event it causes is recognised as ours.
 //! docs/design.md, "The reverse direction" and "Why the two directions cannot loop".
 
 mod act;
+mod looks;
 mod poll;
 mod roster;
+mod schedule;
 mod shared;
 mod write;
 
@@ -112,8 +114,11 @@ where
     D: TeamsDirectory,
     W: PresenceWriter,
 {
-    /// One watcher run: the org's presence definitions resolved (once per process), the
-    /// roster brought up to date, then polls until the invocation's time is nearly spent.
+    /// One watcher run: the org's presence definitions resolved (once per process), then
+    /// polls until the invocation's time is nearly spent. A new process walks its roster
+    /// first; a warm one polls at once, on the schedule its last run kept, and brings the
+    /// roster up to date beside the polls (an agent's Teams change between two runs waits no
+    /// walk of the records).
     pub async fn watch<G, R>(
         &self,
         genesys: &G,
@@ -128,27 +133,104 @@ where
     {
         let limits =
             super::limits::Limits::of(invocation, self.settings.deadline_margin, self.now_ms());
-        let mut run = Run {
+        let until = limits.work.until;
+        let mut run = Run::new(genesys, teams, shared, settings, until);
+        shared
+            .resolve(genesys, &settings.rules, limits.work)
+            .await?;
+        shared.set_yielding(false);
+        shared.looks.start();
+        let mut looker = Run::new(genesys, teams, shared, settings, until);
+        if shared.roster_known() {
+            let mut roster = Run::new(genesys, teams, shared, settings, until);
+            let (walked, ()) = tokio::join!(
+                self.refresh_roster(&mut roster),
+                self.poll_and_look(&mut run, &mut looker)
+            );
+            run.report.absorb(roster.report);
+            walked?;
+        } else {
+            self.refresh_roster(&mut run).await?;
+            if !run.report.yielded {
+                self.poll_and_look(&mut run, &mut looker).await;
+            }
+        }
+        run.report.absorb_looks(looker.report);
+        info!(report = ?run.report, "watch run done");
+        Ok(run.report)
+    }
+
+    /// The polls, and beside them the looks at the agents they pick.
+    async fn poll_and_look<G, R>(&self, polls: &mut Run<'_, G, R>, looker: &mut Run<'_, G, R>)
+    where
+        G: GenesysBulk + GenesysPresence,
+        R: PresenceReader,
+    {
+        let polling = async {
+            self.poll_until_done(polls).await;
+            polls.shared.looks.polls_over();
+        };
+        tokio::join!(polling, self.look_until_done(looker));
+    }
+}
+
+impl<'a, G, R> Run<'a, G, R> {
+    /// A run of the same invocation with a report of its own (for work done beside it).
+    fn fork(&self) -> Self {
+        Run::new(
+            self.genesys,
+            self.teams,
+            self.shared,
+            self.settings,
+            self.until,
+        )
+    }
+
+    fn new(
+        genesys: &'a G,
+        teams: &'a R,
+        shared: &'a WatchShared,
+        settings: &'a WatchSettings,
+        until: Instant,
+    ) -> Self {
+        Run {
             genesys,
             teams,
             shared,
             settings,
-            until: limits.work.until,
+            until,
             report: WatchReport::default(),
-        };
-        shared
-            .resolve(genesys, &settings.rules, limits.work)
-            .await?;
-        self.refresh_roster(&mut run).await?;
-        if !run.report.yielded {
-            self.poll_until_done(&mut run).await;
         }
-        info!(report = ?run.report, "watch run done");
-        Ok(run.report)
+    }
+}
+
+impl WatchReport {
+    /// Adds what the roster did beside the polls.
+    fn absorb(&mut self, roster: WatchReport) {
+        self.roster_complete = roster.roster_complete;
+        self.yielded = roster.yielded;
+        self.failed += roster.failed;
+        self.deferred += roster.deferred;
+    }
+
+    /// Adds what the looks beside the polls did.
+    fn absorb_looks(&mut self, looks: WatchReport) {
+        self.looked += looks.looked;
+        self.taken_off += looks.taken_off;
+        self.restored += looks.restored;
+        self.confirmed += looks.confirmed;
+        self.overridden += looks.overridden;
+        self.forgotten += looks.forgotten;
+        for (rule, n) in looks.skipped {
+            *self.skipped.entry(rule).or_default() += n;
+        }
+        self.failed += looks.failed;
     }
 }
 
 #[cfg(test)]
 mod no_loop_tests;
+#[cfg(test)]
+mod run_tests;
 #[cfg(test)]
 mod tests;

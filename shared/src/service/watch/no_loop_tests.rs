@@ -15,7 +15,7 @@ use crate::ports::StateStore;
 use std::time::Duration;
 use tokio::time::{Instant, sleep, sleep_until};
 
-const AGENTS: u8 = 50;
+const AGENTS: u16 = 50;
 /// One step of the script: each agent changes at most once a step.
 const STEP: Duration = Duration::from_secs(5);
 const HOUR_STEPS: u32 = 720;
@@ -39,7 +39,7 @@ struct Hour<'a> {
     floor: &'a Floor,
     rng: fastrand::Rng,
     agents: Vec<Agent>,
-    delivered: Vec<(u8, Observation)>,
+    delivered: Vec<(u16, Observation)>,
     echoes_delivered: usize,
     redelivered: usize,
 }
@@ -55,7 +55,7 @@ const GENESYS_MOVES: [(SystemPresence, RoutingStatus, u32); 6] = [
 ];
 
 impl Hour<'_> {
-    async fn genesys_change(&mut self, n: u8) {
+    async fn genesys_change(&mut self, n: u16) {
         let total: u32 = GENESYS_MOVES.iter().map(|m| m.2).sum();
         let mut pick = self.rng.u32(0..total);
         let (system, routing, _) = GENESYS_MOVES
@@ -74,7 +74,7 @@ impl Hour<'_> {
         agent.last_chosen = Some(system);
     }
 
-    fn teams_change(&mut self, n: u8) {
+    fn teams_change(&mut self, n: u16) {
         let agent = &mut self.agents[usize::from(n)];
         let event = match agent.busy_in_teams.take() {
             Some(ClientEvent::JoinMeeting) => ClientEvent::LeaveMeeting,
@@ -125,7 +125,7 @@ impl Hour<'_> {
 
     async fn step(&mut self) {
         for _ in 0..4 {
-            let n = self.rng.u8(1..=AGENTS);
+            let n = u16::from(self.rng.u8(1..=AGENTS as u8));
             match self.rng.u8(0..10) {
                 0..=3 => self.genesys_change(n).await,
                 4..=7 => self.teams_change(n),

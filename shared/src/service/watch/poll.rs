@@ -1,8 +1,11 @@
 //! The polls of one run: the roster's Teams ids in batches of Graph's largest bulk read,
-//! spread evenly over the poll period (each agent read once a period, the Graph share spent
-//! evenly), each batch glanced at and the agents whose activity or record changed looked at.
+//! spread evenly over the poll period on the process's schedule (each agent read once a
+//! period, across runs too; the Graph share spent evenly), each batch glanced at and the
+//! agents whose activity or record changed queued for a closer look ([`super::looks`]).
 
 use super::Run;
+use super::looks::{Candidate, Cause};
+use super::schedule::Schedule;
 use super::shared::{Seen, lock};
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::domain::presence::Observed;
@@ -18,9 +21,6 @@ use std::collections::HashMap;
 use tokio::time::Instant;
 use tracing::warn;
 
-/// An agent a poll decided to look at: what Teams showed, whether it lasted the debounce.
-pub(super) type Candidate = (GenesysUserId, Observed<TeamsActivity>, Steady);
-
 impl<S, C, D, W> PresenceSync<S, C, D, W>
 where
     S: StateStore + RecordScan,
@@ -28,35 +28,38 @@ where
     D: TeamsDirectory,
     W: PresenceWriter,
 {
-    /// Polls the roster, a batch at a time, until the run's time is spent.
+    /// Polls the roster, a batch at a time on the process's schedule ([`Schedule`]), until
+    /// the run's time is spent or its roster finds the event path in a burst. The batches of
+    /// a cycle are those of the roster at its start.
     pub(super) async fn poll_until_done<G, R>(&self, run: &mut Run<'_, G, R>)
     where
         G: GenesysBulk + GenesysPresence,
         R: PresenceReader,
     {
         let period = run.settings.period;
-        let mut cycle = Instant::now();
-        while cycle < run.until {
-            let watched = run.shared.watched();
-            run.report.watched = watched.len() as u64;
-            let batches: Vec<Vec<(GenesysUserId, TeamsUserId)>> = watched
-                .chunks(R::MAX_USERS.max(1))
-                .map(<[_]>::to_vec)
-                .collect();
-            let count = batches.len().max(1) as u32;
-            for (k, batch) in batches.into_iter().enumerate() {
-                let at = cycle + period * k as u32 / count;
-                if at >= run.until {
-                    return;
-                }
-                tokio::time::sleep_until(at).await;
-                if run.shared.graph.ready_before(run.until).await.is_err() {
-                    return;
-                }
-                self.poll_batch(run, batch).await;
+        let mut batches = run.batches();
+        let mut cycle = None;
+        loop {
+            let mut schedule = *lock(&run.shared.schedule)
+                .get_or_insert_with(|| Schedule::anchored(Instant::now()));
+            let mut slot = schedule.next(period, batches.len(), Instant::now());
+            if cycle.is_some_and(|c| c != slot.cycle) {
+                batches = run.batches();
+                slot = schedule.next(period, batches.len(), Instant::now());
             }
-            cycle += period;
-            tokio::time::sleep_until(cycle.min(run.until)).await;
+            cycle = Some(slot.cycle);
+            if slot.at >= run.until || run.shared.yielding() {
+                return;
+            }
+            tokio::time::sleep_until(slot.at).await;
+            if run.shared.yielding() || run.shared.graph.ready_before(run.until).await.is_err() {
+                return;
+            }
+            schedule.polled(slot.at);
+            *lock(&run.shared.schedule) = Some(schedule);
+            if let Some(batch) = batches.get(slot.batch) {
+                self.poll_batch(run, batch.clone()).await;
+            }
         }
     }
 
@@ -87,9 +90,19 @@ where
                 run.glance(user, activity, seen_at)
             })
             .collect();
-        if !candidates.is_empty() {
-            self.look_at(run, candidates, seen_at).await;
-        }
+        run.shared.looks.add(candidates);
+    }
+}
+
+impl<G, R: PresenceReader> Run<'_, G, R> {
+    /// The roster's Teams ids in batches of Graph's largest bulk read.
+    fn batches(&mut self) -> Vec<Vec<(GenesysUserId, TeamsUserId)>> {
+        let watched = self.shared.watched();
+        self.report.watched = watched.len() as u64;
+        watched
+            .chunks(R::MAX_USERS.max(1))
+            .map(<[_]>::to_vec)
+            .collect()
     }
 }
 
@@ -165,6 +178,19 @@ impl<G, R> Run<'_, G, R> {
             rev: member.rev,
             mark: member.mark.as_ref(),
         };
-        needs_look(&glance, looked.get(&user)).then(|| (user.clone(), activity.clone(), steady))
+        let last = looked.get(&user);
+        let same = last.is_some_and(|l| l.activity == activity && l.steady == steady);
+        let cause = if same {
+            Cause::RecordChange
+        } else {
+            Cause::TeamsChange
+        };
+        needs_look(&glance, last).then(|| Candidate {
+            user: user.clone(),
+            activity: activity.clone(),
+            steady,
+            seen_at: now_ms,
+            cause,
+        })
     }
 }

@@ -1,7 +1,8 @@
 //! The roster: the agents the watcher watches, found by walking the user records (every
 //! recorded agent the sync has not let go: in scope and active) and given their Teams id
 //! through the same layered lookup as the event path (memory, the table's cache, the claim,
-//! Genesys at the watcher's pace). The walk and the lookups take at most
+//! Genesys at the watcher's pace); memory and the table are asked for every missing id before
+//! the org's directory is read in pages. The walk and the lookups take at most
 //! [`crate::policy::WATCH_ROSTER_TIME`] of a run; a cold start goes on in the next run.
 
 use super::shared::{Member, lock};
@@ -24,6 +25,9 @@ use tracing::warn;
 const PAGE: u32 = 100;
 /// Teams-id lookups in flight at once (most are answered by the memory or the table).
 const LOOKUPS_AT_ONCE: usize = 8;
+/// Reads of the table's Teams-id cache in flight at once (a new process with 20,000 agents
+/// cached: a few seconds of the roster's time, no Genesys request).
+const KNOWN_AT_ONCE: usize = 32;
 /// Missing Teams ids from which the org's directory is read in pages (100 users a request)
 /// rather than one Genesys request each: a page's worth.
 const DIRECTORY_FROM: usize = 100;
@@ -77,21 +81,60 @@ where
         run.report.roster_complete = lock(&shared.roster).complete;
         // The event path needs all of Graph's limit now (a shift start): this run yields.
         run.report.yielded = crate::policy::is_burst(sampled, recent);
-        self.hint_from_directory(run, stop).await;
+        shared.set_yielding(run.report.yielded);
+        let unknown = self.known_teams_ids(run, stop).await;
+        self.hint_from_directory(run, stop, unknown).await;
         self.look_up_teams_ids(run, stop).await;
         Ok(())
     }
 
-    /// Many Teams ids missing (a cold start in two-way mode, where the event path looks up
+    /// The Teams ids of the members without one that this process's memory or the table's
+    /// cache holds (an earlier day's lookups: no Genesys request); the members neither knows,
+    /// which only Genesys can tell.
+    async fn known_teams_ids<G, R>(
+        &self,
+        run: &mut Run<'_, G, R>,
+        stop: Instant,
+    ) -> HashSet<GenesysUserId> {
+        let missing: Vec<GenesysUserId> = without_teams_id(run);
+        let budget = Budget { until: stop };
+        let now = self.now_ms() / 1000;
+        let mut unknown: HashSet<GenesysUserId> = missing.iter().cloned().collect();
+        let reads = futures_util::stream::iter(missing).map(|user| async move {
+            let known = self.teams_ids.known(&user, budget, now).await;
+            (user, known)
+        });
+        let mut answers = reads.buffer_unordered(KNOWN_AT_ONCE);
+        while Instant::now() < stop {
+            let Ok(Some((user, known))) = tokio::time::timeout_at(stop, answers.next()).await
+            else {
+                break;
+            };
+            let Ok(Some(cached)) = known else {
+                continue;
+            };
+            unknown.remove(&user);
+            if let (TeamsIdEntry::Teams(teams), Some(member)) = (
+                cached.entry,
+                lock(&run.shared.roster).members.get_mut(&user),
+            ) {
+                member.teams = Some(teams);
+            }
+        }
+        unknown
+    }
+
+    /// Many Teams ids that neither memory nor the table knows (a cold start in two-way mode, where the event path looks up
     /// none for agents On Queue or Available, as it writes nothing for them): the org's
     /// directory read in pages at the watcher's Genesys pace, its answers left as hints for
     /// the lookups below (which still cache and claim them). 20,000 agents cost 200 requests,
     /// not 20,000.
-    async fn hint_from_directory<G: GenesysBulk, R>(&self, run: &mut Run<'_, G, R>, stop: Instant) {
-        let mut missing: HashSet<GenesysUserId> = (lock(&run.shared.roster).members.iter())
-            .filter(|(_, m)| m.teams.is_none())
-            .map(|(user, _)| user.clone())
-            .collect();
+    async fn hint_from_directory<G: GenesysBulk, R>(
+        &self,
+        run: &mut Run<'_, G, R>,
+        stop: Instant,
+        mut missing: HashSet<GenesysUserId>,
+    ) {
         loop {
             // A walk begins for many missing ids and, once begun, goes on while any is.
             let cursor = lock(&run.shared.roster).directory.clone();
@@ -120,10 +163,7 @@ where
 
     /// Teams ids for the members without one, several at once, until `stop`.
     async fn look_up_teams_ids<G, R>(&self, run: &mut Run<'_, G, R>, stop: Instant) {
-        let missing: Vec<GenesysUserId> = (lock(&run.shared.roster).members.iter())
-            .filter(|(_, m)| m.teams.is_none())
-            .map(|(user, _)| user.clone())
-            .collect();
+        let missing = without_teams_id(run);
         let budget = Budget { until: stop };
         let now = self.now_ms() / 1000;
         let lookups = futures_util::stream::iter(missing).map(|user| async move {
@@ -196,6 +236,14 @@ impl Failures {
             warn!(failed = self.count, first = %first, "the watcher could not look up some Teams ids; those agents are not watched until it can");
         }
     }
+}
+
+/// The members without a Teams id yet.
+fn without_teams_id<G, R>(run: &Run<'_, G, R>) -> Vec<GenesysUserId> {
+    (lock(&run.shared.roster).members.iter())
+        .filter(|(_, m)| m.teams.is_none())
+        .map(|(user, _)| user.clone())
+        .collect()
 }
 
 /// One walked record into the roster: a let-go agent leaves it; the others keep their Teams id

@@ -4,6 +4,8 @@
 //! at what changed).
 
 use super::WatchSettings;
+use super::looks::Looks;
+use super::schedule::Schedule;
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::domain::presence::{Observed, SystemPresence};
 use crate::domain::watch::look::Looked;
@@ -12,6 +14,7 @@ use crate::pace::Pace;
 use crate::ports::{Budget, GenesysPresence, RemoteError};
 use crate::service::reconcile::DirectoryHints;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -69,6 +72,12 @@ pub struct WatchShared {
     pub(super) looked: Mutex<HashMap<GenesysUserId, Looked>>,
     /// Teams ids read from the directory in bulk, for the Teams-id lookups to take.
     pub(super) hints: DirectoryHints,
+    /// The poll schedule, anchored at the process's first poll.
+    pub(super) schedule: Mutex<Option<Schedule>>,
+    /// The agents the polls picked, waiting for a closer look.
+    pub(super) looks: Looks,
+    /// Set by a run's roster when the event path is in a burst: the run's polls stop.
+    yielding: AtomicBool,
 }
 
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -88,6 +97,9 @@ impl WatchShared {
             seen: Mutex::new(HashMap::new()),
             looked: Mutex::new(HashMap::new()),
             hints: DirectoryHints::default(),
+            schedule: Mutex::new(None),
+            looks: Looks::default(),
+            yielding: AtomicBool::new(false),
         }
     }
 
@@ -138,6 +150,21 @@ impl WatchShared {
     /// The resolved rules (after [`WatchShared::resolve`]).
     pub(super) fn concrete(&self) -> Option<Arc<Concrete>> {
         lock(&self.concrete).clone()
+    }
+
+    /// Whether this run yields Graph to the event path (set by its roster).
+    pub(super) fn yielding(&self) -> bool {
+        self.yielding.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn set_yielding(&self, yielding: bool) {
+        self.yielding.store(yielding, Ordering::Relaxed);
+    }
+
+    /// Whether a walk of the records reached the end once: the roster is known, and a run
+    /// polls at once while its roster is brought up to date beside the polls.
+    pub(super) fn roster_known(&self) -> bool {
+        lock(&self.roster).complete
     }
 
     /// The watched agents with a Teams id, in user order.

@@ -34,12 +34,12 @@ impl Clock for Virtual {
     }
 }
 
-pub(super) fn user(n: u8) -> GenesysUserId {
-    GenesysUserId::parse(&format!("3f9e6a2b-5d4c-4b1a-8e7f-1122334455{n:02}")).unwrap()
+pub(super) fn user(n: u16) -> GenesysUserId {
+    GenesysUserId::parse(&format!("3f9e6a2b-5d4c-4b1a-8e7f-11223344{n:04x}")).unwrap()
 }
 
-pub(super) fn teams(n: u8) -> TeamsUserId {
-    TeamsUserId::parse(&format!("a1b2c3d4-0000-4000-8000-0000000000{n:02}")).unwrap()
+pub(super) fn teams(n: u16) -> TeamsUserId {
+    TeamsUserId::parse(&format!("a1b2c3d4-0000-4000-8000-00000000{n:04x}")).unwrap()
 }
 
 fn presence(system: SystemPresence, ms: i64) -> Stamped<PresenceValue> {
@@ -75,7 +75,7 @@ pub(super) struct Floor {
 }
 
 impl Floor {
-    pub(super) fn new(n: u8, settings: WatchSettings) -> Floor {
+    pub(super) fn new(n: u16, settings: WatchSettings) -> Floor {
         let clock = Virtual(Instant::now());
         let store = Arc::new(MemoryStore::new());
         let directory = Arc::new(MemoryDirectory::new());
@@ -114,7 +114,7 @@ impl Floor {
     /// Genesys shows the agent in `system` (and `routing`), and the event reaches the sync.
     pub(super) async fn genesys_event(
         &self,
-        n: u8,
+        n: u16,
         system: SystemPresence,
         routing: RoutingStatus,
     ) -> Outcome {
@@ -131,7 +131,7 @@ impl Floor {
         self.deliver(n, observation).await
     }
 
-    pub(super) async fn deliver(&self, n: u8, observation: Observation) -> Outcome {
+    pub(super) async fn deliver(&self, n: u16, observation: Observation) -> Outcome {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let event = GenesysEvent {
             event_id: format!("event-{}", NEXT.fetch_add(1, Ordering::Relaxed)),
@@ -188,15 +188,15 @@ impl Floor {
             .unwrap()
     }
 
-    pub(super) fn teams(&self, n: u8, event: ClientEvent) {
+    pub(super) fn teams(&self, n: u16, event: ClientEvent) {
         self.teams.client_event(&teams(n), event);
     }
 
-    pub(super) fn genesys_now(&self, n: u8) -> Option<Observed<SystemPresence>> {
+    pub(super) fn genesys_now(&self, n: u16) -> Option<Observed<SystemPresence>> {
         self.genesys.now(&user(n))?.presence.map(|p| p.value.system)
     }
 
-    pub(super) async fn mark(&self, n: u8) -> Option<&'static str> {
+    pub(super) async fn mark(&self, n: u16) -> Option<&'static str> {
         self.store
             .read(&user(n))
             .await
@@ -374,7 +374,9 @@ async fn a_call_shorter_than_the_debounce_changes_nothing() {
     assert_eq!(report.taken_off, 0, "{report:?}");
     assert!(floor.genesys.presence_writes().is_empty());
     floor.teams(1, ClientEvent::StartCall);
-    let report = floor.watch().await;
+    // A run ends after its last poll before its deadline (20 s here): this one starts then,
+    // and must outlast the debounce by a poll.
+    let report = floor.watch_for(40).await;
     assert_eq!(
         report.taken_off, 1,
         "a call that lasts is acted on: {report:?}"

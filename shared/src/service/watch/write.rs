@@ -1,4 +1,4 @@
-//! The watcher's two Genesys writes, each after its mark: the take-off (mark `taking`, the
+//! The watcher's two Genesys writes, each after a slot of its Genesys share and its mark: the take-off (mark `taking`, the
 //! write, then `held` with the version Genesys gave it) and the restore (mark `restoring`,
 //! then the write of the presence the take-off replaced).
 
@@ -14,6 +14,16 @@ use crate::ports::{
 use crate::service::PresenceSync;
 use tracing::{info, warn};
 
+/// What came of a decision carried out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Acted {
+    /// The record's revision after (0 when unknown: the agent is looked at again).
+    Rev(u64),
+    /// The Genesys share had no slot within the run: nothing was marked or written, and the
+    /// agent waits to be looked at first thing in the next run.
+    NoSlot,
+}
+
 /// How many times the `held` mark is written again after the event path changed the record
 /// in between (it records the event our own write caused).
 const CONFIRM_TRIES: usize = 3;
@@ -25,8 +35,9 @@ where
     D: TeamsDirectory,
     W: PresenceWriter,
 {
-    /// Takes the agent off: `mark` (phase `taking`) first, then the Genesys write, then the
-    /// mark `held` with Genesys's version of the change. The record's revision after.
+    /// Takes the agent off: a slot of the Genesys share first (none within the run: nothing
+    /// is marked, the next run looks again at once), then `mark` (phase `taking`), the
+    /// Genesys write, and the mark `held` with Genesys's version of the change.
     pub(super) async fn take_off<G, R>(
         &self,
         run: &mut Run<'_, G, R>,
@@ -34,21 +45,20 @@ where
         record: &UserState,
         mark: WatchMark,
         seen_at: i64,
-    ) -> u64
+    ) -> Acted
     where
         G: GenesysBulk + GenesysPresence,
         R: PresenceReader,
     {
-        let Some(marked) = self.set_mark(run, user, record, Some(&mark)).await else {
-            return 0;
-        };
         if run.shared.genesys.ready_before(run.until).await.is_err() {
-            // No turn within this run: the mark is taken back, the next run decides again.
-            return self
-                .set_mark(run, user, &marked, None)
-                .await
-                .map_or(0, |r| r.rev);
+            return Acted::NoSlot;
         }
+        let mark = mark.with_phase(Phase::Taking {
+            at_ms: self.now_ms(),
+        });
+        let Some(marked) = self.set_mark(run, user, record, Some(&mark)).await else {
+            return Acted::Rev(0);
+        };
         let change = PresenceChange {
             definition_id: &mark.set_definition,
             message: &mark.message,
@@ -66,7 +76,7 @@ where
                     at_ms: self.now_ms(),
                     version: presence.version,
                 });
-                self.confirm(run, user, marked, &mark, &held).await
+                Acted::Rev(self.confirm(run, user, marked, &mark, &held).await)
             }
             Err(error) => {
                 self.write_failed(run, user, &error);
@@ -75,7 +85,7 @@ where
                 }
                 // Looked at again next poll: Genesys may show it (confirmed then), or the
                 // take-off is decided afresh (once it is clearly not there).
-                0
+                Acted::Rev(0)
             }
         }
     }
@@ -103,30 +113,24 @@ where
         0
     }
 
-    /// Puts back what the take-off replaced: the mark `restoring` first, then the write.
+    /// Puts back what the take-off replaced: a slot of the Genesys share first (as for the
+    /// take-off), then the mark `restoring`, then the write.
     pub(super) async fn restore<G, R>(
         &self,
         run: &mut Run<'_, G, R>,
         user: &GenesysUserId,
         record: &UserState,
         seen_at: i64,
-    ) -> u64
+    ) -> Acted
     where
         G: GenesysBulk + GenesysPresence,
         R: PresenceReader,
     {
         let Some(mark) = record.watch.clone() else {
-            return record.rev;
+            return Acted::Rev(record.rev);
         };
         let Some(version) = mark.phase.version() else {
-            return record.rev;
-        };
-        let restoring = mark.with_phase(Phase::Restoring {
-            at_ms: self.now_ms(),
-            version,
-        });
-        let Some(marked) = self.set_mark(run, user, record, Some(&restoring)).await else {
-            return 0;
+            return Acted::Rev(record.rev);
         };
         let concrete = run.shared.concrete();
         let by_system = concrete
@@ -134,11 +138,18 @@ where
             .and_then(|c| c.definition_of(&mark.restore_to.system));
         let Some(definition) = mark.restore_to.definition_id.as_deref().or(by_system) else {
             warn!(genesysUserId = %user, presence = %mark.restore_to.system, "nothing to restore the agent to: the org has no definition of the presence they had");
-            return marked.rev;
+            return Acted::Rev(record.rev);
         };
         if run.shared.genesys.ready_before(run.until).await.is_err() {
-            return marked.rev;
+            return Acted::NoSlot;
         }
+        let restoring = mark.with_phase(Phase::Restoring {
+            at_ms: self.now_ms(),
+            version,
+        });
+        let Some(marked) = self.set_mark(run, user, record, Some(&restoring)).await else {
+            return Acted::Rev(0);
+        };
         let change = PresenceChange {
             definition_id: definition,
             message: "",
@@ -155,7 +166,7 @@ where
             }
             Err(error) => self.write_failed(run, user, &error),
         }
-        marked.rev
+        Acted::Rev(marked.rev)
     }
 
     fn write_failed<G, R>(

@@ -1,0 +1,114 @@
+//! The watcher's runs as a warm process sees them: the roster asks what is already known
+//! before it costs Genesys anything, and the poll schedule goes on across runs.
+
+use super::tests::{Floor, settings, teams, user};
+use super::*;
+use crate::adapters::memory::graph_presence::ClientEvent;
+use crate::domain::presence::{Observed, RoutingStatus, SystemPresence};
+use crate::ports::{CachedTeamsId, Clock, TeamsIdEntry};
+
+/// Every agent recorded On Queue and idle, their Teams id in the table's cache (an earlier
+/// day's lookups), signed in to Teams.
+async fn floor_on_queue(agents: u16) -> Floor {
+    on_queue_with(agents, settings(OnQueuePolicy::TakeOff, "", 0)).await
+}
+
+async fn on_queue_with(agents: u16, settings: WatchSettings) -> Floor {
+    let floor = Floor::new(agents, settings);
+    let now_s = floor.clock.now_ms() / 1000;
+    for n in 1..=agents {
+        floor.teams(n, ClientEvent::SignIn);
+        floor
+            .genesys_event(n, SystemPresence::OnQueue, RoutingStatus::Idle)
+            .await;
+        let cached = CachedTeamsId {
+            entry: TeamsIdEntry::Teams(teams(n)),
+            expires_at: now_s + 86_400,
+            origin: Default::default(),
+        };
+        let (user, teams) = (user(n), teams(n));
+        floor.store.put(&user, &cached, now_s).await.unwrap();
+        let claim = floor.store.claim(&teams, &user, now_s + 86_400, now_s);
+        claim.await.unwrap();
+    }
+    floor
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_process_takes_the_cached_teams_ids_and_reads_no_directory_page() {
+    let floor = floor_on_queue(120).await;
+    let report = floor.watch().await;
+    assert_eq!(report.watched, 120, "{report:?}");
+    assert_eq!(
+        floor.genesys.calls(),
+        0,
+        "no directory page (and no bulk read: nothing changed in Teams)"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_teams_change_between_two_runs_of_a_warm_process_is_acted_on_within_the_period() {
+    // Three batches of Graph's 650: the last agent alone in the third, read at 6.67 s into
+    // each period (the first run's last such slot, 56.67 s, falls after its work ends).
+    let floor = floor_on_queue(1_301).await;
+    let start = Instant::now();
+    let first = floor.watch_for(58).await;
+    assert_eq!(first.watched, 1_301, "{first:?}");
+    // From here the table answers in 500 ms a call: the walk of the records takes seconds,
+    // as a 20,000-agent table's 200 pages do.
+    floor.store.set_latency(Duration::from_millis(500));
+    let joined = start + Duration::from_secs(57);
+    let second_run = async {
+        tokio::time::sleep_until(start + Duration::from_secs(60)).await;
+        floor.watch_for(58).await
+    };
+    let meeting = async {
+        tokio::time::sleep_until(joined).await;
+        floor.teams(1_301, ClientEvent::JoinMeeting);
+        while floor.genesys_now(1_301) != Some(Observed::Known(SystemPresence::Meeting)) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Instant::now()
+    };
+    let (second, taken_off) = tokio::join!(second_run, meeting);
+    assert_eq!(second.taken_off, 1, "{second:?}");
+    let lag = taken_off - joined;
+    assert!(
+        lag <= Duration::from_secs(13),
+        "Teams → Genesys lag {lag:?}: more than the period and 3 s"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn agents_picked_by_several_batches_within_the_window_cost_one_genesys_bulk_read() {
+    // Three batches of Graph's 650 read a third of a second apart (a period of 1 s), an agent
+    // joining a meeting in each: one look reads all three in Genesys.
+    let mut fast = settings(OnQueuePolicy::TakeOff, "", 0);
+    fast.period = Duration::from_secs(1);
+    let floor = on_queue_with(1_301, fast).await;
+    for n in [1, 651, 1_301] {
+        floor.teams(n, ClientEvent::JoinMeeting);
+    }
+    let report = floor.watch_for(10).await;
+    assert_eq!(report.taken_off, 3, "{report:?}");
+    assert_eq!(floor.genesys.calls(), 1, "one bulk read, not one per batch");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_take_off_with_no_genesys_slot_left_in_its_run_is_made_by_the_next_run() {
+    // Three Genesys requests a minute: the org's definitions take the slot at 0 s, the bulk
+    // read the one at 20 s, and the next (40 s) falls after the first run's work (28.5 s).
+    let mut scarce = settings(OnQueuePolicy::TakeOff, "", 0);
+    scarce.genesys_per_minute = 3;
+    let floor = on_queue_with(1, scarce).await;
+    floor.teams(1, ClientEvent::JoinMeeting);
+    let first = floor.watch_for(30).await;
+    assert_eq!((first.looked, first.taken_off), (1, 0), "{first:?}");
+    assert_eq!(floor.mark(1).await, None, "nothing marked without a slot");
+    let second = floor.watch_for(60).await;
+    assert_eq!(second.taken_off, 1, "{second:?}");
+    assert_eq!(
+        floor.genesys_now(1),
+        Some(Observed::Known(SystemPresence::Meeting))
+    );
+}
