@@ -17,9 +17,14 @@ use std::time::Duration;
 const ON_QUEUE_AT_MS: i64 = 1_200_000;
 const MEETING_AT_MS: i64 = 2_100_000;
 const LEFT_AT_MS: i64 = 3_150_000;
-/// One watcher run: its work ends 1.5 s before, time for its reads and one write at the
-/// Genesys share's one request a second.
-const WATCH_RUN: Duration = Duration::from_secs(6);
+/// The demo's poll period (`WATCH_PERIOD_SECONDS`, its least): a warm watcher polls on one
+/// schedule across runs, so a run polls only if one of its slots falls within its work.
+const WATCH_PERIOD_SECONDS: u64 = 5;
+/// One watcher run: its work ends 1.5 s before ([`presence_core::policy::DEADLINE_MARGIN`]),
+/// and lasts longer than a poll period by 4 s, so that each run polls Gus at least once and
+/// has time after its last poll for the look (a 1-s window, one bulk read) and one write at
+/// the Genesys share's one request a second.
+const WATCH_RUN: Duration = Duration::from_millis(WATCH_PERIOD_SECONDS * 1_000 + 5_500);
 
 /// The two functions of a two-way deployment, running.
 struct TwoWay {
@@ -40,6 +45,10 @@ impl TwoWay {
             env.push(("AWS_LAMBDA_LOG_LEVEL".into(), "warn".into()));
             env.push(("PRESENCE_MODE".into(), "two-way".into()));
             env.push(("ON_QUEUE_POLICY".into(), "take-off".into()));
+            env.push((
+                "WATCH_PERIOD_SECONDS".into(),
+                WATCH_PERIOD_SECONDS.to_string(),
+            ));
             processes.push(LambdaProcess::spawn(&binary_path(name), env));
         }
         TwoWay {
@@ -150,7 +159,7 @@ impl TwoWay {
         }
         Step {
             origin: Origin::Watcher,
-            at_ms: at_ms + 10_000,
+            at_ms: at_ms + WATCH_PERIOD_SECONDS as i64 * 1_000,
             label: match outcomes.iter().any(|o| o == "skipped/echo") {
                 true => format!("watcher: {kind} (its event: echo)"),
                 false => format!("watcher: {kind}"),

@@ -718,9 +718,12 @@ async fn the_sweep_reads_a_directory_pages_records_in_one_batch() {
         )
     };
     assert!(calls("Scan") >= 1.0, "the walk: {points:#?}");
-    // One BatchGetItem for the page's records, where each user was a GetItem of its own.
-    assert_eq!(calls("BatchGetItem"), 1.0, "{points:#?}");
+    // One BatchGetItem for the page's records and one for their cached Teams ids (which fall
+    // due for renewal: none, looked up a moment ago), where each user was a GetItem of its own;
+    // none for memberships with `SYNC_SCOPE=all`.
+    assert_eq!(calls("BatchGetItem"), 2.0, "{points:#?}");
     assert_eq!(calls("GetItem"), 0.0, "{points:#?}");
+    assert_eq!(calls("PutItem"), 0.0, "nothing renewed: {points:#?}");
 }
 
 #[tokio::test]
