@@ -165,12 +165,6 @@ pub const WATCH_IN_FLIGHT: Duration = Duration::from_secs(30);
 /// at them all (when its Genesys share has a slot sooner): at most this much lag, for one
 /// request instead of one per poll batch with a change.
 pub const WATCH_LOOK_WINDOW: Duration = Duration::from_secs(1);
-/// The time between the end of one watcher run's work and the start of the next run: the
-/// template's schedule (a run a minute) less its timeout (58 s), plus the deadline margin
-/// (1.5 s), rounded up. The batches whose poll falls in it are read this much early, at the
-/// end of the run (and again on time by the next), so that no agent waits the gap on top of
-/// the period.
-pub const WATCH_RUN_GAP: Duration = Duration::from_secs(4);
 /// The deadline of one watcher read or write (a Graph bulk read, a Genesys read or write).
 pub const WATCH_CALL_TIME: Duration = Duration::from_secs(5);
 

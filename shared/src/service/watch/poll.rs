@@ -1,14 +1,11 @@
 //! The polls of one run: the roster's Teams ids in batches of Graph's largest bulk read,
 //! spread evenly over the poll period on the process's schedule (each agent read once a
 //! period, across runs too; the Graph share spent evenly), each batch glanced at and the
-//! agents whose activity or record changed queued for a closer look ([`super::looks`]). The
-//! batches whose slot falls in the gap before the next run
-//! ([`crate::policy::WATCH_RUN_GAP`]) are read that much early as well, so that no agent's
-//! reads are more than a period apart across runs.
+//! agents whose activity or record changed queued for a closer look ([`super::looks`]).
 
 use super::Run;
 use super::looks::{Candidate, Cause};
-use super::schedule::{Schedule, Slot};
+use super::schedule::Schedule;
 use super::shared::{Seen, lock};
 use crate::domain::ids::{GenesysUserId, TeamsUserId};
 use crate::domain::presence::Observed;
@@ -20,7 +17,7 @@ use crate::ports::{
     StateStore, TeamsDirectory, TeamsIdCache,
 };
 use crate::service::PresenceSync;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use tokio::time::Instant;
 use tracing::warn;
 
@@ -39,9 +36,9 @@ where
         G: GenesysBulk + GenesysPresence,
         R: PresenceReader,
     {
-        let (period, gap) = (run.settings.period, crate::policy::WATCH_RUN_GAP);
+        let period = run.settings.period;
         let mut batches = run.batches();
-        let (mut cycle, mut ahead) = (None, None::<VecDeque<Slot>>);
+        let mut cycle = None;
         loop {
             let mut schedule = *lock(&run.shared.schedule)
                 .get_or_insert_with(|| Schedule::anchored(Instant::now()));
@@ -51,23 +48,6 @@ where
                 slot = schedule.next(period, batches.len(), Instant::now());
             }
             cycle = Some(slot.cycle);
-            // The batches whose slot falls between this run and the next, read early too.
-            let ahead = ahead.get_or_insert_with(|| {
-                let (from, to) = (run.until, run.until + gap);
-                schedule.due_between(period, batches.len(), from, to).into()
-            });
-            if let Some(early) = ahead.front().copied()
-                && early.at - gap <= slot.at.min(run.until)
-            {
-                ahead.pop_front();
-                if !self
-                    .poll_ahead(run, &batches, early.batch, early.at - gap)
-                    .await
-                {
-                    return;
-                }
-                continue;
-            }
             if slot.at >= run.until || run.shared.yielding() {
                 return;
             }
@@ -81,29 +61,6 @@ where
                 self.poll_batch(run, batch.clone()).await;
             }
         }
-    }
-
-    /// Reads batch `k` at `at`, ahead of its slot (which stays owed to the next run); false
-    /// when the run stops instead (yielding, or Graph's share has no slot in time).
-    async fn poll_ahead<G, R>(
-        &self,
-        run: &mut Run<'_, G, R>,
-        batches: &[Vec<(GenesysUserId, TeamsUserId)>],
-        k: usize,
-        at: Instant,
-    ) -> bool
-    where
-        G: GenesysBulk + GenesysPresence,
-        R: PresenceReader,
-    {
-        tokio::time::sleep_until(at).await;
-        if run.shared.yielding() || run.shared.graph.ready_before(run.until).await.is_err() {
-            return false;
-        }
-        if let Some(batch) = batches.get(k) {
-            self.poll_batch(run, batch.clone()).await;
-        }
-        true
     }
 
     /// One bulk read of Teams presence and what follows from it.

@@ -54,37 +54,6 @@ impl Schedule {
         }
     }
 
-    /// The slots due in `[from, to)`, in order: those a run whose work ends at `from` leaves to
-    /// the gap before the next run.
-    pub fn due_between(
-        &self,
-        period: Duration,
-        count: usize,
-        from: Instant,
-        to: Instant,
-    ) -> Vec<Slot> {
-        let count = count.max(1);
-        let period_ns = period.as_nanos().max(1);
-        let from = from.max(self.anchor);
-        let since = from.duration_since(self.anchor).as_nanos();
-        let mut cycle = (since / period_ns) as u64;
-        let mut batch = ((since % period_ns) * count as u128 / period_ns) as usize;
-        let mut due = Vec::new();
-        loop {
-            let slot = self.slot(period, cycle, batch, count);
-            if slot.at >= to {
-                return due;
-            }
-            if slot.at >= from {
-                due.push(slot);
-            }
-            batch += 1;
-            if batch >= count {
-                (cycle, batch) = (cycle + 1, 0);
-            }
-        }
-    }
-
     /// Notes that the slot due `at` was polled.
     pub fn polled(&mut self, at: Instant) {
         self.polled = Some(self.polled.map_or(at, |p| p.max(at)));
