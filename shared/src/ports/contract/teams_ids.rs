@@ -197,16 +197,22 @@ pub async fn memberships_are_read_many_at_once_leaving_out_the_expired_and_missi
     asked.push(odd);
     asked.push(users[1].clone());
     let found = table.get_memberships(&asked, NOW).await.unwrap();
+    assert_read_many(&users, found.iter().map(|(u, c)| (u, c.expires_at)));
+}
+
+/// What a read of many gave (each user's expiry) against what was cached for `users`: the
+/// `k`th until `NOW + k`, except every third (expired at `NOW`) and every fifth (never cached).
+fn assert_read_many<'u>(
+    users: &[crate::domain::ids::GenesysUserId],
+    found: impl Iterator<Item = (&'u crate::domain::ids::GenesysUserId, i64)>,
+) {
     let expected: std::collections::HashMap<_, _> = users
         .iter()
         .enumerate()
         .filter(|(k, _)| k % 3 != 0 && k % 5 != 4)
         .map(|(k, u)| (u.clone(), NOW + k as i64))
         .collect();
-    let read: std::collections::HashMap<_, _> = found
-        .into_iter()
-        .map(|(u, cached)| (u, cached.expires_at))
-        .collect();
+    let read: std::collections::HashMap<_, _> = found.map(|(u, at)| (u.clone(), at)).collect();
     assert_eq!(read, expected);
 }
 
@@ -232,17 +238,7 @@ pub async fn answers_are_read_many_at_once_leaving_out_the_expired_and_missing<T
     let mut asked = users.clone();
     asked.push(odd);
     let found = table.get_many(&asked, NOW).await.unwrap();
-    let expected: std::collections::HashMap<_, _> = users
-        .iter()
-        .enumerate()
-        .filter(|(k, _)| k % 3 != 0 && k % 5 != 4)
-        .map(|(k, u)| (u.clone(), NOW + k as i64))
-        .collect();
-    let read: std::collections::HashMap<_, _> = found
-        .iter()
-        .map(|(u, cached)| (u.clone(), cached.expires_at))
-        .collect();
-    assert_eq!(read, expected);
+    assert_read_many(&users, found.iter().map(|(u, c)| (u, c.expires_at)));
     assert_eq!(found[&users[7]], overridden(7, NOW + 7), "as it was cached");
     assert_eq!(found[&users[8]], looked_up(8, NOW + 8));
 }
