@@ -158,6 +158,10 @@ pub fn is_burst(sampled: usize, recent: usize) -> bool {
 /// The most of a watcher run its roster may take (walking the records, looking up Teams ids);
 /// the rest of the run polls. A cold start of a large floor goes on in the next run.
 pub const WATCH_ROSTER_TIME: Duration = Duration::from_secs(15);
+/// A walk of the records that found agents new to the roster (a shift start) is made again
+/// this long after, within the run: an agent first recorded mid-run is watched within
+/// seconds, not from the next run. A walk that finds none is the run's last.
+pub const WATCH_GROWING_WALK: Duration = Duration::from_secs(15);
 /// How long after its mark a Genesys write of the watcher may still be in flight (a
 /// take-off or restore not yet shown by Genesys is then sent again or given up).
 pub const WATCH_IN_FLIGHT: Duration = Duration::from_secs(30);

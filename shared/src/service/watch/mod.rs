@@ -53,6 +53,8 @@ pub struct WatchReport {
     pub watched: u64,
     /// Whether the roster was walked to the end (a cold start may take several runs).
     pub roster_complete: bool,
+    /// Walks of the records: one a run, more while they find agents new to the roster.
+    pub walks: u64,
     /// Whether the run yielded Graph to the event path (a shift-start burst) and polled not.
     pub yielded: bool,
     /// Teams activity changes seen.
@@ -141,18 +143,25 @@ where
         shared.set_yielding(false);
         shared.looks.start();
         let mut looker = Run::new(genesys, teams, shared, settings, until);
+        let mut roster = Run::new(genesys, teams, shared, settings, until);
         if shared.roster_known() {
-            let mut roster = Run::new(genesys, teams, shared, settings, until);
-            let (walked, ()) = tokio::join!(
-                self.refresh_roster(&mut roster),
-                self.poll_and_look(&mut run, &mut looker)
-            );
+            let walks = async {
+                let growth = self.refresh_roster(&mut roster).await?;
+                self.walk_while_growing(&mut roster, growth).await.map(drop)
+            };
+            let (walked, ()) = tokio::join!(walks, self.poll_and_look(&mut run, &mut looker));
             run.report.absorb(roster.report);
             walked?;
         } else {
-            self.refresh_roster(&mut run).await?;
+            let growth = self.refresh_roster(&mut run).await?;
             if !run.report.yielded {
-                self.poll_and_look(&mut run, &mut looker).await;
+                let (walked, ()) = tokio::join!(
+                    self.walk_while_growing(&mut roster, growth),
+                    self.poll_and_look(&mut run, &mut looker)
+                );
+                if walked? > 0 {
+                    run.report.absorb(roster.report);
+                }
             }
         }
         run.report.absorb_looks(looker.report);
@@ -209,6 +218,7 @@ impl WatchReport {
     fn absorb(&mut self, roster: WatchReport) {
         self.roster_complete = roster.roster_complete;
         self.yielded = roster.yielded;
+        self.walks += roster.walks;
         self.failed += roster.failed;
         self.deferred += roster.deferred;
     }

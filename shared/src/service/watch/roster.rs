@@ -39,18 +39,40 @@ where
     D: TeamsDirectory,
     W: PresenceWriter,
 {
+    /// Walks the records again while the last walk found agents new to the roster (a shift
+    /// start), [`crate::policy::WATCH_GROWING_WALK`] apart, while the run has time for a
+    /// walk; how many walks it made.
+    pub(super) async fn walk_while_growing<G: GenesysBulk, R>(
+        &self,
+        run: &mut Run<'_, G, R>,
+        mut growth: Growth,
+    ) -> Result<u32, WatchError> {
+        let mut walks = 0;
+        while growth == Growth::Grew && !run.shared.yielding() {
+            let next = Instant::now() + crate::policy::WATCH_GROWING_WALK;
+            if next + crate::policy::WATCH_ROSTER_TIME > run.until {
+                break;
+            }
+            tokio::time::sleep_until(next).await;
+            growth = self.refresh_roster(run).await?;
+            walks += 1;
+        }
+        Ok(walks)
+    }
+
     /// Walks the records from where the last run stopped, then looks up the Teams ids the
     /// roster lacks, within the roster's share of the run.
     pub(super) async fn refresh_roster<G: GenesysBulk, R>(
         &self,
         run: &mut Run<'_, G, R>,
-    ) -> Result<(), WatchError> {
+    ) -> Result<Growth, WatchError> {
         let stop = run
             .until
             .min(Instant::now() + crate::policy::WATCH_ROSTER_TIME);
         let shared = run.shared;
         let mut cursor = lock(&shared.roster).cursor.clone();
-        let (mut sampled, mut recent) = (0usize, 0usize);
+        let (mut sampled, mut recent, mut growth) = (0usize, 0usize, Growth::Same);
+        run.report.walks += 1;
         let window = crate::policy::RECONCILE_BURST_WINDOW.as_millis() as i64;
         let now_ms = self.now_ms();
         while Instant::now() < stop {
@@ -69,7 +91,9 @@ where
                 {
                     recent += 1;
                 }
-                merge(&mut roster.members, user, &record);
+                if merge(&mut roster.members, user, &record) == Growth::Grew {
+                    growth = Growth::Grew;
+                }
             }
             roster.cursor = page.next.clone();
             if page.next.is_none() {
@@ -85,7 +109,7 @@ where
         let unknown = self.known_teams_ids(run, stop).await;
         self.hint_from_directory(run, stop, unknown).await;
         self.look_up_teams_ids(run, stop).await;
-        Ok(())
+        Ok(growth)
     }
 
     /// The Teams ids of the members without one that this process's memory or the table's
@@ -248,16 +272,29 @@ fn without_teams_id<G, R>(run: &Run<'_, G, R>) -> Vec<GenesysUserId> {
 
 /// One walked record into the roster: a let-go agent leaves it; the others keep their Teams id
 /// and take the record's revision and mark.
+/// Whether a walk found agents new to the roster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Growth {
+    Grew,
+    Same,
+}
+
+/// The record's agent in the roster (or out of it, let go); whether they are new to it.
 fn merge(
     members: &mut std::collections::BTreeMap<GenesysUserId, Member>,
     user: GenesysUserId,
     record: &UserState,
-) {
+) -> Growth {
     if record.left.is_some() {
         members.remove(&user);
-        return;
+        return Growth::Same;
     }
+    let new = !members.contains_key(&user);
     let member = members.entry(user).or_default();
     member.rev = record.rev;
     member.mark = record.watch.clone();
+    match new {
+        true => Growth::Grew,
+        false => Growth::Same,
+    }
 }

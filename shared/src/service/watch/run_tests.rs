@@ -14,13 +14,20 @@ async fn floor_on_queue(agents: u16) -> Floor {
 }
 
 async fn on_queue_with(agents: u16, settings: WatchSettings) -> Floor {
+    floor_with_recorded(agents, agents, settings).await
+}
+
+/// The same, with only the first `recorded` agents' events recorded so far.
+async fn floor_with_recorded(agents: u16, recorded: u16, settings: WatchSettings) -> Floor {
     let floor = Floor::new(agents, settings);
     let now_s = floor.clock.now_ms() / 1000;
     for n in 1..=agents {
         floor.teams(n, ClientEvent::SignIn);
-        floor
-            .genesys_event(n, SystemPresence::OnQueue, RoutingStatus::Idle)
-            .await;
+        if n <= recorded {
+            floor
+                .genesys_event(n, SystemPresence::OnQueue, RoutingStatus::Idle)
+                .await;
+        }
         let cached = CachedTeamsId {
             entry: TeamsIdEntry::Teams(teams(n)),
             expires_at: now_s + 86_400,
@@ -110,5 +117,37 @@ async fn a_take_off_with_no_genesys_slot_left_in_its_run_is_made_by_the_next_run
     assert_eq!(
         floor.genesys_now(1),
         Some(Observed::Known(SystemPresence::Meeting))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_agent_first_recorded_during_a_run_is_watched_within_it() {
+    // A shift start: the run's walk finds agent 1, who is new; agent 2's first Genesys event
+    // is recorded 5 s into the run and their meeting starts at once. A walk that found the
+    // roster growing is made again within the run, so agent 2 is taken off in it, not a
+    // minute later.
+    let floor = floor_with_recorded(2, 1, settings(OnQueuePolicy::TakeOff, "", 0)).await;
+    let start = Instant::now();
+    let run = floor.watch_for(58);
+    let joins = async {
+        tokio::time::sleep_until(start + Duration::from_secs(5)).await;
+        floor
+            .genesys_event(2, SystemPresence::OnQueue, RoutingStatus::Idle)
+            .await;
+        floor.teams(2, ClientEvent::JoinMeeting);
+        let end = start + Duration::from_secs(58);
+        while floor.genesys_now(2) != Some(Observed::Known(SystemPresence::Meeting))
+            && Instant::now() < end
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Instant::now() - start
+    };
+    let (report, taken_off_at) = tokio::join!(run, joins);
+    assert_eq!(report.taken_off, 1, "{report:?}");
+    assert!(
+        taken_off_at
+            <= Duration::from_secs(5) + crate::policy::WATCH_GROWING_WALK + Duration::from_secs(13),
+        "taken off {taken_off_at:?} into the run"
     );
 }
