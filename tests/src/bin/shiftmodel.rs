@@ -22,6 +22,7 @@
 //! | `--meetings S` | 0.2 | with `--watcher`: the share of agents with a meeting or call |
 //! | `--watch-genesys-share P` | 20 | with `--watcher`: `WATCH_GENESYS_SHARE_PERCENT`, its share of the Genesys client's 300 a minute |
 //! | `--watch-graph-share P` | 10 | with `--watcher`: `WATCH_GRAPH_SHARE_PERCENT`, its share of Graph's limit |
+//! | `--genesys-limit N` | 300 | with `--watcher`: `GENESYS_LIMIT_PER_MINUTE`, the Genesys client's requests a minute (a limit raised through Genesys support) |
 //! | `--teams-ids T` | cached | with `--watcher`: `cached` (every Teams id in the table at 07:50) or `cold` (looked up as needed: the first day) |
 //! | `--expiry MIN` | 60 | `PRESENCE_EXPIRATION` in minutes (keep-alive, lapses) |
 //! | `--dynamo-ms MS` | 6 | latency of each DynamoDB call |
@@ -79,7 +80,7 @@ fn options() -> Options {
     let mut last_sweep = None;
     let (mut in_scope, mut memberships) = (None, Memberships::Cold);
     let (mut watcher, mut meetings, mut teams_ids) = (false, None, TeamsIds::Cached);
-    let (mut genesys_share, mut graph_share) = (None, None);
+    let (mut genesys_share, mut graph_share, mut genesys_limit) = (None, None, None);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || {
@@ -105,6 +106,10 @@ fn options() -> Options {
             },
             "--watch-genesys-share" => genesys_share = Some(percent(&value())),
             "--watch-graph-share" => graph_share = Some(percent(&value())),
+            "--genesys-limit" => match one(value()) {
+                limit @ 1..=100_000 => genesys_limit = Some(limit as u32),
+                _ => usage("--genesys-limit takes 1 to 100000 requests a minute"),
+            },
             "--meetings" => {
                 let raw = value();
                 match raw.trim().parse::<f64>() {
@@ -152,6 +157,7 @@ fn options() -> Options {
             w.teams_ids = teams_ids;
             w.genesys_share_percent = genesys_share.unwrap_or(w.genesys_share_percent);
             w.graph_share_percent = graph_share.unwrap_or(w.graph_share_percent);
+            w.genesys_limit_per_minute = genesys_limit.unwrap_or(w.genesys_limit_per_minute);
         }
     }
     if base.teams_ids_expiring {

@@ -162,11 +162,12 @@ impl WatchFigures {
         };
         vec![
             format!(
-                "watcher: {} runs ({} failed), yielded {} ({}); {} polls; Teams changes seen {}, looked at {}, taken off {}, restored {}, confirmed {}, overridden {}, forgotten {}, failed {}",
+                "watcher: {} runs ({} failed), yielded {} ({}); {} walks of the records; {} polls; Teams changes seen {}, looked at {}, taken off {}, restored {}, confirmed {}, overridden {}, forgotten {}, failed {}",
                 self.runs.len(),
                 failed,
                 yielded.len(),
                 yielded.join(", "),
+                sum(|r| r.walks),
                 sum(|r| r.polls),
                 sum(|r| r.changes),
                 sum(|r| r.looked),
