@@ -151,3 +151,14 @@ async fn an_agent_first_recorded_during_a_run_is_watched_within_it() {
         "taken off {taken_off_at:?} into the run"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_run_in_which_no_one_is_new_walks_the_records_once() {
+    // A new process: its first walk finds everyone new, so it walks once more 15 s later and
+    // finds no one; the next run of the warm process finds no one new and walks once.
+    let floor = floor_on_queue(3).await;
+    let first = floor.watch_for(58).await;
+    assert_eq!((first.watched, first.walks), (3, 2), "{first:?}");
+    let second = floor.watch_for(58).await;
+    assert_eq!(second.walks, 1, "{second:?}");
+}
