@@ -270,8 +270,6 @@ fn without_teams_id<G, R>(run: &Run<'_, G, R>) -> Vec<GenesysUserId> {
         .collect()
 }
 
-/// One walked record into the roster: a let-go agent leaves it; the others keep their Teams id
-/// and take the record's revision and mark.
 /// Whether a walk found agents new to the roster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Growth {
@@ -279,7 +277,8 @@ pub(super) enum Growth {
     Same,
 }
 
-/// The record's agent in the roster (or out of it, let go); whether they are new to it.
+/// One walked record into the roster: a let-go agent leaves it; the others keep their Teams id
+/// and take the record's revision and mark. Whether the agent is new to the roster.
 fn merge(
     members: &mut std::collections::BTreeMap<GenesysUserId, Member>,
     user: GenesysUserId,
