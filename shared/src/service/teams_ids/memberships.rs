@@ -122,10 +122,7 @@ impl<C: TeamsIdCache, L: Memberships> Memberships for TableCached<C, L> {
             return Ok(cached);
         }
         let cached = self.next.membership(user, queues, budget, now).await?;
-        let put = self.table.put_membership(user, &cached);
-        if let Err(error) = bounded(budget, "caching the memberships", user, put).await {
-            warn!(genesysUserId = %user, error = %error, "could not cache the memberships; they will be looked up again");
-        }
+        self.remember(user, &cached, budget).await;
         Ok(cached)
     }
 
@@ -141,7 +138,7 @@ impl<C: TeamsIdCache, L: Memberships> Memberships for TableCached<C, L> {
     async fn remember(&self, user: &GenesysUserId, cached: &CachedMembership, budget: Budget) {
         let put = self.table.put_membership(user, cached);
         if let Err(error) = bounded(budget, "caching the memberships", user, put).await {
-            warn!(genesysUserId = %user, error = %error, "could not cache the memberships read in bulk");
+            warn!(genesysUserId = %user, error = %error, "could not cache the memberships; they will be looked up again");
         }
     }
 }
