@@ -119,3 +119,41 @@ resource "aws_secretsmanager_secret_version" "genesys" {
     client_secret = genesyscloud_oauth_client.presence_sync.client_secret
   })
 }
+
+# The watcher's own client (two_way): Genesys limits requests per client credentials token
+# (about 300 a minute, ../shared/reference), so a client of its own gives presence-watch a
+# limit of its own instead of a fifth of the one presence-sync's lookups and the reconciler
+# share (docs/design.md, "Cost and limits"). The same role: the watcher reads users (Teams ids,
+# their presence and routing status) and sets their presence, which is what two_way adds.
+resource "genesyscloud_oauth_client" "presence_watch" {
+  count                         = var.two_way ? 1 : 0
+  name                          = "${var.oauth_client_name}-watch"
+  description                   = "presence-watch Lambda function: sets agents' presence from Microsoft Teams. Managed by Terraform (infra/genesys)."
+  authorized_grant_type         = "CLIENT-CREDENTIALS"
+  access_token_validity_seconds = var.token_validity_seconds
+  state                         = "active"
+  expose_client_secret          = true
+
+  roles {
+    role_id     = genesyscloud_auth_role.scim_reader.id
+    division_id = var.role_division_id
+  }
+}
+
+# Its secret, as the function's: straight from Genesys into Secrets Manager (the stack's
+# ExistingWatcherGenesysSecretArn).
+resource "aws_secretsmanager_secret" "watcher" {
+  count                   = var.two_way ? 1 : 0
+  name_prefix             = "${var.secret_name_prefix}watch-"
+  description             = "presence-watch: its own Genesys OAuth client {client_id, client_secret}. Managed by Terraform (infra/genesys)."
+  recovery_window_in_days = 7
+}
+
+resource "aws_secretsmanager_secret_version" "watcher" {
+  count     = var.two_way ? 1 : 0
+  secret_id = aws_secretsmanager_secret.watcher[0].id
+  secret_string = jsonencode({
+    client_id     = genesyscloud_oauth_client.presence_watch[0].id
+    client_secret = genesyscloud_oauth_client.presence_watch[0].client_secret
+  })
+}

@@ -29,3 +29,9 @@ output "secret_arn" {
   # The version must exist before the stack (or doctor) reads the secret.
   depends_on = [aws_secretsmanager_secret_version.genesys]
 }
+
+output "watcher_secret_arn" {
+  description = "With two_way: the secret of presence-watch's own OAuth client {client_id, client_secret}, template.yaml's ExistingWatcherGenesysSecretArn; empty without."
+  value       = var.two_way ? aws_secretsmanager_secret.watcher[0].arn : ""
+  depends_on  = [aws_secretsmanager_secret_version.watcher]
+}

@@ -129,9 +129,12 @@ fn remembered(context: &Context, account: &str, region: &str) -> Result<Settings
 /// MyPureCloud/terraform-provider-genesyscloud), and Genesys lets a client give only roles
 /// it holds (`genesyscloud_oauth_client`, `roles`; Resource Center, "Edit an OAuth client":
 /// "the same roles as the OAuth client you plan to edit").
-const HOLDING_THE_ROLE: [&str; 3] = [
+const HOLDING_THE_ROLE: [&str; 5] = [
     "genesyscloud_oauth_client.presence_sync",
     "aws_secretsmanager_secret.genesys",
+    // The watcher's own client (two_way) holds the same role.
+    "genesyscloud_oauth_client.presence_watch",
+    "aws_secretsmanager_secret.watcher",
     "genesyscloud_integration.eventbridge",
 ];
 
@@ -164,7 +167,7 @@ async fn genesys(context: &Context, settings: &Settings) -> Result<((), String),
         }
     }
     module.destroy(&[]).await?;
-    Ok(((), "integration (the partner event source goes with it), OAuth client and role deleted; the Genesys secret scheduled for deletion".into()))
+    Ok(((), "integration (the partner event source goes with it), OAuth clients and role deleted; the Genesys secrets scheduled for deletion".into()))
 }
 
 /// What `destroy` leaves, and why.

@@ -4,6 +4,7 @@
 
 use super::account::{Reservations, StackSoFar};
 use super::command::Runner;
+use super::function_env;
 use super::genesys_grant::{GenesysAdmin, Grant};
 use super::modules::{azure_module, genesys_module, integration_name, role_name};
 use super::prerequisites::{self, AwsIdentity, Purpose};
@@ -149,13 +150,14 @@ async fn steps(
     let azure = context
         .step(Step::Azure, total, azure(context, &settings))
         .await?;
-    let (event_source_name, genesys_secret_arn) = context
+    let (event_source_name, genesys_secret_arn, watcher_genesys_secret_arn) = context
         .step(Step::Genesys, total, genesys(context, &settings))
         .await?;
     let made = Made {
         event_source_name,
         azure_secret_arn: azure,
         genesys_secret_arn,
+        watcher_genesys_secret_arn,
     };
     let wait = Duration::from_secs(args.credentials_wait);
     context
@@ -281,10 +283,14 @@ async fn azure(context: &Context, settings: &Settings) -> Result<(String, String
     ))
 }
 
+/// The partner event source, the functions' Genesys secret and, with the watcher, the secret
+/// of its own client.
+type GenesysMade = (String, String, Option<String>);
+
 async fn genesys(
     context: &Context,
     settings: &Settings,
-) -> Result<((String, String), String), Problem> {
+) -> Result<(GenesysMade, String), Problem> {
     let module = genesys_module(context, settings);
     if !context.reads_only(Step::Genesys) {
         module.prepare().await?;
@@ -311,8 +317,15 @@ async fn genesys(
     }
     let source = module.output("event_source_name").await?;
     let arn = module.output("secret_arn").await?;
-    let said = format!("event source {source}; the function's client secret in {arn}");
-    Ok(((source, arn), said))
+    let mut said = format!("event source {source}; the function's client secret in {arn}");
+    let watcher = match function_env::two_way(&settings.parameters) {
+        true => Some(module.output("watcher_secret_arn").await?),
+        false => None,
+    };
+    if let Some(watcher) = &watcher {
+        said.push_str(&format!("; the watcher's own client secret in {watcher}"));
+    }
+    Ok(((source, arn, watcher), said))
 }
 
 async fn credentials(

@@ -12,11 +12,12 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 /// The stack parameters the driver sets itself (from the Terraform outputs and the settings).
-pub const DRIVER_PARAMETERS: [&str; 6] = [
+pub const DRIVER_PARAMETERS: [&str; 7] = [
     "GenesysEventSourceName",
     "GenesysEnvironment",
     "ExistingAzureSecretArn",
     "ExistingGenesysSecretArn",
+    "ExistingWatcherGenesysSecretArn",
     "EventRuleState",
     "AlarmEmail",
 ];

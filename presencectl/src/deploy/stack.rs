@@ -20,6 +20,8 @@ pub struct Made {
     pub event_source_name: String,
     pub azure_secret_arn: String,
     pub genesys_secret_arn: String,
+    /// With the watcher (`TeamsToGenesys=on`): the secret of its own Genesys client.
+    pub watcher_genesys_secret_arn: Option<String>,
 }
 
 fn sam_env() -> Vec<(String, String)> {
@@ -62,6 +64,10 @@ pub fn parameters(settings: &Settings, made: &Made) -> Vec<(String, String)> {
         ("GenesysEnvironment", settings.genesys().host.to_owned()),
         ("ExistingAzureSecretArn", made.azure_secret_arn.clone()),
         ("ExistingGenesysSecretArn", made.genesys_secret_arn.clone()),
+        (
+            "ExistingWatcherGenesysSecretArn",
+            made.watcher_genesys_secret_arn.clone().unwrap_or_default(),
+        ),
         ("EventRuleState", "ENABLED".to_owned()),
         (
             "AlarmEmail",

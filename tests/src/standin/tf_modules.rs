@@ -18,13 +18,15 @@ use serde_json::{Value, json};
 /// The role a targeted apply creates first.
 const ROLE: &str = "genesyscloud_auth_role.scim_reader";
 const CLIENT: &str = "genesyscloud_oauth_client.presence_sync";
+const WATCHER_CLIENT: &str = "genesyscloud_oauth_client.presence_watch";
 const INTEGRATION: &str = "genesyscloud_integration.eventbridge";
 
-/// The secret in moto (created unless the state names one that still exists); whether it
-/// was created.
-async fn ensure_secret(state: &mut Value, prefix: &str, value: Value) -> bool {
+/// The secret in moto (created unless the state's output `output` names one that still
+/// exists); whether it was created.
+async fn ensure_secret(state: &mut Value, output: &str, prefix: &str, value: Value) -> bool {
     let client = aws_sdk_secretsmanager::Client::new(&sdk().await);
-    if let Some(arn) = state["outputs"]["secret_arn"].as_str()
+    if let Some(arn) = state["outputs"][output].as_str()
+        && !arn.is_empty()
         && client.describe_secret().secret_id(arn).send().await.is_ok()
     {
         return false;
@@ -34,7 +36,7 @@ async fn ensure_secret(state: &mut Value, prefix: &str, value: Value) -> bool {
         &uuid::Uuid::new_v4().simple().to_string()[..20]
     );
     let arn = aws::put_secret(&client, &name, &value).await;
-    state["outputs"]["secret_arn"] = json!(arn);
+    state["outputs"][output] = json!(arn);
     true
 }
 
@@ -56,7 +58,7 @@ pub(super) async fn apply_azure(
     let (_region, prefix) = (var("aws_region")?, var("secret_name_prefix")?);
     let mut secret = secret_input("STANDIN_AZURE_SECRET");
     secret["client_secret_expires_at"] = json!("2027-06-01T00:00:00Z");
-    ensure_secret(state, &prefix, secret.clone()).await;
+    ensure_secret(state, "secret_arn", &prefix, secret.clone()).await;
     counts.added += add_declared(call, state, None);
     state["outputs"]["client_id"] = secret["client_id"].clone();
     state["outputs"]["tenant_id"] = secret["tenant_id"].clone();
@@ -85,7 +87,15 @@ pub(super) async fn apply_genesys(
     ensure_partner_source(state).await?;
     let prefix = var("secret_name_prefix")?;
     let secret = secret_input("STANDIN_GENESYS_SECRET");
-    ensure_secret(state, &prefix, secret.clone()).await;
+    ensure_secret(state, "secret_arn", &prefix, secret.clone()).await;
+    // The watcher's own client (two_way), with the credentials the fake Genesys issued it.
+    if var("two_way").is_ok_and(|v| v == "true") {
+        let watcher = secret_input("STANDIN_WATCHER_GENESYS_SECRET");
+        let watcher = if watcher.is_null() { secret.clone() } else { watcher };
+        ensure_secret(state, "watcher_secret_arn", &format!("{prefix}watch-"), watcher).await;
+    } else {
+        state["outputs"]["watcher_secret_arn"] = json!("");
+    }
     counts.added += add_declared(call, state, None);
     state["outputs"]["oauth_client_id"] = secret["client_id"].clone();
     state["outputs"]["integration_id"] = json!("integration-1");
@@ -98,8 +108,14 @@ pub(super) async fn apply_genesys(
 pub(super) async fn destroy_resource(state: &Value, address: &str) -> Result<(), Ended> {
     let sdk = sdk().await;
     match address {
-        "aws_secretsmanager_secret.azure" | "aws_secretsmanager_secret.genesys" => {
-            if let Some(arn) = state["outputs"]["secret_arn"].as_str() {
+        "aws_secretsmanager_secret.azure"
+        | "aws_secretsmanager_secret.genesys"
+        | "aws_secretsmanager_secret.watcher" => {
+            let output = match address {
+                "aws_secretsmanager_secret.watcher" => "watcher_secret_arn",
+                _ => "secret_arn",
+            };
+            if let Some(arn) = state["outputs"][output].as_str().filter(|a| !a.is_empty()) {
                 let _ = aws_sdk_secretsmanager::Client::new(&sdk)
                     .delete_secret()
                     .secret_id(arn)
@@ -121,7 +137,7 @@ pub(super) async fn destroy_resource(state: &Value, address: &str) -> Result<(),
                     .await;
             }
         }
-        CLIENT => {
+        CLIENT | WATCHER_CLIENT => {
             deployment_client_holds(state, "update (state inactive, before deleting)").await?
         }
         _ => {}

@@ -518,6 +518,8 @@ async fn deploy_from_zero_then_again_changes_nothing_and_no_secret_reaches_outpu
     assert_eq!(sent["EventRuleState"], "ENABLED");
     assert_eq!(sent["GenesysEnvironment"], "mypurecloud.ie");
     assert_eq!(sent["AlarmEmail"], "ops@example.com");
+    // No watcher, no client of its own.
+    assert_eq!(sent["ExistingWatcherGenesysSecretArn"], "");
 
     // The deployment in moto: both secrets as Terraform wrote them, the rule enabled, the
     // functions told the Genesys region.
@@ -1123,6 +1125,22 @@ async fn a_scoped_two_way_deployment_is_checked_and_granted_as_the_stack_will_ru
     );
     let vars = genesys_apply_vars(&drive.records());
     assert!(has_var(&vars, "TF_VAR_two_way", "true"), "{vars:?}");
+    // The watcher runs on a Genesys client of its own (a limit of its own): the stack is
+    // given its secret, which is not the other functions'.
+    let records = drive.records();
+    let deploy = position(&records, "sam", &["deploy"]);
+    let sent = parameters(&records[deploy]);
+    let watcher = sent["ExistingWatcherGenesysSecretArn"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(watcher.starts_with("arn:aws:secretsmanager:"), "{sent}");
+    assert_ne!(json!(watcher), sent["ExistingGenesysSecretArn"], "{sent}");
+    assert_eq!(drive.secret_versions(watcher).await, 1, "{watcher}");
+    assert!(
+        again.out.contains("the watcher's own client secret in"),
+        "{}",
+        again.out
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -303,7 +303,6 @@ fn the_functions_share_the_table_secrets_and_settings() {
     for name in [
         "STATE_TABLE",
         "AZURE_SECRET_ID",
-        "GENESYS_SECRET_ID",
         "GENESYS_ENVIRONMENT",
         "PRESENCE_MAPPING",
         "METRICS_NAMESPACE",
@@ -311,6 +310,11 @@ fn the_functions_share_the_table_secrets_and_settings() {
     ] {
         assert_eq!(sync.get(name), watch.get(name), "{name}");
     }
+    // The watcher's Genesys client: its own when the stack is given one, else the same.
+    assert_eq!(
+        watch["GENESYS_SECRET_ID"],
+        json!({"Fn::If": ["WatcherOwnClient", {"Ref": "ExistingWatcherGenesysSecretArn"}, sync["GENESYS_SECRET_ID"]]})
+    );
     // One switch: TeamsToGenesys on runs the watcher and makes the other two two-way.
     assert_eq!(
         sync["PRESENCE_MODE"],
@@ -355,6 +359,45 @@ fn the_watcher_is_off_by_default_and_runs_alone_every_minute() {
         json!(["leave", "take-off"])
     );
     assert_eq!(template["Parameters"]["OnQueuePolicy"]["Default"], "leave");
+}
+
+#[test]
+fn the_watcher_takes_most_of_a_genesys_client_of_its_own_and_a_fifth_of_a_shared_one() {
+    let template = template();
+    assert_eq!(
+        template["Conditions"]["WatcherOwnClient"],
+        json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "ExistingWatcherGenesysSecretArn"}, ""]}]})
+    );
+    assert_eq!(
+        template["Parameters"]["ExistingWatcherGenesysSecretArn"]["Default"],
+        ""
+    );
+    let watch = variables_of(&resource(&template, WATCH).clone());
+    assert_eq!(
+        watch["WATCH_GENESYS_SHARE_PERCENT"],
+        json!({"Fn::If": ["WatcherOwnClient", "90", "20"]})
+    );
+    // A shared client's fifth is the library's default, and both shares are valid.
+    let config = |share: Option<&str>| {
+        let mut env = vec![
+            ("STATE_TABLE", "t"),
+            ("AZURE_SECRET_ID", "a"),
+            ("GENESYS_SECRET_ID", "g"),
+            ("GENESYS_ENVIRONMENT", "mypurecloud.com"),
+            ("PRESENCE_MODE", "two-way"),
+        ];
+        env.extend(share.map(|s| ("WATCH_GENESYS_SHARE_PERCENT", s)));
+        presence_core::config::Config::from_lookup(|name| {
+            env.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        })
+        .expect("a valid configuration")
+        .watch
+        .genesys_share_percent
+    };
+    assert_eq!(config(None), 20);
+    assert_eq!(config(Some("90")), 90);
 }
 
 #[test]
