@@ -287,10 +287,7 @@ async fn azure(context: &Context, settings: &Settings) -> Result<(String, String
 /// of its own client.
 type GenesysMade = (String, String, Option<String>);
 
-async fn genesys(
-    context: &Context,
-    settings: &Settings,
-) -> Result<(GenesysMade, String), Problem> {
+async fn genesys(context: &Context, settings: &Settings) -> Result<(GenesysMade, String), Problem> {
     let module = genesys_module(context, settings);
     if !context.reads_only(Step::Genesys) {
         module.prepare().await?;

@@ -91,8 +91,18 @@ pub(super) async fn apply_genesys(
     // The watcher's own client (two_way), with the credentials the fake Genesys issued it.
     if var("two_way").is_ok_and(|v| v == "true") {
         let watcher = secret_input("STANDIN_WATCHER_GENESYS_SECRET");
-        let watcher = if watcher.is_null() { secret.clone() } else { watcher };
-        ensure_secret(state, "watcher_secret_arn", &format!("{prefix}watch-"), watcher).await;
+        let watcher = if watcher.is_null() {
+            secret.clone()
+        } else {
+            watcher
+        };
+        ensure_secret(
+            state,
+            "watcher_secret_arn",
+            &format!("{prefix}watch-"),
+            watcher,
+        )
+        .await;
     } else {
         state["outputs"]["watcher_secret_arn"] = json!("");
     }
