@@ -169,6 +169,11 @@ pub const WATCH_IN_FLIGHT: Duration = Duration::from_secs(30);
 /// at them all (when its Genesys share has a slot sooner): at most this much lag, for one
 /// request instead of one per poll batch with a change.
 pub const WATCH_LOOK_WINDOW: Duration = Duration::from_secs(1);
+/// The records a walk found changed that one look takes: as many as the watcher's Genesys
+/// share writes in this time (at least one). A walk finds a minute's worth at once; in one
+/// look their writes, one a slot, would hold back a Teams change seen meanwhile (100 at 270
+/// a minute: 22 s), while Teams changes are taken before them at every look.
+pub const WATCH_RECORD_LOOK: Duration = Duration::from_secs(2);
 /// The deadline of one watcher read or write (a Graph bulk read, a Genesys read or write).
 pub const WATCH_CALL_TIME: Duration = Duration::from_secs(5);
 

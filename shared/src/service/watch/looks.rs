@@ -122,14 +122,16 @@ impl Looks {
         lock(&self.waiting).since
     }
 
-    /// Up to `limit` waiting candidates: Teams changes first, each kind the oldest first.
-    fn take(&self, limit: usize) -> Vec<Candidate> {
+    /// Up to `limit` waiting candidates, of them at most `records` record changes: Teams
+    /// changes first, each kind the oldest first.
+    fn take(&self, limit: usize, records: usize) -> Vec<Candidate> {
         let mut waiting = lock(&self.waiting);
         let mut oldest: Vec<(Cause, i64, &GenesysUserId)> = (waiting.candidates.values())
             .map(|c| (c.cause, c.seen_at, &c.user))
             .collect();
         oldest.sort_unstable();
-        let users: Vec<GenesysUserId> = (oldest.into_iter().take(limit))
+        let teams = oldest.partition_point(|(cause, _, _)| *cause == Cause::TeamsChange);
+        let users: Vec<GenesysUserId> = (oldest.into_iter().take(limit.min(teams + records)))
             .map(|(_, _, user)| user.clone())
             .collect();
         let taken: Vec<Candidate> = (users.iter())
@@ -177,13 +179,21 @@ where
             if run.shared.genesys.ready_before(run.until).await.is_err() {
                 return;
             }
-            let candidates = looks.take(G::MAX_USERS.max(1));
+            let records = record_changes_per_look(run.settings.genesys_per_minute);
+            let candidates = looks.take(G::MAX_USERS.max(1), records);
             if !candidates.is_empty() {
                 self.look_at(run, candidates).await;
             }
             looks.looked();
         }
     }
+}
+
+/// How many of the records a walk found changed one look takes: the writes the share makes in
+/// [`crate::policy::WATCH_RECORD_LOOK`], at least one.
+fn record_changes_per_look(genesys_per_minute: u32) -> usize {
+    let per_look = u64::from(genesys_per_minute) * crate::policy::WATCH_RECORD_LOOK.as_secs() / 60;
+    usize::try_from(per_look.max(1)).unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]
@@ -212,8 +222,31 @@ mod tests {
         ]);
         let order =
             |taken: Vec<Candidate>| -> Vec<i64> { taken.iter().map(|c| c.seen_at).collect() };
-        assert_eq!(order(looks.take(3)), [250, 300, 100]);
-        assert_eq!(order(looks.take(3)), [200]);
+        assert_eq!(order(looks.take(3, 3)), [250, 300, 100]);
+        assert_eq!(order(looks.take(3, 3)), [200]);
         assert_eq!(looks.first_since(), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_look_takes_every_teams_change_but_only_a_few_of_the_records_a_walk_found() {
+        let looks = Looks::default();
+        looks.add(
+            (1..=5)
+                .map(|n| candidate(n, Cause::RecordChange, i64::from(n)))
+                .collect(),
+        );
+        looks.add(vec![
+            candidate(9, Cause::TeamsChange, 900),
+            candidate(8, Cause::TeamsChange, 800),
+        ]);
+        let order =
+            |taken: Vec<Candidate>| -> Vec<i64> { taken.iter().map(|c| c.seen_at).collect() };
+        assert_eq!(order(looks.take(100, 2)), [800, 900, 1, 2]);
+        assert_eq!(order(looks.take(100, 2)), [3, 4]);
+        assert_eq!(order(looks.take(100, 2)), [5]);
+        assert_eq!(looks.first_since(), None);
+        // 270 requests a minute write 9 in 2 s; a share of a few a minute still takes one.
+        assert_eq!(record_changes_per_look(270), 9);
+        assert_eq!(record_changes_per_look(3), 1);
     }
 }

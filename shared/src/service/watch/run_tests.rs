@@ -162,3 +162,45 @@ async fn a_run_in_which_no_one_is_new_walks_the_records_once() {
     let second = floor.watch_for(58).await;
     assert_eq!(second.walks, 1, "{second:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_teams_change_is_not_held_behind_the_take_offs_a_walk_found() {
+    // 100 agents in a meeting while interacting: left alone. Between two runs their
+    // interactions end, so the next run's walk finds 100 records changed, each a take-off
+    // due (22 s of writes at 270 a minute, a client of the watcher's own). Agent 101 joins a
+    // meeting 4 s into that run: its take-off must not wait for all of them.
+    let mut own_client = settings(OnQueuePolicy::TakeOff, "", 0);
+    own_client.genesys_per_minute = 270;
+    let floor = floor_with_recorded(101, 101, own_client).await;
+    for n in 1..=100 {
+        (floor.genesys_event(n, SystemPresence::OnQueue, RoutingStatus::Interacting)).await;
+        floor.teams(n, ClientEvent::JoinMeeting);
+    }
+    let start = Instant::now();
+    let first = floor.watch_for(58).await;
+    assert_eq!(first.taken_off, 0, "{first:?}");
+    tokio::time::sleep_until(start + Duration::from_secs(59)).await;
+    for n in 1..=100 {
+        (floor.genesys_event(n, SystemPresence::OnQueue, RoutingStatus::Idle)).await;
+    }
+    let joined = start + Duration::from_secs(64);
+    let second_run = async {
+        tokio::time::sleep_until(start + Duration::from_secs(60)).await;
+        floor.watch_for(58).await
+    };
+    let meeting = async {
+        tokio::time::sleep_until(joined).await;
+        floor.teams(101, ClientEvent::JoinMeeting);
+        while floor.genesys_now(101) != Some(Observed::Known(SystemPresence::Meeting)) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Instant::now()
+    };
+    let (second, taken_off) = tokio::join!(second_run, meeting);
+    assert_eq!(second.taken_off, 101, "{second:?}");
+    let lag = taken_off - joined;
+    assert!(
+        lag <= Duration::from_secs(13),
+        "Teams → Genesys lag {lag:?} behind the walk's take-offs: more than the period and 3 s"
+    );
+}
