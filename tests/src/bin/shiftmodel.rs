@@ -18,9 +18,9 @@
 //! | `--prior-away` | off | every agent recorded Away (its Teams id cached) and Teams showing it, applied at a time uniform over the 50 minutes before 07:50 (the expiry less two reconcile periods); without it the floor is unseen |
 //! | `--scope N` | — | `SYNC_SCOPE` names a division holding the first N agents (issue 21); the floor before the hour holds only them; each Genesys lookup takes 250 ms |
 //! | `--memberships M` | cold | with `--scope`: `cold` (each agent's division looked up at their first event), `cached` (in the table until after the hour) or `expiring` (the day after: yesterday's answers expire over 07:50–08:20, the agents out of scope let go yesterday) |
-//! | `--watcher` | off | the watcher (`presence-watch`, Teams → Genesys) on its schedule (a run a minute, `WATCH_PERIOD_SECONDS` 10, 10 % of Graph's limit, 20 % of Genesys's, `ON_QUEUE_POLICY=take-off`), the function in `PRESENCE_MODE=two-way`; `--meetings S` of the agents join a meeting or take a call once in the hour |
+//! | `--watcher` | off | the watcher (`presence-watch`, Teams → Genesys) on its schedule (a run a minute, `WATCH_PERIOD_SECONDS` 10, 10 % of Graph's limit, 90 % of its own Genesys client's, `ON_QUEUE_POLICY=take-off`), the function in `PRESENCE_MODE=two-way`; `--meetings S` of the agents join a meeting or take a call once in the hour |
 //! | `--meetings S` | 0.2 | with `--watcher`: the share of agents with a meeting or call |
-//! | `--watch-genesys-share P` | 20 | with `--watcher`: `WATCH_GENESYS_SHARE_PERCENT`, its share of the Genesys client's 300 a minute |
+//! | `--watch-genesys-share P` | 90 | with `--watcher`: `WATCH_GENESYS_SHARE_PERCENT`, its share of its Genesys client's 300 a minute (90 on a client of its own, as make deploy makes it; 20 on the client the other functions use) |
 //! | `--watch-graph-share P` | 10 | with `--watcher`: `WATCH_GRAPH_SHARE_PERCENT`, its share of Graph's limit |
 //! | `--genesys-limit N` | 300 | with `--watcher`: `GENESYS_LIMIT_PER_MINUTE`, the Genesys client's requests a minute (a limit raised through Genesys support) |
 //! | `--teams-ids T` | cached | with `--watcher`: `cached` (every Teams id in the table at 07:50) or `cold` (looked up as needed: the first day) |

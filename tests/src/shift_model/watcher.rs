@@ -3,7 +3,7 @@
 //! floor's one state table, reading Teams through the tenant's one Graph window (its reads
 //! counted apart) and writing Genesys through the floor's (its requests counted as its own),
 //! at the production defaults (`WATCH_PERIOD_SECONDS` 10, debounce 0, 10 % of Graph's limit,
-//! 20 % of the Genesys client's, `ON_QUEUE_POLICY=take-off`, the default rules). A share of
+//! 90 % of its own Genesys client's, `ON_QUEUE_POLICY=take-off`, the default rules). A share of
 //! the agents join a meeting or take a call once in the hour, in their own Teams session.
 
 use super::clock::VirtualClock;
@@ -79,7 +79,9 @@ impl Default for WatcherParams {
             period: Duration::from_secs(10),
             debounce: Duration::ZERO,
             graph_share_percent: 10,
-            genesys_share_percent: 20,
+            // Its own client's limit, 90 % taken (template.yaml with
+            // ExistingWatcherGenesysSecretArn, as make deploy makes it).
+            genesys_share_percent: 90,
             genesys_limit_per_minute: 300,
             every: Duration::from_secs(60),
             timeout: Duration::from_secs(58),
