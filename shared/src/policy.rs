@@ -162,6 +162,9 @@ pub const WATCH_ROSTER_TIME: Duration = Duration::from_secs(15);
 /// this long after, within the run: an agent first recorded mid-run is watched within
 /// seconds, not from the next run. A walk that finds none is the run's last.
 pub const WATCH_GROWING_WALK: Duration = Duration::from_secs(15);
+/// A run long enough walks the records again this long after a walk that found no one new:
+/// the Genesys changes the event path recorded meanwhile are seen within the run.
+pub const WATCH_WALK_EVERY: Duration = Duration::from_secs(60);
 /// How long after its mark a Genesys write of the watcher may still be in flight (a
 /// take-off or restore not yet shown by Genesys is then sent again or given up).
 pub const WATCH_IN_FLIGHT: Duration = Duration::from_secs(30);

@@ -147,21 +147,19 @@ where
         if shared.roster_known() {
             let walks = async {
                 let growth = self.refresh_roster(&mut roster).await?;
-                self.walk_while_growing(&mut roster, growth).await.map(drop)
+                self.keep_walking(&mut roster, growth).await.map(drop)
             };
             let (walked, ()) = tokio::join!(walks, self.poll_and_look(&mut run, &mut looker));
             run.report.absorb(roster.report);
             walked?;
         } else {
             let growth = self.refresh_roster(&mut run).await?;
-            if !run.report.yielded {
-                let (walked, ()) = tokio::join!(
-                    self.walk_while_growing(&mut roster, growth),
-                    self.poll_and_look(&mut run, &mut looker)
-                );
-                if walked? > 0 {
-                    run.report.absorb(roster.report);
-                }
+            let (walked, ()) = tokio::join!(
+                self.keep_walking(&mut roster, growth),
+                self.poll_and_look(&mut run, &mut looker)
+            );
+            if walked? > 0 {
+                run.report.absorb(roster.report);
             }
         }
         run.report.absorb_looks(looker.report);

@@ -19,9 +19,9 @@ const AGENTS: u16 = 50;
 /// One step of the script: each agent changes at most once a step.
 const STEP: Duration = Duration::from_secs(5);
 const HOUR_STEPS: u32 = 720;
-/// The watcher's schedule (rate(1 minute)) and its Lambda timeout (58 s).
-const SCHEDULE: Duration = Duration::from_secs(60);
-const RUN_SECONDS: u64 = 58;
+/// The watcher's schedule (rate(5 minutes)) and its Lambda timeout (298 s).
+const SCHEDULE: Duration = Duration::from_secs(300);
+const RUN_SECONDS: u64 = 298;
 
 /// What the script did to one agent, the yardstick of the writes it may cause.
 #[derive(Clone, Default)]

@@ -48,15 +48,21 @@ where
                 slot = schedule.next(period, batches.len(), Instant::now());
             }
             cycle = Some(slot.cycle);
-            if slot.at >= run.until || run.shared.yielding() {
+            if slot.at >= run.until {
                 return;
             }
             tokio::time::sleep_until(slot.at).await;
-            if run.shared.yielding() || run.shared.graph.ready_before(run.until).await.is_err() {
+            // While the run yields Graph to the event path its slots pass unread; a later walk
+            // that finds the burst over ends the yield.
+            let yielding = run.shared.yielding();
+            if !yielding && run.shared.graph.ready_before(run.until).await.is_err() {
                 return;
             }
             schedule.polled(slot.at);
             *lock(&run.shared.schedule) = Some(schedule);
+            if yielding {
+                continue;
+            }
             if let Some(batch) = batches.get(slot.batch) {
                 self.poll_batch(run, batch.clone()).await;
             }

@@ -39,17 +39,24 @@ where
     D: TeamsDirectory,
     W: PresenceWriter,
 {
-    /// Walks the records again while the last walk found agents new to the roster (a shift
-    /// start), [`crate::policy::WATCH_GROWING_WALK`] apart, while the run has time for a
-    /// walk; how many walks it made.
-    pub(super) async fn walk_while_growing<G: GenesysBulk, R>(
+    /// Walks the records again while the run has time for a walk:
+    /// [`crate::policy::WATCH_GROWING_WALK`] after a walk that found agents new to the roster
+    /// (a shift start) or a burst of the event path's writes (to see it end), else
+    /// [`crate::policy::WATCH_WALK_EVERY`] after the last (a run of several minutes sees the
+    /// Genesys changes the event path recorded during it); how many walks it made.
+    pub(super) async fn keep_walking<G: GenesysBulk, R>(
         &self,
         run: &mut Run<'_, G, R>,
         mut growth: Growth,
     ) -> Result<u32, WatchError> {
         let mut walks = 0;
-        while growth == Growth::Grew && !run.shared.yielding() {
-            let next = Instant::now() + crate::policy::WATCH_GROWING_WALK;
+        loop {
+            let soon = growth == Growth::Grew || run.shared.yielding();
+            let wait = match soon {
+                true => crate::policy::WATCH_GROWING_WALK,
+                false => crate::policy::WATCH_WALK_EVERY,
+            };
+            let next = Instant::now() + wait;
             if next + crate::policy::WATCH_ROSTER_TIME > run.until {
                 break;
             }
@@ -104,8 +111,9 @@ where
         }
         run.report.roster_complete = lock(&shared.roster).complete;
         // The event path needs all of Graph's limit now (a shift start): this run yields.
-        run.report.yielded = crate::policy::is_burst(sampled, recent);
-        shared.set_yielding(run.report.yielded);
+        let burst = crate::policy::is_burst(sampled, recent);
+        run.report.yielded |= burst;
+        shared.set_yielding(burst);
         let unknown = self.known_teams_ids(run, stop).await;
         self.hint_from_directory(run, stop, unknown).await;
         self.look_up_teams_ids(run, stop).await;

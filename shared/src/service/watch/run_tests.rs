@@ -204,3 +204,62 @@ async fn a_teams_change_is_not_held_behind_the_take_offs_a_walk_found() {
         "Teams → Genesys lag {lag:?} behind the walk's take-offs: more than the period and 3 s"
     );
 }
+
+/// Polls, 100 ms apart, until the agent shows `system` in Genesys or `end`; when it did.
+async fn shown_at(floor: &Floor, n: u16, system: SystemPresence, end: Instant) -> Instant {
+    while floor.genesys_now(n) != Some(Observed::Known(system)) && Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Instant::now()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_of_five_minutes_sees_the_genesys_changes_recorded_during_it() {
+    // Agent 1 is in a meeting while interacting: left alone. The interaction ends 90 s into a
+    // five-minute run; a walk of the records each minute sees it within the run.
+    let floor = floor_on_queue(1).await;
+    (floor.genesys_event(1, SystemPresence::OnQueue, RoutingStatus::Interacting)).await;
+    floor.teams(1, ClientEvent::JoinMeeting);
+    let start = Instant::now();
+    let run = floor.watch_for(298);
+    let ends = async {
+        tokio::time::sleep_until(start + Duration::from_secs(90)).await;
+        (floor.genesys_event(1, SystemPresence::OnQueue, RoutingStatus::Idle)).await;
+        let end = start + Duration::from_secs(298);
+        shown_at(&floor, 1, SystemPresence::Meeting, end).await - start
+    };
+    let (report, taken_off_at) = tokio::join!(run, ends);
+    assert_eq!(report.taken_off, 1, "{report:?}");
+    let within = Duration::from_secs(90 + 60 + 13);
+    assert!(
+        taken_off_at <= within,
+        "taken off {taken_off_at:?} into the run"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_that_yields_to_a_shift_start_polls_again_once_it_is_over() {
+    // 59 of 60 agents go Away at once (the event path's Teams writes: a burst), so the run
+    // yields Graph at its start; a minute on, the burst is over and agent 1's meeting (100 s
+    // into the run) is acted on.
+    let floor = floor_on_queue(60).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for n in 2..=60 {
+        (floor.genesys_event(n, SystemPresence::Away, RoutingStatus::OffQueue)).await;
+    }
+    let start = Instant::now();
+    let run = floor.watch_for(298);
+    let meeting = async {
+        tokio::time::sleep_until(start + Duration::from_secs(100)).await;
+        floor.teams(1, ClientEvent::JoinMeeting);
+        let end = start + Duration::from_secs(298);
+        shown_at(&floor, 1, SystemPresence::Meeting, end).await - start
+    };
+    let (report, taken_off_at) = tokio::join!(run, meeting);
+    assert!(report.yielded, "{report:?}");
+    assert_eq!(report.taken_off, 1, "{report:?}");
+    assert!(
+        taken_off_at <= Duration::from_secs(100 + 13),
+        "taken off {taken_off_at:?} into the run"
+    );
+}
