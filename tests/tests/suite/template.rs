@@ -324,7 +324,7 @@ fn the_functions_share_the_table_secrets_and_settings() {
 }
 
 #[test]
-fn the_watcher_is_off_by_default_and_runs_alone_every_minute() {
+fn the_watcher_is_off_by_default_and_runs_alone_every_five_minutes() {
     let template = template();
     assert_eq!(template["Parameters"]["TeamsToGenesys"]["Default"], "off");
     assert_eq!(
@@ -345,13 +345,18 @@ fn the_watcher_is_off_by_default_and_runs_alone_every_minute() {
     assert_eq!(props["EventInvokeConfig"]["MaximumRetryAttempts"], 0);
     assert_eq!(
         props["Events"]["Every"]["Properties"]["Schedule"],
-        "rate(1 minute)"
+        "rate(5 minutes)"
     );
     let timeout = props["Timeout"].as_u64().unwrap();
     assert!(
-        timeout < 60,
+        timeout < 300,
         "Timeout {timeout} s: a run must end before the next one starts"
     );
+    // Long enough that a run walks the records again within it, three times at least
+    // (policy::WATCH_WALK_EVERY apart, each walk given WATCH_ROSTER_TIME).
+    let walk_again =
+        presence_core::policy::WATCH_WALK_EVERY + presence_core::policy::WATCH_ROSTER_TIME;
+    assert!(timeout > 3 * walk_again.as_secs(), "Timeout {timeout} s");
     let vars = variables_of(&resource(&template, WATCH).clone());
     assert_eq!(vars["ON_QUEUE_POLICY"], json!({"Ref": "OnQueuePolicy"}));
     assert_eq!(
