@@ -18,9 +18,10 @@
 //! | `--prior-away` | off | every agent recorded Away (its Teams id cached) and Teams showing it, applied at a time uniform over the 50 minutes before 07:50 (the expiry less two reconcile periods); without it the floor is unseen |
 //! | `--scope N` | — | `SYNC_SCOPE` names a division holding the first N agents (issue 21); the floor before the hour holds only them; each Genesys lookup takes 250 ms |
 //! | `--memberships M` | cold | with `--scope`: `cold` (each agent's division looked up at their first event), `cached` (in the table until after the hour) or `expiring` (the day after: yesterday's answers expire over 07:50–08:20, the agents out of scope let go yesterday) |
-//! | `--watcher` | off | the watcher (`presence-watch`, Teams → Genesys) on its schedule (a run a minute, `WATCH_PERIOD_SECONDS` 10, 10 % of Graph's limit, 90 % of its own Genesys client's, `ON_QUEUE_POLICY=take-off`), the function in `PRESENCE_MODE=two-way`; `--meetings S` of the agents join a meeting or take a call once in the hour |
+//! | `--watcher` | off | the watcher (`presence-watch`, Teams → Genesys) on its schedule (a run every 5 minutes, `WATCH_PERIOD_SECONDS` 10, 10 % of Graph's limit, 90 % of its own Genesys client's, `ON_QUEUE_POLICY=take-off`), the function in `PRESENCE_MODE=two-way`; `--meetings S` of the agents join a meeting or take a call once in the hour |
 //! | `--meetings S` | 0.2 | with `--watcher`: the share of agents with a meeting or call |
 //! | `--watch-genesys-share P` | 90 | with `--watcher`: `WATCH_GENESYS_SHARE_PERCENT`, its share of its Genesys client's 300 a minute (90 on a client of its own, as make deploy makes it; 20 on the client the other functions use) |
+//! | `--watch-run S` | 300 | with `--watcher`: the schedule's period in seconds, each run's timeout 2 s less (template.yaml: `rate(5 minutes)`, 298 s; 60 for the runs of a minute before) |
 //! | `--watch-graph-share P` | 10 | with `--watcher`: `WATCH_GRAPH_SHARE_PERCENT`, its share of Graph's limit |
 //! | `--genesys-limit N` | 300 | with `--watcher`: `GENESYS_LIMIT_PER_MINUTE`, the Genesys client's requests a minute (a limit raised through Genesys support) |
 //! | `--teams-ids T` | cached | with `--watcher`: `cached` (every Teams id in the table at 07:50) or `cold` (looked up as needed: the first day) |
@@ -81,6 +82,7 @@ fn options() -> Options {
     let (mut in_scope, mut memberships) = (None, Memberships::Cold);
     let (mut watcher, mut meetings, mut teams_ids) = (false, None, TeamsIds::Cached);
     let (mut genesys_share, mut graph_share, mut genesys_limit) = (None, None, None);
+    let mut watch_run: Option<u64> = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || {
@@ -105,6 +107,10 @@ fn options() -> Options {
                 other => usage(&format!("--teams-ids takes cached or cold, not {other}")),
             },
             "--watch-genesys-share" => genesys_share = Some(percent(&value())),
+            "--watch-run" => match numbers(&value())[..] {
+                [seconds] if (10..=900).contains(&seconds) => watch_run = Some(seconds),
+                _ => usage("--watch-run takes one period of 10 to 900 seconds"),
+            },
             "--watch-graph-share" => graph_share = Some(percent(&value())),
             "--genesys-limit" => match one(value()) {
                 limit @ 1..=100_000 => genesys_limit = Some(limit as u32),
@@ -156,6 +162,10 @@ fn options() -> Options {
             w.share = meetings.unwrap_or(w.share);
             w.teams_ids = teams_ids;
             w.genesys_share_percent = genesys_share.unwrap_or(w.genesys_share_percent);
+            if let Some(every) = watch_run {
+                w.every = std::time::Duration::from_secs(every);
+                w.timeout = std::time::Duration::from_secs(every - 2);
+            }
             w.graph_share_percent = graph_share.unwrap_or(w.graph_share_percent);
             w.genesys_limit_per_minute = genesys_limit.unwrap_or(w.genesys_limit_per_minute);
         }

@@ -1,5 +1,5 @@
 //! The watcher in the model (`presence-watch`, Teams → Genesys): `PresenceSync::watch` of the
-//! library on its schedule (a run a minute, each an invocation of 58 s, template.yaml), on the
+//! library on its schedule (a run every 5 minutes, each an invocation of 298 s, template.yaml), on the
 //! floor's one state table, reading Teams through the tenant's one Graph window (its reads
 //! counted apart) and writing Genesys through the floor's (its requests counted as its own),
 //! at the production defaults (`WATCH_PERIOD_SECONDS` 10, debounce 0, 10 % of Graph's limit,
@@ -40,7 +40,7 @@ pub struct WatcherParams {
     pub graph_share_percent: u32,
     pub genesys_share_percent: u32,
     pub genesys_limit_per_minute: u32,
-    /// The schedule (a run a minute) and the function's timeout (template.yaml: 58 s).
+    /// The schedule (a run every 5 minutes) and the function's timeout (template.yaml: 298 s).
     pub every: Duration,
     pub timeout: Duration,
     /// Latency of each of its Genesys calls.
@@ -83,8 +83,8 @@ impl Default for WatcherParams {
             // ExistingWatcherGenesysSecretArn, as make deploy makes it).
             genesys_share_percent: 90,
             genesys_limit_per_minute: 300,
-            every: Duration::from_secs(60),
-            timeout: Duration::from_secs(58),
+            every: Duration::from_secs(300),
+            timeout: Duration::from_secs(298),
             genesys_latency: Duration::from_millis(250),
             teams_ids: TeamsIds::Cached,
         }
