@@ -22,6 +22,8 @@ pub struct Stack {
     pub alarm_topic_arn: String,
     /// The CloudWatch dashboard (a stack from before the dashboard has none).
     pub dashboard_name: Option<String>,
+    /// presence-watch, with `TeamsToGenesys=on` only.
+    pub watch_function_arn: Option<String>,
 }
 
 /// How to reach AWS: the standard chain (environment, `~/.aws`, role), or these.
@@ -199,11 +201,12 @@ async fn read_stack(aws: &aws_config::SdkConfig, name: &str) -> Result<Stack, Fi
         event_bus_name: output("EventBusName")?,
         alarm_topic_arn: output("AlarmTopicArn")?,
         dashboard_name: output("DashboardName").ok(),
+        watch_function_arn: output("WatchFunctionArn").ok(),
     })
 }
 
-/// The event function's environment variables (its configuration).
-async fn function_environment(
+/// A function's environment variables (its configuration).
+pub(crate) async fn function_environment(
     aws: &aws_config::SdkConfig,
     function: &str,
 ) -> Result<HashMap<String, String>, FindError> {

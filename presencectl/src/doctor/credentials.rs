@@ -91,7 +91,7 @@ fn secret_id(
         .or_else(|| config.map(|c| from_config(c).clone()))
 }
 
-async fn secret_check(
+pub(super) async fn secret_check(
     name: &'static str,
     secrets: &SecretsManager,
     id: &str,

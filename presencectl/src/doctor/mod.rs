@@ -190,6 +190,9 @@ async fn stack_checks(deployment: &Deployment, stack: &Stack) -> Vec<Check> {
         .await,
         alarm_check(deployment, &stack.alarm_topic_arn).await,
     ]
+    .into_iter()
+    .chain(watcher::checks(deployment, stack).await)
+    .collect()
 }
 
 /// A check failed because an AWS call did: the service and its error, bounded; the fix for
@@ -215,3 +218,4 @@ mod scope;
 mod stack;
 #[cfg(test)]
 mod tests;
+mod watcher;

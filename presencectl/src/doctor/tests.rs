@@ -132,3 +132,43 @@ fn a_function_unlike_the_template_fails() {
         assert!(check.detail.contains(said), "{}", check.detail);
     }
 }
+
+#[test]
+fn the_watchers_client_must_read_the_definitions_its_mapping_names() {
+    use super::watcher::judge_definitions;
+    use presence_core::domain::presence::SystemPresence;
+    use presence_core::domain::watch::TeamsToGenesys;
+    use presence_core::domain::watch::resolve::{DefinitionKind, OrgDefinition};
+    use presence_core::ports::{RemoteError, Service};
+    let definition = |id: &str, system: &str| OrgDefinition {
+        id: id.to_owned(),
+        system: SystemPresence::observe(system),
+        kind: DefinitionKind::System,
+    };
+    let org = vec![
+        definition("31fe3bac-dea6-44b7-bed7-47f91660a1a0", "BUSY"),
+        definition("c8b2a8f4-6f1e-4a7b-9d3c-2e1f0a9b8c7d", "MEETING"),
+    ];
+    let rules = TeamsToGenesys::from_json("").unwrap();
+    let passed = judge_definitions(Ok(org.clone()), &rules);
+    assert_eq!(passed.status, Status::Pass, "{passed:?}");
+    assert!(passed.detail.contains("2 presence definitions"), "{passed:?}");
+    // The org has no Meeting presence: the default InAMeeting entry cannot be resolved.
+    let no_meeting = judge_definitions(Ok(org[..1].to_vec()), &rules);
+    assert_eq!(no_meeting.status, Status::Fail);
+    assert!(no_meeting.detail.contains("InAMeeting"), "{no_meeting:?}");
+    // The client's role lacks the permission: the fix names it.
+    let denied = RemoteError::Denied {
+        service: Service::GenesysUsers,
+        detail: "403 missing permission".to_owned(),
+    };
+    let refused = judge_definitions(Err(denied), &rules);
+    assert_eq!(refused.status, Status::Fail);
+    assert!(
+        refused
+            .fix
+            .as_deref()
+            .is_some_and(|f| f.contains("presence:presenceDefinition:view")),
+        "{refused:?}"
+    );
+}
