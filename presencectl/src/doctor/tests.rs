@@ -152,7 +152,10 @@ fn the_watchers_client_must_read_the_definitions_its_mapping_names() {
     let rules = TeamsToGenesys::from_json("").unwrap();
     let passed = judge_definitions(Ok(org.clone()), &rules);
     assert_eq!(passed.status, Status::Pass, "{passed:?}");
-    assert!(passed.detail.contains("2 presence definitions"), "{passed:?}");
+    assert!(
+        passed.detail.contains("2 presence definitions"),
+        "{passed:?}"
+    );
     // The org has no Meeting presence: the default InAMeeting entry cannot be resolved.
     let no_meeting = judge_definitions(Ok(org[..1].to_vec()), &rules);
     assert_eq!(no_meeting.status, Status::Fail);
