@@ -181,11 +181,18 @@ where
                 Ok(page) => page,
                 Err(error) => return run.read_failed(&error, "directory"),
             };
+            let mut hinted = Vec::new();
             for (user, answer) in page.users {
                 if missing.remove(&user) {
-                    run.shared.hints.put(user, answer);
+                    run.shared.hints.put(user.clone(), answer);
+                    hinted.push(user);
                 }
             }
+            // The page's answers become Teams ids now (the table's claim and cache, no
+            // Genesys request): a pass longer than the roster's time would otherwise leave
+            // them for lookups that get no time, and read the directory again.
+            let settle = (Instant::now() + crate::policy::WATCH_CALL_TIME).min(run.until);
+            self.resolve_teams_ids(run, hinted, settle.max(stop)).await;
             lock(&run.shared.roster).directory = page.next.clone();
             if page.next.is_none() {
                 return;
@@ -196,6 +203,16 @@ where
     /// Teams ids for the members without one, several at once, until `stop`.
     async fn look_up_teams_ids<G, R>(&self, run: &mut Run<'_, G, R>, stop: Instant) {
         let missing = without_teams_id(run);
+        self.resolve_teams_ids(run, missing, stop).await;
+    }
+
+    /// Teams ids for `missing`, several at once, until `stop`.
+    async fn resolve_teams_ids<G, R>(
+        &self,
+        run: &mut Run<'_, G, R>,
+        missing: Vec<GenesysUserId>,
+        stop: Instant,
+    ) {
         let budget = Budget { until: stop };
         let now = self.now_ms() / 1000;
         let lookups = futures_util::stream::iter(missing).map(|user| async move {
