@@ -78,7 +78,7 @@ variable "read_queues" {
 }
 
 variable "two_way" {
-  description = "Whether the function's role may set agents' Genesys presence (presence:userPresence:edit) and read the org's presence definitions (presence:presenceDefinition:view): needed when the stack runs presence-watch (TeamsToGenesys=on). make deploy sets it from TeamsToGenesys."
+  description = "Whether the function's role may set agents' Genesys presence (presence:userPresence:edit) and read the org's presence definitions (presence:presenceDefinition:view), and presence-watch gets an OAuth client of its own with that role: needed when the stack runs presence-watch (TeamsToGenesys=on). make deploy sets it from TeamsToGenesys."
   type        = bool
   default     = false
 }

@@ -158,9 +158,9 @@ pub fn is_burst(sampled: usize, recent: usize) -> bool {
 /// The most of a watcher run its roster may take (walking the records, looking up Teams ids);
 /// the rest of the run polls. A cold start of a large floor goes on in the next run.
 pub const WATCH_ROSTER_TIME: Duration = Duration::from_secs(15);
-/// A walk of the records that found agents new to the roster (a shift start) is made again
-/// this long after, within the run: an agent first recorded mid-run is watched within
-/// seconds, not from the next run. A walk that finds none is the run's last.
+/// A walk of the records that found agents new to the roster (a shift start), or the event
+/// path in a burst, is made again this long after, within the run: an agent first recorded
+/// mid-run is watched within seconds, and a yielding run sees the burst end.
 pub const WATCH_GROWING_WALK: Duration = Duration::from_secs(15);
 /// A run long enough walks the records again this long after a walk that found no one new:
 /// the Genesys changes the event path recorded meanwhile are seen within the run.

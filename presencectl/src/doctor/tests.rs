@@ -175,3 +175,20 @@ fn the_watchers_client_must_read_the_definitions_its_mapping_names() {
         "{refused:?}"
     );
 }
+
+#[test]
+fn a_watcher_may_take_most_of_its_own_client_but_only_a_fifth_of_the_functions() {
+    use super::watcher::judge_client;
+    let read = || pass("s", "arn: client_id, client_secret set");
+    assert_eq!(judge_client(read(), false, 90).status, Status::Pass);
+    assert_eq!(judge_client(read(), true, 20).status, Status::Pass);
+    let starving = judge_client(read(), true, 90);
+    assert_eq!(starving.status, Status::Fail);
+    assert!(
+        starving
+            .fix
+            .as_deref()
+            .is_some_and(|f| f.contains("ExistingWatcherGenesysSecretArn")),
+        "{starving:?}"
+    );
+}

@@ -42,11 +42,11 @@ pub(super) async fn checks(deployment: &Deployment, stack: &Stack) -> Vec<Check>
     let mut secret =
         super::credentials::secret_check(SECRET, &secrets, id, &["client_id", "client_secret"])
             .await;
-    if secret.status == Status::Pass {
-        secret.detail = format!("{}; {}", secret.detail, whose(id, stack, &config));
-    } else {
+    if secret.status != Status::Pass {
         return vec![secret, skip(CLIENT, "needs a usable secret")];
     }
+    let shared = id == &stack.genesys_secret_arn;
+    secret = judge_client(secret, shared, config.watch.genesys_share_percent);
     let http = Http::new(config.http);
     let login = GenesysLogin {
         login_url: config.genesys_login_url.clone(),
@@ -57,12 +57,32 @@ pub(super) async fn checks(deployment: &Deployment, stack: &Stack) -> Vec<Check>
     vec![secret, judge_definitions(read, &config.watch.rules)]
 }
 
-/// Whose client the watcher runs on, and the share it takes of it.
-fn whose(secret_id: &str, stack: &Stack, config: &Config) -> String {
-    let share = config.watch.genesys_share_percent;
-    match secret_id == stack.genesys_secret_arn {
-        true => format!("the functions' client, {share} % of its limit"),
-        false => format!("a client of its own, {share} % of its limit"),
+/// Whose client the watcher runs on and the share it takes of it: more than a fifth of the
+/// client presence-sync and the reconciler use would starve them.
+pub(super) fn judge_client(secret: Check, shared: bool, share: u32) -> Check {
+    match (shared, share > 20) {
+        (true, true) => fail(
+            SECRET,
+            format!(
+                "{}; the functions' client, of which it takes {share} %, leaving presence-sync's lookups and the reconciler too little",
+                secret.detail
+            ),
+            "give the watcher a client of its own (make deploy makes one: ExistingWatcherGenesysSecretArn), or set WATCH_GENESYS_SHARE_PERCENT to 20 or less",
+        ),
+        (true, false) => pass(
+            SECRET,
+            format!(
+                "{}; the functions' client, {share} % of its limit",
+                secret.detail
+            ),
+        ),
+        (false, _) => pass(
+            SECRET,
+            format!(
+                "{}; a client of its own, {share} % of its limit",
+                secret.detail
+            ),
+        ),
     }
 }
 

@@ -53,9 +53,11 @@ pub struct WatchReport {
     pub watched: u64,
     /// Whether the roster was walked to the end (a cold start may take several runs).
     pub roster_complete: bool,
-    /// Walks of the records: one a run, more while they find agents new to the roster.
+    /// Walks of the records: one a minute of the run, more while they find agents new to
+    /// the roster or the event path in a burst.
     pub walks: u64,
-    /// Whether the run yielded Graph to the event path (a shift-start burst) and polled not.
+    /// Whether the run yielded Graph to the event path (a shift-start burst): its polls
+    /// waited until a walk found the burst over.
     pub yielded: bool,
     /// Teams activity changes seen.
     pub changes: u64,
@@ -215,7 +217,7 @@ impl WatchReport {
     /// Adds what the roster did beside the polls.
     fn absorb(&mut self, roster: WatchReport) {
         self.roster_complete = roster.roster_complete;
-        self.yielded = roster.yielded;
+        self.yielded |= roster.yielded;
         self.walks += roster.walks;
         self.failed += roster.failed;
         self.deferred += roster.deferred;

@@ -29,8 +29,8 @@ where
     W: PresenceWriter,
 {
     /// Polls the roster, a batch at a time on the process's schedule ([`Schedule`]), until
-    /// the run's time is spent or its roster finds the event path in a burst. The batches of
-    /// a cycle are those of the roster at its start.
+    /// the run's time is spent; while its roster finds the event path in a burst the slots
+    /// pass unread. The batches of a cycle are those of the roster at its start.
     pub(super) async fn poll_until_done<G, R>(&self, run: &mut Run<'_, G, R>)
     where
         G: GenesysBulk + GenesysPresence,

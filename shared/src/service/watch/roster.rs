@@ -3,7 +3,8 @@
 //! through the same layered lookup as the event path (memory, the table's cache, the claim,
 //! Genesys at the watcher's pace); memory and the table are asked for every missing id before
 //! the org's directory is read in pages. The walk and the lookups take at most
-//! [`crate::policy::WATCH_ROSTER_TIME`] of a run; a cold start goes on in the next run.
+//! [`crate::policy::WATCH_ROSTER_TIME`] (a directory page's answers, once read, up to a
+//! call's time more); a cold start goes on at the next walk.
 
 use super::shared::{Member, lock};
 use super::{Run, WatchError};
