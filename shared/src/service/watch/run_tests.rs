@@ -283,3 +283,21 @@ async fn a_directory_longer_than_a_walk_still_teaches_the_teams_ids_its_pages_he
         "{report:?}, {pages} Genesys requests"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_run_reports_its_yield_though_a_later_walk_found_the_burst_over() {
+    // The burst's writes are 50 s old when the run starts: its first walk yields, the walk
+    // 15 s later finds them past the burst window and ends the yield.
+    let floor = floor_on_queue(60).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for n in 2..=60 {
+        (floor.genesys_event(n, SystemPresence::Away, RoutingStatus::OffQueue)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(50)).await;
+    let report = floor.watch_for(58).await;
+    assert!(report.yielded, "{report:?}");
+    assert!(
+        report.polls > 0,
+        "polled once the burst was over: {report:?}"
+    );
+}
