@@ -87,7 +87,11 @@ done
 if [ ${#venvs[@]} -eq 2 ]; then
     install_venv "${venvs[0]}" "${venvs[1]}"
 else
-    # In parallel, each into its own log, shown only when that install fails.
+    # In parallel, each into its own log, shown only when that install fails. The tool venvs
+    # live inside .venv: the directories exist first, so that creating one (which makes
+    # .venv as its parent) cannot race `python -m venv .venv`'s own check-then-mkdir
+    # ("[Errno 17] File exists: '.venv'", seen once in a fresh clone's CI run).
+    mkdir -p "${venvs[0]}/tools"
     logs="$(mktemp -d)"
     trap 'rm -rf "$logs"' EXIT
     pids=()
