@@ -333,7 +333,16 @@ async fn credentials(
 ) -> Result<((), String), Problem> {
     let config =
         verify::function_config(settings, &made.azure_secret_arn, &made.genesys_secret_arn)?;
-    verify::credentials(&context.aws, config, wait)
+    // The watcher's own client, as it will run (template.yaml: most of its limit).
+    let watcher = match &made.watcher_genesys_secret_arn {
+        Some(arn) => {
+            let mut watcher = verify::function_config(settings, &made.azure_secret_arn, arn)?;
+            watcher.watch.genesys_share_percent = presence_core::config::OWN_CLIENT_SHARE_PERCENT;
+            Some(watcher)
+        }
+        None => None,
+    };
+    verify::credentials(&context.aws, config, watcher, wait)
         .await
         .map(|said| ((), said))
 }

@@ -55,11 +55,13 @@ pub fn function_config(
 }
 
 /// Doctor's checks of the two secrets (present, no placeholder), the Entra ID token (admin
-/// consent) and the Genesys token and SCIM read, tried again for `wait` while new credentials
-/// reach every server. `Ok` only when all four pass.
+/// consent) and the Genesys token and SCIM read, and, with the `watcher`'s configuration, its
+/// own client's secret and read of the presence definitions; tried again for `wait` while new
+/// credentials reach every server. `Ok` only when all pass.
 pub async fn credentials(
     aws: &aws_config::SdkConfig,
     config: Config,
+    watcher: Option<Config>,
     wait: Duration,
 ) -> Result<String, Problem> {
     let deployment = Deployment {
@@ -71,7 +73,10 @@ pub async fn credentials(
     };
     let started = Instant::now();
     loop {
-        let checks = doctor::credential_checks(&deployment).await;
+        let mut checks = doctor::credential_checks(&deployment).await;
+        if let Some(watcher) = &watcher {
+            checks.extend(doctor::watcher_client_checks(aws, watcher).await);
+        }
         let failed: Vec<&Check> = checks.iter().filter(|c| c.status != Status::Pass).collect();
         if failed.is_empty() || started.elapsed() + CREDENTIALS_RETRY > wait {
             let problem = (!failed.is_empty()).then(|| failure(&checklist_of_failed(&failed)));

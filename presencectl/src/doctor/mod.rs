@@ -142,6 +142,15 @@ pub async fn credential_checks(deployment: &Deployment) -> Vec<Check> {
     credentials::checks(deployment, deployment.config.as_ref().ok()).await
 }
 
+/// The watcher's secret and its Genesys client's read of the presence definitions, with
+/// `config` as the watcher will run (its own client's secret: not `shared`).
+pub async fn watcher_client_checks(
+    aws: &aws_config::SdkConfig,
+    config: &presence_core::config::Config,
+) -> Vec<Check> {
+    watcher::client_checks(aws, config, false).await
+}
+
 /// The functions' variables, as the event function reads them.
 fn config_check(deployment: &Deployment) -> Check {
     match &deployment.config {

@@ -37,7 +37,18 @@ pub(super) async fn checks(deployment: &Deployment, stack: &Stack) -> Vec<Check>
             ];
         }
     };
-    let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&deployment.aws));
+    let shared = config.genesys_secret_id == stack.genesys_secret_arn;
+    client_checks(&deployment.aws, &config, shared).await
+}
+
+/// The watcher's secret (in `config`, whether `shared` with the other functions) and its
+/// client's read of the definitions: for doctor, and for `make deploy` before the stack.
+pub(crate) async fn client_checks(
+    aws: &aws_config::SdkConfig,
+    config: &Config,
+    shared: bool,
+) -> Vec<Check> {
+    let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(aws));
     let id = &config.genesys_secret_id;
     let mut secret =
         super::credentials::secret_check(SECRET, &secrets, id, &["client_id", "client_secret"])
@@ -45,7 +56,6 @@ pub(super) async fn checks(deployment: &Deployment, stack: &Stack) -> Vec<Check>
     if secret.status != Status::Pass {
         return vec![secret, skip(CLIENT, "needs a usable secret")];
     }
-    let shared = id == &stack.genesys_secret_arn;
     secret = judge_client(secret, shared, config.watch.genesys_share_percent);
     let http = Http::new(config.http);
     let login = GenesysLogin {

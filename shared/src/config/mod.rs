@@ -21,7 +21,7 @@ pub use genesys_region::{GENESYS_REGIONS, GenesysRegion, UnknownGenesysRegion};
 pub use reconcile::ReconcileConfig;
 use std::time::Duration;
 use urls::{base_url, genesys_urls};
-pub use watch::WatchConfig;
+pub use watch::{OWN_CLIENT_SHARE_PERCENT, WatchConfig};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("invalid configuration: {variable}: {problem}")]

@@ -10,6 +10,11 @@ use crate::domain::watch::{OnQueuePolicy, PresenceMode, TeamsToGenesys};
 use crate::service::watch::WatchSettings;
 use std::time::Duration;
 
+/// `WATCH_GENESYS_SHARE_PERCENT` when the watcher has a Genesys client of its own (template.yaml
+/// sets it with `ExistingWatcherGenesysSecretArn`): the 10 % left is margin between our pace's
+/// minute and Genesys's, and room for an operator's presencectl with the same secret.
+pub const OWN_CLIENT_SHARE_PERCENT: u32 = 90;
+
 /// The watcher's configuration with its defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WatchConfig {

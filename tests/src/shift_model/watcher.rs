@@ -81,7 +81,7 @@ impl Default for WatcherParams {
             graph_share_percent: 10,
             // Its own client's limit, 90 % taken (template.yaml with
             // ExistingWatcherGenesysSecretArn, as make deploy makes it).
-            genesys_share_percent: 90,
+            genesys_share_percent: presence_core::config::OWN_CLIENT_SHARE_PERCENT,
             genesys_limit_per_minute: 300,
             every: Duration::from_secs(300),
             timeout: Duration::from_secs(298),

@@ -1141,6 +1141,15 @@ async fn a_scoped_two_way_deployment_is_checked_and_granted_as_the_stack_will_ru
         "{}",
         again.out
     );
+    // The credentials step checked the watcher's client before the stack: its secret, and
+    // the org's presence definitions read with it, the mapping resolved against them.
+    for line in [
+        "watcher's Genesys secret",
+        "a client of its own, 90 % of its limit",
+        "TEAMS_TO_GENESYS resolved against them",
+    ] {
+        assert!(again.out.contains(line), "{line}: {}", again.out);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -378,9 +378,10 @@ fn the_watcher_takes_most_of_a_genesys_client_of_its_own_and_a_fifth_of_a_shared
         ""
     );
     let watch = variables_of(&resource(&template, WATCH).clone());
+    let own = presence_core::config::OWN_CLIENT_SHARE_PERCENT.to_string();
     assert_eq!(
         watch["WATCH_GENESYS_SHARE_PERCENT"],
-        json!({"Fn::If": ["WatcherOwnClient", "90", "20"]})
+        json!({"Fn::If": ["WatcherOwnClient", own, "20"]})
     );
     // A shared client's fifth is the library's default, and both shares are valid.
     let config = |share: Option<&str>| {
