@@ -64,22 +64,8 @@ async fn a_teams_change_between_two_runs_of_a_warm_process_is_acted_on_within_th
     // From here the table answers in 500 ms a call: the walk of the records takes seconds,
     // as a 20,000-agent table's 200 pages do.
     floor.store.set_latency(Duration::from_millis(500));
-    let joined = start + Duration::from_secs(57);
-    let second_run = async {
-        tokio::time::sleep_until(start + Duration::from_secs(60)).await;
-        floor.watch_for(58).await
-    };
-    let meeting = async {
-        tokio::time::sleep_until(joined).await;
-        floor.teams(1_301, ClientEvent::JoinMeeting);
-        while floor.genesys_now(1_301) != Some(Observed::Known(SystemPresence::Meeting)) {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Instant::now()
-    };
-    let (second, taken_off) = tokio::join!(second_run, meeting);
+    let (second, lag) = meeting_during_the_next_run(&floor, start, 1_301, 57).await;
     assert_eq!(second.taken_off, 1, "{second:?}");
-    let lag = taken_off - joined;
     assert!(
         lag <= Duration::from_secs(13),
         "Teams → Genesys lag {lag:?}: more than the period and 3 s"
@@ -183,26 +169,34 @@ async fn a_teams_change_is_not_held_behind_the_take_offs_a_walk_found() {
     for n in 1..=100 {
         (floor.genesys_event(n, SystemPresence::OnQueue, RoutingStatus::Idle)).await;
     }
-    let joined = start + Duration::from_secs(64);
+    let (second, lag) = meeting_during_the_next_run(&floor, start, 101, 64).await;
+    assert_eq!(second.taken_off, 101, "{second:?}");
+    assert!(
+        lag <= Duration::from_secs(13),
+        "Teams → Genesys lag {lag:?} behind the walk's take-offs: more than the period and 3 s"
+    );
+}
+
+/// A second run 60 s after `start`, of 58 s, and agent `n` joining a meeting `joined_s` after
+/// `start`: the run's report, and how long after joining the agent was taken off.
+async fn meeting_during_the_next_run(
+    floor: &Floor,
+    start: Instant,
+    n: u16,
+    joined_s: u64,
+) -> (WatchReport, Duration) {
+    let joined = start + Duration::from_secs(joined_s);
     let second_run = async {
         tokio::time::sleep_until(start + Duration::from_secs(60)).await;
         floor.watch_for(58).await
     };
     let meeting = async {
         tokio::time::sleep_until(joined).await;
-        floor.teams(101, ClientEvent::JoinMeeting);
-        while floor.genesys_now(101) != Some(Observed::Known(SystemPresence::Meeting)) {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Instant::now()
+        floor.teams(n, ClientEvent::JoinMeeting);
+        let end = start + Duration::from_secs(118);
+        shown_at(floor, n, SystemPresence::Meeting, end).await - joined
     };
-    let (second, taken_off) = tokio::join!(second_run, meeting);
-    assert_eq!(second.taken_off, 101, "{second:?}");
-    let lag = taken_off - joined;
-    assert!(
-        lag <= Duration::from_secs(13),
-        "Teams → Genesys lag {lag:?} behind the walk's take-offs: more than the period and 3 s"
-    );
+    tokio::join!(second_run, meeting)
 }
 
 /// Polls, 100 ms apart, until the agent shows `system` in Genesys or `end`; when it did.
